@@ -1,0 +1,1 @@
+"""vertrouwd: an intake assistant for the confidential adviser (vertrouwenspersoon)."""

@@ -1,0 +1,1 @@
+"""Channel adapters: platform events in, Reply actions out. No conversation logic."""

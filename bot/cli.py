@@ -1,0 +1,151 @@
+"""The ``vertrouwd`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.adapters.terminal import run_interactive, run_jsonl
+from bot.config import Config, ConfigError, load_config
+from bot.crypto import FieldCipher, KeyFileError, read_key_file
+from bot.flows.summary import handoff_text
+from bot.runtime import STORE_FILE, open_runtime
+from bot.sinks.local_inbox import INBOX_FILE, LocalInbox
+from bot.store import SqliteStore, StoreError
+from bot.texts import TextsInvalid, check_locales, load_catalog
+
+EXIT_PROBLEM = 2
+log = logging.getLogger("bot")
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # aiosqlite logs every statement with its parameters at DEBUG, transitions every
+    # callback at INFO: keep both quiet.
+    for noisy in ("aiosqlite", "asyncio", "transitions"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _chat(config: Config, args: argparse.Namespace) -> int:
+    lang = args.lang
+
+    async def main() -> None:
+        async with open_runtime(config) as runtime:
+            if args.jsonl:
+                await run_jsonl(runtime.engine, args.user, lang)
+            else:
+                await run_interactive(runtime.engine, args.user, lang)
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+async def _inbox(config: Config, args: argparse.Namespace) -> int:
+    catalog = load_catalog(config.locales_dir, config.default_language)
+    if not config.key_file.exists():
+        print(catalog.texts(config.default_language)("inbox.empty"))
+        return 0
+    cipher = FieldCipher(read_key_file(config.key_file))
+    inbox = await LocalInbox.open(config.data_dir, cipher)
+    store = await SqliteStore.open(config.data_dir / STORE_FILE, cipher, config.durability)
+    try:
+        items = await inbox.items(args.adviser)
+        waiting = await store.pending_count()
+    finally:
+        await inbox.close()
+        await store.close()
+    for item in items:
+        adviser_lang = next(
+            (a.language for a in config.advisers if a.id == item.adviser_id),
+            config.default_language,
+        )
+        texts = catalog.texts(adviser_lang if catalog.supports(adviser_lang)
+                              else config.default_language)
+        rendered = handoff_text(item.payload, texts, config)
+        if args.jsonl:
+            print(json.dumps({
+                "case_ref": item.payload["case_ref"],
+                "adviser_id": item.adviser_id,
+                "urgent": item.payload["urgent"],
+                "received_at": datetime.fromtimestamp(item.received_at, UTC).isoformat(),
+                "handoff": item.payload,
+                "text": rendered,
+            }, ensure_ascii=False))
+        else:
+            print(rendered)
+            print("-" * 60)
+    default_texts = catalog.texts(config.default_language)
+    if not items and not args.jsonl:
+        print(default_texts("inbox.empty"))
+    if waiting:
+        print(default_texts("inbox.waiting", count=waiting), file=sys.stderr)
+    return 0
+
+
+def _texts_check(config: Config, args: argparse.Namespace) -> int:
+    locales_dir = Path(args.locales) if args.locales else config.locales_dir
+    locales, problems = check_locales(locales_dir)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(f"{len(problems)} problem(s) in {locales_dir}", file=sys.stderr)
+        return 1
+    counts = ", ".join(f"{lang}: {len(texts)} texts" for lang, texts in sorted(locales.items()))
+    print(f"all locales in {locales_dir} are complete ({counts})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, help="config file (default: built-in defaults)")
+    common.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser = argparse.ArgumentParser(prog="vertrouwd", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    chat = commands.add_parser("chat", parents=[common], help="talk to the bot in this terminal")
+    chat.add_argument("--jsonl", action="store_true", help="JSON lines on stdin and stdout")
+    chat.add_argument("--user", default=getpass.getuser(), help="name of the simulated person")
+    chat.add_argument("--lang", help="starting language, e.g. nl or en")
+
+    inbox = commands.add_parser("inbox", parents=[common], help="read the local adviser inbox")
+    inbox.add_argument("--jsonl", action="store_true", help="one JSON object per handoff")
+    inbox.add_argument("--adviser", help="only this adviser's handoffs (adviser id)")
+
+    texts = commands.add_parser("texts", help="work with the locale files")
+    text_commands = texts.add_subparsers(dest="texts_command", required=True)
+    check = text_commands.add_parser("check", parents=[common], help="validate every locale")
+    check.add_argument("--locales", help="locale folder (default: from config)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = load_config(args.config)
+        setup_logging(args.log_level or config.log_level)
+        if args.command == "chat":
+            return _chat(config, args)
+        if args.command == "inbox":
+            return asyncio.run(_inbox(config, args))
+        return _texts_check(config, args)
+    except (ConfigError, KeyFileError, TextsInvalid, StoreError) as exc:
+        print(f"vertrouwd: {exc}", file=sys.stderr)
+        return EXIT_PROBLEM
+
+
+if __name__ == "__main__":
+    sys.exit(main())

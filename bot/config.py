@@ -1,0 +1,232 @@
+"""Configuration: built-in defaults overlaid by the admin's TOML file.
+
+Every setting has its default in ``bot/defaults.toml``; a config file only needs
+the settings it changes. Paths in a config file are relative to that file.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DURABILITY_MODES = ("handoff-synced", "all-synced", "os-buffered")
+CONFIG_ENV = "VERTROUWD_CONFIG"
+DATA_DIR_ENV = "VERTROUWD_DATA_DIR"
+KEY_FILE_ENV = "VERTROUWD_KEY_FILE"
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message names the setting."""
+
+
+@dataclass(frozen=True)
+class Adviser:
+    id: str
+    name: str
+    language: str
+    profile: dict[str, str]
+
+
+@dataclass(frozen=True)
+class IntakeSettings:
+    topics: tuple[str, ...]
+    description_max_chars: int
+    name_max_chars: int
+    reachable_max_chars: int
+
+
+@dataclass(frozen=True)
+class Limits:
+    message_max_chars: int
+    burst_messages: int
+    messages_per_minute: int
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: Path
+    locales_dir: Path
+    default_language: str
+    log_level: str
+    organisation_name: str
+    contact_within_working_days: int
+    timezone: str
+    advisers: tuple[Adviser, ...]
+    intake: IntakeSettings
+    key_file: Path
+    durability: str
+    draft_hours: float
+    purge_interval_minutes: float
+    limits: Limits
+    retry_initial_seconds: float
+    retry_max_seconds: float
+
+    def adviser(self, adviser_id: str) -> Adviser:
+        for adviser in self.advisers:
+            if adviser.id == adviser_id:
+                return adviser
+        raise ConfigError(f"advisers: no adviser with id {adviser_id!r}")
+
+
+def _defaults() -> dict[str, Any]:
+    return tomllib.loads((Path(__file__).parent / "defaults.toml").read_text(encoding="utf-8"))
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any], path: str = "") -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        where = f"{path}{key}"
+        if key not in base:
+            raise ConfigError(f"{where}: unknown setting (see config.example.toml)")
+        if isinstance(base[key], dict) and key != "profile":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}: must be a table")
+            merged[key] = _merge(base[key], value, f"{where}.")
+        else:
+            merged[key] = value
+    return merged
+
+
+def _get(table: dict[str, Any], section: str, key: str, kind: type) -> Any:
+    value = table[section][key]
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise ConfigError(f"{section}.{key}: must be a {kind.__name__}, got {value!r}")
+    return value
+
+
+def _positive(section: str, key: str, value: float) -> None:
+    if value <= 0:
+        raise ConfigError(f"{section}.{key}: must be greater than 0, got {value!r}")
+
+
+def _advisers(raw: Any) -> tuple[Adviser, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError("advisers: at least one [[advisers]] entry is needed")
+    advisers: list[Adviser] = []
+    for index, entry in enumerate(raw):
+        where = f"advisers[{index}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: must be a table")
+        for key in ("id", "name"):
+            if not isinstance(entry.get(key), str) or not entry[key].strip():
+                raise ConfigError(f"{where}.{key}: must be a non-empty string")
+        profile = entry.get("profile", {})
+        if not isinstance(profile, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in profile.items()
+        ):
+            raise ConfigError(f"{where}.profile: must map language codes to text")
+        unknown = set(entry) - {"id", "name", "language", "profile"}
+        if unknown:
+            raise ConfigError(f"{where}.{sorted(unknown)[0]}: unknown setting")
+        advisers.append(
+            Adviser(
+                id=entry["id"],
+                name=entry["name"],
+                language=str(entry.get("language", "nl")),
+                profile=dict(profile),
+            )
+        )
+    ids = [a.id for a in advisers]
+    if len(set(ids)) != len(ids):
+        raise ConfigError("advisers: two advisers share the same id")
+    return tuple(advisers)
+
+
+def _resolve(base_dir: Path, value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else base_dir / path
+
+
+def default_locales_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "locales"
+
+
+def load_config(path: Path | None = None, environ: dict[str, str] | None = None) -> Config:
+    """Load the config at ``path`` (or ``$VERTROUWD_CONFIG``) over the defaults."""
+    env = os.environ if environ is None else environ
+    if path is None and env.get(CONFIG_ENV):
+        path = Path(env[CONFIG_ENV])
+    raw = _defaults()
+    base_dir = Path.cwd()
+    if path is not None:
+        try:
+            user = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file {path} does not exist") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path}: not valid TOML ({exc})") from exc
+        advisers = user.pop("advisers", None)
+        raw = _merge(raw, user)
+        if advisers is not None:
+            raw["advisers"] = advisers
+        base_dir = path.resolve().parent
+    return _build(raw, base_dir, env)
+
+
+def _build(raw: dict[str, Any], base_dir: Path, env: os._Environ[str] | dict[str, str]) -> Config:
+    data_dir = _resolve(base_dir, env.get(DATA_DIR_ENV) or _get(raw, "bot", "data_dir", str))
+    locales_value = _get(raw, "bot", "locales_dir", str)
+    locales_dir = _resolve(base_dir, locales_value) if locales_value else default_locales_dir()
+    key_value = env.get(KEY_FILE_ENV) or _get(raw, "storage", "key_file", str)
+    key_file = _resolve(base_dir, key_value) if key_value else data_dir / "secret.key"
+    durability = _get(raw, "storage", "durability", str)
+    if durability not in DURABILITY_MODES:
+        raise ConfigError(f"storage.durability: must be one of {', '.join(DURABILITY_MODES)}")
+    topics = raw["intake"]["topics"]
+    if not isinstance(topics, list) or not topics or not all(isinstance(t, str) for t in topics):
+        raise ConfigError("intake.topics: must be a non-empty list of topic ids")
+    intake = IntakeSettings(
+        topics=tuple(topics),
+        description_max_chars=_get(raw, "intake", "description_max_chars", int),
+        name_max_chars=_get(raw, "intake", "name_max_chars", int),
+        reachable_max_chars=_get(raw, "intake", "reachable_max_chars", int),
+    )
+    limits = Limits(
+        message_max_chars=_get(raw, "limits", "message_max_chars", int),
+        burst_messages=_get(raw, "limits", "burst_messages", int),
+        messages_per_minute=_get(raw, "limits", "messages_per_minute", int),
+    )
+    numbers = [
+        ("intake", "description_max_chars", intake.description_max_chars),
+        ("intake", "name_max_chars", intake.name_max_chars),
+        ("intake", "reachable_max_chars", intake.reachable_max_chars),
+        ("limits", "message_max_chars", limits.message_max_chars),
+        ("limits", "burst_messages", limits.burst_messages),
+        ("limits", "messages_per_minute", limits.messages_per_minute),
+        ("retention", "draft_hours", _get(raw, "retention", "draft_hours", float)),
+        (
+            "retention",
+            "purge_interval_minutes",
+            _get(raw, "retention", "purge_interval_minutes", float),
+        ),
+        ("outbox", "retry_initial_seconds", _get(raw, "outbox", "retry_initial_seconds", float)),
+        ("outbox", "retry_max_seconds", _get(raw, "outbox", "retry_max_seconds", float)),
+    ]
+    for section, key, value in numbers:
+        _positive(section, key, value)
+    log_level = _get(raw, "bot", "log_level", str).upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError("bot.log_level: must be DEBUG, INFO, WARNING or ERROR")
+    return Config(
+        data_dir=data_dir,
+        locales_dir=locales_dir,
+        default_language=_get(raw, "bot", "default_language", str),
+        log_level=log_level,
+        organisation_name=_get(raw, "organisation", "name", str),
+        contact_within_working_days=_get(raw, "organisation", "contact_within_working_days", int),
+        timezone=_get(raw, "organisation", "timezone", str),
+        advisers=_advisers(raw["advisers"]),
+        intake=intake,
+        key_file=key_file,
+        durability=durability,
+        draft_hours=_get(raw, "retention", "draft_hours", float),
+        purge_interval_minutes=_get(raw, "retention", "purge_interval_minutes", float),
+        limits=limits,
+        retry_initial_seconds=_get(raw, "outbox", "retry_initial_seconds", float),
+        retry_max_seconds=_get(raw, "outbox", "retry_max_seconds", float),
+    )

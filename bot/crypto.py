@@ -1,0 +1,137 @@
+"""Field encryption (AES-256-GCM) and keyed lookups (HMAC-SHA256).
+
+The key file holds a lookup key, which never rotates because stored lookups
+depend on it, and one or more numbered data keys; new data is sealed with the
+current one and older versions stay readable until rotated out.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NewType
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+UserKey = NewType("UserKey", bytes)
+
+KEY_FILE_FORMAT = 1
+_NONCE_BYTES = 12
+_VERSION_BYTES = 2
+
+
+class KeyFileError(Exception):
+    """The key file is missing, unreadable, malformed or too widely readable."""
+
+
+class DecryptionError(Exception):
+    """A sealed field could not be opened: wrong key, wrong row, or tampered."""
+
+
+@dataclass(frozen=True)
+class KeyMaterial:
+    lookup_key: bytes
+    data_keys: dict[int, bytes]
+    current: int
+
+
+class FieldCipher:
+    """Seals values with AES-256-GCM, binding the row identity as associated data."""
+
+    def __init__(self, material: KeyMaterial) -> None:
+        self._aeads = {version: AESGCM(key) for version, key in material.data_keys.items()}
+        self._current = material.current
+        self._prefix = material.current.to_bytes(_VERSION_BYTES, "big")
+
+    def seal(self, plaintext: bytes, aad: bytes) -> bytes:
+        nonce = os.urandom(_NONCE_BYTES)
+        return self._prefix + nonce + self._aeads[self._current].encrypt(nonce, plaintext, aad)
+
+    def open(self, blob: bytes, aad: bytes) -> bytes:
+        version = int.from_bytes(blob[:_VERSION_BYTES], "big")
+        aead = self._aeads.get(version)
+        if aead is None:
+            raise DecryptionError(f"no data key with version {version}")
+        start = _VERSION_BYTES + _NONCE_BYTES
+        try:
+            return aead.decrypt(blob[_VERSION_BYTES:start], blob[start:], aad)
+        except InvalidTag as exc:
+            raise DecryptionError("sealed field failed authentication") from exc
+
+
+class UserKeyer:
+    """Turns a platform user id into a stable keyed hash, so raw ids are never stored."""
+
+    def __init__(self, material: KeyMaterial) -> None:
+        self._key = material.lookup_key
+
+    def __call__(self, channel: str, user_id: str) -> UserKey:
+        message = f"{channel}\x1f{user_id}".encode()
+        return UserKey(hmac.new(self._key, message, hashlib.sha256).digest())
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def new_key_material() -> KeyMaterial:
+    return KeyMaterial(lookup_key=secrets.token_bytes(32), data_keys={1: secrets.token_bytes(32)},
+                       current=1)
+
+
+def write_key_file(path: Path, material: KeyMaterial) -> None:
+    """Write a new key file readable only by its owner; refuses to overwrite."""
+    document = {
+        "format": KEY_FILE_FORMAT,
+        "lookup_key": _b64(material.lookup_key),
+        "data_keys": {str(v): _b64(k) for v, k in material.data_keys.items()},
+        "current": material.current,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(document, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def read_key_file(path: Path) -> KeyMaterial:
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError as exc:
+        raise KeyFileError(f"key file {path} does not exist") from exc
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise KeyFileError(f"key file {path} is readable by others; run: chmod 600 {path}")
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        data_keys = {int(v): base64.b64decode(k) for v, k in document["data_keys"].items()}
+        material = KeyMaterial(
+            lookup_key=base64.b64decode(document["lookup_key"]),
+            data_keys=data_keys,
+            current=int(document["current"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise KeyFileError(f"key file {path} is not a valid vertrouwd key file") from exc
+    if material.current not in data_keys or any(
+        len(k) != 32 for k in [material.lookup_key, *data_keys.values()]
+    ):
+        raise KeyFileError(f"key file {path} has a missing or short key")
+    return material
+
+
+def load_or_create_keys(path: Path) -> KeyMaterial:
+    """Read the key file, creating one with fresh random keys the first time."""
+    if not path.exists():
+        # Another process may create it first; then we read theirs.
+        with contextlib.suppress(FileExistsError):
+            write_key_file(path, new_key_material())
+    return read_key_file(path)

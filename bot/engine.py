@@ -1,0 +1,166 @@
+"""The engine: one message at a time per conversation, persisted before anyone is answered."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from bot.config import Config
+from bot.crypto import UserKey, UserKeyer
+from bot.flows.answers import new_case_ref
+from bot.flows.conversation import Conversation, Step, StepContext
+from bot.flows.intake import step as intake_step
+from bot.messages import Inbound, Reply
+from bot.ratelimit import FloodLimiter
+from bot.store import CaseRefTaken, ConversationRecord, NewHandoff, Store, StoreError
+from bot.texts import Catalog
+
+log = logging.getLogger(__name__)
+
+Deliver = Callable[[Sequence[Reply]], Awaitable[None]]
+_CASE_REF_ATTEMPTS = 5
+
+
+def describe_failure(exc: BaseException) -> str:
+    """Type and place of an exception, without its message (which may quote input)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else ""
+    return f"{type(exc).__name__}{where}"
+
+
+class ConversationLocks:
+    """One lock per conversation, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[UserKey, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, user: UserKey) -> AsyncIterator[None]:
+        lock, users = self._locks.get(user, (asyncio.Lock(), 0))
+        self._locks[user] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[user]
+            if users == 1:
+                del self._locks[user]
+            else:
+                self._locks[user] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+class Engine:
+    def __init__(
+        self,
+        store: Store,
+        catalog: Callable[[], Catalog],
+        config: Config,
+        keyer: UserKeyer,
+        clock: Callable[[], float],
+        on_handoff: Callable[[], None],
+    ) -> None:
+        self._store = store
+        self._catalog = catalog
+        self._config = config
+        self._keyer = keyer
+        self._clock = clock
+        self._on_handoff = on_handoff
+        self._locks = ConversationLocks()
+        self._flood = FloodLimiter(config.limits.burst_messages, config.limits.messages_per_minute)
+
+    async def handle(self, inbound: Inbound, deliver: Deliver) -> None:
+        """Step the person's conversation with ``inbound`` and send the replies."""
+        user = self._keyer(inbound.channel, inbound.user_id)
+        async with self._locks.hold(user):
+            allowed, warn = self._flood.check(user, self._clock())
+            if not allowed:
+                log.info("flood limit: message from a %s user not read", inbound.channel)
+                if warn:
+                    await deliver([Reply(await self._text_for(user, "input.flood"))])
+                return
+            await self._step(user, inbound, deliver)
+
+    async def _text_for(self, user: UserKey, key: str) -> str:
+        catalog = self._catalog()
+        lang = catalog.default_language
+        try:
+            record = await self._store.load_conversation(user)
+        except StoreError:
+            record = None
+        if record is not None and catalog.supports(record.lang):
+            lang = record.lang
+        return catalog.texts(lang)(key)
+
+    async def _step(self, user: UserKey, inbound: Inbound, deliver: Deliver) -> None:
+        now = self._clock()
+        catalog = self._catalog()
+        try:
+            stored = await self._store.load_conversation(user)
+            previous = stored.state if stored else "new"
+            step = await self._persisted_step(user, stored, inbound, catalog, now)
+        except Exception as exc:  # noqa: BLE001 - the person gets a calm answer, never a crash
+            log.error("step failed on %s: %s", inbound.channel, describe_failure(exc))
+            lang = inbound.language_hint if catalog.supports(inbound.language_hint) else None
+            text = catalog.texts(lang or catalog.default_language)("input.error")
+            await deliver([Reply(text)])
+            return
+        log.info(
+            "step on %s: %s -> %s, %d replies%s",
+            inbound.channel,
+            previous,
+            step.conversation.state if step.conversation else "erased",
+            len(step.replies),
+            f", handoff {step.handoff.case_ref} queued" if step.handoff else "",
+        )
+        if step.handoff is not None:
+            self._on_handoff()
+        await deliver(step.replies)
+
+    async def _persisted_step(
+        self,
+        user: UserKey,
+        stored: ConversationRecord | None,
+        inbound: Inbound,
+        catalog: Catalog,
+        now: float,
+    ) -> Step:
+        ctx = StepContext(
+            now=datetime.fromtimestamp(now, UTC),
+            catalog=catalog,
+            config=self._config,
+            channel=inbound.channel,
+            new_case_ref=new_case_ref,
+        )
+        for _attempt in range(_CASE_REF_ATTEMPTS):
+            # The flow mutates the conversation it is given: build a fresh one each try.
+            loaded = (
+                Conversation.from_record(stored.state, stored.lang, stored.data)
+                if stored is not None
+                else None
+            )
+            step = intake_step(loaded, inbound, ctx)
+            record = (
+                ConversationRecord(step.conversation.state, step.conversation.lang,
+                                   step.conversation.to_data())
+                if step.conversation is not None
+                else None
+            )
+            handoff = (
+                NewHandoff(step.handoff.case_ref, step.handoff.adviser_id, step.handoff.payload)
+                if step.handoff is not None
+                else None
+            )
+            try:
+                await self._store.save_step(user, record, handoff, now)
+            except CaseRefTaken:
+                log.warning("case reference collision; drawing a new one")
+                continue
+            return step
+        raise StoreError("could not find a free case reference")

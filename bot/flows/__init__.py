@@ -1,0 +1,1 @@
+"""Conversation flows: pure functions of (stored conversation, one inbound) to a step."""

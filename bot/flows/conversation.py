@@ -1,0 +1,94 @@
+"""The conversation model that the shared state machine steps, and what a step produces."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.config import Config
+from bot.messages import Reply
+from bot.texts import Catalog
+
+INITIAL_STATE = "menu"
+
+
+@dataclass
+class Conversation:
+    """One person's conversation; loaded, stepped and saved, never kept between messages."""
+
+    state: str
+    lang: str
+    answers: dict[str, Any] = field(default_factory=dict)
+    # Where to return after a detour (language, delete confirmation).
+    detour_from: str | None = None
+    # The intake question to continue at after leaving the intake for the menu.
+    draft_at: str | None = None
+    # Set while the person changes one answer from the review.
+    editing: bool = False
+    # The case reference of the last request sent, to mention in later replies.
+    last_case: str | None = None
+    is_new: bool = False
+
+    @classmethod
+    def new(cls, lang: str) -> Conversation:
+        return cls(state=INITIAL_STATE, lang=lang, is_new=True)
+
+    def to_data(self) -> dict[str, Any]:
+        """The personal part, to be stored encrypted."""
+        return {
+            "answers": self.answers,
+            "detour_from": self.detour_from,
+            "draft_at": self.draft_at,
+            "editing": self.editing,
+            "last_case": self.last_case,
+        }
+
+    @classmethod
+    def from_record(cls, state: str, lang: str, data: dict[str, Any]) -> Conversation:
+        return cls(
+            state=state,
+            lang=lang,
+            answers=dict(data.get("answers") or {}),
+            detour_from=data.get("detour_from"),
+            draft_at=data.get("draft_at"),
+            editing=bool(data.get("editing")),
+            last_case=data.get("last_case"),
+        )
+
+    def has_draft(self) -> bool:
+        return bool(self.answers)
+
+    def drop_draft(self) -> None:
+        self.answers = {}
+        self.draft_at = None
+        self.editing = False
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """A confirmed intake, to be written to the outbox in the step's transaction."""
+
+    case_ref: str
+    adviser_id: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Step:
+    # None means: erase everything stored about this person.
+    conversation: Conversation | None
+    replies: tuple[Reply, ...]
+    handoff: Handoff | None = None
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """Everything a flow may depend on besides the conversation: no I/O behind it."""
+
+    now: datetime
+    catalog: Catalog
+    config: Config
+    channel: str
+    new_case_ref: Callable[[], str]

@@ -1,0 +1,142 @@
+"""The intake flow's entry point: one inbound message in, the next step out. Pure."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from bot.flows.answers import match_choice
+from bot.flows.conversation import Conversation, Step, StepContext
+from bot.flows.handlers import HANDLERS, Answer, Outcome, detour
+from bot.flows.machine import INTAKE_STATES, fire
+from bot.flows.questions import ask, free_text_limit
+from bot.messages import Inbound, InboundKind
+from bot.texts import Texts
+
+COMMANDS = ("start", "help", "menu", "language", "cancel", "delete")
+_COMMAND = re.compile(r"^/([A-Za-z_]+)(@\w+)?$")
+# Bidirectional overrides can make text shown to the adviser read differently
+# from what was typed; they have no place in an intake answer.
+_BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+
+
+def clean_text(text: str) -> str:
+    """NFC-normalised text without control characters (newlines and tabs stay)."""
+    text = unicodedata.normalize("NFC", text)
+    return "".join(
+        ch
+        for ch in text
+        if ch in "\n\t"
+        or (unicodedata.category(ch) not in ("Cc", "Cs") and ch not in _BIDI_CONTROLS)
+    ).strip()
+
+
+def _mentions_danger(text: str, ctx: StepContext) -> bool:
+    folded = text.casefold()
+    for lang in ctx.catalog.languages():
+        words = ctx.catalog.texts(lang)("safety.keywords").split(",")
+        if any(word.strip() and word.strip().casefold() in folded for word in words):
+            return True
+    return False
+
+
+def _intro(conv: Conversation, ctx: StepContext, t: Texts, out: Outcome) -> None:
+    out.say(t("intro.text", organisation=ctx.config.organisation_name))
+    if conv.state != "menu":
+        if conv.state in INTAKE_STATES:
+            conv.draft_at = conv.state
+        fire(conv, "open_menu", ctx)
+
+
+def _command(name: str, conv: Conversation, ctx: StepContext, t: Texts, out: Outcome) -> None:
+    match name:
+        case "start" | "menu":
+            if name == "start" or conv.is_new:
+                out.say(t("intro.text", organisation=ctx.config.organisation_name))
+            if conv.state in INTAKE_STATES:
+                conv.draft_at = conv.state
+            if conv.state != "menu":
+                fire(conv, "open_menu", ctx)
+        case "help":
+            out.say(t("help.text"))
+        case "language":
+            if conv.state != "language":
+                detour(conv, "choose_language", ctx)
+        case "cancel":
+            if conv.has_draft() or conv.state in INTAKE_STATES:
+                conv.drop_draft()
+                out.say(t("cancel.done"))
+                fire(conv, "open_menu", ctx)
+            else:
+                out.say(t("cancel.nothing"))
+        case "delete":
+            if conv.state != "confirm_delete":
+                detour(conv, "ask_delete", ctx)
+
+
+def _answer(
+    conv: Conversation, inbound: Inbound, ctx: StepContext, t: Texts, out: Outcome
+) -> None:
+    question = ask(conv, ctx)
+    if inbound.choice is not None:
+        if inbound.choice not in {c.id for c in question.choices}:
+            out.say(t("input.stale_choice"))
+            return
+        HANDLERS[conv.state](conv, Answer(choice=inbound.choice), ctx, t, out)
+        return
+    text = clean_text(inbound.text or "")
+    if not text:
+        out.say(t("input.empty"))
+        return
+    picked = match_choice(text, question.choices)
+    if picked is not None:
+        HANDLERS[conv.state](conv, Answer(choice=picked), ctx, t, out)
+        return
+    limit = free_text_limit(conv.state, ctx.config)
+    if limit is None:
+        out.say(t("input.not_understood"))
+    elif len(text) > limit:
+        out.say(t("input.answer_too_long", max=limit, length=len(text)))
+    else:
+        HANDLERS[conv.state](conv, Answer(text=text), ctx, t, out)
+
+
+def _start_language(inbound: Inbound, ctx: StepContext) -> str:
+    hint = inbound.language_hint
+    return hint if hint and ctx.catalog.supports(hint) else ctx.catalog.default_language
+
+
+def step(stored: Conversation | None, inbound: Inbound, ctx: StepContext) -> Step:
+    """Answer one inbound message: the new conversation state and what to say."""
+    conv = stored if stored is not None else Conversation.new(_start_language(inbound, ctx))
+    t = ctx.catalog.texts(conv.lang)
+    out = Outcome()
+    raw = inbound.text or ""
+    command = _COMMAND.match(raw.strip()) if inbound.kind is InboundKind.MESSAGE else None
+    if inbound.kind is InboundKind.MESSAGE and raw and not command and _mentions_danger(raw, ctx):
+        out.show_emergency(t)
+
+    if len(raw) > ctx.config.limits.message_max_chars:
+        out.say(t("input.too_long", max=ctx.config.limits.message_max_chars))
+    elif command is not None:
+        name = command.group(1).lower()
+        if name in COMMANDS:
+            _command(name, conv, ctx, t, out)
+        else:
+            out.say(t("input.unknown_command"))
+            out.say(t("help.text"))
+    elif conv.is_new:
+        _intro(conv, ctx, t, out)
+        if inbound.kind is InboundKind.UNSUPPORTED:
+            out.say(t("input.unsupported"))
+    elif inbound.kind is InboundKind.RESUME:
+        out.say(t("resume.welcome_back"))
+    elif inbound.kind is InboundKind.UNSUPPORTED:
+        out.say(t("input.unsupported"))
+    else:
+        _answer(conv, inbound, ctx, t, out)
+
+    if out.erase:
+        return Step(conversation=None, replies=tuple(out.notes))
+    conv.is_new = False
+    return Step(conversation=conv, replies=(*out.notes, ask(conv, ctx)), handoff=out.handoff)

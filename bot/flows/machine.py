@@ -1,0 +1,162 @@
+"""The intake's state graph: one ``transitions`` machine shared by every conversation.
+
+The machine holds no conversation: each step passes the loaded ``Conversation`` as
+the model to ``Event.trigger``. Conditions read the model and the step context that
+is passed along as the ``ctx`` keyword.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from transitions import EventData, Machine
+from transitions.core import MachineError
+
+from bot.flows.conversation import INITIAL_STATE, Conversation, StepContext
+
+INTAKE_STATES = (
+    "consent",
+    "adviser",
+    "danger",
+    "topic",
+    "description",
+    "name",
+    "contact_method",
+    "phone",
+    "email",
+    "reachable",
+    "urgency",
+    "review",
+    "change",
+)
+OTHER_STATES = ("menu", "about", "language", "confirm_delete")
+STATES = OTHER_STATES + INTAKE_STATES
+
+# Answers the person can change from the review, and the question that asks each.
+CHANGEABLE = {
+    "adviser": "adviser",
+    "danger": "danger",
+    "topic": "topic",
+    "description": "description",
+    "name": "name",
+    "contact": "contact_method",
+    "reachable": "reachable",
+    "urgency": "urgency",
+}
+
+_NEXT_QUESTION = {
+    "adviser": "danger",
+    "danger": "topic",
+    "topic": "description",
+    "description": "name",
+    "name": "contact_method",
+    "phone": "reachable",
+    "email": "reachable",
+    "reachable": "urgency",
+}
+
+
+def _ctx(event: EventData) -> StepContext:
+    ctx: StepContext = event.kwargs["ctx"]
+    return ctx
+
+
+def _several_advisers(event: EventData) -> bool:
+    return len(_ctx(event).config.advisers) > 1
+
+
+def _editing(event: EventData) -> bool:
+    model: Conversation = event.model
+    return model.editing
+
+
+def _contact_is(method: str) -> Any:
+    def condition(event: EventData) -> bool:
+        model: Conversation = event.model
+        return model.answers.get("contact_method") == method
+
+    return condition
+
+
+def _field_is(field: str) -> Any:
+    def condition(event: EventData) -> bool:
+        return bool(event.kwargs.get("field") == field)
+
+    return condition
+
+
+def _transitions() -> list[dict[str, Any]]:
+    # Per trigger and source, the first transition whose conditions hold wins.
+    table: list[dict[str, Any]] = [
+        {"trigger": "next", "source": "consent", "dest": "adviser", "conditions": _several_advisers},
+        {"trigger": "next", "source": "consent", "dest": "danger"},
+        {"trigger": "next", "source": "contact_method", "dest": "phone",
+         "conditions": _contact_is("phone")},
+        {"trigger": "next", "source": "contact_method", "dest": "email",
+         "conditions": _contact_is("email")},
+        {"trigger": "next", "source": "contact_method", "dest": "review", "conditions": _editing},
+        {"trigger": "next", "source": "contact_method", "dest": "reachable"},
+        {"trigger": "next", "source": "urgency", "dest": "review"},
+    ]
+    for source, dest in _NEXT_QUESTION.items():
+        table.append({"trigger": "next", "source": source, "dest": "review", "conditions": _editing})
+        table.append({"trigger": "next", "source": source, "dest": dest})
+    table += [
+        {"trigger": "start_intake", "source": ["menu", "about"], "dest": "consent"},
+        {"trigger": "refuse", "source": "consent", "dest": "menu"},
+        {"trigger": "send", "source": "review", "dest": "menu"},
+        {"trigger": "change", "source": "review", "dest": "change"},
+        {"trigger": "back", "source": "change", "dest": "review"},
+        {"trigger": "other_way", "source": ["phone", "email"], "dest": "contact_method"},
+        {"trigger": "open_menu", "source": "*", "dest": "menu"},
+        {"trigger": "open_about", "source": "*", "dest": "about"},
+        {"trigger": "choose_language", "source": "*", "dest": "language"},
+        {"trigger": "ask_delete", "source": "*", "dest": "confirm_delete"},
+    ]
+    for field, question in CHANGEABLE.items():
+        table.append(
+            {"trigger": "edit", "source": "change", "dest": question, "conditions": _field_is(field)}
+        )
+    return table
+
+
+def _stop_editing(event: EventData) -> None:
+    model: Conversation = event.model
+    model.editing = False
+
+
+def _states() -> list[dict[str, Any]]:
+    return [
+        {"name": name, "on_enter": [_stop_editing]} if name == "review" else {"name": name}
+        for name in STATES
+    ]
+
+
+MACHINE = Machine(
+    model=None,
+    states=_states(),
+    transitions=_transitions(),
+    initial=INITIAL_STATE,
+    auto_transitions=False,
+    send_event=True,
+)
+
+
+class FlowError(Exception):
+    """The flow asked for a transition the graph does not have: a bug, not bad input."""
+
+
+def fire(conversation: Conversation, trigger: str, ctx: StepContext, **kwargs: Any) -> None:
+    """Move ``conversation`` along ``trigger``; the shared machine keeps nothing of it."""
+    event = MACHINE.events.get(trigger)
+    try:
+        moved = event is not None and event.trigger(conversation, ctx=ctx, **kwargs)
+    except MachineError as exc:
+        raise FlowError(f"no transition {trigger!r} from state {conversation.state!r}") from exc
+    if not moved:
+        raise FlowError(f"no transition {trigger!r} from state {conversation.state!r}")
+
+
+def go_to(conversation: Conversation, state: str) -> None:
+    """Return to a remembered state (after a detour); the state must exist."""
+    MACHINE.set_state(state, model=conversation)

@@ -1,0 +1,115 @@
+"""Rendering the answers: for the person's review and for the adviser's handoff.
+
+Pure: texts and config in, labelled lines out. Escaping for a markup format is
+the job of whoever puts these lines into markup.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.config import Config
+from bot.texts import Texts
+
+Line = tuple[str, str]
+
+
+def _adviser_name(adviser_id: str, config: Config) -> str:
+    for adviser in config.advisers:
+        if adviser.id == adviser_id:
+            return adviser.name
+    return adviser_id
+
+
+def _contact(answers: dict[str, Any], t: Texts) -> str:
+    method = answers.get("contact_method")
+    if method is None:
+        return t("review.value.missing")
+    label = t(f"contact.{method}")
+    detail = answers.get("contact_detail")
+    return f"{label}: {detail}" if detail else label
+
+
+def _reachable(answers: dict[str, Any], t: Texts) -> str:
+    reachable = answers.get("reachable")
+    if not reachable:
+        return t("review.value.missing")
+    if "choice" in reachable:
+        return t(f"reachable.{reachable['choice']}")
+    return str(reachable["text"])
+
+
+def _optional(answers: dict[str, Any], key: str, t: Texts, none_key: str) -> str:
+    if key not in answers:
+        return t("review.value.missing")
+    value = answers[key]
+    return t(none_key) if value is None else str(value)
+
+
+def _choice(answers: dict[str, Any], key: str, t: Texts) -> str:
+    value = answers.get(key)
+    return t(f"{key}.{value}") if value is not None else t("review.value.missing")
+
+
+def answer_lines(answers: dict[str, Any], t: Texts, config: Config) -> list[Line]:
+    """Every intake answer as (label, value), in the order the questions were asked."""
+    lines: list[Line] = []
+    if len(config.advisers) > 1 or "adviser" in answers:
+        adviser = answers.get("adviser")
+        value = _adviser_name(adviser, config) if adviser else t("review.value.missing")
+        lines.append((t("review.label.adviser"), value))
+    danger = answers.get("danger")
+    danger_value = t("review.value.missing") if danger is None else t(
+        "danger.yes" if danger else "danger.no"
+    )
+    lines += [
+        (t("review.label.danger"), danger_value),
+        (t("review.label.topic"), _choice(answers, "topic", t)),
+        (t("review.label.description"),
+         _optional(answers, "description", t, "review.value.no_description")),
+        (t("review.label.name"), _optional(answers, "name", t, "review.value.anonymous")),
+        (t("review.label.contact"), _contact(answers, t)),
+        (t("review.label.reachable"), _reachable(answers, t)),
+        (t("review.label.urgency"), _choice(answers, "urgency", t)),
+    ]
+    return lines
+
+
+def format_lines(lines: list[Line]) -> str:
+    return "\n".join(f"{label}: {value}" for label, value in lines)
+
+
+def local_time(iso: str, timezone: str) -> str:
+    moment = datetime.fromisoformat(iso)
+    try:
+        moment = moment.astimezone(ZoneInfo(timezone))
+    except ZoneInfoNotFoundError:
+        timezone = "UTC"
+    return f"{moment:%Y-%m-%d %H:%M} ({timezone})"
+
+
+def handoff_lines(payload: dict[str, Any], t: Texts, config: Config) -> list[Line]:
+    """The adviser's view of a handoff: urgency first, then every answer and the record."""
+    consent = payload["consent"]
+    lines: list[Line] = [
+        (t("handoff.label.priority"),
+         t("handoff.urgent") if payload["urgent"] else t("handoff.not_urgent")),
+        (t("handoff.label.case"), payload["case_ref"]),
+    ]
+    lines += answer_lines(payload["answers"], t, config)
+    lines += [
+        (t("handoff.label.channel"), payload["channel"]),
+        (t("handoff.label.language"), payload["language"]),
+        (t("handoff.label.sent_at"), local_time(payload["created_at"], config.timezone)),
+        (t("handoff.label.consent"),
+         t("handoff.consent", at=local_time(consent["at"], config.timezone),
+           version=consent["version"])),
+    ]
+    return lines
+
+
+def handoff_text(payload: dict[str, Any], t: Texts, config: Config) -> str:
+    title = t("handoff.title_urgent") if payload["urgent"] else t("handoff.title")
+    return f"{title}\n\n{format_lines(handoff_lines(payload, t, config))}"

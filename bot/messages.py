@@ -1,0 +1,38 @@
+"""What crosses the boundary between a channel adapter and the conversation core."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class InboundKind(Enum):
+    MESSAGE = "message"
+    # The person came back to an open channel (terminal start, Telegram /start
+    # after a while): the bot re-asks where they were, or introduces itself.
+    RESUME = "resume"
+    # Something other than text (photo, voice, sticker): never stored or read.
+    UNSUPPORTED = "unsupported"
+
+
+@dataclass(frozen=True)
+class Inbound:
+    channel: str
+    user_id: str
+    text: str | None = None
+    choice: str | None = None
+    kind: InboundKind = InboundKind.MESSAGE
+    # The platform's idea of the person's language, used for a new conversation.
+    language_hint: str | None = None
+
+
+@dataclass(frozen=True)
+class Choice:
+    id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    choices: tuple[Choice, ...] = ()

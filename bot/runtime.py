@@ -1,0 +1,95 @@
+"""Wiring: from a config to a running engine, store, sink and background workers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.config import Config, ConfigError
+from bot.crypto import FieldCipher, UserKeyer, load_or_create_keys
+from bot.engine import Engine
+from bot.outbox import OutboxWorker
+from bot.sinks.local_inbox import LocalInbox
+from bot.store import SqliteStore
+from bot.texts import Catalog, load_catalog
+
+log = logging.getLogger(__name__)
+
+STORE_FILE = "vertrouwd.sqlite3"
+_SHUTDOWN_DELIVERY_SECONDS = 10.0
+
+
+def prepare_data_dir(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.chmod(0o700)
+
+
+def check_config_against_texts(config: Config, catalog: Catalog) -> None:
+    """Settings that name texts must name texts that exist."""
+    texts = catalog.texts(catalog.default_language)
+    for topic in config.intake.topics:
+        if not texts.has(f"topic.{topic}"):
+            raise ConfigError(
+                f"intake.topics: topic {topic!r} has no text 'topic.{topic}' in the locales"
+            )
+    if not catalog.supports(config.default_language):
+        raise ConfigError(f"bot.default_language: no locale file for {config.default_language!r}")
+
+
+@dataclass
+class Runtime:
+    config: Config
+    catalog: Catalog
+    store: SqliteStore
+    inbox: LocalInbox
+    worker: OutboxWorker
+    engine: Engine
+
+
+async def _purge_idle(store: SqliteStore, config: Config, clock: Callable[[], float]) -> None:
+    while True:
+        purged = await store.purge_idle_conversations(clock() - config.draft_hours * 3600)
+        if purged:
+            log.info("purged %d conversations idle for over %g hours", purged, config.draft_hours)
+        await asyncio.sleep(config.purge_interval_minutes * 60)
+
+
+@contextlib.asynccontextmanager
+async def open_runtime(
+    config: Config, clock: Callable[[], float] = time.time
+) -> AsyncIterator[Runtime]:
+    """Open everything the bot needs; deliver what is due and close it all on exit."""
+    prepare_data_dir(config.data_dir)
+    keys = load_or_create_keys(config.key_file)
+    cipher = FieldCipher(keys)
+    catalog = load_catalog(config.locales_dir, config.default_language)
+    check_config_against_texts(config, catalog)
+    store = await SqliteStore.open(config.data_dir / STORE_FILE, cipher, config.durability)
+    inbox = await LocalInbox.open(config.data_dir, cipher, clock)
+    worker = OutboxWorker(
+        store, inbox, clock, config.retry_initial_seconds, config.retry_max_seconds
+    )
+    engine = Engine(store, lambda: catalog, config, UserKeyer(keys), clock, worker.wake)
+    tasks = [
+        asyncio.create_task(worker.run(), name="outbox"),
+        asyncio.create_task(_purge_idle(store, config, clock), name="purge"),
+    ]
+    try:
+        yield Runtime(config, catalog, store, inbox, worker, engine)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task, result in zip(tasks, await asyncio.gather(*tasks, return_exceptions=True),
+                                strict=True):
+            if isinstance(result, Exception):
+                log.error("background task %s had failed: %s", task.get_name(),
+                          type(result).__name__)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(worker.deliver_due(), _SHUTDOWN_DELIVERY_SECONDS)
+        await inbox.close()
+        await store.close()

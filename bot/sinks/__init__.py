@@ -1,0 +1,1 @@
+"""Where confirmed intakes are delivered: the adviser's inbox (local) or Matrix room."""

@@ -1,0 +1,43 @@
+"""The handoff sink contract, shared by the local inbox and the Matrix room."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class OutgoingHandoff:
+    case_ref: str
+    adviser_id: str
+    payload: dict[str, Any]
+
+    @property
+    def txn_id(self) -> str:
+        """Stable per handoff, so a retried delivery is recognised, never doubled."""
+        return f"vertrouwd-handoff-{self.case_ref}"
+
+
+class DeliveryDeferred(Exception):
+    """The sink cannot deliver now; the handoff stays in the outbox and is retried.
+
+    ``reason`` is a short code safe to log and show the admin: never content.
+    """
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class HandoffSink(Protocol):
+    name: str
+
+    async def deliver(self, handoff: OutgoingHandoff) -> str:
+        """Deliver exactly once per txn_id; return the delivery reference (event id).
+
+        Raises DeliveryDeferred when the handoff must wait.
+        """
+
+    async def close(self) -> None:
+        """Release connections."""

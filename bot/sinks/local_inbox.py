@@ -1,0 +1,95 @@
+"""The embedded default's adviser inbox: a separate encrypted SQLite file.
+
+It stands in for the adviser's Matrix room: the bot delivers into it through the
+same sink contract, and ``vertrouwd inbox`` reads it as the adviser would.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.crypto import FieldCipher
+from bot.sinks.base import OutgoingHandoff
+from bot.store.connection import apply_migrations, open_database
+
+INBOX_FILE = "adviser-inbox.sqlite3"
+
+_MIGRATIONS: tuple[tuple[int, str], ...] = (
+    (
+        1,
+        """
+        CREATE TABLE handoffs (
+            txn_id TEXT PRIMARY KEY,
+            adviser_id TEXT NOT NULL,
+            received_at REAL NOT NULL,
+            sealed BLOB NOT NULL
+        );
+        """,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    txn_id: str
+    adviser_id: str
+    received_at: float
+    payload: dict[str, Any]
+
+
+def _aad(txn_id: str) -> bytes:
+    return b"inbox\x00" + txn_id.encode()
+
+
+class LocalInbox:
+    name = "local-inbox"
+
+    def __init__(
+        self, db: aiosqlite.Connection, cipher: FieldCipher, clock: Callable[[], float]
+    ) -> None:
+        self._db = db
+        self._cipher = cipher
+        self._clock = clock
+
+    @classmethod
+    async def open(
+        cls, data_dir: Path, cipher: FieldCipher, clock: Callable[[], float] = time.time
+    ) -> LocalInbox:
+        db = await open_database(data_dir / INBOX_FILE, "FULL")
+        await apply_migrations(db, _MIGRATIONS)
+        return cls(db, cipher, clock)
+
+    async def deliver(self, handoff: OutgoingHandoff) -> str:
+        sealed = self._cipher.seal(
+            json.dumps(handoff.payload, ensure_ascii=False).encode(), _aad(handoff.txn_id)
+        )
+        # Like a Matrix transaction id: a repeated delivery is accepted and ignored.
+        await self._db.execute(
+            "INSERT INTO handoffs (txn_id, adviser_id, received_at, sealed) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (txn_id) DO NOTHING",
+            (handoff.txn_id, handoff.adviser_id, self._clock(), sealed),
+        )
+        return handoff.txn_id
+
+    async def items(self, adviser_id: str | None = None) -> list[InboxItem]:
+        """Every delivered handoff, urgent ones first, then oldest first."""
+        rows = await self._db.execute_fetchall(
+            "SELECT txn_id, adviser_id, received_at, sealed FROM handoffs ORDER BY received_at"
+        )
+        items = [
+            InboxItem(txn_id, owner, received_at, json.loads(self._cipher.open(sealed, _aad(txn_id))))
+            for txn_id, owner, received_at, sealed in rows
+            if adviser_id is None or owner == adviser_id
+        ]
+        items.sort(key=lambda item: (not item.payload.get("urgent"), item.received_at))
+        return items
+
+    async def close(self) -> None:
+        await self._db.close()

@@ -1,0 +1,75 @@
+"""The store contract every implementation fulfils (tests/test_store_contract.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bot.crypto import UserKey
+
+
+class StoreError(Exception):
+    """The store could not do what was asked; nothing of the step was written."""
+
+
+class CaseRefTaken(StoreError):
+    """The new handoff's case reference already exists: retry with another one."""
+
+
+@dataclass(frozen=True)
+class ConversationRecord:
+    state: str
+    lang: str
+    data: dict[str, Any]  # personal: stored encrypted
+
+
+@dataclass(frozen=True)
+class NewHandoff:
+    case_ref: str
+    adviser_id: str
+    payload: dict[str, Any]  # personal: stored encrypted, purged once delivered
+
+
+@dataclass(frozen=True)
+class PendingHandoff:
+    id: int
+    case_ref: str
+    adviser_id: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+class Store(Protocol):
+    async def load_conversation(self, user: UserKey) -> ConversationRecord | None:
+        """The person's conversation, decrypted, or None if there is none."""
+
+    async def save_step(
+        self,
+        user: UserKey,
+        record: ConversationRecord | None,
+        handoff: NewHandoff | None,
+        now: float,
+    ) -> None:
+        """Persist one step atomically: the conversation (None erases everything about
+        the person, undelivered handoffs included) and an optional new handoff."""
+
+    async def due_handoffs(self, now: float, limit: int) -> list[PendingHandoff]:
+        """Undelivered handoffs whose next attempt is due, oldest first."""
+
+    async def next_attempt_at(self) -> float | None:
+        """When the earliest undelivered handoff is due, or None if there is none."""
+
+    async def mark_delivered(self, handoff_id: int, delivery_ref: str, now: float) -> None:
+        """Record delivery and purge the handoff's content and its link to the person."""
+
+    async def defer_handoff(self, handoff_id: int, retry_at: float, reason: str) -> None:
+        """Count a failed attempt and schedule the next; ``reason`` is a code, never content."""
+
+    async def pending_count(self) -> int:
+        """How many handoffs wait for delivery."""
+
+    async def purge_idle_conversations(self, idle_since: float) -> int:
+        """Delete conversations untouched since ``idle_since``; returns how many."""
+
+    async def close(self) -> None:
+        """Finish pending writes and release the database."""

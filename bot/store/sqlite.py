@@ -1,0 +1,194 @@
+"""The embedded default store: SQLite in WAL mode, every personal field sealed."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.crypto import DecryptionError, FieldCipher, UserKey
+from bot.store.base import (
+    CaseRefTaken,
+    ConversationRecord,
+    NewHandoff,
+    PendingHandoff,
+    StoreError,
+)
+from bot.store.connection import apply_migrations, open_database
+from bot.store.migrations import MIGRATIONS
+
+log = logging.getLogger(__name__)
+
+_UNREADABLE_RETRY_SECONDS = 3600.0
+
+_UPSERT_CONVERSATION = """
+    INSERT INTO conversations (user_key, state, lang, sealed, updated_at)
+    VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (user_key) DO UPDATE SET
+        state = excluded.state, lang = excluded.lang,
+        sealed = excluded.sealed, updated_at = excluded.updated_at
+"""
+
+# How each durability setting maps onto SQLite's synchronous pragma. In WAL mode
+# NORMAL survives a killed process (the OS keeps the written pages); FULL also
+# survives a power cut, at the cost of an fsync per commit.
+_SYNCHRONOUS = {"os-buffered": "NORMAL", "handoff-synced": "NORMAL", "all-synced": "FULL"}
+
+
+def _dump(value: dict[str, Any]) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _conversation_aad(user: UserKey) -> bytes:
+    return b"conversation\x00" + user
+
+
+def _outbox_aad(case_ref: str) -> bytes:
+    return b"outbox\x00" + case_ref.encode()
+
+
+class SqliteStore:
+    def __init__(self, db: aiosqlite.Connection, cipher: FieldCipher, durability: str) -> None:
+        self._db = db
+        self._cipher = cipher
+        self._sync_handoffs = durability == "handoff-synced"
+
+    @classmethod
+    async def open(cls, path: Path, cipher: FieldCipher, durability: str) -> SqliteStore:
+        db = await open_database(path, _SYNCHRONOUS[durability])
+        try:
+            await apply_migrations(db, MIGRATIONS)
+        except StoreError:
+            await db.close()
+            raise
+        return cls(db, cipher, durability)
+
+    async def load_conversation(self, user: UserKey) -> ConversationRecord | None:
+        rows = list(await self._db.execute_fetchall(
+            "SELECT state, lang, sealed FROM conversations WHERE user_key = ?", (user,)
+        ))
+        if not rows:
+            return None
+        state, lang, sealed = rows[0]
+        try:
+            data = json.loads(self._cipher.open(sealed, _conversation_aad(user)))
+        except DecryptionError as exc:
+            raise StoreError("a stored conversation cannot be decrypted") from exc
+        return ConversationRecord(state=state, lang=lang, data=data)
+
+    def _conversation_row(self, user: UserKey, record: ConversationRecord, now: float) -> tuple[
+        bytes, str, str, bytes, float
+    ]:
+        sealed = self._cipher.seal(_dump(record.data), _conversation_aad(user))
+        return (user, record.state, record.lang, sealed, now)
+
+    async def save_step(
+        self,
+        user: UserKey,
+        record: ConversationRecord | None,
+        handoff: NewHandoff | None,
+        now: float,
+    ) -> None:
+        if record is not None and handoff is None:
+            # One statement, committed on its own: the common step costs one round trip.
+            await self._db.execute(_UPSERT_CONVERSATION, self._conversation_row(user, record, now))
+            return
+        synced = handoff is not None and self._sync_handoffs
+        if synced:
+            await self._db.execute("PRAGMA synchronous=FULL")
+        try:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                await self._write_step(user, record, handoff, now)
+            except BaseException:
+                await self._db.rollback()
+                raise
+            await self._db.commit()
+        finally:
+            if synced:
+                await self._db.execute("PRAGMA synchronous=NORMAL")
+
+    async def _write_step(
+        self,
+        user: UserKey,
+        record: ConversationRecord | None,
+        handoff: NewHandoff | None,
+        now: float,
+    ) -> None:
+        if record is None:
+            await self._db.execute("DELETE FROM conversations WHERE user_key = ?", (user,))
+            await self._db.execute(
+                "DELETE FROM outbox WHERE owner_key = ? AND delivered_at IS NULL", (user,)
+            )
+        else:
+            await self._db.execute(_UPSERT_CONVERSATION, self._conversation_row(user, record, now))
+        if handoff is not None:
+            sealed = self._cipher.seal(_dump(handoff.payload), _outbox_aad(handoff.case_ref))
+            try:
+                await self._db.execute(
+                    "INSERT INTO outbox (case_ref, owner_key, adviser_id, sealed, created_at,"
+                    " next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (handoff.case_ref, user, handoff.adviser_id, sealed, now, now),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise CaseRefTaken(handoff.case_ref) from exc
+
+    async def due_handoffs(self, now: float, limit: int) -> list[PendingHandoff]:
+        rows = await self._db.execute_fetchall(
+            "SELECT id, case_ref, adviser_id, sealed, attempts FROM outbox"
+            " WHERE delivered_at IS NULL AND next_attempt_at <= ?"
+            " ORDER BY next_attempt_at, id LIMIT ?",
+            (now, limit),
+        )
+        due: list[PendingHandoff] = []
+        for row_id, case_ref, adviser_id, sealed, attempts in rows:
+            try:
+                payload = json.loads(self._cipher.open(sealed, _outbox_aad(case_ref)))
+            except DecryptionError:
+                # Kept, not dropped: an admin may restore the right key file.
+                log.error("handoff %s cannot be decrypted; check the key file", case_ref)
+                await self.defer_handoff(row_id, now + _UNREADABLE_RETRY_SECONDS, "undecryptable")
+                continue
+            due.append(PendingHandoff(row_id, case_ref, adviser_id, payload, attempts))
+        return due
+
+    async def next_attempt_at(self) -> float | None:
+        rows = list(await self._db.execute_fetchall(
+            "SELECT MIN(next_attempt_at) FROM outbox WHERE delivered_at IS NULL"
+        ))
+        value = rows[0][0]
+        return float(value) if value is not None else None
+
+    async def mark_delivered(self, handoff_id: int, delivery_ref: str, now: float) -> None:
+        await self._db.execute(
+            "UPDATE outbox SET delivered_at = ?, delivery_ref = ?, sealed = NULL,"
+            " owner_key = NULL, last_error = NULL WHERE id = ?",
+            (now, delivery_ref, handoff_id),
+        )
+
+    async def defer_handoff(self, handoff_id: int, retry_at: float, reason: str) -> None:
+        await self._db.execute(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?"
+            " WHERE id = ? AND delivered_at IS NULL",
+            (retry_at, reason, handoff_id),
+        )
+
+    async def pending_count(self) -> int:
+        rows = list(await self._db.execute_fetchall(
+            "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL"
+        ))
+        return int(rows[0][0])
+
+    async def purge_idle_conversations(self, idle_since: float) -> int:
+        cursor = await self._db.execute(
+            "DELETE FROM conversations WHERE updated_at < ?", (idle_since,)
+        )
+        return cursor.rowcount
+
+    async def close(self) -> None:
+        await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        await self._db.close()
