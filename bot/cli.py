@@ -17,7 +17,7 @@ from bot.config import Config, ConfigError, load_config
 from bot.crypto import FieldCipher, KeyFileError, read_key_file
 from bot.flows.summary import handoff_text
 from bot.runtime import STORE_FILE, open_runtime
-from bot.sinks.local_inbox import INBOX_FILE, LocalInbox
+from bot.sinks.local_inbox import LocalInbox
 from bot.store import SqliteStore, StoreError
 from bot.texts import TextsInvalid, check_locales, load_catalog
 
@@ -73,18 +73,24 @@ async def _inbox(config: Config, args: argparse.Namespace) -> int:
             (a.language for a in config.advisers if a.id == item.adviser_id),
             config.default_language,
         )
-        texts = catalog.texts(adviser_lang if catalog.supports(adviser_lang)
-                              else config.default_language)
+        texts = catalog.texts(
+            adviser_lang if catalog.supports(adviser_lang) else config.default_language
+        )
         rendered = handoff_text(item.payload, texts, config)
         if args.jsonl:
-            print(json.dumps({
-                "case_ref": item.payload["case_ref"],
-                "adviser_id": item.adviser_id,
-                "urgent": item.payload["urgent"],
-                "received_at": datetime.fromtimestamp(item.received_at, UTC).isoformat(),
-                "handoff": item.payload,
-                "text": rendered,
-            }, ensure_ascii=False))
+            print(
+                json.dumps(
+                    {
+                        "case_ref": item.payload["case_ref"],
+                        "adviser_id": item.adviser_id,
+                        "urgent": item.payload["urgent"],
+                        "received_at": datetime.fromtimestamp(item.received_at, UTC).isoformat(),
+                        "handoff": item.payload,
+                        "text": rendered,
+                    },
+                    ensure_ascii=False,
+                )
+            )
         else:
             print(rendered)
             print("-" * 60)

@@ -94,7 +94,7 @@ def _get(table: dict[str, Any], section: str, key: str, kind: type) -> Any:
     value = table[section][key]
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise ConfigError(f"{section}.{key}: must be a {kind.__name__}, got {value!r}")
     return value
 

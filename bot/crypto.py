@@ -84,8 +84,9 @@ def _b64(data: bytes) -> str:
 
 
 def new_key_material() -> KeyMaterial:
-    return KeyMaterial(lookup_key=secrets.token_bytes(32), data_keys={1: secrets.token_bytes(32)},
-                       current=1)
+    return KeyMaterial(
+        lookup_key=secrets.token_bytes(32), data_keys={1: secrets.token_bytes(32)}, current=1
+    )
 
 
 def write_key_file(path: Path, material: KeyMaterial) -> None:

@@ -104,6 +104,11 @@ class Engine:
         try:
             stored = await self._store.load_conversation(user)
             previous = stored.state if stored else "new"
+            log.debug(
+                "conversation loaded: state %s, %d answers so far",
+                previous,
+                len(stored.data.get("answers") or {}) if stored else 0,
+            )
             step = await self._persisted_step(user, stored, inbound, catalog, now)
         except Exception as exc:  # noqa: BLE001 - the person gets a calm answer, never a crash
             log.error("step failed on %s: %s", inbound.channel, describe_failure(exc))
@@ -147,8 +152,9 @@ class Engine:
             )
             step = intake_step(loaded, inbound, ctx)
             record = (
-                ConversationRecord(step.conversation.state, step.conversation.lang,
-                                   step.conversation.to_data())
+                ConversationRecord(
+                    step.conversation.state, step.conversation.lang, step.conversation.to_data()
+                )
                 if step.conversation is not None
                 else None
             )

@@ -56,7 +56,10 @@ class OutboxWorker:
         await self._store.defer_handoff(pending.id, self._clock() + delay, reason)
         log.warning(
             "handoff %s waits (%s); attempt %d, next try in %.0f s",
-            pending.case_ref, reason, pending.attempts + 1, delay,
+            pending.case_ref,
+            reason,
+            pending.attempts + 1,
+            delay,
         )
         return False
 

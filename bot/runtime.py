@@ -84,11 +84,13 @@ async def open_runtime(
     finally:
         for task in tasks:
             task.cancel()
-        for task, result in zip(tasks, await asyncio.gather(*tasks, return_exceptions=True),
-                                strict=True):
+        for task, result in zip(
+            tasks, await asyncio.gather(*tasks, return_exceptions=True), strict=True
+        ):
             if isinstance(result, Exception):
-                log.error("background task %s had failed: %s", task.get_name(),
-                          type(result).__name__)
+                log.error(
+                    "background task %s had failed: %s", task.get_name(), type(result).__name__
+                )
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(worker.deliver_due(), _SHUTDOWN_DELIVERY_SECONDS)
         await inbox.close()

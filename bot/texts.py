@@ -27,7 +27,11 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}: {self.key}: {self.message}" if self.key else f"{self.file}: {self.message}"
+        return (
+            f"{self.file}: {self.key}: {self.message}"
+            if self.key
+            else f"{self.file}: {self.message}"
+        )
 
 
 class TextsInvalid(Exception):
@@ -74,7 +78,9 @@ def _read_locale(path: Path) -> tuple[dict[str, str], list[Problem]]:
             problems.append(Problem(path.name, key, "is empty"))
         elif len(value) > MESSAGE_MAX_CHARS:
             problems.append(
-                Problem(path.name, key, f"is {len(value)} characters; the limit is {MESSAGE_MAX_CHARS}")
+                Problem(
+                    path.name, key, f"is {len(value)} characters; the limit is {MESSAGE_MAX_CHARS}"
+                )
             )
         else:
             try:
@@ -104,12 +110,12 @@ def check_locales(locales_dir: Path) -> tuple[dict[str, dict[str, str]], list[Pr
         for key in sorted(all_keys - keys):
             problems.append(Problem(f"{lang}.toml", key, "is missing"))
     for key in sorted(all_keys):
-        shapes = {
-            lang: placeholders(texts[key]) for lang, texts in locales.items() if key in texts
-        }
+        shapes = {lang: placeholders(texts[key]) for lang, texts in locales.items() if key in texts}
         if len(set(shapes.values())) > 1:
             detail = ", ".join(
-                f"{lang}.toml has {{{'}, {'.join(sorted(names))}}}" if names else f"{lang}.toml has none"
+                f"{lang}.toml has {{{'}, {'.join(sorted(names))}}}"
+                if names
+                else f"{lang}.toml has none"
                 for lang, names in sorted(shapes.items())
             )
             for lang in sorted(shapes):

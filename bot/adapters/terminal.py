@@ -48,17 +48,23 @@ async def _read_line(stream: TextIO) -> str:
 
 
 async def run_jsonl(
-    engine: Engine, user: str, lang: str | None, stdin: TextIO = sys.stdin,
+    engine: Engine,
+    user: str,
+    lang: str | None,
+    stdin: TextIO = sys.stdin,
     stdout: TextIO = sys.stdout,
 ) -> None:
     """One JSON object per line in; one per bot message out, then {"waiting": true}."""
 
     async def deliver(replies: Sequence[Reply]) -> None:
         for reply in replies:
-            _write_line(stdout, {
-                "text": reply.text,
-                "choices": [{"id": c.id, "label": c.label} for c in reply.choices],
-            })
+            _write_line(
+                stdout,
+                {
+                    "text": reply.text,
+                    "choices": [{"id": c.id, "label": c.label} for c in reply.choices],
+                },
+            )
 
     while line := await _read_line(stdin):
         if line.strip():
@@ -76,13 +82,17 @@ def render_reply(reply: Reply) -> str:
     lines = [reply.text]
     if reply.choices:
         lines.append("")
-        lines += [f"  {number}. {choice.label}" for number, choice in
-                  enumerate(reply.choices, start=1)]
+        lines += [
+            f"  {number}. {choice.label}" for number, choice in enumerate(reply.choices, start=1)
+        ]
     return "\n".join(lines)
 
 
 async def run_interactive(
-    engine: Engine, user: str, lang: str | None, stdin: TextIO = sys.stdin,
+    engine: Engine,
+    user: str,
+    lang: str | None,
+    stdin: TextIO = sys.stdin,
     stdout: TextIO = sys.stdout,
 ) -> None:
     """A conversation at the keyboard: choices are typed as their number or label."""
@@ -102,5 +112,6 @@ async def run_interactive(
         if not line:
             stdout.write("\n")
             return
-        await engine.handle(Inbound(CHANNEL, user, text=line.rstrip("\n"),
-                                    language_hint=lang), deliver)
+        await engine.handle(
+            Inbound(CHANNEL, user, text=line.rstrip("\n"), language_hint=lang), deliver
+        )

@@ -232,8 +232,13 @@ def on_review(conv: Conversation, answer: Answer, ctx: StepContext, t: Texts, ou
             out.handoff = _handoff(conv, ctx)
             conv.drop_draft()
             conv.last_case = out.handoff.case_ref
-            out.say(t("sent.text", case_ref=out.handoff.case_ref,
-                      days=ctx.config.contact_within_working_days))
+            out.say(
+                t(
+                    "sent.text",
+                    case_ref=out.handoff.case_ref,
+                    days=ctx.config.contact_within_working_days,
+                )
+            )
             fire(conv, "send", ctx)
         case "change":
             fire(conv, "change", ctx)

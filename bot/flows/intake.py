@@ -74,9 +74,7 @@ def _command(name: str, conv: Conversation, ctx: StepContext, t: Texts, out: Out
                 detour(conv, "ask_delete", ctx)
 
 
-def _answer(
-    conv: Conversation, inbound: Inbound, ctx: StepContext, t: Texts, out: Outcome
-) -> None:
+def _answer(conv: Conversation, inbound: Inbound, ctx: StepContext, t: Texts, out: Outcome) -> None:
     question = ask(conv, ctx)
     if inbound.choice is not None:
         if inbound.choice not in {c.id for c in question.choices}:

@@ -7,7 +7,7 @@ is passed along as the ``ctx`` keyword.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from transitions import EventData, Machine
 from transitions.core import MachineError
@@ -61,19 +61,21 @@ def _ctx(event: EventData) -> StepContext:
     return ctx
 
 
+def _model(event: EventData) -> Conversation:
+    return cast(Conversation, event.model)
+
+
 def _several_advisers(event: EventData) -> bool:
     return len(_ctx(event).config.advisers) > 1
 
 
 def _editing(event: EventData) -> bool:
-    model: Conversation = event.model
-    return model.editing
+    return _model(event).editing
 
 
 def _contact_is(method: str) -> Any:
     def condition(event: EventData) -> bool:
-        model: Conversation = event.model
-        return model.answers.get("contact_method") == method
+        return _model(event).answers.get("contact_method") == method
 
     return condition
 
@@ -88,18 +90,33 @@ def _field_is(field: str) -> Any:
 def _transitions() -> list[dict[str, Any]]:
     # Per trigger and source, the first transition whose conditions hold wins.
     table: list[dict[str, Any]] = [
-        {"trigger": "next", "source": "consent", "dest": "adviser", "conditions": _several_advisers},
+        {
+            "trigger": "next",
+            "source": "consent",
+            "dest": "adviser",
+            "conditions": _several_advisers,
+        },
         {"trigger": "next", "source": "consent", "dest": "danger"},
-        {"trigger": "next", "source": "contact_method", "dest": "phone",
-         "conditions": _contact_is("phone")},
-        {"trigger": "next", "source": "contact_method", "dest": "email",
-         "conditions": _contact_is("email")},
+        {
+            "trigger": "next",
+            "source": "contact_method",
+            "dest": "phone",
+            "conditions": _contact_is("phone"),
+        },
+        {
+            "trigger": "next",
+            "source": "contact_method",
+            "dest": "email",
+            "conditions": _contact_is("email"),
+        },
         {"trigger": "next", "source": "contact_method", "dest": "review", "conditions": _editing},
         {"trigger": "next", "source": "contact_method", "dest": "reachable"},
         {"trigger": "next", "source": "urgency", "dest": "review"},
     ]
     for source, dest in _NEXT_QUESTION.items():
-        table.append({"trigger": "next", "source": source, "dest": "review", "conditions": _editing})
+        table.append(
+            {"trigger": "next", "source": source, "dest": "review", "conditions": _editing}
+        )
         table.append({"trigger": "next", "source": source, "dest": dest})
     table += [
         {"trigger": "start_intake", "source": ["menu", "about"], "dest": "consent"},
@@ -115,14 +132,18 @@ def _transitions() -> list[dict[str, Any]]:
     ]
     for field, question in CHANGEABLE.items():
         table.append(
-            {"trigger": "edit", "source": "change", "dest": question, "conditions": _field_is(field)}
+            {
+                "trigger": "edit",
+                "source": "change",
+                "dest": question,
+                "conditions": _field_is(field),
+            }
         )
     return table
 
 
 def _stop_editing(event: EventData) -> None:
-    model: Conversation = event.model
-    model.editing = False
+    _model(event).editing = False
 
 
 def _states() -> list[dict[str, Any]]:

@@ -76,8 +76,9 @@ def _adviser(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
     lines = [t("adviser.prompt")]
     for adviser in config.advisers:
         profile = adviser_profile(adviser, conv.lang, config.default_language)
-        lines.append(t("adviser.profile", name=adviser.name, profile=profile) if profile
-                     else adviser.name)
+        lines.append(
+            t("adviser.profile", name=adviser.name, profile=profile) if profile else adviser.name
+        )
     choices = tuple(Choice(a.id, a.name) for a in config.advisers)
     return Reply("\n".join(lines), choices)
 

@@ -61,14 +61,16 @@ def answer_lines(answers: dict[str, Any], t: Texts, config: Config) -> list[Line
         value = _adviser_name(adviser, config) if adviser else t("review.value.missing")
         lines.append((t("review.label.adviser"), value))
     danger = answers.get("danger")
-    danger_value = t("review.value.missing") if danger is None else t(
-        "danger.yes" if danger else "danger.no"
+    danger_value = (
+        t("review.value.missing") if danger is None else t("danger.yes" if danger else "danger.no")
     )
     lines += [
         (t("review.label.danger"), danger_value),
         (t("review.label.topic"), _choice(answers, "topic", t)),
-        (t("review.label.description"),
-         _optional(answers, "description", t, "review.value.no_description")),
+        (
+            t("review.label.description"),
+            _optional(answers, "description", t, "review.value.no_description"),
+        ),
         (t("review.label.name"), _optional(answers, "name", t, "review.value.anonymous")),
         (t("review.label.contact"), _contact(answers, t)),
         (t("review.label.reachable"), _reachable(answers, t)),
@@ -94,8 +96,10 @@ def handoff_lines(payload: dict[str, Any], t: Texts, config: Config) -> list[Lin
     """The adviser's view of a handoff: urgency first, then every answer and the record."""
     consent = payload["consent"]
     lines: list[Line] = [
-        (t("handoff.label.priority"),
-         t("handoff.urgent") if payload["urgent"] else t("handoff.not_urgent")),
+        (
+            t("handoff.label.priority"),
+            t("handoff.urgent") if payload["urgent"] else t("handoff.not_urgent"),
+        ),
         (t("handoff.label.case"), payload["case_ref"]),
     ]
     lines += answer_lines(payload["answers"], t, config)
@@ -103,9 +107,14 @@ def handoff_lines(payload: dict[str, Any], t: Texts, config: Config) -> list[Lin
         (t("handoff.label.channel"), payload["channel"]),
         (t("handoff.label.language"), payload["language"]),
         (t("handoff.label.sent_at"), local_time(payload["created_at"], config.timezone)),
-        (t("handoff.label.consent"),
-         t("handoff.consent", at=local_time(consent["at"], config.timezone),
-           version=consent["version"])),
+        (
+            t("handoff.label.consent"),
+            t(
+                "handoff.consent",
+                at=local_time(consent["at"], config.timezone),
+                version=consent["version"],
+            ),
+        ),
     ]
     return lines
 

@@ -84,7 +84,9 @@ class LocalInbox:
             "SELECT txn_id, adviser_id, received_at, sealed FROM handoffs ORDER BY received_at"
         )
         items = [
-            InboxItem(txn_id, owner, received_at, json.loads(self._cipher.open(sealed, _aad(txn_id))))
+            InboxItem(
+                txn_id, owner, received_at, json.loads(self._cipher.open(sealed, _aad(txn_id)))
+            )
             for txn_id, owner, received_at, sealed in rows
             if adviser_id is None or owner == adviser_id
         ]

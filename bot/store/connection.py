@@ -32,7 +32,9 @@ async def open_database(path: Path, synchronous: str) -> aiosqlite.Connection:
     return db
 
 
-async def apply_migrations(db: aiosqlite.Connection, migrations: tuple[tuple[int, str], ...]) -> int:
+async def apply_migrations(
+    db: aiosqlite.Connection, migrations: tuple[tuple[int, str], ...]
+) -> int:
     """Bring the schema up to the newest migration; returns the version now in force."""
     await db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
     rows = list(await db.execute_fetchall("SELECT MAX(version) FROM schema_version"))

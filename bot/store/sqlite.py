@@ -68,9 +68,11 @@ class SqliteStore:
         return cls(db, cipher, durability)
 
     async def load_conversation(self, user: UserKey) -> ConversationRecord | None:
-        rows = list(await self._db.execute_fetchall(
-            "SELECT state, lang, sealed FROM conversations WHERE user_key = ?", (user,)
-        ))
+        rows = list(
+            await self._db.execute_fetchall(
+                "SELECT state, lang, sealed FROM conversations WHERE user_key = ?", (user,)
+            )
+        )
         if not rows:
             return None
         state, lang, sealed = rows[0]
@@ -80,9 +82,9 @@ class SqliteStore:
             raise StoreError("a stored conversation cannot be decrypted") from exc
         return ConversationRecord(state=state, lang=lang, data=data)
 
-    def _conversation_row(self, user: UserKey, record: ConversationRecord, now: float) -> tuple[
-        bytes, str, str, bytes, float
-    ]:
+    def _conversation_row(
+        self, user: UserKey, record: ConversationRecord, now: float
+    ) -> tuple[bytes, str, str, bytes, float]:
         sealed = self._cipher.seal(_dump(record.data), _conversation_aad(user))
         return (user, record.state, record.lang, sealed, now)
 
@@ -157,9 +159,11 @@ class SqliteStore:
         return due
 
     async def next_attempt_at(self) -> float | None:
-        rows = list(await self._db.execute_fetchall(
-            "SELECT MIN(next_attempt_at) FROM outbox WHERE delivered_at IS NULL"
-        ))
+        rows = list(
+            await self._db.execute_fetchall(
+                "SELECT MIN(next_attempt_at) FROM outbox WHERE delivered_at IS NULL"
+            )
+        )
         value = rows[0][0]
         return float(value) if value is not None else None
 
@@ -178,9 +182,11 @@ class SqliteStore:
         )
 
     async def pending_count(self) -> int:
-        rows = list(await self._db.execute_fetchall(
-            "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL"
-        ))
+        rows = list(
+            await self._db.execute_fetchall(
+                "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL"
+            )
+        )
         return int(rows[0][0])
 
     async def purge_idle_conversations(self, idle_since: float) -> int:

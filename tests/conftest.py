@@ -1,0 +1,176 @@
+"""Shared fixtures: a real runtime (store, inbox, outbox) on a temporary data dir."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from bot.config import Config, load_config
+from bot.messages import Inbound, InboundKind, Reply
+from bot.runtime import Runtime, open_runtime
+from bot.texts import Catalog, Texts, load_catalog
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCALES = ROOT / "locales"
+
+
+class FakeClock:
+    """Wall-clock seconds that a test moves forward by hand."""
+
+    def __init__(self, start: float = 1_790_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def write_config(tmp_path: Path, extra: str = "", *, fast: bool = True) -> Path:
+    """A config file using a private data dir; ``fast`` lifts the flood limit for scripts."""
+    limits = "[limits]\nburst_messages = 10000\n" if fast and "[limits]" not in extra else ""
+    path = tmp_path / "config.toml"
+    path.write_text(f'[bot]\ndata_dir = "data"\nlog_level = "DEBUG"\n{limits}{extra}\n')
+    return path
+
+
+def make_config(tmp_path: Path, extra: str = "", *, fast: bool = True) -> Config:
+    return load_config(write_config(tmp_path, extra, fast=fast), environ={})
+
+
+@pytest.fixture
+def catalog() -> Catalog:
+    return load_catalog(LOCALES, "nl")
+
+
+@pytest.fixture
+def en(catalog: Catalog) -> Texts:
+    return catalog.texts("en")
+
+
+@pytest.fixture
+def nl(catalog: Catalog) -> Texts:
+    return catalog.texts("nl")
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return make_config(tmp_path)
+
+
+@pytest.fixture
+async def runtime(config: Config, clock: FakeClock) -> AsyncIterator[Runtime]:
+    async with open_runtime(config, clock) as rt:
+        yield rt
+
+
+@dataclass
+class Person:
+    """Someone talking to the bot through the real engine, as a channel adapter would."""
+
+    runtime: Runtime
+    user: str
+    lang: str | None = "en"
+    channel: str = "terminal"
+    replies: list[Reply] = field(default_factory=list)
+
+    async def _send(self, inbound: Inbound) -> list[Reply]:
+        got: list[Reply] = []
+
+        async def deliver(replies: Sequence[Reply]) -> None:
+            got.extend(replies)
+
+        await self.runtime.engine.handle(inbound, deliver)
+        self.replies = got
+        return got
+
+    async def say(self, text: str) -> list[Reply]:
+        return await self._send(
+            Inbound(self.channel, self.user, text=text, language_hint=self.lang)
+        )
+
+    async def pick(self, choice: str) -> list[Reply]:
+        return await self._send(
+            Inbound(self.channel, self.user, choice=choice, language_hint=self.lang)
+        )
+
+    async def send_media(self) -> list[Reply]:
+        return await self._send(
+            Inbound(self.channel, self.user, kind=InboundKind.UNSUPPORTED, language_hint=self.lang)
+        )
+
+    @property
+    def question(self) -> Reply:
+        return self.replies[-1]
+
+    @property
+    def texts(self) -> list[str]:
+        return [reply.text for reply in self.replies]
+
+    def choice_ids(self) -> list[str]:
+        return [choice.id for choice in self.question.choices]
+
+    async def until_topic(self, *, adviser: str = "adviser-a", danger: str = "no") -> None:
+        await self.say("hello")
+        await self.pick("intake")
+        await self.pick("agree")
+        if "adviser-a" in self.choice_ids():
+            await self.pick(adviser)
+        await self.pick(danger)
+
+    async def full_intake(
+        self, description: str = "My manager shouts at me", name: str = "Robin", danger: str = "no"
+    ) -> list[Reply]:
+        await self.until_topic(danger=danger)
+        await self.pick("bullying")
+        await self.say(description)
+        await self.say(name)
+        await self.pick("email")
+        await self.say("robin@example.nl")
+        await self.pick("evenings")
+        await self.pick("this_week")
+        return await self.pick("send")
+
+
+@pytest.fixture
+def person(runtime: Runtime) -> Person:
+    return Person(runtime, "alice")
+
+
+def run_cli(
+    args: Sequence[str], *, stdin: str = "", env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run ``vertrouwd`` as a separate process, as a person or script would."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("VERTROUWD_")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=ROOT,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def jsonl(*messages: dict[str, str]) -> str:
+    return "".join(json.dumps(m) + "\n" for m in messages)
+
+
+def bot_messages(stdout: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stdout.splitlines() if line.strip()]

@@ -1,0 +1,390 @@
+"""Every path of the intake, driven through the real engine, store and inbox."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from bot.flows.answers import CASE_REF_ALPHABET
+from bot.runtime import open_runtime
+from bot.texts import Texts
+from tests.conftest import FakeClock, Person, make_config
+
+CASE_REF = re.compile(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}\b")
+
+
+async def inbox_payloads(person: Person) -> list[dict[str, Any]]:
+    await person.runtime.worker.deliver_due()
+    return [item.payload for item in await person.runtime.inbox.items()]
+
+
+async def stored_answers(person: Person) -> dict[str, Any] | None:
+    rt = person.runtime
+    user = rt.engine._keyer(person.channel, person.user)  # the same keyed hash the bot uses
+    record = await rt.store.load_conversation(user)
+    return None if record is None else record.data["answers"]
+
+
+async def test_first_message_introduces_the_bot_and_shows_the_menu(person: Person, en: Texts):
+    await person.say("hi")
+    assert person.texts[0] == en("intro.text", organisation="Demo Organisation")
+    assert person.question.text == en("menu.prompt")
+    assert person.choice_ids() == ["intake", "help_now", "about", "language", "delete"]
+
+
+async def test_full_intake_reaches_the_adviser_inbox_with_every_answer(person: Person, en: Texts):
+    replies = await person.full_intake(description="Shouting in meetings", name="Robin")
+    match = CASE_REF.search(replies[0].text)
+    assert match, replies[0].text
+    case_ref = match.group()
+    assert set(case_ref.replace("-", "")) <= set(CASE_REF_ALPHABET)
+    assert replies[0].text == en("sent.text", case_ref=case_ref, days=2)
+    assert person.question.text == en("menu.prompt")
+
+    [payload] = await inbox_payloads(person)
+    assert payload["case_ref"] == case_ref
+    assert payload["urgent"] is False
+    assert payload["answers"] == {
+        "adviser": "adviser-a",
+        "danger": False,
+        "topic": "bullying",
+        "description": "Shouting in meetings",
+        "name": "Robin",
+        "contact_method": "email",
+        "contact_detail": "robin@example.nl",
+        "reachable": {"choice": "evenings"},
+        "urgency": "this_week",
+    }
+    assert payload["consent"]["version"].startswith("en-")
+    assert payload["channel"] == "terminal"
+    # The bot keeps nothing of the sent intake in the conversation.
+    assert await stored_answers(person) == {}
+
+
+async def test_single_adviser_skips_the_adviser_question(
+    tmp_path: Path, clock: FakeClock, en: Texts
+):
+    config = make_config(tmp_path, '[[advisers]]\nid = "only"\nname = "Eva"\n')
+    async with open_runtime(config, clock) as rt:
+        person = Person(rt, "bob")
+        await person.say("hi")
+        await person.pick("intake")
+        await person.pick("agree")
+        assert person.question.text == en("danger.prompt")
+        await person.pick("no")
+        await person.pick("other")
+        await person.pick("skip")
+        await person.pick("anonymous")
+        await person.pick("chat")
+        assert person.question.text == en("reachable.prompt")
+        await person.say("after 5 pm")
+        await person.pick("no_rush")
+        assert f"{en('review.label.adviser')}: Eva" in person.question.text
+        await person.pick("change")
+        assert "adviser" not in person.choice_ids()  # nothing to choose between
+        await person.pick("back")
+        await person.pick("send")
+        [payload] = await inbox_payloads(person)
+        assert payload["answers"]["adviser"] == "only"
+        assert payload["answers"]["description"] is None
+        assert payload["answers"]["name"] is None
+        assert payload["answers"]["reachable"] == {"text": "after 5 pm"}
+
+
+async def test_typed_answers_by_number_or_label_in_any_case(person: Person, en: Texts):
+    await person.say("hello")
+    await person.say("1")  # contact the adviser
+    assert person.question.text.startswith(
+        en("consent.text", organisation="Demo Organisation", draft_hours="72")[:40]
+    )
+    await person.say("yes, i AGREE")
+    assert person.question.text.startswith(en("adviser.prompt"))
+    await person.say("karim")
+    await person.say("2.")  # No
+    assert person.question.text == en("topic.prompt")
+    await person.say("  DISCRIMINATION ")
+    assert person.question.text == en("description.prompt", max=1000)
+    answers = await stored_answers(person)
+    assert answers is not None
+    assert {"adviser": "adviser-b", "danger": False, "topic": "discrimination"}.items() <= (
+        answers.items()
+    )
+
+
+async def test_unexpected_text_gets_a_gentle_reask_of_the_same_question(person: Person, en: Texts):
+    await person.until_topic()
+    for text in ("blue", "9", "0", "???"):
+        await person.say(text)
+        assert person.texts == [en("input.not_understood"), en("topic.prompt")]
+    await person.say("")
+    assert person.texts == [en("input.empty"), en("topic.prompt")]
+    await person.say("\x00\x07\x1b")
+    assert person.texts == [en("input.empty"), en("topic.prompt")]
+
+
+async def test_danger_yes_shows_emergency_routes_first_and_marks_the_intake_urgent(
+    runtime, en: Texts
+):
+    calm = Person(runtime, "calm")
+    await calm.full_intake()
+    person = Person(runtime, "in-danger")
+    await person.until_topic(danger="yes")
+    assert person.texts[0] == en("emergency.text")
+    assert "112" in person.texts[0] and "113" in person.texts[0]
+    assert person.question.text == en("topic.prompt")
+    await person.pick("aggression")
+    await person.pick("skip")
+    await person.pick("anonymous")
+    await person.pick("phone")
+    await person.say("06 12345678")
+    await person.pick("anytime")
+    await person.pick("today")
+    assert f"{en('review.label.danger')}: {en('danger.yes')}" in person.question.text
+    await person.pick("send")
+    payloads = await inbox_payloads(person)
+    assert [p["urgent"] for p in payloads] == [True, False]  # urgent first
+    assert payloads[0]["answers"]["contact_detail"] == "+31 6 12345678"
+
+
+async def test_menu_help_now_shows_the_emergency_routes(person: Person, en: Texts):
+    await person.say("hi")
+    await person.pick("help_now")
+    assert person.texts == [en("emergency.text"), en("menu.prompt")]
+
+
+async def test_words_about_danger_anywhere_bring_up_the_emergency_routes(person: Person, en: Texts):
+    await person.until_topic()
+    await person.pick("other")
+    await person.say("Sometimes I think about suicide")
+    assert person.texts[0] == en("emergency.text")
+    assert person.question.text == en("name.prompt")
+
+
+async def test_consent_refused_stores_nothing_and_still_offers_information(
+    person: Person, en: Texts
+):
+    await person.say("hi")
+    await person.pick("intake")
+    await person.pick("disagree")
+    assert person.texts == [en("consent.refused"), en("menu.prompt")]
+    assert {"about", "help_now"} <= set(person.choice_ids())
+    assert await stored_answers(person) == {}
+    await person.pick("about")
+    await person.pick("confidentiality")
+    assert person.texts[0] == en("about.confidentiality")
+    await person.pick("menu")
+    await person.pick("help_now")
+    assert person.texts[0] == en("emergency.text")
+
+
+async def test_about_explains_role_and_faq(person: Person, en: Texts):
+    await person.say("hi")
+    await person.pick("about")
+    await person.pick("role")
+    assert person.texts == [en("about.role"), en("about.prompt")]
+    await person.say("frequently asked questions")
+    assert person.texts[0] == en("about.faq")
+    await person.pick("intake")
+    assert person.choice_ids() == ["agree", "disagree"]
+
+
+async def test_change_one_answer_at_review_then_send(person: Person, en: Texts):
+    await person.until_topic()
+    await person.pick("bullying")
+    await person.say("first version")
+    await person.say("Robin")
+    await person.pick("chat")
+    await person.pick("mornings")
+    await person.pick("today")
+    assert person.question.text.startswith(en("review.intro"))
+
+    await person.pick("change")
+    assert "description" in person.choice_ids() and "back" in person.choice_ids()
+    await person.pick("topic")
+    assert person.question.text == en("topic.prompt")
+    await person.pick("conflict")
+    assert person.question.text.startswith(en("review.intro"))
+    assert f"{en('review.label.topic')}: {en('topic.conflict')}" in person.question.text
+
+    # Changing the way of contact asks for the matching detail, then returns to review.
+    await person.pick("change")
+    await person.pick("contact")
+    await person.pick("email")
+    assert person.question.text == en("email.prompt")
+    await person.say("not an address")
+    assert person.texts == [en("email.invalid"), en("email.prompt")]
+    await person.say("Robin@Example.NL")
+    assert person.question.text.startswith(en("review.intro"))
+    assert "Robin@example.nl" in person.question.text
+
+    await person.pick("change")
+    await person.pick("back")
+    assert person.question.text.startswith(en("review.intro"))
+    await person.pick("send")
+    [payload] = await inbox_payloads(person)
+    assert payload["answers"]["topic"] == "conflict"
+    assert payload["answers"]["description"] == "first version"
+    assert payload["answers"]["contact_method"] == "email"
+    assert payload["answers"]["contact_detail"] == "Robin@example.nl"
+    assert payload["answers"]["urgency"] == "today"
+
+
+async def test_cancel_at_review_drops_the_intake(person: Person, en: Texts):
+    await person.until_topic()
+    for step in ("bullying", "skip", "anonymous", "chat", "anytime", "no_rush"):
+        await person.pick(step)
+    await person.pick("cancel")
+    assert person.texts == [en("cancel.done"), en("menu.prompt")]
+    assert person.choice_ids()[0] == "intake"
+    assert await stored_answers(person) == {}
+    assert await inbox_payloads(person) == []
+
+
+async def test_cancel_command_mid_intake_drops_the_answers(person: Person, en: Texts):
+    await person.until_topic()
+    await person.pick("integrity")
+    await person.say("/cancel")
+    assert person.texts == [en("cancel.done"), en("menu.prompt")]
+    assert await stored_answers(person) == {}
+    await person.say("/cancel")
+    assert person.texts == [en("cancel.nothing"), en("menu.prompt")]
+
+
+async def test_menu_mid_intake_keeps_the_answers_and_continues_at_the_same_question(
+    person: Person, en: Texts
+):
+    await person.until_topic()
+    await person.pick("bullying")
+    await person.say("/menu")
+    assert person.question.text == en("menu.prompt")
+    assert person.choice_ids()[0] == "continue"
+    await person.pick("continue")
+    assert person.question.text == en("description.prompt", max=1000)
+    assert (await stored_answers(person))["topic"] == "bullying"
+
+
+async def test_language_switch_mid_intake_asks_the_same_question_in_the_new_language(
+    person: Person, en: Texts, nl: Texts
+):
+    await person.until_topic()
+    await person.say("/language")
+    assert person.question.text == en("language.prompt")
+    assert {c.label for c in person.question.choices} == {"English", "Nederlands"}
+    await person.say("nederlands")
+    assert person.texts == [nl("language.changed"), nl("topic.prompt")]
+    await person.say("pesten")
+    assert person.question.text.startswith(nl("description.prompt", max=1000)[:20])
+
+
+async def test_help_and_unknown_commands_reask_the_question(person: Person, en: Texts):
+    await person.until_topic()
+    await person.say("/help")
+    assert person.texts == [en("help.text"), en("topic.prompt")]
+    await person.say("/frobnicate")
+    assert person.texts == [en("input.unknown_command"), en("help.text"), en("topic.prompt")]
+
+
+async def test_start_mid_intake_introduces_again_and_offers_to_continue(person: Person, en: Texts):
+    await person.until_topic()
+    await person.say("/start")
+    assert person.texts[0] == en("intro.text", organisation="Demo Organisation")
+    assert person.choice_ids()[0] == "continue"
+
+
+async def test_delete_asks_to_confirm_then_erases_everything(person: Person, en: Texts):
+    await person.until_topic()
+    await person.pick("bullying")
+    await person.say("/delete")
+    assert person.question.text == en("delete.confirm")
+    await person.pick("no")
+    assert person.texts == [en("delete.kept"), en("description.prompt", max=1000)]
+    assert (await stored_answers(person))["topic"] == "bullying"
+
+    await person.say("/delete")
+    await person.say("yes, delete everything")
+    assert person.texts == [en("delete.done")]
+    assert await stored_answers(person) is None
+    await person.say("hello again")
+    assert person.texts[0] == en("intro.text", organisation="Demo Organisation")
+
+
+async def test_phone_number_is_checked_with_a_friendly_reask(person: Person, en: Texts):
+    await person.until_topic()
+    for step in ("bullying", "skip", "anonymous", "phone"):
+        await person.pick(step)
+    for wrong in ("12", "call me", "+31 6 1234"):
+        await person.say(wrong)
+        assert person.texts == [en("phone.invalid"), en("phone.prompt")]
+    await person.pick("other_way")
+    assert person.question.text == en("contact.prompt")
+    await person.pick("phone")
+    await person.say("+44 20 7946 0958")
+    assert person.question.text == en("reachable.prompt")
+    assert (await stored_answers(person))["contact_detail"] == "+44 20 7946 0958"
+
+
+async def test_too_long_answers_are_refused_calmly_and_the_question_stays(
+    person: Person, en: Texts
+):
+    await person.until_topic()
+    await person.pick("bullying")
+    await person.say("x" * 1001)
+    assert person.texts == [
+        en("input.answer_too_long", max=1000, length=1001),
+        en("description.prompt", max=1000),
+    ]
+    await person.say("y" * 5000)
+    assert person.texts == [en("input.too_long", max=4000), en("description.prompt", max=1000)]
+    await person.say("x" * 1000)
+    assert person.question.text == en("name.prompt")
+
+
+async def test_control_characters_are_removed_from_answers(person: Person):
+    await person.until_topic()
+    await person.pick("bullying")
+    await person.say("line one\x00\x1b[31m\u202eevil\nline two")
+    assert (await stored_answers(person))["description"] == "line one[31mevil\nline two"
+
+
+async def test_a_button_from_an_earlier_question_is_not_acted_on(person: Person, en: Texts):
+    await person.until_topic()
+    await person.pick("agree")  # the consent button, pressed again later
+    assert person.texts == [en("input.stale_choice"), en("topic.prompt")]
+
+
+async def test_media_gets_a_calm_reply_and_nothing_is_stored(person: Person, en: Texts):
+    await person.until_topic()
+    before = await stored_answers(person)
+    await person.send_media()
+    assert person.texts == [en("input.unsupported"), en("topic.prompt")]
+    assert await stored_answers(person) == before
+
+
+async def test_flood_of_messages_gets_one_calm_notice(tmp_path: Path, clock: FakeClock, en: Texts):
+    config = make_config(tmp_path, fast=False)  # burst 8, then 20 a minute
+    async with open_runtime(config, clock) as rt:
+        person = Person(rt, "flooder")
+        answered = [await person.say(f"message {i}") for i in range(12)]
+        notices = [r for r in answered if r and r[0].text == en("input.flood")]
+        silent = [r for r in answered if not r]
+        assert len(notices) == 1
+        assert len(silent) == 3
+        clock.advance(10)  # a few tokens back
+        await person.say("1")
+        assert person.question.choices  # answered normally again
+
+
+async def test_idle_unsent_intakes_are_purged_after_the_retention_time(
+    person: Person, clock: FakeClock, en: Texts
+):
+    await person.until_topic()
+    await person.pick("bullying")
+    store = person.runtime.store
+    clock.advance(71 * 3600)
+    assert await store.purge_idle_conversations(clock() - 72 * 3600) == 0
+    clock.advance(2 * 3600)
+    assert await store.purge_idle_conversations(clock() - 72 * 3600) == 1
+    assert await stored_answers(person) is None
+    await person.say("hello?")
+    assert person.texts[0] == en("intro.text", organisation="Demo Organisation")

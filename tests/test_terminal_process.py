@@ -1,0 +1,150 @@
+"""The terminal channel as a real process: crashes, restarts, logs and files on disk."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+from bot.texts import Texts
+from tests.conftest import bot_messages, jsonl, run_cli, write_config
+from tests.jsonl_session import JsonlSession
+
+CANARY = "QuokkaCanary7731"
+
+INTAKE = [
+    {"text": "hello"},
+    {"choice": "intake"},
+    {"choice": "agree"},
+    {"choice": "adviser-b"},
+    {"choice": "no"},
+    {"text": "sexual harassment or crossing boundaries"},
+    {"text": f"My colleague {CANARY} keeps touching my shoulder"},
+    {"text": f"Nick {CANARY}"},
+    {"choice": "email"},
+    {"text": f"{CANARY.lower()}@example.nl"},
+    {"text": f"Tuesdays, ask for {CANARY}"},
+    {"choice": "today"},
+    {"choice": "send"},
+]
+
+
+def inbox(config: Path) -> list[dict]:
+    result = run_cli(["inbox", "--jsonl", "--config", str(config)])
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def files_containing(folder: Path, needle: str) -> list[str]:
+    hits = []
+    for path in folder.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            if needle.encode() in data or needle.lower().encode() in data:
+                hits.append(path.name)
+    return hits
+
+
+def test_killed_between_any_two_messages_the_intake_resumes_and_is_delivered_once(
+    tmp_path: Path, en: Texts
+):
+    config = write_config(tmp_path)
+    questions = []
+    for message in INTAKE:
+        session = JsonlSession(config, "resumer")
+        replies = session.send(message)
+        questions.append(replies[-1]["text"])
+        session.kill()
+    # Each answer moved the conversation on, as in one uninterrupted session.
+    assert questions[4] == en("topic.prompt")
+    assert questions[5] == en("description.prompt", max=1000)
+    assert questions[9] == en("reachable.prompt")
+    assert questions[11].startswith(en("review.intro"))
+    # Killed right after confirming: the handoff is delivered on the next start, once.
+    JsonlSession(config, "someone-else").close()
+    JsonlSession(config, "someone-else").close()
+    [handoff] = inbox(config)
+    answers = handoff["handoff"]["answers"]
+    assert answers["adviser"] == "adviser-b"
+    assert answers["topic"] == "sexual_harassment"
+    assert answers["contact_detail"] == f"{CANARY.lower()}@example.nl"
+    assert handoff["urgent"] is False
+
+
+def test_restart_resumes_at_the_same_question_with_the_answers_so_far(tmp_path: Path, en: Texts):
+    config = write_config(tmp_path)
+    first = JsonlSession(config, "pat")
+    for message in INTAKE[:5]:
+        first.send(message)
+    first.kill()
+    second = JsonlSession(config, "pat")
+    replies = second.send({"text": "?!"})  # not an answer: the same question again
+    assert [r["text"] for r in replies] == [en("input.not_understood"), en("topic.prompt")]
+    for message in INTAKE[5:12]:
+        replies = second.send(message)
+    review = replies[-1]["text"]
+    assert review.startswith(en("review.intro"))
+    assert "Adviser: Karim" in review and "In danger: No" in review
+    second.close()
+
+
+def test_canary_in_every_free_text_answer_never_reaches_logs_or_files(tmp_path: Path):
+    config = write_config(tmp_path)
+    data_dir = tmp_path / "data"
+    session = JsonlSession(config, "canary-person", log_level="DEBUG")
+    for message in INTAKE:
+        session.send(message)
+    # Killed, so the write-ahead log and shared-memory files are left as they were.
+    logs = session.kill()
+    assert {"vertrouwd.sqlite3-wal", "vertrouwd.sqlite3"} <= {p.name for p in data_dir.iterdir()}
+    assert files_containing(data_dir, CANARY) == []
+    session = JsonlSession(config, "canary-person", log_level="DEBUG")
+    session.send({"text": f"one more thing: {CANARY}"})
+    logs += session.close()
+    assert "DEBUG" in logs and "handoff" in logs  # logging really was on
+    assert CANARY.lower() not in logs.lower()
+    assert files_containing(data_dir, CANARY) == []
+
+    [handoff] = inbox(config)
+    rendered = handoff["text"]
+    assert rendered.count(CANARY) == 3 and CANARY.lower() in rendered
+    # The key file is readable by its owner only, the data folder likewise.
+    assert stat.S_IMODE((data_dir / "secret.key").stat().st_mode) == 0o600
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+
+
+def test_jsonl_interface_answers_bad_lines_calmly_and_carries_on(tmp_path: Path, en: Texts):
+    config = write_config(tmp_path)
+    stdin = "not json\n" + '["a list"]\n' + '{"text": 5}\n' + '{"text": "a", "choice": "b"}\n'
+    stdin += jsonl({"text": "hi"}, {"media": "photo"})
+    result = run_cli(["chat", "--jsonl", "--config", str(config), "--lang", "en"], stdin=stdin)
+    assert result.returncode == 0, result.stderr
+    messages = bot_messages(result.stdout)
+    errors = [m for m in messages if "error" in m]
+    assert len(errors) == 4
+    assert messages.count({"waiting": True}) == 6
+    texts = [m.get("text") for m in messages]
+    assert en("input.unsupported") in texts
+    assert "Traceback" not in result.stderr
+
+
+def test_inbox_shows_urgent_handoffs_first_with_every_answer(tmp_path: Path, en: Texts):
+    config = write_config(tmp_path)
+    calm = JsonlSession(config, "calm")
+    for message in INTAKE:
+        calm.send(message)
+    calm.close()
+    urgent = JsonlSession(config, "urgent")
+    for message in [*INTAKE[:4], {"choice": "yes"}, *INTAKE[5:]]:
+        urgent.send(message)
+    urgent.close()
+    result = run_cli(["inbox", "--config", str(config)])
+    assert result.returncode == 0, result.stderr
+    first, second = result.stdout.split("-" * 60)[:2]
+    nl_title = "DRINGEND"  # adviser-b reads Dutch
+    assert first.lstrip().startswith(nl_title)
+    assert not second.lstrip().startswith(nl_title)
+    for text in (first, second):
+        assert "Toestemming: gegeven op" in text and "tekstversie en-" in text
+        assert f"Beschrijving: My colleague {CANARY}" in text
+        assert "Zaaknummer:" in text
