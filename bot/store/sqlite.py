@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sqlite3
@@ -56,6 +57,9 @@ class SqliteStore:
         self._db = db
         self._cipher = cipher
         self._sync_handoffs = durability == "handoff-synced"
+        # One connection serves every conversation: a write must never run inside
+        # another step's open transaction, so writes take turns.
+        self._write_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path, cipher: FieldCipher, durability: str) -> SqliteStore:
@@ -95,10 +99,21 @@ class SqliteStore:
         handoff: NewHandoff | None,
         now: float,
     ) -> None:
-        if record is not None and handoff is None:
-            # One statement, committed on its own: the common step costs one round trip.
-            await self._db.execute(_UPSERT_CONVERSATION, self._conversation_row(user, record, now))
-            return
+        async with self._write_lock:
+            if record is not None and handoff is None:
+                # One statement, committed on its own: the common step is one round trip.
+                row = self._conversation_row(user, record, now)
+                await self._db.execute(_UPSERT_CONVERSATION, row)
+                return
+            await self._transaction(user, record, handoff, now)
+
+    async def _transaction(
+        self,
+        user: UserKey,
+        record: ConversationRecord | None,
+        handoff: NewHandoff | None,
+        now: float,
+    ) -> None:
         synced = handoff is not None and self._sync_handoffs
         if synced:
             await self._db.execute("PRAGMA synchronous=FULL")
@@ -168,18 +183,20 @@ class SqliteStore:
         return float(value) if value is not None else None
 
     async def mark_delivered(self, handoff_id: int, delivery_ref: str, now: float) -> None:
-        await self._db.execute(
-            "UPDATE outbox SET delivered_at = ?, delivery_ref = ?, sealed = NULL,"
-            " owner_key = NULL, last_error = NULL WHERE id = ?",
-            (now, delivery_ref, handoff_id),
-        )
+        async with self._write_lock:
+            await self._db.execute(
+                "UPDATE outbox SET delivered_at = ?, delivery_ref = ?, sealed = NULL,"
+                " owner_key = NULL, last_error = NULL WHERE id = ?",
+                (now, delivery_ref, handoff_id),
+            )
 
     async def defer_handoff(self, handoff_id: int, retry_at: float, reason: str) -> None:
-        await self._db.execute(
-            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?"
-            " WHERE id = ? AND delivered_at IS NULL",
-            (retry_at, reason, handoff_id),
-        )
+        async with self._write_lock:
+            await self._db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?"
+                " WHERE id = ? AND delivered_at IS NULL",
+                (retry_at, reason, handoff_id),
+            )
 
     async def pending_count(self) -> int:
         rows = list(
@@ -190,11 +207,13 @@ class SqliteStore:
         return int(rows[0][0])
 
     async def purge_idle_conversations(self, idle_since: float) -> int:
-        cursor = await self._db.execute(
-            "DELETE FROM conversations WHERE updated_at < ?", (idle_since,)
-        )
-        return cursor.rowcount
+        async with self._write_lock:
+            cursor = await self._db.execute(
+                "DELETE FROM conversations WHERE updated_at < ?", (idle_since,)
+            )
+            return cursor.rowcount
 
     async def close(self) -> None:
-        await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        async with self._write_lock:
+            await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         await self._db.close()

@@ -1,0 +1,155 @@
+"""The store contract, run over every store implementation on a real file."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from bot.crypto import FieldCipher, KeyMaterial, UserKey, new_key_material
+from bot.store import (
+    CaseRefTaken,
+    ConversationRecord,
+    NewHandoff,
+    SqliteStore,
+    Store,
+    StoreError,
+)
+
+Opener = Callable[[Path, FieldCipher], Awaitable[Store]]
+
+
+async def open_sqlite(folder: Path, cipher: FieldCipher) -> Store:
+    return await SqliteStore.open(folder / "store.sqlite3", cipher, "handoff-synced")
+
+
+STORES: dict[str, Opener] = {"sqlite": open_sqlite}
+ALICE = UserKey(b"a" * 32)
+BOB = UserKey(b"b" * 32)
+SECRET = "Secret words 0xC0FFEE"
+
+
+@pytest.fixture
+def keys() -> KeyMaterial:
+    return new_key_material()
+
+
+@pytest.fixture(params=sorted(STORES))
+async def store(request, tmp_path: Path, keys: KeyMaterial) -> AsyncIterator[Store]:
+    opened = await STORES[request.param](tmp_path, FieldCipher(keys))
+    yield opened
+    await opened.close()
+
+
+def record(description: str = SECRET) -> ConversationRecord:
+    return ConversationRecord("description", "en", {"answers": {"description": description}})
+
+
+def handoff(case_ref: str = "ACDE-FGHJ") -> NewHandoff:
+    return NewHandoff(case_ref, "adviser-a", {"answers": {"description": SECRET}})
+
+
+async def test_a_saved_step_loads_back_the_same(store: Store):
+    assert await store.load_conversation(ALICE) is None
+    await store.save_step(ALICE, record(), None, now=100.0)
+    assert await store.load_conversation(ALICE) == record()
+    assert await store.load_conversation(BOB) is None
+
+
+async def test_nothing_personal_is_stored_in_plain_text(store: Store, tmp_path: Path):
+    await store.save_step(ALICE, record(), handoff(), now=100.0)
+    for path in tmp_path.iterdir():
+        assert SECRET.encode() not in path.read_bytes(), path.name
+
+
+async def test_a_sealed_field_moved_to_another_row_does_not_open(store: Store, tmp_path: Path):
+    await store.save_step(ALICE, record(), None, now=100.0)
+    await store.save_step(BOB, record("Bob's words"), None, now=100.0)
+    with sqlite3.connect(tmp_path / "store.sqlite3") as raw:
+        raw.execute(
+            "UPDATE conversations SET sealed = (SELECT sealed FROM conversations"
+            " WHERE user_key = ?) WHERE user_key = ?",
+            (ALICE, BOB),
+        )
+    with pytest.raises(StoreError):
+        await store.load_conversation(BOB)
+
+
+async def test_handoff_is_written_with_the_step_and_delivered_once(store: Store):
+    await store.save_step(ALICE, record(), handoff(), now=100.0)
+    assert await store.pending_count() == 1
+    [due] = await store.due_handoffs(now=100.0, limit=10)
+    assert due.case_ref == "ACDE-FGHJ" and due.payload["answers"]["description"] == SECRET
+    await store.mark_delivered(due.id, "$event", now=101.0)
+    assert await store.pending_count() == 0
+    assert await store.due_handoffs(now=1e12, limit=10) == []
+
+
+async def test_a_deferred_handoff_waits_until_its_retry_time(store: Store):
+    await store.save_step(ALICE, record(), handoff(), now=100.0)
+    [due] = await store.due_handoffs(now=100.0, limit=10)
+    await store.defer_handoff(due.id, retry_at=160.0, reason="homeserver-unreachable")
+    assert await store.due_handoffs(now=159.0, limit=10) == []
+    assert await store.next_attempt_at() == 160.0
+    [again] = await store.due_handoffs(now=160.0, limit=10)
+    assert again.attempts == 1
+
+
+async def test_a_taken_case_reference_fails_the_whole_step(store: Store):
+    await store.save_step(ALICE, record(), handoff(), now=100.0)
+    with pytest.raises(CaseRefTaken):
+        await store.save_step(BOB, record("Bob's words"), handoff(), now=100.0)
+    assert await store.load_conversation(BOB) is None
+    assert await store.pending_count() == 1
+
+
+async def test_erasing_a_person_removes_undelivered_handoffs_but_not_delivered_records(
+    store: Store,
+):
+    await store.save_step(ALICE, record(), handoff("ACDE-0001"), now=100.0)
+    [delivered] = await store.due_handoffs(now=100.0, limit=10)
+    await store.mark_delivered(delivered.id, "$event", now=101.0)
+    await store.save_step(ALICE, record(), handoff("ACDE-0002"), now=102.0)
+    await store.save_step(BOB, record(), handoff("ACDE-0003"), now=102.0)
+    await store.save_step(ALICE, None, None, now=103.0)
+    assert await store.load_conversation(ALICE) is None
+    remaining = await store.due_handoffs(now=1e12, limit=10)
+    assert [h.case_ref for h in remaining] == ["ACDE-0003"]
+
+
+async def test_idle_conversations_are_purged_and_fresh_ones_kept(store: Store):
+    await store.save_step(ALICE, record(), None, now=100.0)
+    await store.save_step(BOB, record(), None, now=200.0)
+    assert await store.purge_idle_conversations(idle_since=150.0) == 1
+    assert await store.load_conversation(ALICE) is None
+    assert await store.load_conversation(BOB) is not None
+
+
+@pytest.mark.parametrize("name", sorted(STORES))
+async def test_reopening_keeps_data_and_schema(name: str, tmp_path: Path, keys: KeyMaterial):
+    first = await STORES[name](tmp_path, FieldCipher(keys))
+    await first.save_step(ALICE, record(), None, now=100.0)
+    await first.close()
+    second = await STORES[name](tmp_path, FieldCipher(keys))
+    assert await second.load_conversation(ALICE) == record()
+    await second.close()
+
+
+@pytest.mark.parametrize("name", sorted(STORES))
+async def test_data_sealed_before_a_key_rotation_stays_readable(
+    name: str, tmp_path: Path, keys: KeyMaterial
+):
+    first = await STORES[name](tmp_path, FieldCipher(keys))
+    await first.save_step(ALICE, record(), None, now=100.0)
+    await first.close()
+    rotated = KeyMaterial(keys.lookup_key, {**keys.data_keys, 2: b"\x07" * 32}, current=2)
+    second = await STORES[name](tmp_path, FieldCipher(rotated))
+    assert await second.load_conversation(ALICE) == record()
+    await second.save_step(BOB, record(), None, now=100.0)
+    await second.close()
+    old_only = await STORES[name](tmp_path, FieldCipher(keys))
+    with pytest.raises(StoreError):
+        await old_only.load_conversation(BOB)  # sealed with key 2, which it does not have
+    await old_only.close()

@@ -1,0 +1,75 @@
+"""`vertrouwd texts check` finds every kind of broken locale, naming file and key."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.texts import TextsInvalid, load_catalog
+from tests.conftest import LOCALES, run_cli
+
+
+@pytest.fixture
+def locales(tmp_path: Path) -> Path:
+    copy = tmp_path / "locales"
+    shutil.copytree(LOCALES, copy)
+    return copy
+
+
+def check(locales: Path) -> tuple[int, str]:
+    result = run_cli(["texts", "check", "--locales", str(locales)])
+    return result.returncode, result.stdout + result.stderr
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_the_shipped_locales_pass(locales: Path):
+    code, output = check(locales)
+    assert code == 0, output
+    assert "complete" in output
+
+
+def test_a_missing_key_is_named_with_its_file(locales: Path):
+    edit(locales / "nl.toml", 'prompt = "Waar gaat het over? Kies wat het beste past."\n', "")
+    code, output = check(locales)
+    assert code == 1
+    assert "nl.toml: topic.prompt: is missing" in output
+
+
+def test_different_placeholders_are_named(locales: Path):
+    edit(locales / "en.toml", "Your case reference is {case_ref}.", "Your case reference is.")
+    code, output = check(locales)
+    assert code == 1
+    assert "en.toml: sent.text: placeholders differ" in output
+    assert "en.toml has {days}, nl.toml has {case_ref}, {days}" in output
+
+
+def test_empty_broken_and_too_long_texts_are_named(locales: Path):
+    edit(locales / "en.toml", 'yes = "Yes"', 'yes = "   "')
+    edit(locales / "en.toml", 'no = "No"', 'no = "No {"')
+    edit(locales / "nl.toml", 'empty = "Ik heb', f'empty = "{"x" * 4097}Ik heb')
+    code, output = check(locales)
+    assert code == 1
+    assert "en.toml: danger.yes: is empty" in output
+    assert "en.toml: danger.no: has a broken placeholder" in output
+    assert "nl.toml: input.empty: is 41" in output and "the limit is 4096" in output
+
+
+def test_a_toml_syntax_error_names_the_file(locales: Path):
+    edit(locales / "en.toml", "[menu]", "[menu")
+    code, output = check(locales)
+    assert code == 1
+    assert "en.toml: not valid TOML" in output
+
+
+def test_the_bot_refuses_to_start_on_broken_texts(locales: Path):
+    edit(locales / "nl.toml", 'yes = "Ja"', "yes = 3")
+    with pytest.raises(TextsInvalid) as error:
+        load_catalog(locales, "nl")
+    assert "nl.toml: danger.yes: must be text" in str(error.value)
