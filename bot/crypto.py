@@ -76,7 +76,7 @@ class UserKeyer:
 
     def __call__(self, channel: str, user_id: str) -> UserKey:
         message = f"{channel}\x1f{user_id}".encode()
-        return UserKey(hmac.new(self._key, message, hashlib.sha256).digest())
+        return UserKey(hmac.digest(self._key, message, hashlib.sha256))
 
 
 def _b64(data: bytes) -> str:

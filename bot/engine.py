@@ -32,25 +32,33 @@ def describe_failure(exc: BaseException) -> str:
     return f"{type(exc).__name__}{where}"
 
 
+class _HeldLock:
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.users = 0
+
+
 class ConversationLocks:
     """One lock per conversation, dropped when nobody holds or waits for it."""
 
     def __init__(self) -> None:
-        self._locks: dict[UserKey, tuple[asyncio.Lock, int]] = {}
+        self._locks: dict[UserKey, _HeldLock] = {}
 
     @asynccontextmanager
     async def hold(self, user: UserKey) -> AsyncIterator[None]:
-        lock, users = self._locks.get(user, (asyncio.Lock(), 0))
-        self._locks[user] = (lock, users + 1)
+        held = self._locks.get(user)
+        if held is None:
+            held = self._locks[user] = _HeldLock()
+        held.users += 1
         try:
-            async with lock:
+            async with held.lock:
                 yield
         finally:
-            lock, users = self._locks[user]
-            if users == 1:
+            held.users -= 1
+            if held.users == 0:
                 del self._locks[user]
-            else:
-                self._locks[user] = (lock, users - 1)
 
     def __len__(self) -> int:
         return len(self._locks)

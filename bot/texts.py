@@ -11,6 +11,7 @@ import string
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +150,9 @@ class Texts:
         return key in self._own or key in self._fallback
 
 
+DANGER_WORDS_KEY = "safety.keywords"
+
+
 @dataclass(frozen=True)
 class Catalog:
     """All loaded locales. Immutable: a reload builds a new catalog."""
@@ -162,9 +166,22 @@ class Catalog:
     def supports(self, lang: str | None) -> bool:
         return lang is not None and lang in self.locales
 
-    def texts(self, lang: str) -> Texts:
+    @cached_property
+    def _texts(self) -> dict[str, Texts]:
         fallback = self.locales[self.default_language]
-        return Texts(lang, self.locales.get(lang, fallback), fallback)
+        return {lang: Texts(lang, own, fallback) for lang, own in self.locales.items()}
+
+    def texts(self, lang: str) -> Texts:
+        return self._texts.get(lang) or self._texts[self.default_language]
+
+    @cached_property
+    def danger_words(self) -> tuple[str, ...]:
+        """Words that suggest danger, in every language, to show the emergency routes."""
+        words = set()
+        for texts in self._texts.values():
+            words |= {w.strip().casefold() for w in texts(DANGER_WORDS_KEY).split(",")}
+        words.discard("")
+        return tuple(sorted(words))
 
 
 def load_catalog(locales_dir: Path, default_language: str) -> Catalog:

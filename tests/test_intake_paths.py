@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 from typing import Any
@@ -388,3 +389,19 @@ async def test_idle_unsent_intakes_are_purged_after_the_retention_time(
     assert await stored_answers(person) is None
     await person.say("hello?")
     assert person.texts[0] == en("intro.text", organisation="Demo Organisation")
+
+
+async def test_the_running_bot_purges_expired_intakes_on_its_own(tmp_path: Path, en: Texts):
+    config = make_config(tmp_path)
+    clock = FakeClock()
+    async with open_runtime(config, clock) as rt:
+        person = Person(rt, "forgetful")
+        await person.until_topic()
+        await person.pick("bullying")
+    clock.advance(73 * 3600)
+    async with open_runtime(config, clock) as rt:
+        for _ in range(100):
+            if await rt.store.conversation_count() == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert await rt.store.conversation_count() == 0

@@ -153,3 +153,11 @@ async def test_data_sealed_before_a_key_rotation_stays_readable(
     with pytest.raises(StoreError):
         await old_only.load_conversation(BOB)  # sealed with key 2, which it does not have
     await old_only.close()
+
+
+async def test_conversations_are_counted(store: Store):
+    assert await store.conversation_count() == 0
+    await store.save_step(ALICE, record(), None, now=100.0)
+    await store.save_step(BOB, record(), None, now=100.0)
+    await store.save_step(ALICE, record("again"), None, now=101.0)
+    assert await store.conversation_count() == 2

@@ -33,11 +33,7 @@ def clean_text(text: str) -> str:
 
 def _mentions_danger(text: str, ctx: StepContext) -> bool:
     folded = text.casefold()
-    for lang in ctx.catalog.languages():
-        words = ctx.catalog.texts(lang)("safety.keywords").split(",")
-        if any(word.strip() and word.strip().casefold() in folded for word in words):
-            return True
-    return False
+    return any(word in folded for word in ctx.catalog.danger_words)
 
 
 def _intro(conv: Conversation, ctx: StepContext, t: Texts, out: Outcome) -> None:

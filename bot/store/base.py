@@ -68,6 +68,9 @@ class Store(Protocol):
     async def pending_count(self) -> int:
         """How many handoffs wait for delivery."""
 
+    async def conversation_count(self) -> int:
+        """How many conversations are stored (a figure for status and benchmarks)."""
+
     async def purge_idle_conversations(self, idle_since: float) -> int:
         """Delete conversations untouched since ``idle_since``; returns how many."""
 

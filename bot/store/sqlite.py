@@ -20,6 +20,7 @@ from bot.store.base import (
     StoreError,
 )
 from bot.store.connection import apply_migrations, open_database
+from bot.store.group_commit import BatchedLookup, GroupCommit
 from bot.store.migrations import MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,10 @@ class SqliteStore:
         # One connection serves every conversation: a write must never run inside
         # another step's open transaction, so writes take turns.
         self._write_lock = asyncio.Lock()
+        self._conversation_writes = GroupCommit(db, self._write_lock, _UPSERT_CONVERSATION)
+        self._conversation_reads = BatchedLookup(
+            db, "SELECT user_key, state, lang, sealed FROM conversations WHERE user_key IN ({keys})"
+        )
 
     @classmethod
     async def open(cls, path: Path, cipher: FieldCipher, durability: str) -> SqliteStore:
@@ -72,14 +77,10 @@ class SqliteStore:
         return cls(db, cipher, durability)
 
     async def load_conversation(self, user: UserKey) -> ConversationRecord | None:
-        rows = list(
-            await self._db.execute_fetchall(
-                "SELECT state, lang, sealed FROM conversations WHERE user_key = ?", (user,)
-            )
-        )
-        if not rows:
+        row = await self._conversation_reads.get(user)
+        if row is None:
             return None
-        state, lang, sealed = rows[0]
+        state, lang, sealed = row
         try:
             data = json.loads(self._cipher.open(sealed, _conversation_aad(user)))
         except DecryptionError as exc:
@@ -99,12 +100,10 @@ class SqliteStore:
         handoff: NewHandoff | None,
         now: float,
     ) -> None:
+        if record is not None and handoff is None:
+            await self._conversation_writes.write(self._conversation_row(user, record, now))
+            return
         async with self._write_lock:
-            if record is not None and handoff is None:
-                # One statement, committed on its own: the common step is one round trip.
-                row = self._conversation_row(user, record, now)
-                await self._db.execute(_UPSERT_CONVERSATION, row)
-                return
             await self._transaction(user, record, handoff, now)
 
     async def _transaction(
@@ -115,19 +114,21 @@ class SqliteStore:
         now: float,
     ) -> None:
         synced = handoff is not None and self._sync_handoffs
-        if synced:
-            await self._db.execute("PRAGMA synchronous=FULL")
+        # A confirmed intake is synced to disk at its commit; other steps are not.
+        await self._db.executescript(
+            "PRAGMA synchronous=FULL; BEGIN IMMEDIATE;" if synced else "BEGIN IMMEDIATE;"
+        )
         try:
-            await self._db.execute("BEGIN IMMEDIATE")
-            try:
-                await self._write_step(user, record, handoff, now)
-            except BaseException:
-                await self._db.rollback()
-                raise
-            await self._db.commit()
-        finally:
+            await self._write_step(user, record, handoff, now)
+        except BaseException:
+            await self._db.rollback()
             if synced:
                 await self._db.execute("PRAGMA synchronous=NORMAL")
+            raise
+        # Not executescript: it would commit on its own first, leaving COMMIT nothing to do.
+        await self._db.commit()
+        if synced:
+            await self._db.execute("PRAGMA synchronous=NORMAL")
 
     async def _write_step(
         self,
@@ -204,6 +205,10 @@ class SqliteStore:
                 "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL"
             )
         )
+        return int(rows[0][0])
+
+    async def conversation_count(self) -> int:
+        rows = list(await self._db.execute_fetchall("SELECT COUNT(*) FROM conversations"))
         return int(rows[0][0])
 
     async def purge_idle_conversations(self, idle_since: float) -> int:
