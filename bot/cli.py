@@ -37,6 +37,12 @@ def setup_logging(level: str) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def _default_log_level(config: Config, args: argparse.Namespace) -> str:
+    # A person chatting in the terminal should see the conversation, not log lines.
+    interactive = args.command == "chat" and not args.jsonl
+    return "WARNING" if interactive and config.log_level in ("DEBUG", "INFO") else config.log_level
+
+
 def _chat(config: Config, args: argparse.Namespace) -> int:
     lang = args.lang
 
@@ -142,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         config = load_config(args.config)
-        setup_logging(args.log_level or config.log_level)
+        setup_logging(args.log_level or _default_log_level(config, args))
         if args.command == "chat":
             return _chat(config, args)
         if args.command == "inbox":

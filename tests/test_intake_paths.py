@@ -363,15 +363,15 @@ async def test_media_gets_a_calm_reply_and_nothing_is_stored(person: Person, en:
 
 
 async def test_flood_of_messages_gets_one_calm_notice(tmp_path: Path, clock: FakeClock, en: Texts):
-    config = make_config(tmp_path, fast=False)  # burst 8, then 20 a minute
+    config = make_config(tmp_path, fast=False)  # burst 15, then 30 a minute
     async with open_runtime(config, clock) as rt:
         person = Person(rt, "flooder")
-        answered = [await person.say(f"message {i}") for i in range(12)]
+        answered = [await person.say(f"message {i}") for i in range(19)]
         notices = [r for r in answered if r and r[0].text == en("input.flood")]
         silent = [r for r in answered if not r]
         assert len(notices) == 1
         assert len(silent) == 3
-        clock.advance(10)  # a few tokens back
+        clock.advance(4)  # two tokens back
         await person.say("1")
         assert person.question.choices  # answered normally again
 

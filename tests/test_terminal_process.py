@@ -148,3 +148,22 @@ def test_inbox_shows_urgent_handoffs_first_with_every_answer(tmp_path: Path, en:
         assert "Toestemming: gegeven op" in text and "tekstversie en-" in text
         assert f"Beschrijving: My colleague {CANARY}" in text
         assert "Zaaknummer:" in text
+
+
+def test_a_person_in_the_terminal_sees_numbered_choices_and_answers_by_number(
+    tmp_path: Path, en: Texts
+):
+    config = write_config(tmp_path)
+    result = run_cli(
+        ["chat", "--config", str(config), "--lang", "en", "--user", "kim"], stdin="1\n2\n"
+    )
+    assert result.returncode == 0, result.stderr
+    screen = result.stdout
+    assert en("intro.text", organisation="Demo Organisation") in screen
+    assert f"  1. {en('menu.intake')}\n  2. {en('menu.help_now')}" in screen
+    assert f"  1. {en('consent.agree')}\n  2. {en('consent.disagree')}" in screen
+    assert en("consent.refused") in screen
+    # Coming back later: the bot greets and shows where we were.
+    again = run_cli(["chat", "--config", str(config), "--user", "kim"], stdin="")
+    assert en("resume.welcome_back") in again.stdout
+    assert en("menu.prompt") in again.stdout
