@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import stat
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -25,8 +26,12 @@ _SHUTDOWN_DELIVERY_SECONDS = 10.0
 
 
 def prepare_data_dir(path: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path.chmod(0o700)
+    """Create the data folder owner-only; an existing one is left as the admin made it."""
+    if not path.exists():
+        path.mkdir(parents=True, mode=0o700)
+        path.chmod(0o700)  # mkdir's mode is filtered by the umask
+    elif path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        log.warning("data folder %s can be opened by other users; chmod 700 is advised", path)
 
 
 def check_config_against_texts(config: Config, catalog: Catalog) -> None:
