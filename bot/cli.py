@@ -16,6 +16,7 @@ from bot.adapters.terminal import run_interactive, run_jsonl
 from bot.config import Config, ConfigError, load_config
 from bot.crypto import FieldCipher, KeyFileError, read_key_file
 from bot.flows.summary import handoff_text
+from bot.matrix.session import EncryptionUnavailable
 from bot.runtime import STORE_FILE, open_runtime
 from bot.sinks.local_inbox import LocalInbox
 from bot.store import SqliteStore, StoreError
@@ -154,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "inbox":
             return asyncio.run(_inbox(config, args))
         return _texts_check(config, args)
-    except (ConfigError, KeyFileError, TextsInvalid, StoreError) as exc:
+    except (ConfigError, KeyFileError, TextsInvalid, StoreError, EncryptionUnavailable) as exc:
         print(f"vertrouwd: {exc}", file=sys.stderr)
         return EXIT_PROBLEM
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ DURABILITY_MODES = ("handoff-synced", "all-synced", "os-buffered")
 CONFIG_ENV = "VERTROUWD_CONFIG"
 DATA_DIR_ENV = "VERTROUWD_DATA_DIR"
 KEY_FILE_ENV = "VERTROUWD_KEY_FILE"
+MATRIX_PASSWORD_ENV = "VERTROUWD_MATRIX_PASSWORD"
+SINKS = ("local", "matrix")
 
 
 class ConfigError(Exception):
@@ -28,6 +31,31 @@ class Adviser:
     name: str
     language: str
     profile: dict[str, str]
+    matrix_user_id: str = ""
+    room_id: str = ""
+
+
+@dataclass(frozen=True)
+class MatrixSettings:
+    homeserver: str
+    user_id: str
+    password_file: Path | None
+    device_name: str
+    request_timeout_seconds: float
+
+    def password(self, environ: Mapping[str, str] | None = None) -> str:
+        """The bot account's password, from the environment or the password file."""
+        env = os.environ if environ is None else environ
+        if env.get(MATRIX_PASSWORD_ENV):
+            return env[MATRIX_PASSWORD_ENV]
+        if self.password_file is None:
+            raise ConfigError(
+                f"matrix.password_file: not set, and {MATRIX_PASSWORD_ENV} is not set either"
+            )
+        try:
+            return self.password_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"matrix.password_file: cannot read {self.password_file}") from exc
 
 
 @dataclass(frozen=True)
@@ -63,6 +91,8 @@ class Config:
     limits: Limits
     retry_initial_seconds: float
     retry_max_seconds: float
+    handoff_sink: str = "local"
+    matrix: MatrixSettings | None = None
 
     def adviser(self, adviser_id: str) -> Adviser:
         for adviser in self.advisers:
@@ -120,7 +150,10 @@ def _advisers(raw: Any) -> tuple[Adviser, ...]:
             isinstance(k, str) and isinstance(v, str) for k, v in profile.items()
         ):
             raise ConfigError(f"{where}.profile: must map language codes to text")
-        unknown = set(entry) - {"id", "name", "language", "profile"}
+        for key in ("matrix_user_id", "room_id"):
+            if not isinstance(entry.get(key, ""), str):
+                raise ConfigError(f"{where}.{key}: must be a string")
+        unknown = set(entry) - {"id", "name", "language", "profile", "matrix_user_id", "room_id"}
         if unknown:
             raise ConfigError(f"{where}.{sorted(unknown)[0]}: unknown setting")
         advisers.append(
@@ -129,12 +162,40 @@ def _advisers(raw: Any) -> tuple[Adviser, ...]:
                 name=entry["name"],
                 language=str(entry.get("language", "nl")),
                 profile=dict(profile),
+                matrix_user_id=entry.get("matrix_user_id", ""),
+                room_id=entry.get("room_id", ""),
             )
         )
     ids = [a.id for a in advisers]
     if len(set(ids)) != len(ids):
         raise ConfigError("advisers: two advisers share the same id")
     return tuple(advisers)
+
+
+def _matrix(
+    raw: dict[str, Any], base_dir: Path, required: bool, advisers: tuple[Adviser, ...]
+) -> MatrixSettings | None:
+    homeserver = _get(raw, "matrix", "homeserver", str)
+    user_id = _get(raw, "matrix", "user_id", str)
+    if not required:
+        return None
+    if not homeserver.startswith(("http://", "https://")):
+        raise ConfigError("matrix.homeserver: must be the homeserver's http(s) URL")
+    if not (user_id.startswith("@") and ":" in user_id):
+        raise ConfigError("matrix.user_id: must be a Matrix user id like @bot:example.org")
+    for index, adviser in enumerate(advisers):
+        if not adviser.matrix_user_id.startswith("@"):
+            raise ConfigError(f"advisers[{index}].matrix_user_id: needed with the Matrix handoff")
+    password_file = _get(raw, "matrix", "password_file", str)
+    timeout = _get(raw, "matrix", "request_timeout_seconds", float)
+    _positive("matrix", "request_timeout_seconds", timeout)
+    return MatrixSettings(
+        homeserver=homeserver.rstrip("/"),
+        user_id=user_id,
+        password_file=_resolve(base_dir, password_file) if password_file else None,
+        device_name=_get(raw, "matrix", "device_name", str),
+        request_timeout_seconds=timeout,
+    )
 
 
 def _resolve(base_dir: Path, value: str) -> Path:
@@ -212,7 +273,14 @@ def _build(raw: dict[str, Any], base_dir: Path, env: os._Environ[str] | dict[str
     log_level = _get(raw, "bot", "log_level", str).upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("bot.log_level: must be DEBUG, INFO, WARNING or ERROR")
+    sink = _get(raw, "handoff", "sink", str)
+    if sink not in SINKS:
+        raise ConfigError(f"handoff.sink: must be one of {', '.join(SINKS)}")
+    advisers = _advisers(raw["advisers"])
+    matrix = _matrix(raw, base_dir, sink == "matrix", advisers)
     return Config(
+        handoff_sink=sink,
+        matrix=matrix,
         data_dir=data_dir,
         locales_dir=locales_dir,
         default_language=_get(raw, "bot", "default_language", str),
@@ -220,7 +288,7 @@ def _build(raw: dict[str, Any], base_dir: Path, env: os._Environ[str] | dict[str
         organisation_name=_get(raw, "organisation", "name", str),
         contact_within_working_days=_get(raw, "organisation", "contact_within_working_days", int),
         timezone=_get(raw, "organisation", "timezone", str),
-        advisers=_advisers(raw["advisers"]),
+        advisers=advisers,
         intake=intake,
         key_file=key_file,
         durability=durability,

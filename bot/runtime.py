@@ -14,8 +14,11 @@ from pathlib import Path
 from bot.config import Config, ConfigError
 from bot.crypto import FieldCipher, UserKeyer, load_or_create_keys
 from bot.engine import Engine
+from bot.matrix.session import MatrixSession
 from bot.outbox import OutboxWorker
+from bot.sinks.base import HandoffSink
 from bot.sinks.local_inbox import LocalInbox
+from bot.sinks.matrix_room import MatrixRoomSink
 from bot.store import SqliteStore
 from bot.texts import Catalog, load_catalog
 
@@ -54,6 +57,15 @@ class Runtime:
     inbox: LocalInbox
     worker: OutboxWorker
     engine: Engine
+    sink: HandoffSink | None = None
+
+
+def _sink(config: Config, cipher: FieldCipher, catalog: Catalog, inbox: LocalInbox) -> HandoffSink:
+    if config.handoff_sink != "matrix":
+        return inbox
+    assert config.matrix is not None  # the config loader demands it for this sink
+    session = MatrixSession(config.matrix, config.data_dir, cipher)
+    return MatrixRoomSink(session, config, lambda: catalog)
 
 
 async def _purge_idle(store: SqliteStore, config: Config, clock: Callable[[], float]) -> None:
@@ -76,8 +88,16 @@ async def open_runtime(
     check_config_against_texts(config, catalog)
     store = await SqliteStore.open(config.data_dir / STORE_FILE, cipher, config.durability)
     inbox = await LocalInbox.open(config.data_dir, cipher, clock)
+    try:
+        sink = _sink(config, cipher, catalog, inbox)
+    except BaseException:
+        if sink is not inbox:
+            await sink.close()
+        await inbox.close()
+        await store.close()
+        raise
     worker = OutboxWorker(
-        store, inbox, clock, config.retry_initial_seconds, config.retry_max_seconds
+        store, sink, clock, config.retry_initial_seconds, config.retry_max_seconds
     )
     engine = Engine(store, lambda: catalog, config, UserKeyer(keys), clock, worker.wake)
     tasks = [
@@ -85,7 +105,7 @@ async def open_runtime(
         asyncio.create_task(_purge_idle(store, config, clock), name="purge"),
     ]
     try:
-        yield Runtime(config, catalog, store, inbox, worker, engine)
+        yield Runtime(config, catalog, store, inbox, worker, engine, sink)
     finally:
         for task in tasks:
             task.cancel()
@@ -98,5 +118,7 @@ async def open_runtime(
                 )
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(worker.deliver_due(), _SHUTDOWN_DELIVERY_SECONDS)
+        if sink is not inbox:
+            await sink.close()
         await inbox.close()
         await store.close()

@@ -1,0 +1,1 @@
+"""Matrix: the bot's session, its cross-signed identity, trust in advisers' devices."""

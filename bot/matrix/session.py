@@ -1,0 +1,141 @@
+"""The bot's Matrix session: nio with encryption, a stable device, a cross-signed identity."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from nio import AsyncClient, AsyncClientConfig, LoginResponse, SyncError
+from nio.crypto import ENCRYPTION_ENABLED
+
+from bot.config import MatrixSettings
+from bot.crypto import FieldCipher
+from bot.matrix.http import NETWORK_ERRORS, HomeserverUnreachable, MatrixHttp, MatrixHttpError
+from bot.matrix.identity import CrossSigningKeys, ensure_cross_signed
+from bot.matrix.state import MatrixState
+
+log = logging.getLogger(__name__)
+
+STORE_DIR = "matrix-store"
+
+
+class EncryptionUnavailable(Exception):
+    """matrix-nio was installed without end-to-end encryption support."""
+
+
+class LoginFailed(Exception):
+    """The homeserver refused the bot's credentials."""
+
+
+def require_encryption() -> None:
+    if not ENCRYPTION_ENABLED:
+        raise EncryptionUnavailable(
+            "matrix-nio has no end-to-end encryption support; install matrix-nio[e2e]"
+        )
+
+
+class MatrixSession:
+    def __init__(self, settings: MatrixSettings, data_dir: Path, cipher: FieldCipher) -> None:
+        require_encryption()
+        self.settings = settings
+        self._data_dir = data_dir
+        self._cipher = cipher
+        self.state = MatrixState.load(data_dir, cipher)
+        self.client: AsyncClient | None = None
+        self.http: MatrixHttp | None = None
+        self.identity_status = ""
+
+    @property
+    def ready(self) -> bool:
+        return self.client is not None and self.client.logged_in and bool(self.identity_status)
+
+    def save_state(self) -> None:
+        self.state.save(self._data_dir, self._cipher)
+
+    def _new_client(self) -> AsyncClient:
+        store = self._data_dir / STORE_DIR
+        store.mkdir(mode=0o700, exist_ok=True)
+        config = AsyncClientConfig(
+            encryption_enabled=True,
+            store_sync_tokens=True,
+            pickle_key=self.state.pickle_key,
+            max_timeouts=1,
+            max_limit_exceeded=3,
+            request_timeout=self.settings.request_timeout_seconds,
+            max_timeout_retry_wait_time=2,
+        )
+        return AsyncClient(
+            self.settings.homeserver,
+            self.settings.user_id,
+            device_id=self.state.device_id or "",
+            store_path=str(store),
+            config=config,
+        )
+
+    async def open(self) -> None:
+        """Log in (once; later starts restore the same device), sync, cross-sign."""
+        if self.client is None:
+            self.client = self._new_client()
+            self.http = MatrixHttp(self.client)
+        client, http = self.client, self.http
+        assert http is not None
+        if not client.logged_in:
+            if self.state.access_token and self.state.device_id:
+                client.restore_login(
+                    self.settings.user_id, self.state.device_id, self.state.access_token
+                )
+            else:
+                await self._login(client)
+        try:
+            await self.sync()
+        except MatrixHttpError as error:
+            if error.errcode != "M_UNKNOWN_TOKEN":
+                raise
+            # The token was revoked: log in again, keeping the same device.
+            self.state.access_token = None
+            await self._login(client)
+            await self.sync()
+        if client.should_upload_keys:
+            await client.keys_upload()
+        if self.state.cross_signing is None:
+            self.state.cross_signing = CrossSigningKeys.generate().to_dict()
+            self.save_state()  # before the upload, so a crash cannot orphan the identity
+        keys = CrossSigningKeys.from_dict(self.state.cross_signing)
+        self.identity_status = await ensure_cross_signed(
+            http, self.settings.user_id, client.device_id, keys, self.settings.password()
+        )
+        log.info("matrix session ready on device %s (%s)", client.device_id, self.identity_status)
+
+    async def _login(self, client: AsyncClient) -> None:
+        try:
+            response = await client.login(
+                self.settings.password(), device_name=self.settings.device_name
+            )
+        except NETWORK_ERRORS as exc:
+            raise HomeserverUnreachable(type(exc).__name__) from exc
+        if not isinstance(response, LoginResponse):
+            if getattr(response, "status_code", None) in ("M_FORBIDDEN", "M_USER_DEACTIVATED"):
+                raise LoginFailed(str(response.status_code))
+            raise HomeserverUnreachable(f"login: {getattr(response, 'status_code', '?')}")
+        self.state.device_id = response.device_id
+        self.state.access_token = response.access_token
+        self.save_state()
+        log.info("matrix login as device %s", response.device_id)
+
+    async def sync(self) -> None:
+        assert self.client is not None
+        try:
+            response = await self.client.sync(timeout=0, full_state=not self.client.next_batch)
+        except NETWORK_ERRORS as exc:
+            raise HomeserverUnreachable(type(exc).__name__) from exc
+        if isinstance(response, SyncError):
+            if response.status_code == "M_UNKNOWN_TOKEN":
+                raise MatrixHttpError(401, "M_UNKNOWN_TOKEN", {})
+            raise HomeserverUnreachable(f"sync: {response.status_code}")
+
+    async def close(self) -> None:
+        if self.client is not None:
+            await self.client.close()
+            self.client = None
+            self.http = None
+            self.identity_status = ""

@@ -1,0 +1,45 @@
+"""Creating an adviser's room the way the guard wants it: encrypted, invite-only, two people."""
+
+from __future__ import annotations
+
+from nio import RoomCreateResponse, RoomPreset, RoomVisibility
+
+from bot.config import Adviser
+from bot.matrix.guard import MEGOLM
+from bot.matrix.http import MatrixHttpError
+from bot.matrix.session import MatrixSession
+from bot.texts import Texts
+
+
+async def create_adviser_room(session: MatrixSession, adviser: Adviser, t: Texts) -> str:
+    """Create the room, invite the adviser; returns the room id for the config."""
+    if not session.ready:
+        await session.open()
+    client = session.client
+    assert client is not None
+    response = await client.room_create(
+        visibility=RoomVisibility.private,
+        preset=RoomPreset.private_chat,
+        name=t("matrix.room_name", adviser=adviser.name),
+        topic=t("matrix.room_topic"),
+        invite=[adviser.matrix_user_id],
+        is_direct=False,
+        initial_state=[
+            {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": MEGOLM}},
+            {
+                "type": "m.room.history_visibility",
+                "state_key": "",
+                "content": {"history_visibility": "invited"},
+            },
+            {"type": "m.room.join_rules", "state_key": "", "content": {"join_rule": "invite"}},
+            {
+                "type": "m.room.guest_access",
+                "state_key": "",
+                "content": {"guest_access": "forbidden"},
+            },
+        ],
+    )
+    if not isinstance(response, RoomCreateResponse):
+        raise MatrixHttpError(400, getattr(response, "status_code", None), {})
+    await session.sync()
+    return str(response.room_id)

@@ -1,0 +1,46 @@
+"""What the bot keeps about its Matrix account, sealed with its data key in one file."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from bot.crypto import FieldCipher
+
+STATE_FILE = "matrix-state.sealed"
+_AAD = b"matrix-state"
+
+
+@dataclass
+class MatrixState:
+    # nio's store is protected with this key instead of nio's public default.
+    pickle_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    device_id: str | None = None
+    access_token: str | None = None
+    # Cross-signing private keys (master, self_signing, user_signing), base64.
+    cross_signing: dict[str, str] | None = None
+    # Advisers' master keys as first seen: a change stops delivery.
+    pinned_master_keys: dict[str, str] = field(default_factory=dict)
+    # Adviser devices already announced as left out, per room.
+    announced_exclusions: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, data_dir: Path, cipher: FieldCipher) -> MatrixState:
+        path = data_dir / STATE_FILE
+        if not path.exists():
+            return cls()
+        return cls(**json.loads(cipher.open(path.read_bytes(), _AAD)))
+
+    def save(self, data_dir: Path, cipher: FieldCipher) -> None:
+        path = data_dir / STATE_FILE
+        temporary = path.with_suffix(".tmp")
+        sealed = cipher.seal(json.dumps(asdict(self)).encode(), _AAD)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(sealed)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)

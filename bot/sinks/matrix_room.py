@@ -1,0 +1,210 @@
+"""The Matrix handoff sink: into the adviser's private room, end-to-end encrypted.
+
+Before every delivery it checks the room (guard), the adviser's identity (pinned
+master key) and which of the adviser's devices are cross-signed; only those get
+the room key. Anything wrong makes the handoff wait in the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from nio import AsyncClient, RoomSendResponse
+from nio.exceptions import OlmUnverifiedDeviceError
+
+from bot.config import Adviser, Config, ConfigError
+from bot.matrix.guard import room_problems
+from bot.matrix.http import NETWORK_ERRORS, HomeserverUnreachable, MatrixHttpError
+from bot.matrix.identity import CrossSigningError
+from bot.matrix.render import handoff_message, notice
+from bot.matrix.session import LoginFailed, MatrixSession
+from bot.matrix.trust import DeviceTrust, device_trust
+from bot.sinks.base import DeliveryDeferred, OutgoingHandoff
+from bot.texts import Catalog, Texts
+
+log = logging.getLogger(__name__)
+
+
+class MatrixRoomSink:
+    name = "matrix"
+
+    def __init__(
+        self, session: MatrixSession, config: Config, catalog: Callable[[], Catalog]
+    ) -> None:
+        self.session = session
+        self._config = config
+        self._catalog = catalog
+
+    def _texts(self, adviser: Adviser) -> Texts:
+        catalog = self._catalog()
+        lang = adviser.language if catalog.supports(adviser.language) else None
+        return catalog.texts(lang or catalog.default_language)
+
+    async def deliver(self, handoff: OutgoingHandoff) -> str:
+        try:
+            adviser = self._config.adviser(handoff.adviser_id)
+        except ConfigError as exc:
+            raise DeliveryDeferred("adviser-not-configured") from exc
+        if not adviser.room_id or not adviser.matrix_user_id:
+            raise DeliveryDeferred("adviser-room-not-configured")
+        try:
+            if not self.session.ready:
+                await self.session.open()
+            return await self._deliver(handoff, adviser)
+        except HomeserverUnreachable as exc:
+            raise DeliveryDeferred("homeserver-unreachable") from exc
+        except NETWORK_ERRORS as exc:
+            raise DeliveryDeferred("homeserver-unreachable") from exc
+        except LoginFailed as exc:
+            log.error("matrix login refused: check matrix.user_id and the password")
+            raise DeliveryDeferred("login-failed") from exc
+        except CrossSigningError as exc:
+            log.error("matrix cross-signing failed: %s", exc)
+            raise DeliveryDeferred("cross-signing-failed") from exc
+        except MatrixHttpError as exc:
+            raise DeliveryDeferred(f"homeserver-error:{exc.errcode or exc.status}") from exc
+
+    async def _deliver(self, handoff: OutgoingHandoff, adviser: Adviser) -> str:
+        session = self.session
+        client, http = session.client, session.http
+        assert client is not None and http is not None
+        room_id, bot = adviser.room_id, session.settings.user_id
+        await session.sync()
+
+        problems = room_problems(await http.room_state(room_id), bot, adviser.matrix_user_id)
+        if problems:
+            log.warning(
+                "handoff %s waits: room of adviser %s is not safe (%s)",
+                handoff.case_ref,
+                adviser.id,
+                ", ".join(problems),
+            )
+            raise DeliveryDeferred("room-guard:" + ",".join(problems))
+
+        trust = device_trust(
+            await http.keys_query([adviser.matrix_user_id]), adviser.matrix_user_id
+        )
+        self._check_identity(adviser, trust, handoff)
+        excluded_now = await self._apply_trust(client, room_id, adviser, trust)
+        await self._share_room_key(client, room_id, adviser, trust, handoff)
+
+        content = handoff_message(handoff.payload, self._texts(adviser), self._config)
+        response = await client.room_send(room_id, "m.room.message", content, tx_id=handoff.txn_id)
+        if not isinstance(response, RoomSendResponse):
+            raise DeliveryDeferred(f"send-refused:{getattr(response, 'status_code', '?')}")
+        await self._announce_exclusions(client, room_id, adviser, excluded_now)
+        return str(response.event_id)
+
+    def _check_identity(
+        self, adviser: Adviser, trust: DeviceTrust, handoff: OutgoingHandoff
+    ) -> None:
+        if trust.master_key is None:
+            log.warning(
+                "handoff %s waits: adviser %s has no cross-signing identity",
+                handoff.case_ref,
+                adviser.id,
+            )
+            raise DeliveryDeferred("adviser-not-cross-signed")
+        pins = self.session.state.pinned_master_keys
+        pinned = pins.get(adviser.matrix_user_id)
+        if pinned is None:
+            pins[adviser.matrix_user_id] = trust.master_key
+            self.session.save_state()
+            log.info("pinned the identity of adviser %s", adviser.id)
+        elif pinned != trust.master_key:
+            log.error(
+                "handoff %s waits: the identity of adviser %s CHANGED; an admin must "
+                "check with the adviser before delivery resumes",
+                handoff.case_ref,
+                adviser.id,
+            )
+            raise DeliveryDeferred("adviser-identity-changed")
+        if not trust.eligible:
+            log.warning(
+                "handoff %s waits: adviser %s has no verified device", handoff.case_ref, adviser.id
+            )
+            raise DeliveryDeferred("no-eligible-device")
+
+    async def _apply_trust(
+        self, client: AsyncClient, room_id: str, adviser: Adviser, trust: DeviceTrust
+    ) -> dict[str, str]:
+        """Verify exactly the eligible devices in nio, blacklist every other one."""
+        room = client.rooms.get(room_id)
+        if room is None:
+            raise DeliveryDeferred("bot-not-in-room")
+        if not room.members_synced:
+            await client.joined_members(room_id)
+        if client.should_query_keys:
+            await client.keys_query()
+        excluded: dict[str, str] = {}
+        for user_id in room.users:
+            for device in client.device_store.active_user_devices(user_id):
+                wanted = (
+                    trust.eligible.get(device.id) if user_id == adviser.matrix_user_id else None
+                )
+                if wanted is not None and device.ed25519 == wanted:
+                    if device.blacklisted:
+                        client.unblacklist_device(device)
+                    if not device.verified:
+                        client.verify_device(device)
+                    continue
+                if not device.blacklisted:
+                    client.blacklist_device(device)
+                if user_id == adviser.matrix_user_id:
+                    excluded[device.id] = trust.excluded.get(device.id, device.id)
+        return excluded
+
+    async def _share_room_key(
+        self,
+        client: AsyncClient,
+        room_id: str,
+        adviser: Adviser,
+        trust: DeviceTrust,
+        handoff: OutgoingHandoff,
+    ) -> None:
+        """Share the room key with eligible devices first: a send alone proves nothing."""
+        assert client.olm is not None
+        wanted = {(adviser.matrix_user_id, device) for device in trust.eligible}
+        current = client.olm.outbound_group_sessions.get(room_id)
+        if (
+            current is not None
+            and current.shared
+            and (not current.users_shared_with <= wanted or not current.users_shared_with & wanted)
+        ):
+            client.invalidate_outbound_session(room_id)
+        if client.olm.should_share_group_session(room_id):
+            try:
+                await client.share_group_session(room_id)
+            except OlmUnverifiedDeviceError as exc:
+                raise DeliveryDeferred("unknown-device-in-room") from exc
+        session = client.olm.outbound_group_sessions.get(room_id)
+        if session is None or not session.users_shared_with & wanted:
+            client.invalidate_outbound_session(room_id)
+            log.warning(
+                "handoff %s waits: no verified device of adviser %s got the room key",
+                handoff.case_ref,
+                adviser.id,
+            )
+            raise DeliveryDeferred("room-key-not-shared")
+
+    async def _announce_exclusions(
+        self, client: AsyncClient, room_id: str, adviser: Adviser, excluded: dict[str, str]
+    ) -> None:
+        announced = self.session.state.announced_exclusions.setdefault(room_id, [])
+        fresh = {d: n for d, n in excluded.items() if d not in announced}
+        if not fresh:
+            return
+        t = self._texts(adviser)
+        for device, name in sorted(fresh.items()):
+            content: dict[str, Any] = notice(t("matrix.device_excluded", device=device, name=name))
+            await client.room_send(
+                room_id, "m.room.message", content, tx_id=f"vertrouwd-excluded-{room_id}-{device}"
+            )
+            log.warning("adviser %s: device %s left out (not cross-signed)", adviser.id, device)
+        announced.extend(sorted(fresh))
+        self.session.save_state()
+
+    async def close(self) -> None:
+        await self.session.close()

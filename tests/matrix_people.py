@@ -1,0 +1,93 @@
+"""People on the test homeserver: the adviser's clients and strangers, with real E2EE."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    LoginResponse,
+    MegolmEvent,
+    RoomMessageNotice,
+    RoomMessageText,
+)
+
+from bot.matrix.http import MatrixHttp
+from bot.matrix.identity import CrossSigningKeys, ensure_cross_signed
+from tests.synapse_server import Synapse
+
+
+class MatrixPerson:
+    def __init__(
+        self,
+        synapse: Synapse,
+        user_id: str,
+        password: str,
+        folder: Path,
+        device_name: str = "test device",
+    ) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.user_id = user_id
+        self.password = password
+        self.device_name = device_name
+        self.client = AsyncClient(
+            synapse.url,
+            user_id,
+            store_path=str(folder),
+            config=AsyncClientConfig(encryption_enabled=True, store_sync_tokens=True),
+        )
+        self.texts: list[dict[str, Any]] = []
+        self.notices: list[str] = []
+        self.undecryptable = 0
+
+    async def login(self) -> MatrixPerson:
+        response = await self.client.login(self.password, device_name=self.device_name)
+        assert isinstance(response, LoginResponse), response
+        if self.client.should_upload_keys:
+            await self.client.keys_upload()
+        await self.client.sync(timeout=0, full_state=True)
+        return self
+
+    async def cross_sign(self, keys: CrossSigningKeys | None = None) -> CrossSigningKeys:
+        """Create (or reuse) this user's identity and sign this device with it."""
+        keys = keys or CrossSigningKeys.generate()
+        await ensure_cross_signed(
+            MatrixHttp(self.client), self.user_id, self.client.device_id, keys, self.password
+        )
+        return keys
+
+    async def join(self, room_id: str) -> None:
+        await self.client.sync(timeout=0)
+        response = await self.client.join(room_id)
+        assert getattr(response, "room_id", None) == room_id, response
+        await self.client.sync(timeout=0)
+
+    async def leave(self, room_id: str) -> None:
+        await self.client.room_leave(room_id)
+
+    async def collect(self, room_id: str, seconds: float, want: int = 1) -> None:
+        """Sync for up to ``seconds``, decrypting what arrives in ``room_id``."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            response = await self.client.sync(timeout=500)
+            room = getattr(response, "rooms", None)
+            timeline = (
+                room.join.get(room_id).timeline.events if room and room_id in room.join else []
+            )
+            for event in timeline:
+                if isinstance(event, RoomMessageText):
+                    self.texts.append(event.source["content"])
+                elif isinstance(event, RoomMessageNotice):
+                    self.notices.append(event.body)
+                elif isinstance(event, MegolmEvent):
+                    self.undecryptable += 1
+            if len(self.texts) + self.undecryptable >= want:
+                return
+            await asyncio.sleep(0.05)
+
+    async def close(self) -> None:
+        await self.client.close()
