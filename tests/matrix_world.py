@@ -58,6 +58,14 @@ class World:
         path.write_text(self.config_text(**overrides))
         return load_config(path, environ={})
 
+    async def adviser_device(self, name: str) -> MatrixPerson:
+        """The adviser logs in somewhere else and does not verify that session."""
+        folder = self.folder / name.replace(" ", "-").replace("'", "")
+        device = await MatrixPerson(self.synapse, self.adviser.user_id, ADVISER_PASSWORD,
+                                    folder, name).login()
+        await device.client.sync(timeout=0)
+        return device
+
     async def stranger(self, name: str = "stranger") -> MatrixPerson:
         user_id = self.synapse.register(f"{name}{uuid.uuid4().hex[:8]}", "stranger-pw")
         return await MatrixPerson(

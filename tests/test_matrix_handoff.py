@@ -54,3 +54,89 @@ async def test_the_adviser_decrypts_the_handoff_with_every_answer(world: World):
     html = message["formatted_body"]
     assert f"&lt;b&gt;Boss&lt;/b&gt; &amp; {CANARY}" in html
     assert "<b>Boss</b>" not in html
+
+
+def _verify(obj: dict, user_id: str, key_id: str, public_b64: str) -> None:
+    """Ed25519 check written out here, independent of the bot's own signing module."""
+    import base64
+    import json
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    def unb64(text: str) -> bytes:
+        return base64.b64decode(text + "=" * (-len(text) % 4))
+
+    signable = {k: v for k, v in obj.items() if k not in ("signatures", "unsigned")}
+    message = json.dumps(signable, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    signature = obj["signatures"][user_id][key_id]
+    Ed25519PublicKey.from_public_bytes(unb64(public_b64)).verify(
+        unb64(signature), message.encode()
+    )  # raises InvalidSignature when wrong
+
+
+async def test_the_bot_device_is_cross_signed_by_its_own_identity(world: World):
+    async with open_runtime(world.config()) as runtime:
+        await Person(runtime, "employee").full_intake()
+        await wait_delivered(runtime)
+        device_id = runtime.sink.session.client.device_id  # type: ignore[union-attr]
+    stranger = await world.stranger()
+    keys = world.synapse.request(
+        "POST", "/_matrix/client/v3/keys/query", {"device_keys": {world.bot_id: []}},
+        token=stranger.client.access_token,
+    )
+    await stranger.close()
+    master = keys["master_keys"][world.bot_id]
+    [(master_id, master_key)] = master["keys"].items()
+    ssk = keys["self_signing_keys"][world.bot_id]
+    [(ssk_id, ssk_key)] = ssk["keys"].items()
+    assert ssk["usage"] == ["self_signing"]
+    _verify(ssk, world.bot_id, master_id, master_key)
+    device = keys["device_keys"][world.bot_id][device_id]
+    _verify(device, world.bot_id, ssk_id, ssk_key)
+
+
+async def test_a_canary_never_rests_in_plain_text_on_the_homeserver_or_in_the_bot(world: World):
+    async with open_runtime(world.config()) as runtime:
+        person = Person(runtime, "canary")
+        await person.full_intake(description=f"it was {CANARY}", name=f"N{CANARY}")
+        await wait_delivered(runtime)
+    await world.adviser.collect(world.room_id, 15)
+    assert CANARY in world.adviser.texts[0]["body"]
+    for path in [*world.synapse.data_files(), *(world.folder / "data").rglob("*")]:
+        if path.is_file():
+            assert CANARY.encode() not in path.read_bytes(), path
+
+
+async def test_a_stranger_in_the_room_holds_the_handoff_until_they_are_gone(world: World):
+    stranger = await world.stranger()
+    bot_session_config = world.config()
+    async with open_runtime(bot_session_config) as runtime:
+        # The adviser invites someone else: the room is no longer only theirs.
+        await world.adviser.client.room_invite(world.room_id, stranger.user_id)
+        await stranger.join(world.room_id)
+        await Person(runtime, "employee").full_intake(description=f"secret {CANARY}")
+        await asyncio.sleep(1.5)
+        assert await runtime.store.pending_count() == 1
+        await stranger.collect(world.room_id, 1)
+        assert stranger.texts == [] and stranger.undecryptable == 0
+        await world.adviser.client.room_kick(world.room_id, stranger.user_id)
+        runtime.worker.wake()
+        await wait_delivered(runtime)
+    await world.adviser.collect(world.room_id, 15)
+    assert len(world.adviser.texts) == 1
+    await stranger.close()
+
+
+async def test_only_cross_signed_devices_of_the_adviser_get_the_room_key(world: World):
+    laptop = await world.adviser_device("Anna's old laptop")
+    async with open_runtime(world.config()) as runtime:
+        await Person(runtime, "employee").full_intake(description=f"for Anna {CANARY}")
+        await wait_delivered(runtime)
+    await world.adviser.collect(world.room_id, 15, want=1)
+    await laptop.collect(world.room_id, 8, want=2)
+    assert CANARY in world.adviser.texts[0]["body"]
+    assert laptop.texts == []  # the handoff never decrypts there
+    assert laptop.undecryptable >= 1
+    notices = world.adviser.notices + laptop.notices
+    assert any(laptop.client.device_id in n and "not verified" in n for n in notices), notices
+    await laptop.close()

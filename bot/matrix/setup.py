@@ -24,6 +24,11 @@ async def create_adviser_room(session: MatrixSession, adviser: Adviser, t: Texts
         topic=t("matrix.room_topic"),
         invite=[adviser.matrix_user_id],
         is_direct=False,
+        federate=False,
+        # The adviser may manage the room (remove someone who does not belong);
+        # inviting takes a rank only the two of them have. The creator (the bot)
+        # is not listed: room version 12 ranks creators above everyone by itself.
+        power_level_override={"users": {adviser.matrix_user_id: 100}, "invite": 50},
         initial_state=[
             {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": MEGOLM}},
             {
