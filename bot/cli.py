@@ -14,9 +14,13 @@ from pathlib import Path
 
 from bot.adapters.terminal import run_interactive, run_jsonl
 from bot.config import Config, ConfigError, load_config
-from bot.crypto import FieldCipher, KeyFileError, read_key_file
+from bot.crypto import FieldCipher, KeyFileError, load_or_create_keys, read_key_file
+from bot.doctor import doctor
 from bot.flows.summary import handoff_text
-from bot.matrix.session import EncryptionUnavailable
+from bot.matrix.http import HomeserverUnreachable, MatrixHttpError
+from bot.matrix.identity import CrossSigningError
+from bot.matrix.session import EncryptionUnavailable, LoginFailed, MatrixSession
+from bot.matrix.setup import create_adviser_room
 from bot.runtime import STORE_FILE, open_runtime
 from bot.sinks.local_inbox import LocalInbox
 from bot.store import SqliteStore, StoreError
@@ -122,6 +126,44 @@ def _texts_check(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def _doctor(config: Config, args: argparse.Namespace) -> int:
+    ok, report = doctor(config)
+    print(report)
+    return 0 if ok else 1
+
+
+def _matrix_setup(config: Config, args: argparse.Namespace) -> int:
+    if config.handoff_sink != "matrix" or config.matrix is None:
+        raise ConfigError('handoff.sink: must be "matrix" to set up an adviser room')
+    adviser = config.adviser(args.adviser)
+    catalog = load_catalog(config.locales_dir, config.default_language)
+    texts = catalog.texts(
+        adviser.language if catalog.supports(adviser.language) else config.default_language
+    )
+    cipher = FieldCipher(load_or_create_keys(config.key_file))
+
+    async def create() -> str:
+        assert config.matrix is not None
+        session = MatrixSession(config.matrix, config.data_dir, cipher)
+        try:
+            return await create_adviser_room(session, adviser, texts)
+        finally:
+            await session.close()
+
+    try:
+        room_id = asyncio.run(create())
+    except (HomeserverUnreachable, LoginFailed, MatrixHttpError, CrossSigningError) as exc:
+        print(
+            f"vertrouwd: could not create the room ({type(exc).__name__}: {exc}); "
+            "run `vertrouwd doctor`",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"created {room_id} and invited {adviser.matrix_user_id}.")
+    print(f'Set room_id = "{room_id}" for adviser {adviser.id!r} in your config.')
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", type=Path, help="config file (default: built-in defaults)")
@@ -137,6 +179,16 @@ def build_parser() -> argparse.ArgumentParser:
     inbox = commands.add_parser("inbox", parents=[common], help="read the local adviser inbox")
     inbox.add_argument("--jsonl", action="store_true", help="one JSON object per handoff")
     inbox.add_argument("--adviser", help="only this adviser's handoffs (adviser id)")
+
+    commands.add_parser(
+        "doctor", parents=[common], help="check that handoffs can reach the advisers"
+    )
+    matrix = commands.add_parser("matrix", help="set up the Matrix side")
+    matrix_commands = matrix.add_subparsers(dest="matrix_command", required=True)
+    setup = matrix_commands.add_parser(
+        "setup", parents=[common], help="create an adviser's private, encrypted room"
+    )
+    setup.add_argument("--adviser", required=True, help="the adviser's id in the config")
 
     texts = commands.add_parser("texts", help="work with the locale files")
     text_commands = texts.add_subparsers(dest="texts_command", required=True)
@@ -154,6 +206,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _chat(config, args)
         if args.command == "inbox":
             return asyncio.run(_inbox(config, args))
+        if args.command == "doctor":
+            return _doctor(config, args)
+        if args.command == "matrix":
+            return _matrix_setup(config, args)
         return _texts_check(config, args)
     except (ConfigError, KeyFileError, TextsInvalid, StoreError, EncryptionUnavailable) as exc:
         print(f"vertrouwd: {exc}", file=sys.stderr)

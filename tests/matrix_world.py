@@ -61,8 +61,9 @@ class World:
     async def adviser_device(self, name: str) -> MatrixPerson:
         """The adviser logs in somewhere else and does not verify that session."""
         folder = self.folder / name.replace(" ", "-").replace("'", "")
-        device = await MatrixPerson(self.synapse, self.adviser.user_id, ADVISER_PASSWORD,
-                                    folder, name).login()
+        device = await MatrixPerson(
+            self.synapse, self.adviser.user_id, ADVISER_PASSWORD, folder, name
+        ).login()
         await device.client.sync(timeout=0)
         return device
 

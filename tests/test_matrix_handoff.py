@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.runtime import Runtime, open_runtime
+from bot.crypto import FieldCipher, load_or_create_keys
+from bot.matrix.session import MatrixSession
+from bot.runtime import STORE_FILE, Runtime, open_runtime
+from bot.sinks.base import OutgoingHandoff
+from bot.sinks.matrix_room import MatrixRoomSink
+from bot.store import SqliteStore
+from bot.texts import load_catalog
 from tests.conftest import Person
 from tests.matrix_world import World, make_world, synapse  # noqa: F401 - fixture
 
@@ -81,7 +87,9 @@ async def test_the_bot_device_is_cross_signed_by_its_own_identity(world: World):
         device_id = runtime.sink.session.client.device_id  # type: ignore[union-attr]
     stranger = await world.stranger()
     keys = world.synapse.request(
-        "POST", "/_matrix/client/v3/keys/query", {"device_keys": {world.bot_id: []}},
+        "POST",
+        "/_matrix/client/v3/keys/query",
+        {"device_keys": {world.bot_id: []}},
         token=stranger.client.access_token,
     )
     await stranger.close()
@@ -140,3 +148,53 @@ async def test_only_cross_signed_devices_of_the_adviser_get_the_room_key(world: 
     notices = world.adviser.notices + laptop.notices
     assert any(laptop.client.device_id in n and "not verified" in n for n in notices), notices
     await laptop.close()
+
+
+async def test_homeserver_down_and_bot_restarted_the_adviser_gets_it_exactly_once(world: World):
+    world.synapse.stop()
+    try:
+        async with open_runtime(world.config()) as runtime:
+            await Person(runtime, "employee").full_intake(description="while the server is down")
+            await asyncio.sleep(1.0)
+            assert await runtime.store.pending_count() == 1
+        async with open_runtime(world.config()) as runtime:  # the bot restarted
+            await asyncio.sleep(0.5)
+            assert await runtime.store.pending_count() == 1
+            world.synapse.start()
+            await wait_delivered(runtime, 30)
+    finally:
+        if world.synapse.process is None:
+            world.synapse.start()
+    await world.adviser.collect(world.room_id, 15)
+    await world.adviser.collect(world.room_id, 3, want=99)  # anything more would be a double
+    assert [t["body"].count("while the server is down") for t in world.adviser.texts] == [1]
+
+
+async def test_sent_but_not_recorded_before_a_crash_is_not_sent_twice(world: World):
+    config = world.config()
+    world.synapse.stop()
+    try:
+        async with open_runtime(config) as runtime:
+            await Person(runtime, "employee").full_intake(description="sent once only")
+            await asyncio.sleep(0.5)
+    finally:
+        world.synapse.start()
+    # What a crash between sending and recording leaves: the message is in the room,
+    # the outbox still says "pending".
+    cipher = FieldCipher(load_or_create_keys(config.key_file))
+    store = await SqliteStore.open(config.data_dir / STORE_FILE, cipher, config.durability)
+    [pending] = await store.due_handoffs(now=1e12, limit=10)
+    await store.close()
+    catalog = load_catalog(config.locales_dir, config.default_language)
+    sink = MatrixRoomSink(
+        MatrixSession(config.matrix, config.data_dir, cipher), config, lambda: catalog
+    )
+    handoff = OutgoingHandoff(pending.case_ref, pending.adviser_id, pending.payload)
+    first_event = await sink.deliver(handoff)
+    await sink.close()
+    async with open_runtime(config) as runtime:  # restarted: the worker tries again
+        await wait_delivered(runtime, 30)
+    await world.adviser.collect(world.room_id, 15)
+    await world.adviser.collect(world.room_id, 3, want=99)
+    assert [t["body"].count("sent once only") for t in world.adviser.texts] == [1]
+    assert first_event.startswith("$")

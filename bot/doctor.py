@@ -1,0 +1,249 @@
+"""`vertrouwd doctor`: is everything in place for handoffs to reach the advisers?
+
+Each check says what it found and, when it fails, what to do about it. The
+output names settings, rooms and devices, never anything an employee wrote.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import aiohttp
+
+from bot.config import Config, ConfigError
+from bot.crypto import FieldCipher, KeyFileError, load_or_create_keys
+from bot.matrix.guard import room_problems
+from bot.matrix.http import NETWORK_ERRORS, HomeserverUnreachable, MatrixHttpError
+from bot.matrix.identity import CrossSigningError
+from bot.matrix.session import (
+    EncryptionUnavailable,
+    LoginFailed,
+    MatrixSession,
+    require_encryption,
+)
+from bot.matrix.trust import device_trust
+from bot.texts import TextsInvalid, load_catalog
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    found: str
+    fix: str = ""
+
+
+_GUARD_FIXES = {
+    "not-encrypted": "turn on encryption in the room settings",
+    "not-invite-only": "set the room to invite only",
+    "history-readable-by-anyone": "set history visibility to members only",
+    "bot-not-in-room": "invite the bot, or create the room with `vertrouwd matrix setup`",
+    "adviser-not-in-room": "invite the adviser and let them accept",
+    "other-members": "remove everyone but the adviser and the bot from the room",
+}
+
+
+def _guard_fix(problems: list[str]) -> str:
+    return "; ".join(_GUARD_FIXES[p.split(":")[0]] for p in problems)
+
+
+async def _reachable(url: str, timeout: float) -> Check:
+    name = "homeserver reachable"
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as http,
+            http.get(f"{url}/_matrix/client/versions") as response,
+        ):
+            if response.status == 200:
+                return Check(name, True, url)
+            return Check(
+                name,
+                False,
+                f"{url} answered HTTP {response.status}",
+                "check matrix.homeserver: it must be the client API URL",
+            )
+    except NETWORK_ERRORS as exc:
+        return Check(
+            name,
+            False,
+            f"no answer from {url} ({type(exc).__name__})",
+            "check matrix.homeserver and that the homeserver is running",
+        )
+
+
+def _basics(config: Config) -> tuple[list[Check], FieldCipher | None]:
+    checks = [Check("configuration", True, f"handoff sink: {config.handoff_sink}")]
+    try:
+        load_catalog(config.locales_dir, config.default_language)
+        checks.append(Check("texts", True, str(config.locales_dir)))
+    except TextsInvalid as exc:
+        checks.append(
+            Check(
+                "texts",
+                False,
+                f"{len(exc.problems)} problem(s)",
+                "run `vertrouwd texts check` and fix what it lists",
+            )
+        )
+    try:
+        cipher = FieldCipher(load_or_create_keys(config.key_file))
+        checks.append(Check("key file", True, str(config.key_file)))
+    except KeyFileError as exc:
+        checks.append(Check("key file", False, str(exc), "restore the key file from backup"))
+        cipher = None
+    return checks, cipher
+
+
+async def run_checks(config: Config) -> list[Check]:
+    checks, cipher = _basics(config)
+    if config.handoff_sink != "matrix" or config.matrix is None or cipher is None:
+        return checks
+    try:
+        require_encryption()
+        checks.append(Check("end-to-end encryption", True, "matrix-nio with vodozemac"))
+    except EncryptionUnavailable as exc:
+        return [
+            *checks,
+            Check("end-to-end encryption", False, str(exc), "pip install 'matrix-nio[e2e]'"),
+        ]
+    reachable = await _reachable(config.matrix.homeserver, config.matrix.request_timeout_seconds)
+    checks.append(reachable)
+    if not reachable.ok:
+        return checks
+    session = MatrixSession(config.matrix, config.data_dir, cipher)
+    try:
+        checks += await _session_checks(session, config)
+    finally:
+        await session.close()
+    return checks
+
+
+async def _session_checks(session: MatrixSession, config: Config) -> list[Check]:
+    assert config.matrix is not None
+    try:
+        await session.open()
+    except LoginFailed:
+        return [
+            Check(
+                "login",
+                False,
+                f"{config.matrix.user_id} was refused",
+                "check matrix.user_id and the password (file or environment)",
+            )
+        ]
+    except ConfigError as exc:
+        return [Check("login", False, str(exc), "provide the bot account's password")]
+    except CrossSigningError as exc:
+        return [
+            Check("login", True, f"device {session.state.device_id}"),
+            Check(
+                "cross-signing",
+                False,
+                str(exc),
+                "check the password: replacing an identity needs it",
+            ),
+        ]
+    except (HomeserverUnreachable, MatrixHttpError, *NETWORK_ERRORS) as exc:
+        return [
+            Check("login", False, f"failed ({type(exc).__name__})", "check the homeserver's logs")
+        ]
+    assert session.client is not None and session.http is not None
+    checks = [
+        Check("login", True, f"{config.matrix.user_id}, device {session.client.device_id}"),
+        Check("cross-signing", True, session.identity_status),
+    ]
+    for adviser in config.advisers:
+        checks += await _adviser_checks(session, adviser.id, config)
+    return checks
+
+
+async def _adviser_checks(session: MatrixSession, adviser_id: str, config: Config) -> list[Check]:
+    adviser = config.adviser(adviser_id)
+    http = session.http
+    assert http is not None
+    room_check = f"room of {adviser.id}"
+    if not adviser.room_id:
+        return [
+            Check(
+                room_check,
+                False,
+                "no room_id configured",
+                f"run `vertrouwd matrix setup --adviser {adviser.id}`",
+            )
+        ]
+    try:
+        state = await http.room_state(adviser.room_id)
+    except MatrixHttpError as exc:
+        return [
+            Check(
+                room_check,
+                False,
+                f"{adviser.room_id}: {exc.errcode or exc.status}",
+                "check room_id, or create the room with `vertrouwd matrix setup`",
+            )
+        ]
+    problems = room_problems(
+        state, config.matrix.user_id if config.matrix else "", adviser.matrix_user_id
+    )
+    checks = [
+        Check(
+            room_check,
+            not problems,
+            ", ".join(problems)
+            or f"{adviser.room_id}: encrypted, invite only, only the adviser and the bot",
+            _guard_fix(problems),
+        )
+    ]
+    trust = device_trust(await http.keys_query([adviser.matrix_user_id]), adviser.matrix_user_id)
+    pinned = session.state.pinned_master_keys.get(adviser.matrix_user_id)
+    devices_check = f"devices of {adviser.id}"
+    if trust.master_key is None:
+        checks.append(
+            Check(
+                devices_check,
+                False,
+                "the adviser has no cross-signing identity",
+                "the adviser sets up secure backup / verification in Element",
+            )
+        )
+    elif pinned is not None and pinned != trust.master_key:
+        checks.append(
+            Check(
+                devices_check,
+                False,
+                "the adviser's identity CHANGED since pinned",
+                "confirm with the adviser in person, then reset the pin",
+            )
+        )
+    elif not trust.eligible:
+        checks.append(
+            Check(
+                devices_check,
+                False,
+                "no session verified by the adviser",
+                "the adviser verifies a session with their identity",
+            )
+        )
+    else:
+        left_out = ", ".join(sorted(trust.excluded.values())) or "none"
+        checks.append(
+            Check(devices_check, True, f"{len(trust.eligible)} verified; left out: {left_out}")
+        )
+    return checks
+
+
+def render(checks: list[Check]) -> str:
+    width = max(len(c.name) for c in checks)
+    lines = []
+    for check in checks:
+        mark = "ok  " if check.ok else "FAIL"
+        lines.append(f"{mark}  {check.name.ljust(width)}  {check.found}")
+        if not check.ok and check.fix:
+            lines.append(f"      {' ' * width}  fix: {check.fix}")
+    return "\n".join(lines)
+
+
+def doctor(config: Config) -> tuple[bool, str]:
+    checks = asyncio.run(run_checks(config))
+    return all(c.ok for c in checks), render(checks)
