@@ -73,6 +73,7 @@ class Engine:
         keyer: UserKeyer,
         clock: Callable[[], float],
         on_handoff: Callable[[], None],
+        on_handoff_coming: Callable[[str], None] = lambda adviser_id: None,
     ) -> None:
         self._store = store
         self._catalog = catalog
@@ -80,6 +81,7 @@ class Engine:
         self._keyer = keyer
         self._clock = clock
         self._on_handoff = on_handoff
+        self._on_handoff_coming = on_handoff_coming
         self._locks = ConversationLocks()
         self._flood = FloodLimiter(config.limits.burst_messages, config.limits.messages_per_minute)
 
@@ -171,6 +173,8 @@ class Engine:
                 if step.handoff is not None
                 else None
             )
+            if handoff is not None:
+                self._on_handoff_coming(handoff.adviser_id)
             try:
                 await self._store.save_step(user, record, handoff, now)
             except CaseRefTaken:

@@ -99,7 +99,9 @@ async def open_runtime(
     worker = OutboxWorker(
         store, sink, clock, config.retry_initial_seconds, config.retry_max_seconds
     )
-    engine = Engine(store, lambda: catalog, config, UserKeyer(keys), clock, worker.wake)
+    engine = Engine(
+        store, lambda: catalog, config, UserKeyer(keys), clock, worker.wake, sink.prepare
+    )
     tasks = [
         asyncio.create_task(worker.run(), name="outbox"),
         asyncio.create_task(_purge_idle(store, config, clock), name="purge"),

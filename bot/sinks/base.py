@@ -33,6 +33,10 @@ class DeliveryDeferred(Exception):
 class HandoffSink(Protocol):
     name: str
 
+    def prepare(self, adviser_id: str) -> None:
+        """A handoff for this adviser is about to be committed: start any slow,
+        read-only preparation now (it must not deliver anything)."""
+
     async def deliver(self, handoff: OutgoingHandoff) -> str:
         """Deliver exactly once per txn_id; return the delivery reference (event id).
 

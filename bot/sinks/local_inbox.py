@@ -66,6 +66,9 @@ class LocalInbox:
         await apply_migrations(db, _MIGRATIONS)
         return cls(db, cipher, clock)
 
+    def prepare(self, adviser_id: str) -> None:
+        """Nothing to prepare for a local file."""
+
     async def deliver(self, handoff: OutgoingHandoff) -> str:
         sealed = self._cipher.seal(
             json.dumps(handoff.payload, ensure_ascii=False).encode(), _aad(handoff.txn_id)

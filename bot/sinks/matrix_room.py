@@ -7,7 +7,10 @@ the room key. Anything wrong makes the handoff wait in the outbox.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +29,10 @@ from bot.texts import Catalog, Texts
 
 log = logging.getLogger(__name__)
 
+# Checks started when the handoff was being committed count as "right before
+# delivery" only if they are this recent.
+_PREPARED_FRESH_SECONDS = 2.0
+
 
 class MatrixRoomSink:
     name = "matrix"
@@ -36,6 +43,42 @@ class MatrixRoomSink:
         self.session = session
         self._config = config
         self._catalog = catalog
+        self._prepared: dict[str, tuple[float, asyncio.Task[tuple[Any, Any]]]] = {}
+
+    def prepare(self, adviser_id: str) -> None:
+        """Start the room and device checks while the handoff is being committed."""
+        try:
+            adviser = self._config.adviser(adviser_id)
+        except ConfigError:
+            return
+        http = self.session.http
+        if not self.session.ready or http is None or not adviser.room_id:
+            return
+        task = asyncio.create_task(self._fetch_checks(adviser))
+        # Consumed by _deliver, or dropped unread when stale; never an unhandled error.
+        task.add_done_callback(lambda done: done.cancelled() or done.exception())
+        self._prepared[adviser_id] = (time.monotonic(), task)
+
+    async def _fetch_checks(self, adviser: Adviser) -> tuple[Any, Any]:
+        http = self.session.http
+        assert http is not None
+        state, keys = await asyncio.gather(
+            http.room_state(adviser.room_id), http.keys_query([adviser.matrix_user_id])
+        )
+        return state, keys
+
+    async def _checks(self, adviser: Adviser) -> tuple[Any, Any]:
+        """The room state and device keys as the server has them now (a few ms at most)."""
+        prepared = self._prepared.pop(adviser.id, None)
+        if prepared is not None:
+            started, task = prepared
+            if time.monotonic() - started < _PREPARED_FRESH_SECONDS:
+                # A failed early check is simply made again below, where errors surface.
+                with contextlib.suppress(HomeserverUnreachable, MatrixHttpError):
+                    return await task
+            else:
+                task.cancel()
+        return await self._fetch_checks(adviser)
 
     def _texts(self, adviser: Adviser) -> Texts:
         catalog = self._catalog()
@@ -71,9 +114,17 @@ class MatrixRoomSink:
         client, http = session.client, session.http
         assert client is not None and http is not None
         room_id, bot = adviser.room_id, session.settings.user_id
-        await session.sync()
-
-        problems = room_problems(await http.room_state(room_id), bot, adviser.matrix_user_id)
+        # The server's own view, fetched fresh and side by side: the room as it is
+        # now, and the adviser's identity and devices as they are now.
+        checks = asyncio.ensure_future(self._checks(adviser))
+        # Rendering needs no answer from the server: do it while the checks travel.
+        content = handoff_message(handoff.payload, self._texts(adviser), self._config)
+        try:
+            state, keys = await checks
+        except BaseException:
+            checks.cancel()
+            raise
+        problems = room_problems(state, bot, adviser.matrix_user_id)
         if problems:
             log.warning(
                 "handoff %s waits: room of adviser %s is not safe (%s)",
@@ -82,20 +133,33 @@ class MatrixRoomSink:
                 ", ".join(problems),
             )
             raise DeliveryDeferred("room-guard:" + ",".join(problems))
-
-        trust = device_trust(
-            await http.keys_query([adviser.matrix_user_id]), adviser.matrix_user_id
-        )
+        trust = device_trust(keys, adviser.matrix_user_id)
         self._check_identity(adviser, trust, handoff)
+        if self._nio_is_behind(client, room_id, adviser, trust):
+            await session.sync()
         excluded_now = await self._apply_trust(client, room_id, adviser, trust)
         await self._share_room_key(client, room_id, adviser, trust, handoff)
 
-        content = handoff_message(handoff.payload, self._texts(adviser), self._config)
         response = await client.room_send(room_id, "m.room.message", content, tx_id=handoff.txn_id)
         if not isinstance(response, RoomSendResponse):
             raise DeliveryDeferred(f"send-refused:{getattr(response, 'status_code', '?')}")
         await self._announce_exclusions(client, room_id, adviser, excluded_now)
         return str(response.event_id)
+
+    @staticmethod
+    def _nio_is_behind(
+        client: AsyncClient, room_id: str, adviser: Adviser, trust: DeviceTrust
+    ) -> bool:
+        """Whether nio's synced view lacks the room, the adviser or an eligible device.
+
+        Staleness the other way round is harmless: every device nio knows that is
+        not eligible gets blacklisted, and devices nio does not know get nothing.
+        """
+        room = client.rooms.get(room_id)
+        if room is None or adviser.matrix_user_id not in room.users:
+            return True
+        known = {d.id for d in client.device_store.active_user_devices(adviser.matrix_user_id)}
+        return not set(trust.eligible) <= known
 
     def _check_identity(
         self, adviser: Adviser, trust: DeviceTrust, handoff: OutgoingHandoff

@@ -11,12 +11,15 @@ import aiosqlite
 from bot.store.base import StoreError
 
 
-async def open_database(path: Path, synchronous: str) -> aiosqlite.Connection:
-    """WAL, autocommit (transactions are explicit), deleted content overwritten."""
+async def open_database(
+    path: Path, synchronous: str, isolation_level: str | None = None
+) -> aiosqlite.Connection:
+    """WAL, deleted content overwritten; autocommit unless ``isolation_level`` is given,
+    in which case the first write of a transaction begins it (one round trip less)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fresh = not path.exists()
     try:
-        db = await aiosqlite.connect(path, isolation_level=None)
+        db = await aiosqlite.connect(path, isolation_level=isolation_level)
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open database {path.name}: {type(exc).__name__}") from exc
     if fresh:

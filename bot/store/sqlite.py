@@ -35,10 +35,15 @@ _UPSERT_CONVERSATION = """
         sealed = excluded.sealed, updated_at = excluded.updated_at
 """
 
-# How each durability setting maps onto SQLite's synchronous pragma. In WAL mode
-# NORMAL survives a killed process (the OS keeps the written pages); FULL also
-# survives a power cut, at the cost of an fsync per commit.
-_SYNCHRONOUS = {"os-buffered": "NORMAL", "handoff-synced": "NORMAL", "all-synced": "FULL"}
+# How each durability setting maps onto SQLite's synchronous pragma, for the
+# connection of ordinary steps and for the one of transactions (confirmed intakes,
+# erasures). In WAL mode NORMAL survives a killed process (the OS keeps the written
+# pages); FULL also survives a power cut, at the cost of an fsync per commit.
+_SYNCHRONOUS = {
+    "os-buffered": ("NORMAL", "NORMAL"),
+    "handoff-synced": ("NORMAL", "FULL"),
+    "all-synced": ("FULL", "FULL"),
+}
 
 
 def _dump(value: dict[str, Any]) -> bytes:
@@ -54,10 +59,14 @@ def _outbox_aad(case_ref: str) -> bytes:
 
 
 class SqliteStore:
-    def __init__(self, db: aiosqlite.Connection, cipher: FieldCipher, durability: str) -> None:
+    def __init__(
+        self, db: aiosqlite.Connection, tx_db: aiosqlite.Connection, cipher: FieldCipher
+    ) -> None:
         self._db = db
+        # Multi-statement steps go through their own connection, synced as the
+        # durability setting asks, so the common step's connection never waits on it.
+        self._tx_db = tx_db
         self._cipher = cipher
-        self._sync_handoffs = durability == "handoff-synced"
         # One connection serves every conversation: a write must never run inside
         # another step's open transaction, so writes take turns.
         self._write_lock = asyncio.Lock()
@@ -68,13 +77,15 @@ class SqliteStore:
 
     @classmethod
     async def open(cls, path: Path, cipher: FieldCipher, durability: str) -> SqliteStore:
-        db = await open_database(path, _SYNCHRONOUS[durability])
+        steps_sync, transactions_sync = _SYNCHRONOUS[durability]
+        db = await open_database(path, steps_sync)
         try:
             await apply_migrations(db, MIGRATIONS)
+            tx_db = await open_database(path, transactions_sync, isolation_level="IMMEDIATE")
         except StoreError:
             await db.close()
             raise
-        return cls(db, cipher, durability)
+        return cls(db, tx_db, cipher)
 
     async def load_conversation(self, user: UserKey) -> ConversationRecord | None:
         row = await self._conversation_reads.get(user)
@@ -113,22 +124,13 @@ class SqliteStore:
         handoff: NewHandoff | None,
         now: float,
     ) -> None:
-        synced = handoff is not None and self._sync_handoffs
-        # A confirmed intake is synced to disk at its commit; other steps are not.
-        await self._db.executescript(
-            "PRAGMA synchronous=FULL; BEGIN IMMEDIATE;" if synced else "BEGIN IMMEDIATE;"
-        )
+        # The first write begins the transaction (BEGIN IMMEDIATE) by itself.
         try:
             await self._write_step(user, record, handoff, now)
         except BaseException:
-            await self._db.rollback()
-            if synced:
-                await self._db.execute("PRAGMA synchronous=NORMAL")
+            await self._tx_db.rollback()
             raise
-        # Not executescript: it would commit on its own first, leaving COMMIT nothing to do.
-        await self._db.commit()
-        if synced:
-            await self._db.execute("PRAGMA synchronous=NORMAL")
+        await self._tx_db.commit()
 
     async def _write_step(
         self,
@@ -138,16 +140,18 @@ class SqliteStore:
         now: float,
     ) -> None:
         if record is None:
-            await self._db.execute("DELETE FROM conversations WHERE user_key = ?", (user,))
-            await self._db.execute(
+            await self._tx_db.execute("DELETE FROM conversations WHERE user_key = ?", (user,))
+            await self._tx_db.execute(
                 "DELETE FROM outbox WHERE owner_key = ? AND delivered_at IS NULL", (user,)
             )
         else:
-            await self._db.execute(_UPSERT_CONVERSATION, self._conversation_row(user, record, now))
+            await self._tx_db.execute(
+                _UPSERT_CONVERSATION, self._conversation_row(user, record, now)
+            )
         if handoff is not None:
             sealed = self._cipher.seal(_dump(handoff.payload), _outbox_aad(handoff.case_ref))
             try:
-                await self._db.execute(
+                await self._tx_db.execute(
                     "INSERT INTO outbox (case_ref, owner_key, adviser_id, sealed, created_at,"
                     " next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)",
                     (handoff.case_ref, user, handoff.adviser_id, sealed, now, now),
@@ -220,5 +224,6 @@ class SqliteStore:
 
     async def close(self) -> None:
         async with self._write_lock:
+            await self._tx_db.close()
             await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         await self._db.close()
