@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.messages import Inbound, Reply  # noqa: E402
-from bot.runtime import open_runtime  # noqa: E402
-from tests.matrix_world import make_world  # noqa: E402
-from tests.synapse_server import Synapse  # noqa: E402
+from bot.messages import Inbound, Reply
+from bot.runtime import open_runtime
+from tests.matrix_world import make_world
+from tests.synapse_server import Synapse
 
 STEPS = [
     {"text": "hello"},
