@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -103,11 +104,16 @@ async def test_the_bot_device_is_cross_signed_by_its_own_identity(world: World):
     _verify(device, world.bot_id, ssk_id, ssk_key)
 
 
-async def test_a_canary_never_rests_in_plain_text_on_the_homeserver_or_in_the_bot(world: World):
+async def test_a_canary_never_rests_in_plain_text_on_the_homeserver_or_in_the_bot(
+    world: World, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.DEBUG)
     async with open_runtime(world.config()) as runtime:
         person = Person(runtime, "canary")
         await person.full_intake(description=f"it was {CANARY}", name=f"N{CANARY}")
         await wait_delivered(runtime)
+    bot_logs = caplog.text  # the bot's and matrix-nio's log lines, at DEBUG
+    assert "handoff" in bot_logs and CANARY not in bot_logs
     await world.adviser.collect(world.room_id, 15)
     assert CANARY in world.adviser.texts[0]["body"]
     for path in [*world.synapse.data_files(), *(world.folder / "data").rglob("*")]:
@@ -198,3 +204,32 @@ async def test_sent_but_not_recorded_before_a_crash_is_not_sent_twice(world: Wor
     await world.adviser.collect(world.room_id, 3, want=99)
     assert [t["body"].count("sent once only") for t in world.adviser.texts] == [1]
     assert first_event.startswith("$")
+
+
+async def test_a_changed_adviser_identity_stops_delivery(world: World):
+    async with open_runtime(world.config()) as runtime:
+        await Person(runtime, "first").full_intake(description="before the change")
+        await wait_delivered(runtime)  # the adviser's identity is now pinned
+        await world.adviser.cross_sign()  # a new identity: lost keys, or someone else
+        await Person(runtime, "second").full_intake(description=f"after {CANARY}")
+        await asyncio.sleep(1.5)
+        assert await runtime.store.pending_count() == 1
+    await world.adviser.collect(world.room_id, 10)
+    await world.adviser.collect(world.room_id, 2, want=99)
+    bodies = [t["body"] for t in world.adviser.texts]
+    assert len(bodies) == 1 and "before the change" in bodies[0]
+
+
+async def test_the_bot_keeps_its_device_and_protects_its_store(world: World):
+    config = world.config()
+    devices = []
+    for _ in range(2):
+        async with open_runtime(config) as runtime:
+            await Person(runtime, f"p{len(devices)}").full_intake()
+            await wait_delivered(runtime)
+            devices.append(runtime.sink.session.client.device_id)  # type: ignore[union-attr]
+    assert devices[0] == devices[1]
+    data = world.folder / "data"
+    state = (data / "matrix-state.sealed").read_bytes()
+    assert devices[0].encode() not in state  # sealed, not readable
+    assert any((data / "matrix-store").iterdir())
