@@ -42,7 +42,7 @@ class OutboxWorker:
     async def _attempt(self, pending: PendingHandoff) -> bool:
         handoff = OutgoingHandoff(pending.case_ref, pending.adviser_id, pending.payload)
         try:
-            delivery_ref = await self._sink.deliver(handoff)
+            receipt = await self._sink.deliver(handoff)
         except DeliveryDeferred as deferred:
             reason = deferred.reason
             delay = deferred.retry_after or self.backoff(pending.attempts)
@@ -50,8 +50,14 @@ class OutboxWorker:
             reason = f"error:{type(exc).__name__}"
             delay = self.backoff(pending.attempts)
         else:
-            await self._store.mark_delivered(pending.id, delivery_ref, self._clock())
-            log.info("handoff %s delivered via %s", pending.case_ref, self._sink.name)
+            await self._store.mark_delivered(pending.id, receipt, self._clock())
+            log.info(
+                "handoff %s delivered via %s to %s as %s",
+                pending.case_ref,
+                self._sink.name,
+                receipt.target,
+                receipt.ref,
+            )
             return True
         await self._store.defer_handoff(pending.id, self._clock() + delay, reason)
         log.warning(

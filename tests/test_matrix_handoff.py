@@ -196,14 +196,17 @@ async def test_sent_but_not_recorded_before_a_crash_is_not_sent_twice(world: Wor
         MatrixSession(config.matrix, config.data_dir, cipher), config, lambda: catalog
     )
     handoff = OutgoingHandoff(pending.case_ref, pending.adviser_id, pending.payload)
-    first_event = await sink.deliver(handoff)
+    first = await sink.deliver(handoff)
     await sink.close()
     async with open_runtime(config) as runtime:  # restarted: the worker tries again
         await wait_delivered(runtime, 30)
+        record = await runtime.store.delivered_handoff(pending.case_ref)
+    assert record is not None and record.receipt == first  # the same event, in the room
+    assert first.target == world.room_id
     await world.adviser.collect(world.room_id, 15)
     await world.adviser.collect(world.room_id, 3, want=99)
     assert [t["body"].count("sent once only") for t in world.adviser.texts] == [1]
-    assert first_event.startswith("$")
+    assert first.ref.startswith("$")
 
 
 async def test_a_changed_adviser_identity_stops_delivery(world: World):

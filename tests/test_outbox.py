@@ -8,7 +8,7 @@ from bot.crypto import FieldCipher, UserKeyer, load_or_create_keys
 from bot.engine import Engine
 from bot.outbox import OutboxWorker
 from bot.runtime import Runtime, open_runtime
-from bot.sinks.base import DeliveryDeferred, OutgoingHandoff
+from bot.sinks.base import DeliveryDeferred, OutgoingHandoff, Receipt
 from bot.sinks.local_inbox import LocalInbox
 from bot.store import SqliteStore
 from bot.texts import load_catalog
@@ -25,7 +25,7 @@ class UnreachableThenUp:
         self.down_for = down_for
         self.attempts = 0
 
-    async def deliver(self, handoff: OutgoingHandoff) -> str:
+    async def deliver(self, handoff: OutgoingHandoff) -> Receipt:
         self.attempts += 1
         if self.attempts <= self.down_for:
             raise DeliveryDeferred("homeserver-unreachable")

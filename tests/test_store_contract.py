@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 
 from bot.crypto import FieldCipher, KeyMaterial, UserKey, new_key_material
+from bot.sinks.base import Receipt
 from bot.store import (
     CaseRefTaken,
     ConversationRecord,
+    DeliveredHandoff,
     NewHandoff,
     SqliteStore,
     Store,
@@ -82,9 +84,14 @@ async def test_handoff_is_written_with_the_step_and_delivered_once(store: Store)
     assert await store.pending_count() == 1
     [due] = await store.due_handoffs(now=100.0, limit=10)
     assert due.case_ref == "ACDE-FGHJ" and due.payload["answers"]["description"] == SECRET
-    await store.mark_delivered(due.id, "$event", now=101.0)
+    assert await store.delivered_handoff("ACDE-FGHJ") is None
+    await store.mark_delivered(due.id, Receipt("$event", "!room:hs"), now=101.0)
     assert await store.pending_count() == 0
     assert await store.due_handoffs(now=1e12, limit=10) == []
+    kept = await store.delivered_handoff("ACDE-FGHJ")
+    assert kept == DeliveredHandoff(
+        "ACDE-FGHJ", "adviser-a", 100.0, 101.0, Receipt("$event", "!room:hs")
+    )
 
 
 async def test_a_deferred_handoff_waits_until_its_retry_time(store: Store):
@@ -110,7 +117,7 @@ async def test_erasing_a_person_removes_undelivered_handoffs_but_not_delivered_r
 ):
     await store.save_step(ALICE, record(), handoff("ACDE-0001"), now=100.0)
     [delivered] = await store.due_handoffs(now=100.0, limit=10)
-    await store.mark_delivered(delivered.id, "$event", now=101.0)
+    await store.mark_delivered(delivered.id, Receipt("$event", "!room:hs"), now=101.0)
     await store.save_step(ALICE, record(), handoff("ACDE-0002"), now=102.0)
     await store.save_step(BOB, record(), handoff("ACDE-0003"), now=102.0)
     await store.save_step(ALICE, None, None, now=103.0)

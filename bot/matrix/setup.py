@@ -24,7 +24,6 @@ async def create_adviser_room(session: MatrixSession, adviser: Adviser, t: Texts
         topic=t("matrix.room_topic"),
         invite=[adviser.matrix_user_id],
         is_direct=False,
-        federate=False,
         # The adviser may manage the room (remove someone who does not belong);
         # inviting takes a rank only the two of them have. The creator (the bot)
         # is not listed: room version 12 ranks creators above everyone by itself.

@@ -18,6 +18,14 @@ class OutgoingHandoff:
         return f"vertrouwd-handoff-{self.case_ref}"
 
 
+@dataclass(frozen=True)
+class Receipt:
+    """Proof of delivery: the sink's reference (a Matrix event id) and where it went."""
+
+    ref: str
+    target: str
+
+
 class DeliveryDeferred(Exception):
     """The sink cannot deliver now; the handoff stays in the outbox and is retried.
 
@@ -37,8 +45,8 @@ class HandoffSink(Protocol):
         """A handoff for this adviser is about to be committed: start any slow,
         read-only preparation now (it must not deliver anything)."""
 
-    async def deliver(self, handoff: OutgoingHandoff) -> str:
-        """Deliver exactly once per txn_id; return the delivery reference (event id).
+    async def deliver(self, handoff: OutgoingHandoff) -> Receipt:
+        """Deliver exactly once per txn_id; the receipt names the event and the room.
 
         Raises DeliveryDeferred when the handoff must wait.
         """

@@ -16,7 +16,7 @@ from typing import Any
 import aiosqlite
 
 from bot.crypto import FieldCipher
-from bot.sinks.base import OutgoingHandoff
+from bot.sinks.base import OutgoingHandoff, Receipt
 from bot.store.connection import apply_migrations, open_database
 
 INBOX_FILE = "adviser-inbox.sqlite3"
@@ -69,7 +69,7 @@ class LocalInbox:
     def prepare(self, adviser_id: str) -> None:
         """Nothing to prepare for a local file."""
 
-    async def deliver(self, handoff: OutgoingHandoff) -> str:
+    async def deliver(self, handoff: OutgoingHandoff) -> Receipt:
         sealed = self._cipher.seal(
             json.dumps(handoff.payload, ensure_ascii=False).encode(), _aad(handoff.txn_id)
         )
@@ -79,7 +79,7 @@ class LocalInbox:
             " ON CONFLICT (txn_id) DO NOTHING",
             (handoff.txn_id, handoff.adviser_id, self._clock(), sealed),
         )
-        return handoff.txn_id
+        return Receipt(handoff.txn_id, INBOX_FILE)
 
     async def items(self, adviser_id: str | None = None) -> list[InboxItem]:
         """Every delivered handoff, urgent ones first, then oldest first."""

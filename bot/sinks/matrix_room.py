@@ -24,7 +24,7 @@ from bot.matrix.identity import CrossSigningError
 from bot.matrix.render import handoff_message, notice
 from bot.matrix.session import LoginFailed, MatrixSession
 from bot.matrix.trust import DeviceTrust, device_trust
-from bot.sinks.base import DeliveryDeferred, OutgoingHandoff
+from bot.sinks.base import DeliveryDeferred, OutgoingHandoff, Receipt
 from bot.texts import Catalog, Texts
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ class MatrixRoomSink:
         lang = adviser.language if catalog.supports(adviser.language) else None
         return catalog.texts(lang or catalog.default_language)
 
-    async def deliver(self, handoff: OutgoingHandoff) -> str:
+    async def deliver(self, handoff: OutgoingHandoff) -> Receipt:
         try:
             adviser = self._config.adviser(handoff.adviser_id)
         except ConfigError as exc:
@@ -109,7 +109,7 @@ class MatrixRoomSink:
         except MatrixHttpError as exc:
             raise DeliveryDeferred(f"homeserver-error:{exc.errcode or exc.status}") from exc
 
-    async def _deliver(self, handoff: OutgoingHandoff, adviser: Adviser) -> str:
+    async def _deliver(self, handoff: OutgoingHandoff, adviser: Adviser) -> Receipt:
         session = self.session
         client, http = session.client, session.http
         assert client is not None and http is not None
@@ -144,7 +144,7 @@ class MatrixRoomSink:
         if not isinstance(response, RoomSendResponse):
             raise DeliveryDeferred(f"send-refused:{getattr(response, 'status_code', '?')}")
         await self._announce_exclusions(client, room_id, adviser, excluded_now)
-        return str(response.event_id)
+        return Receipt(str(response.event_id), room_id)
 
     @staticmethod
     def _nio_is_behind(

@@ -3,6 +3,7 @@
 from bot.store.base import (
     CaseRefTaken,
     ConversationRecord,
+    DeliveredHandoff,
     NewHandoff,
     PendingHandoff,
     Store,
@@ -13,6 +14,7 @@ from bot.store.sqlite import SqliteStore
 __all__ = [
     "CaseRefTaken",
     "ConversationRecord",
+    "DeliveredHandoff",
     "NewHandoff",
     "PendingHandoff",
     "SqliteStore",

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.crypto import UserKey
+from bot.sinks.base import Receipt
 
 
 class StoreError(Exception):
@@ -39,6 +40,17 @@ class PendingHandoff:
     attempts: int
 
 
+@dataclass(frozen=True)
+class DeliveredHandoff:
+    """What stays of a handoff once delivered: no content, no link to the person."""
+
+    case_ref: str
+    adviser_id: str
+    created_at: float
+    delivered_at: float
+    receipt: Receipt
+
+
 class Store(Protocol):
     async def load_conversation(self, user: UserKey) -> ConversationRecord | None:
         """The person's conversation, decrypted, or None if there is none."""
@@ -59,8 +71,12 @@ class Store(Protocol):
     async def next_attempt_at(self) -> float | None:
         """When the earliest undelivered handoff is due, or None if there is none."""
 
-    async def mark_delivered(self, handoff_id: int, delivery_ref: str, now: float) -> None:
-        """Record delivery and purge the handoff's content and its link to the person."""
+    async def mark_delivered(self, handoff_id: int, receipt: Receipt, now: float) -> None:
+        """Record delivery (event and room) and purge the handoff's content and its link
+        to the person; the case reference and times stay."""
+
+    async def delivered_handoff(self, case_ref: str) -> DeliveredHandoff | None:
+        """The record of a delivered handoff, or None if it is not delivered (yet)."""
 
     async def defer_handoff(self, handoff_id: int, retry_at: float, reason: str) -> None:
         """Count a failed attempt and schedule the next; ``reason`` is a code, never content."""

@@ -32,4 +32,11 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE INDEX outbox_owner ON outbox (owner_key) WHERE owner_key IS NOT NULL;
         """,
     ),
+    (
+        2,
+        """
+        -- Where a delivered handoff went (the adviser's room), beside its event id.
+        ALTER TABLE outbox ADD COLUMN delivered_to TEXT;
+        """,
+    ),
 )

@@ -12,9 +12,11 @@ from typing import Any
 import aiosqlite
 
 from bot.crypto import DecryptionError, FieldCipher, UserKey
+from bot.sinks.base import Receipt
 from bot.store.base import (
     CaseRefTaken,
     ConversationRecord,
+    DeliveredHandoff,
     NewHandoff,
     PendingHandoff,
     StoreError,
@@ -115,22 +117,13 @@ class SqliteStore:
             await self._conversation_writes.write(self._conversation_row(user, record, now))
             return
         async with self._write_lock:
-            await self._transaction(user, record, handoff, now)
-
-    async def _transaction(
-        self,
-        user: UserKey,
-        record: ConversationRecord | None,
-        handoff: NewHandoff | None,
-        now: float,
-    ) -> None:
-        # The first write begins the transaction (BEGIN IMMEDIATE) by itself.
-        try:
-            await self._write_step(user, record, handoff, now)
-        except BaseException:
-            await self._tx_db.rollback()
-            raise
-        await self._tx_db.commit()
+            # On the transaction connection the first write begins the transaction.
+            try:
+                await self._write_step(user, record, handoff, now)
+            except BaseException:
+                await self._tx_db.rollback()
+                raise
+            await self._tx_db.commit()
 
     async def _write_step(
         self,
@@ -187,13 +180,28 @@ class SqliteStore:
         value = rows[0][0]
         return float(value) if value is not None else None
 
-    async def mark_delivered(self, handoff_id: int, delivery_ref: str, now: float) -> None:
+    async def mark_delivered(self, handoff_id: int, receipt: Receipt, now: float) -> None:
         async with self._write_lock:
             await self._db.execute(
-                "UPDATE outbox SET delivered_at = ?, delivery_ref = ?, sealed = NULL,"
-                " owner_key = NULL, last_error = NULL WHERE id = ?",
-                (now, delivery_ref, handoff_id),
+                "UPDATE outbox SET delivered_at = ?, delivery_ref = ?, delivered_to = ?,"
+                " sealed = NULL, owner_key = NULL, last_error = NULL WHERE id = ?",
+                (now, receipt.ref, receipt.target, handoff_id),
             )
+
+    async def delivered_handoff(self, case_ref: str) -> DeliveredHandoff | None:
+        rows = list(
+            await self._db.execute_fetchall(
+                "SELECT adviser_id, created_at, delivered_at, delivery_ref, delivered_to"
+                " FROM outbox WHERE case_ref = ? AND delivered_at IS NOT NULL",
+                (case_ref,),
+            )
+        )
+        if not rows:
+            return None
+        adviser_id, created_at, delivered_at, ref, target = rows[0]
+        return DeliveredHandoff(
+            case_ref, adviser_id, created_at, delivered_at, Receipt(ref, target)
+        )
 
     async def defer_handoff(self, handoff_id: int, retry_at: float, reason: str) -> None:
         async with self._write_lock:
