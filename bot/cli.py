@@ -15,12 +15,14 @@ from pathlib import Path
 from bot.adapters.terminal import run_interactive, run_jsonl
 from bot.config import Config, ConfigError, load_config
 from bot.crypto import FieldCipher, KeyFileError, load_or_create_keys, read_key_file
-from bot.doctor import doctor
 from bot.flows.summary import handoff_text
-from bot.matrix.http import HomeserverUnreachable, MatrixHttpError
-from bot.matrix.identity import CrossSigningError
-from bot.matrix.session import EncryptionUnavailable, LoginFailed, MatrixSession
-from bot.matrix.setup import create_adviser_room
+from bot.matrix.errors import (
+    CrossSigningError,
+    EncryptionUnavailable,
+    HomeserverUnreachable,
+    LoginFailed,
+    MatrixHttpError,
+)
 from bot.runtime import STORE_FILE, open_runtime
 from bot.sinks.local_inbox import LocalInbox
 from bot.store import SqliteStore, StoreError
@@ -127,12 +129,17 @@ def _texts_check(config: Config, args: argparse.Namespace) -> int:
 
 
 def _doctor(config: Config, args: argparse.Namespace) -> int:
+    from bot.doctor import doctor  # loads matrix-nio: only when asked for
+
     ok, report = doctor(config)
     print(report)
     return 0 if ok else 1
 
 
 def _matrix_setup(config: Config, args: argparse.Namespace) -> int:
+    from bot.matrix.session import MatrixSession  # loads matrix-nio: only when asked for
+    from bot.matrix.setup import create_adviser_room
+
     if config.handoff_sink != "matrix" or config.matrix is None:
         raise ConfigError('handoff.sink: must be "matrix" to set up an adviser room')
     adviser = config.adviser(args.adviser)

@@ -13,15 +13,16 @@ import aiohttp
 
 from bot.config import Config, ConfigError
 from bot.crypto import FieldCipher, KeyFileError, load_or_create_keys
-from bot.matrix.guard import room_problems
-from bot.matrix.http import NETWORK_ERRORS, HomeserverUnreachable, MatrixHttpError
-from bot.matrix.identity import CrossSigningError
-from bot.matrix.session import (
+from bot.matrix.errors import (
+    CrossSigningError,
     EncryptionUnavailable,
+    HomeserverUnreachable,
     LoginFailed,
-    MatrixSession,
-    require_encryption,
+    MatrixHttpError,
 )
+from bot.matrix.guard import room_problems
+from bot.matrix.http import NETWORK_ERRORS
+from bot.matrix.session import MatrixSession, require_encryption
 from bot.matrix.trust import device_trust
 from bot.texts import TextsInvalid, load_catalog
 

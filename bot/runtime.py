@@ -14,11 +14,9 @@ from pathlib import Path
 from bot.config import Config, ConfigError
 from bot.crypto import FieldCipher, UserKeyer, load_or_create_keys
 from bot.engine import Engine
-from bot.matrix.session import MatrixSession
 from bot.outbox import OutboxWorker
 from bot.sinks.base import HandoffSink
 from bot.sinks.local_inbox import LocalInbox
-from bot.sinks.matrix_room import MatrixRoomSink
 from bot.store import SqliteStore
 from bot.texts import Catalog, load_catalog
 
@@ -63,6 +61,10 @@ class Runtime:
 def _sink(config: Config, cipher: FieldCipher, catalog: Catalog, inbox: LocalInbox) -> HandoffSink:
     if config.handoff_sink != "matrix":
         return inbox
+    # Imported here: matrix-nio and its crypto cost ~25 MB the embedded default never needs.
+    from bot.matrix.session import MatrixSession
+    from bot.sinks.matrix_room import MatrixRoomSink
+
     assert config.matrix is not None  # the config loader demands it for this sink
     session = MatrixSession(config.matrix, config.data_dir, cipher)
     return MatrixRoomSink(session, config, lambda: catalog)

@@ -10,20 +10,10 @@ from urllib.parse import quote
 import aiohttp
 from nio import AsyncClient
 
+from bot.matrix.errors import HomeserverUnreachable, MatrixHttpError
+
 # What a request raises when the homeserver cannot be reached at all.
 NETWORK_ERRORS = (aiohttp.ClientError, OSError, TimeoutError, asyncio.TimeoutError)
-
-
-class HomeserverUnreachable(Exception):
-    """No answer from the homeserver (down, refused, timed out)."""
-
-
-class MatrixHttpError(Exception):
-    def __init__(self, status: int, errcode: str | None, body: dict[str, Any]) -> None:
-        super().__init__(f"HTTP {status} {errcode or ''}".strip())
-        self.status = status
-        self.errcode = errcode
-        self.body = body
 
 
 class MatrixHttp:

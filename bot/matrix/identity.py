@@ -13,14 +13,11 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-from bot.matrix.http import MatrixHttp, MatrixHttpError
+from bot.matrix.errors import CrossSigningError, MatrixHttpError
+from bot.matrix.http import MatrixHttp
 from bot.matrix.signing import public_key_b64, sign_json, single_ed25519_key, verify_json
 
 USAGES = ("master", "self_signing", "user_signing")
-
-
-class CrossSigningError(Exception):
-    """The homeserver did not accept the identity or the device signature."""
 
 
 @dataclass(frozen=True)

@@ -10,21 +10,19 @@ from nio.crypto import ENCRYPTION_ENABLED
 
 from bot.config import MatrixSettings
 from bot.crypto import FieldCipher
-from bot.matrix.http import NETWORK_ERRORS, HomeserverUnreachable, MatrixHttp, MatrixHttpError
+from bot.matrix.errors import (
+    EncryptionUnavailable,
+    HomeserverUnreachable,
+    LoginFailed,
+    MatrixHttpError,
+)
+from bot.matrix.http import NETWORK_ERRORS, MatrixHttp
 from bot.matrix.identity import CrossSigningKeys, ensure_cross_signed
 from bot.matrix.state import MatrixState
 
 log = logging.getLogger(__name__)
 
 STORE_DIR = "matrix-store"
-
-
-class EncryptionUnavailable(Exception):
-    """matrix-nio was installed without end-to-end encryption support."""
-
-
-class LoginFailed(Exception):
-    """The homeserver refused the bot's credentials."""
 
 
 def require_encryption() -> None:

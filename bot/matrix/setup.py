@@ -5,8 +5,8 @@ from __future__ import annotations
 from nio import RoomCreateResponse, RoomPreset, RoomVisibility
 
 from bot.config import Adviser
+from bot.matrix.errors import MatrixHttpError
 from bot.matrix.guard import MEGOLM
-from bot.matrix.http import MatrixHttpError
 from bot.matrix.session import MatrixSession
 from bot.texts import Texts
 

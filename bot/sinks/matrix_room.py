@@ -18,11 +18,16 @@ from nio import AsyncClient, RoomSendResponse
 from nio.exceptions import OlmUnverifiedDeviceError
 
 from bot.config import Adviser, Config, ConfigError
+from bot.matrix.errors import (
+    CrossSigningError,
+    HomeserverUnreachable,
+    LoginFailed,
+    MatrixHttpError,
+)
 from bot.matrix.guard import room_problems
-from bot.matrix.http import NETWORK_ERRORS, HomeserverUnreachable, MatrixHttpError
-from bot.matrix.identity import CrossSigningError
+from bot.matrix.http import NETWORK_ERRORS
 from bot.matrix.render import handoff_message, notice
-from bot.matrix.session import LoginFailed, MatrixSession
+from bot.matrix.session import MatrixSession
 from bot.matrix.trust import DeviceTrust, device_trust
 from bot.sinks.base import DeliveryDeferred, OutgoingHandoff, Receipt
 from bot.texts import Catalog, Texts
