@@ -111,3 +111,20 @@ def test_no_identity_means_no_eligible_device():
     answer = {"device_keys": {ADVISER: {}}}
     trust = device_trust(answer, ADVISER)
     assert trust.master_key is None and trust.eligible == {}
+
+
+def test_a_matrix_state_file_that_does_not_match_the_key_is_refused_clearly(tmp_path):
+    from tests.conftest import run_cli, write_config
+
+    config = write_config(
+        tmp_path,
+        '[handoff]\nsink = "matrix"\n[matrix]\nhomeserver = "http://127.0.0.1:9"\n'
+        'user_id = "@bot:hs"\n[[advisers]]\nid = "anna"\nname = "Anna"\n'
+        'matrix_user_id = "@anna:hs"\nroom_id = "!room:hs"\n',
+    )
+    (tmp_path / "data").mkdir(mode=0o700)
+    (tmp_path / "data" / "matrix-state.sealed").write_bytes(b"\x00\x01not sealed by us")
+    result = run_cli(["chat", "--jsonl", "--config", str(config)], stdin="")
+    assert result.returncode == 2
+    assert "matrix-state.sealed cannot be read with this key file" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -8,7 +8,8 @@ import secrets
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from bot.crypto import FieldCipher
+from bot.crypto import DecryptionError, FieldCipher
+from bot.store.base import StoreError
 
 STATE_FILE = "matrix-state.sealed"
 _AAD = b"matrix-state"
@@ -32,7 +33,12 @@ class MatrixState:
         path = data_dir / STATE_FILE
         if not path.exists():
             return cls()
-        return cls(**json.loads(cipher.open(path.read_bytes(), _AAD)))
+        try:
+            return cls(**json.loads(cipher.open(path.read_bytes(), _AAD)))
+        except (DecryptionError, ValueError, TypeError) as exc:
+            raise StoreError(
+                f"{path} cannot be read with this key file; restore the matching key file"
+            ) from exc
 
     def save(self, data_dir: Path, cipher: FieldCipher) -> None:
         path = data_dir / STATE_FILE

@@ -101,10 +101,11 @@ class MatrixRoomSink:
             if not self.session.ready:
                 await self.session.open()
             return await self._deliver(handoff, adviser)
-        except HomeserverUnreachable as exc:
+        except (HomeserverUnreachable, *NETWORK_ERRORS) as exc:
             raise DeliveryDeferred("homeserver-unreachable") from exc
-        except NETWORK_ERRORS as exc:
-            raise DeliveryDeferred("homeserver-unreachable") from exc
+        except ConfigError as exc:
+            log.error("matrix: %s", exc)
+            raise DeliveryDeferred("password-missing") from exc
         except LoginFailed as exc:
             log.error("matrix login refused: check matrix.user_id and the password")
             raise DeliveryDeferred("login-failed") from exc
