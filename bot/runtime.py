@@ -88,41 +88,40 @@ async def open_runtime(
     cipher = FieldCipher(keys)
     catalog = load_catalog(config.locales_dir, config.default_language)
     check_config_against_texts(config, catalog)
-    store = await SqliteStore.open(config.data_dir / STORE_FILE, cipher, config.durability)
-    inbox = await LocalInbox.open(config.data_dir, cipher, clock)
-    try:
+    async with contextlib.AsyncExitStack() as resources:
+        # Whatever fails from here on, everything opened so far is closed again:
+        # an open database thread would keep the process from ever exiting.
+        store = await SqliteStore.open(config.data_dir / STORE_FILE, cipher, config.durability)
+        resources.push_async_callback(store.close)
+        inbox = await LocalInbox.open(config.data_dir, cipher, clock)
+        resources.push_async_callback(inbox.close)
         sink = _sink(config, cipher, catalog, inbox)
-    except BaseException:
         if sink is not inbox:
-            await sink.close()
-        await inbox.close()
-        await store.close()
-        raise
-    worker = OutboxWorker(
-        store, sink, clock, config.retry_initial_seconds, config.retry_max_seconds
-    )
-    engine = Engine(
-        store, lambda: catalog, config, UserKeyer(keys), clock, worker.wake, sink.prepare
-    )
-    tasks = [
-        asyncio.create_task(worker.run(), name="outbox"),
-        asyncio.create_task(_purge_idle(store, config, clock), name="purge"),
-    ]
-    try:
+            resources.push_async_callback(sink.close)
+        worker = OutboxWorker(
+            store, sink, clock, config.retry_initial_seconds, config.retry_max_seconds
+        )
+        resources.push_async_callback(_deliver_before_closing, worker)
+        engine = Engine(
+            store, lambda: catalog, config, UserKeyer(keys), clock, worker.wake, sink.prepare
+        )
+        tasks = [
+            asyncio.create_task(worker.run(), name="outbox"),
+            asyncio.create_task(_purge_idle(store, config, clock), name="purge"),
+        ]
+        resources.push_async_callback(_stop_tasks, tasks)
         yield Runtime(config, catalog, store, inbox, worker, engine, sink)
-    finally:
-        for task in tasks:
-            task.cancel()
-        for task, result in zip(
-            tasks, await asyncio.gather(*tasks, return_exceptions=True), strict=True
-        ):
-            if isinstance(result, Exception):
-                log.error(
-                    "background task %s had failed: %s", task.get_name(), type(result).__name__
-                )
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(worker.deliver_due(), _SHUTDOWN_DELIVERY_SECONDS)
-        if sink is not inbox:
-            await sink.close()
-        await inbox.close()
-        await store.close()
+
+
+async def _stop_tasks(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    for task, result in zip(tasks, results, strict=True):
+        if isinstance(result, Exception):
+            log.error("background task %s had failed: %s", task.get_name(), type(result).__name__)
+
+
+async def _deliver_before_closing(worker: OutboxWorker) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(worker.deliver_due(), _SHUTDOWN_DELIVERY_SECONDS)
