@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -236,3 +237,32 @@ async def test_the_bot_keeps_its_device_and_protects_its_store(world: World):
     state = (data / "matrix-state.sealed").read_bytes()
     assert devices[0].encode() not in state  # sealed, not readable
     assert any((data / "matrix-store").iterdir())
+
+
+async def test_a_lost_matrix_store_means_a_new_device_signed_by_the_same_identity(world: World):
+    config = world.config()
+    async with open_runtime(config) as runtime:
+        await Person(runtime, "before").full_intake(description="first")
+        await wait_delivered(runtime)
+        first_device = runtime.sink.session.client.device_id  # type: ignore[union-attr]
+    shutil.rmtree(world.folder / "data" / "matrix-store")
+    async with open_runtime(config) as runtime:
+        await Person(runtime, "after").full_intake(description="second")
+        await wait_delivered(runtime)
+        second_device = runtime.sink.session.client.device_id  # type: ignore[union-attr]
+    assert second_device != first_device
+    stranger = await world.stranger()
+    keys = world.synapse.request(
+        "POST",
+        "/_matrix/client/v3/keys/query",
+        {"device_keys": {world.bot_id: []}},
+        token=stranger.client.access_token,
+    )
+    await stranger.close()
+    [(ssk_id, ssk_key)] = keys["self_signing_keys"][world.bot_id]["keys"].items()
+    _verify(keys["device_keys"][world.bot_id][second_device], world.bot_id, ssk_id, ssk_key)
+    await world.adviser.collect(world.room_id, 15, want=2)
+    assert ["first" in t["body"] or "second" in t["body"] for t in world.adviser.texts] == [
+        True,
+        True,
+    ]

@@ -78,6 +78,15 @@ class MatrixSession:
         client, http = self.client, self.http
         assert http is not None
         if not client.logged_in:
+            if self.state.device_id and not self._store_file().exists():
+                # The device's keys are gone with its store: it can never decrypt or be
+                # trusted again. Start a new device; the identity below signs it.
+                log.warning(
+                    "matrix store of device %s is missing; logging in as a new device",
+                    self.state.device_id,
+                )
+                self.state.device_id = self.state.access_token = None
+                client.device_id = ""
             if self.state.access_token and self.state.device_id:
                 client.restore_login(
                     self.settings.user_id, self.state.device_id, self.state.access_token
@@ -103,6 +112,10 @@ class MatrixSession:
             http, self.settings.user_id, client.device_id, keys, self.settings.password()
         )
         log.info("matrix session ready on device %s (%s)", client.device_id, self.identity_status)
+
+    def _store_file(self) -> Path:
+        # matrix-nio names its store database after the user and the device.
+        return self._data_dir / STORE_DIR / f"{self.settings.user_id}_{self.state.device_id}.db"
 
     async def _login(self, client: AsyncClient) -> None:
         try:

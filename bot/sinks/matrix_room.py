@@ -148,7 +148,12 @@ class MatrixRoomSink:
 
         response = await client.room_send(room_id, "m.room.message", content, tx_id=handoff.txn_id)
         if not isinstance(response, RoomSendResponse):
-            raise DeliveryDeferred(f"send-refused:{getattr(response, 'status_code', '?')}")
+            # A rate limit says when to come back; anything else backs off as usual.
+            retry_ms = getattr(response, "retry_after_ms", None)
+            raise DeliveryDeferred(
+                f"send-refused:{getattr(response, 'status_code', '?')}",
+                retry_after=retry_ms / 1000 if retry_ms else None,
+            )
         await self._announce_exclusions(client, room_id, adviser, excluded_now)
         return Receipt(str(response.event_id), room_id)
 
