@@ -56,7 +56,11 @@ class MatrixPerson:
         """Create (or reuse) this user's identity and sign this device with it."""
         keys = keys or CrossSigningKeys.generate()
         await ensure_cross_signed(
-            MatrixHttp(self.client), self.user_id, self.client.device_id, keys, self.password
+            MatrixHttp(self.client),
+            self.user_id,
+            self.client.device_id,
+            keys,
+            lambda: self.password,
         )
         return keys
 

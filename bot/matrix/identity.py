@@ -7,6 +7,7 @@ cross-signed (MSC4153), and matrix-nio does not cross-sign; this module does.
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,7 +63,7 @@ class CrossSigningKeys:
 
 
 async def _upload_identity(
-    http: MatrixHttp, user_id: str, keys: CrossSigningKeys, password: str
+    http: MatrixHttp, user_id: str, keys: CrossSigningKeys, password: Callable[[], str]
 ) -> None:
     path = "/_matrix/client/v3/keys/device_signing/upload"
     body = keys.upload_body(user_id)
@@ -77,7 +78,7 @@ async def _upload_identity(
     body["auth"] = {
         "type": "m.login.password",
         "identifier": {"type": "m.id.user", "user": user_id},
-        "password": password,
+        "password": password(),
         "session": session,
     }
     try:
@@ -87,9 +88,16 @@ async def _upload_identity(
 
 
 async def ensure_cross_signed(
-    http: MatrixHttp, user_id: str, device_id: str, keys: CrossSigningKeys, password: str
+    http: MatrixHttp,
+    user_id: str,
+    device_id: str,
+    keys: CrossSigningKeys,
+    password: Callable[[], str],
 ) -> str:
-    """Make the server hold our identity and our device signed by it; says what it did."""
+    """Make the server hold our identity and our device signed by it; says what it did.
+
+    ``password`` is asked for only when the server wants it (to accept an identity).
+    """
     did = "already cross-signed"
     query = await http.keys_query([user_id])
     server_master = query.get("master_keys", {}).get(user_id)

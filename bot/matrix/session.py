@@ -109,7 +109,7 @@ class MatrixSession:
             self.save_state()  # before the upload, so a crash cannot orphan the identity
         keys = CrossSigningKeys.from_dict(self.state.cross_signing)
         self.identity_status = await ensure_cross_signed(
-            http, self.settings.user_id, client.device_id, keys, self.settings.password()
+            http, self.settings.user_id, client.device_id, keys, self.settings.password
         )
         log.info("matrix session ready on device %s (%s)", client.device_id, self.identity_status)
 
