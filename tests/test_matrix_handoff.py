@@ -266,3 +266,19 @@ async def test_a_lost_matrix_store_means_a_new_device_signed_by_the_same_identit
         True,
         True,
     ]
+
+
+async def test_a_revoked_login_is_renewed_and_the_handoff_still_arrives(world: World):
+    async with open_runtime(world.config()) as runtime:
+        await Person(runtime, "before").full_intake(description="before the logout")
+        await wait_delivered(runtime)
+        session = runtime.sink.session  # type: ignore[union-attr]
+        # An admin (or a password change) ends the bot's session on the server.
+        world.synapse.request(
+            "POST", "/_matrix/client/v3/logout", {}, token=session.client.access_token
+        )
+        await Person(runtime, "after").full_intake(description="after the logout")
+        await wait_delivered(runtime, 30)
+    await world.adviser.collect(world.room_id, 15, want=2)
+    bodies = " ".join(t["body"] for t in world.adviser.texts)
+    assert "before the logout" in bodies and "after the logout" in bodies

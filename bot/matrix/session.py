@@ -98,9 +98,17 @@ class MatrixSession:
         except MatrixHttpError as error:
             if error.errcode != "M_UNKNOWN_TOKEN":
                 raise
-            # The token was revoked: log in again, keeping the same device.
+            # The token was revoked: log in again on a fresh client, asking for the
+            # same device id so that its keys and store stay valid.
+            log.warning("matrix access token no longer valid; logging in again")
             self.state.access_token = None
+            await client.close()
+            self.client = client = self._new_client()
+            self.http = http = MatrixHttp(client)
             await self._login(client)
+            # Ending a session deletes the device's keys on the server; the same
+            # device id comes back empty, so its keys are published again.
+            client.olm.account.shared = False
             await self.sync()
         if client.should_upload_keys:
             await client.keys_upload()

@@ -113,6 +113,8 @@ class MatrixRoomSink:
             log.error("matrix cross-signing failed: %s", exc)
             raise DeliveryDeferred("cross-signing-failed") from exc
         except MatrixHttpError as exc:
+            if exc.errcode == "M_UNKNOWN_TOKEN":
+                await self.session.close()  # the next attempt logs in again
             raise DeliveryDeferred(f"homeserver-error:{exc.errcode or exc.status}") from exc
 
     async def _deliver(self, handoff: OutgoingHandoff, adviser: Adviser) -> Receipt:
@@ -148,6 +150,8 @@ class MatrixRoomSink:
 
         response = await client.room_send(room_id, "m.room.message", content, tx_id=handoff.txn_id)
         if not isinstance(response, RoomSendResponse):
+            if getattr(response, "status_code", None) == "M_UNKNOWN_TOKEN":
+                raise MatrixHttpError(401, "M_UNKNOWN_TOKEN", {})
             # A rate limit says when to come back; anything else backs off as usual.
             retry_ms = getattr(response, "retry_after_ms", None)
             raise DeliveryDeferred(
