@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import Config
 from bot.runtime import open_runtime
 from tests.conftest import Person, run_cli
 from tests.matrix_world import World, make_world, synapse  # noqa: F401 - fixture
@@ -50,30 +51,38 @@ async def test_doctor_names_an_unreachable_homeserver_and_the_bot_keeps_the_hand
     code, report = doctor(world)
     assert code == 1
     assert "FAIL  homeserver reachable" in report and "fix:" in report
+    await assert_served_and_kept(config)
+
+
+async def assert_served_and_kept(config: Config) -> None:
+    """The employee is answered as usual and the handoff waits in the outbox."""
     async with open_runtime(config) as runtime:
-        person = Person(runtime, "employee")
-        replies = await person.full_intake()
-        assert "case reference" in replies[0].text  # the employee is served all the same
-        await asyncio.sleep(0.5)
+        replies = await Person(runtime, "employee").full_intake()
+        assert "case reference" in replies[0].text
+        await asyncio.sleep(1.0)
         assert await runtime.store.pending_count() == 1
 
 
-def test_doctor_names_a_wrong_password(world: World, tmp_path: Path):
+async def test_doctor_names_a_wrong_password_and_the_bot_keeps_the_handoff(
+    world: World, tmp_path: Path
+):
     # A fresh installation (no stored session) with the wrong password.
     world.folder = tmp_path / "fresh"
     world.folder.mkdir()
     (world.folder / "bot.password").write_text("not the password")
-    world.config()
+    config = world.config()
     code, report = doctor(world)
     assert code == 1
     assert "FAIL  login" in report and "was refused" in report
+    await assert_served_and_kept(config)
 
 
-def test_doctor_names_a_missing_room(world: World):
-    world.config(room_id=f"!missing{uuid.uuid4().hex[:6]}:localhost")
+async def test_doctor_names_a_missing_room_and_the_bot_keeps_the_handoff(world: World):
+    config = world.config(room_id=f"!missing{uuid.uuid4().hex[:6]}:localhost")
     code, report = doctor(world)
     assert code == 1
     assert "FAIL  room of anna" in report and "matrix setup" in report
+    await assert_served_and_kept(config)
 
 
 async def test_matrix_setup_creates_a_room_the_guard_accepts(world: World):
