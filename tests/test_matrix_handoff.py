@@ -82,11 +82,8 @@ def _verify(obj: dict, user_id: str, key_id: str, public_b64: str) -> None:
     )  # raises InvalidSignature when wrong
 
 
-async def test_the_bot_device_is_cross_signed_by_its_own_identity(world: World):
-    async with open_runtime(world.config()) as runtime:
-        await Person(runtime, "employee").full_intake()
-        await wait_delivered(runtime)
-        device_id = runtime.sink.session.client.device_id  # type: ignore[union-attr]
+async def keys_seen_by_a_stranger(world: World) -> dict:
+    """The bot's published keys, as any other user of the homeserver fetches them."""
     stranger = await world.stranger()
     keys = world.synapse.request(
         "POST",
@@ -95,6 +92,15 @@ async def test_the_bot_device_is_cross_signed_by_its_own_identity(world: World):
         token=stranger.client.access_token,
     )
     await stranger.close()
+    return keys
+
+
+async def test_the_bot_device_is_cross_signed_by_its_own_identity(world: World):
+    async with open_runtime(world.config()) as runtime:
+        await Person(runtime, "employee").full_intake()
+        await wait_delivered(runtime)
+        device_id = runtime.sink.session.client.device_id  # type: ignore[union-attr]
+    keys = await keys_seen_by_a_stranger(world)
     master = keys["master_keys"][world.bot_id]
     [(master_id, master_key)] = master["keys"].items()
     ssk = keys["self_signing_keys"][world.bot_id]
@@ -251,14 +257,7 @@ async def test_a_lost_matrix_store_means_a_new_device_signed_by_the_same_identit
         await wait_delivered(runtime)
         second_device = runtime.sink.session.client.device_id  # type: ignore[union-attr]
     assert second_device != first_device
-    stranger = await world.stranger()
-    keys = world.synapse.request(
-        "POST",
-        "/_matrix/client/v3/keys/query",
-        {"device_keys": {world.bot_id: []}},
-        token=stranger.client.access_token,
-    )
-    await stranger.close()
+    keys = await keys_seen_by_a_stranger(world)
     [(ssk_id, ssk_key)] = keys["self_signing_keys"][world.bot_id]["keys"].items()
     _verify(keys["device_keys"][world.bot_id][second_device], world.bot_id, ssk_id, ssk_key)
     await world.adviser.collect(world.room_id, 15, want=2)
