@@ -111,6 +111,7 @@ class Engine:
     async def _step(self, user: UserKey, inbound: Inbound, deliver: Deliver) -> None:
         now = self._clock()
         catalog = self._catalog()
+        stored: ConversationRecord | None = None
         try:
             stored = await self._store.load_conversation(user)
             previous = stored.state if stored else "new"
@@ -122,7 +123,9 @@ class Engine:
             step = await self._persisted_step(user, stored, inbound, catalog, now)
         except Exception as exc:  # noqa: BLE001 - the person gets a calm answer, never a crash
             log.error("step failed on %s: %s", inbound.channel, describe_failure(exc))
-            lang = inbound.language_hint if catalog.supports(inbound.language_hint) else None
+            # In the person's language where it is known, else the one their app suggests.
+            candidates = (stored.lang if stored else None, inbound.language_hint)
+            lang = next((c for c in candidates if c and catalog.supports(c)), None)
             text = catalog.texts(lang or catalog.default_language)("input.error")
             await deliver([Reply(text)])
             return
