@@ -27,6 +27,7 @@ UserKey = NewType("UserKey", bytes)
 KEY_FILE_FORMAT = 1
 _NONCE_BYTES = 12
 _VERSION_BYTES = 2
+_TAG_BYTES = 16
 
 
 class KeyFileError(Exception):
@@ -62,6 +63,8 @@ class FieldCipher:
         if aead is None:
             raise DecryptionError(f"no data key with version {version}")
         start = _VERSION_BYTES + _NONCE_BYTES
+        if len(blob) < start + _TAG_BYTES:
+            raise DecryptionError("sealed field is too short to be genuine")
         try:
             return aead.decrypt(blob[_VERSION_BYTES:start], blob[start:], aad)
         except InvalidTag as exc:

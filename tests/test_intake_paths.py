@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -405,3 +406,14 @@ async def test_the_running_bot_purges_expired_intakes_on_its_own(tmp_path: Path,
                 break
             await asyncio.sleep(0.01)
         assert await rt.store.conversation_count() == 0
+
+
+async def test_an_unreadable_conversation_gets_a_calm_answer_not_a_crash(
+    person: Person, en: Texts, caplog
+):
+    await person.until_topic()
+    with sqlite3.connect(person.runtime.config.data_dir / "vertrouwd.sqlite3") as raw:
+        raw.execute("UPDATE conversations SET sealed = X'0001deadbeef'")
+    await person.pick("bullying")
+    assert person.texts == [en("input.error")]  # in English, the language of the talk
+    assert "step failed on terminal: StoreError" in caplog.text

@@ -54,3 +54,11 @@ def test_sealed_values_are_bound_to_their_row(tmp_path: Path):
         cipher.open(blob, b"row-2")
     with pytest.raises(DecryptionError):
         cipher.open(blob[:-1] + bytes([blob[-1] ^ 1]), b"row-1")
+
+
+def test_a_truncated_sealed_value_is_refused_like_a_forged_one(tmp_path: Path):
+    cipher = FieldCipher(load_or_create_keys(tmp_path / "k"))
+    blob = cipher.seal(b"hello", b"row-1")
+    for broken in (blob[:2], blob[:14], blob[:-16], b""):
+        with pytest.raises(DecryptionError):
+            cipher.open(broken, b"row-1")
