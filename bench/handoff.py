@@ -66,7 +66,7 @@ async def measure(world, rounds: int) -> None:
     await world.adviser.close()  # its store now belongs to the listener process
     listener = await asyncio.create_subprocess_exec(
         sys.executable,
-        str(Path(__file__).parent / "adviser_listener.py"),
+        str(Path(__file__).parent / "_adviser_listener.py"),
         *listener_args,
         stdout=asyncio.subprocess.PIPE,
     )
