@@ -1,0 +1,353 @@
+"""A local stand-in for Telegram's Bot API, for tests: Telegram is not reachable here.
+
+It speaks the real HTTP API (form or JSON bodies, ``{"ok": ..., "result": ...}``
+answers, 400 with a description for bad parameters, 429 with ``retry_after``) for
+the methods a bot uses, and lets a test cause updates the way a person would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any
+
+from aiohttp import web
+
+BOT_ID = 7_000_000_001
+TEXT_LIMIT = 4096
+CALLBACK_DATA_LIMIT = 64
+_COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
+# Tags Telegram accepts with parse_mode HTML.
+_HTML_TAGS = {
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "a",
+    "code",
+    "pre",
+    "tg-spoiler",
+    "span",
+    "blockquote",
+    "tg-emoji",
+}
+
+
+class BadRequest(Exception):
+    pass
+
+
+class _TelegramHtml(HTMLParser):
+    """Telegram's HTML: only known tags, properly nested; yields the visible text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.open: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _HTML_TAGS:
+            raise BadRequest(f'Bad Request: can\'t parse entities: unsupported start tag "{tag}"')
+        self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.open or self.open.pop() != tag:
+            raise BadRequest(f'Bad Request: can\'t parse entities: unexpected end tag "{tag}"')
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def visible_text(text: str, parse_mode: str | None) -> str:
+    if parse_mode != "HTML":
+        return text
+    parser = _TelegramHtml()
+    parser.feed(text)
+    parser.close()
+    if parser.open:
+        raise BadRequest("Bad Request: can't parse entities: unclosed tag")
+    if re.search(r"<(?![a-z/])", text):
+        raise BadRequest("Bad Request: can't parse entities: unescaped '<'")
+    return "".join(parser.text)
+
+
+@dataclass
+class Person:
+    id: int
+    first_name: str
+    language_code: str | None = "nl"
+
+    def as_user(self) -> dict[str, Any]:
+        user: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
+        if self.language_code:
+            user["language_code"] = self.language_code
+        return user
+
+
+@dataclass
+class FakeTelegram:
+    token: str = "123456:TEST-token"
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    messages: dict[int, dict[str, Any]] = field(default_factory=dict)  # sent by the bot
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    throttled: dict[str, int] = field(default_factory=dict)  # method -> retry_after
+    left_chats: list[int] = field(default_factory=list)
+    commands: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    answered_callbacks: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._ids = itertools.count(1)
+        self._message_ids = itertools.count(100)
+        self._new_update = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # -- the server ---------------------------------------------------------------
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self.base_url
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        if request.content_type == "application/json":
+            body = await request.json()
+            return dict(body) if isinstance(body, dict) else {}
+        form = await request.post() if request.method == "POST" else request.query
+        params: dict[str, Any] = {}
+        for key, value in form.items():
+            text = str(value)
+            try:
+                params[key] = json.loads(text) if text[:1] in "[{" else text
+            except json.JSONDecodeError:
+                params[key] = text
+        return params
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.json_response(
+                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
+            )
+        method = request.match_info["method"]
+        params = await self._params(request)
+        self.calls.append((method, params))
+        retry_after = self.throttled.pop(method, None)
+        if retry_after is not None:
+            return web.json_response(
+                {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": f"Too Many Requests: retry after {retry_after}",
+                    "parameters": {"retry_after": retry_after},
+                },
+                status=429,
+            )
+        handler = getattr(self, f"_api_{method}", None)
+        if handler is None:
+            return web.json_response(
+                {"ok": False, "error_code": 404, "description": "Not Found"}, status=404
+            )
+        try:
+            result = await handler(params)
+        except BadRequest as error:
+            return web.json_response(
+                {"ok": False, "error_code": 400, "description": str(error)}, status=400
+            )
+        return web.json_response({"ok": True, "result": result})
+
+    # -- the API methods ------------------------------------------------------------
+
+    async def _api_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": BOT_ID,
+            "is_bot": True,
+            "first_name": "Vertrouwd",
+            "username": "vertrouwd_test_bot",
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    async def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:
+        return True
+
+    async def _api_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        timeout = float(params.get("timeout") or 0)
+        # Updates before the offset are confirmed: Telegram forgets them.
+        self.updates = [u for u in self.updates if u["update_id"] >= offset]
+        deadline = time.monotonic() + timeout
+        while not self.updates and time.monotonic() < deadline:
+            self._new_update.clear()
+            try:
+                await asyncio.wait_for(self._new_update.wait(), deadline - time.monotonic())
+            except TimeoutError:
+                break
+        limit = int(params.get("limit") or 100)
+        return self.updates[:limit]
+
+    def _check_markup(self, markup: Any) -> None:
+        if not markup:
+            return
+        if not isinstance(markup, dict):
+            raise BadRequest("Bad Request: can't parse reply keyboard markup JSON object")
+        for row in markup.get("inline_keyboard", []):
+            for button in row:
+                if not str(button.get("text", "")).strip():
+                    raise BadRequest(
+                        "Bad Request: text buttons are unallowed in the inline keyboard"
+                    )
+                data = button.get("callback_data")
+                if data is not None and not 1 <= len(str(data).encode()) <= CALLBACK_DATA_LIMIT:
+                    raise BadRequest("Bad Request: BUTTON_DATA_INVALID")
+
+    def _check_text(self, params: dict[str, Any]) -> str:
+        text = str(params.get("text", ""))
+        shown = visible_text(text, params.get("parse_mode"))
+        if not shown.strip():
+            raise BadRequest("Bad Request: message text is empty")
+        if len(shown) > TEXT_LIMIT:
+            raise BadRequest("Bad Request: message is too long")
+        return text
+
+    async def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        if "chat_id" not in params:
+            raise BadRequest("Bad Request: chat_id is empty")
+        text = self._check_text(params)
+        self._check_markup(params.get("reply_markup"))
+        message_id = next(self._message_ids)
+        chat_id = int(params["chat_id"])
+        message = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "Vertrouwd"},
+            "text": text,
+        }
+        if params.get("reply_markup"):
+            message["reply_markup"] = params["reply_markup"]
+        self.messages[message_id] = {**message, "parse_mode": params.get("parse_mode")}
+        return message
+
+    def _sent(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self.messages.get(int(params.get("message_id") or 0))
+        if message is None or message["chat"]["id"] != int(params.get("chat_id") or 0):
+            raise BadRequest("Bad Request: message to edit not found")
+        return message
+
+    async def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._sent(params)
+        message["text"] = self._check_text(params)
+        self._check_markup(params.get("reply_markup"))
+        message["reply_markup"] = params.get("reply_markup") or None
+        return {k: v for k, v in message.items() if k != "parse_mode" and v is not None}
+
+    async def _api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._sent(params)
+        self._check_markup(params.get("reply_markup"))
+        if (params.get("reply_markup") or None) == message.get("reply_markup"):
+            raise BadRequest("Bad Request: message is not modified")
+        message["reply_markup"] = params.get("reply_markup") or None
+        return {k: v for k, v in message.items() if k != "parse_mode" and v is not None}
+
+    async def _api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
+        if not params.get("callback_query_id"):
+            raise BadRequest("Bad Request: query is too old or query ID is invalid")
+        self.answered_callbacks.append(params)
+        return True
+
+    async def _api_sendChatAction(self, params: dict[str, Any]) -> bool:
+        return True
+
+    async def _api_setMyCommands(self, params: dict[str, Any]) -> bool:
+        commands = params.get("commands")
+        if not isinstance(commands, list) or len(commands) > 100:
+            raise BadRequest("Bad Request: commands must be a list of at most 100")
+        for command in commands:
+            if not _COMMAND.match(str(command.get("command", ""))):
+                raise BadRequest("Bad Request: BOT_COMMAND_INVALID")
+            if not 1 <= len(str(command.get("description", ""))) <= 256:
+                raise BadRequest("Bad Request: command description is empty or too long")
+        self.commands[str(params.get("language_code") or "")] = commands
+        return True
+
+    async def _api_leaveChat(self, params: dict[str, Any]) -> bool:
+        self.left_chats.append(int(params["chat_id"]))
+        return True
+
+    # -- what people do ---------------------------------------------------------
+
+    def _push(self, update: dict[str, Any]) -> dict[str, Any]:
+        update["update_id"] = next(self._ids)
+        self.updates.append(update)
+        self._new_update.set()
+        return update
+
+    def _message(self, person: Person, **content: Any) -> dict[str, Any]:
+        return {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": person.id, "type": "private", "first_name": person.first_name},
+            "from": person.as_user(),
+            **content,
+        }
+
+    def send_text(self, person: Person, text: str) -> dict[str, Any]:
+        entities = []
+        if text.startswith("/"):
+            entities = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        message = self._message(person, text=text)
+        if entities:
+            message["entities"] = entities
+        return self._push({"message": message})
+
+    def send_photo(self, person: Person) -> dict[str, Any]:
+        photo = [{"file_id": "photo-1", "file_unique_id": "p1", "width": 90, "height": 90}]
+        return self._push({"message": self._message(person, photo=photo)})
+
+    def press(self, person: Person, message_id: int, data: str) -> dict[str, Any]:
+        message = self.messages[message_id]
+        query = {
+            "id": f"cbq-{next(self._ids)}",
+            "from": person.as_user(),
+            "chat_instance": f"ci-{person.id}",
+            "data": data,
+            "message": {k: v for k, v in message.items() if k != "parse_mode" and v is not None},
+        }
+        return self._push({"callback_query": query})
+
+    def add_to_group(self, person: Person, group_id: int) -> dict[str, Any]:
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": group_id, "type": "group", "title": "Team"},
+            "from": person.as_user(),
+            "new_chat_members": [{"id": BOT_ID, "is_bot": True, "first_name": "Vertrouwd"}],
+        }
+        return self._push({"message": message})
+
+    def bot_messages_to(self, chat_id: int) -> list[dict[str, Any]]:
+        return [m for m in self.messages.values() if m["chat"]["id"] == chat_id]
