@@ -23,7 +23,7 @@ from bot.matrix.errors import (
 from bot.matrix.guard import room_problems
 from bot.matrix.http import NETWORK_ERRORS
 from bot.matrix.session import MatrixSession, require_encryption
-from bot.matrix.trust import device_trust
+from bot.matrix.trust import device_trust, trust_problem
 from bot.texts import TextsInvalid, load_catalog
 
 
@@ -42,6 +42,22 @@ _GUARD_FIXES = {
     "bot-not-in-room": "invite the bot, or create the room with `vertrouwd matrix setup`",
     "adviser-not-in-room": "invite the adviser and let them accept",
     "other-members": "remove everyone but the adviser and the bot from the room",
+}
+
+
+_TRUST_EXPLAINED = {
+    "adviser-not-cross-signed": (
+        "the adviser has no cross-signing identity",
+        "the adviser sets up secure backup / verification in Element",
+    ),
+    "adviser-identity-changed": (
+        "the adviser's identity CHANGED since pinned",
+        "confirm with the adviser in person, then reset the pin",
+    ),
+    "no-eligible-device": (
+        "no session verified by the adviser",
+        "the adviser verifies a session with their identity",
+    ),
 }
 
 
@@ -199,33 +215,10 @@ async def _adviser_checks(session: MatrixSession, adviser_id: str, config: Confi
     trust = device_trust(await http.keys_query([adviser.matrix_user_id]), adviser.matrix_user_id)
     pinned = session.state.pinned_master_keys.get(adviser.matrix_user_id)
     devices_check = f"devices of {adviser.id}"
-    if trust.master_key is None:
-        checks.append(
-            Check(
-                devices_check,
-                False,
-                "the adviser has no cross-signing identity",
-                "the adviser sets up secure backup / verification in Element",
-            )
-        )
-    elif pinned is not None and pinned != trust.master_key:
-        checks.append(
-            Check(
-                devices_check,
-                False,
-                "the adviser's identity CHANGED since pinned",
-                "confirm with the adviser in person, then reset the pin",
-            )
-        )
-    elif not trust.eligible:
-        checks.append(
-            Check(
-                devices_check,
-                False,
-                "no session verified by the adviser",
-                "the adviser verifies a session with their identity",
-            )
-        )
+    problem = trust_problem(trust, pinned)
+    if problem is not None:
+        found, fix = _TRUST_EXPLAINED[problem]
+        checks.append(Check(devices_check, False, found, fix))
     else:
         left_out = ", ".join(sorted(trust.excluded.values())) or "none"
         checks.append(

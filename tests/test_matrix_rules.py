@@ -7,7 +7,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from bot.matrix.guard import MEGOLM, room_problems
 from bot.matrix.identity import CrossSigningKeys
 from bot.matrix.signing import public_key_b64, sign_json
-from bot.matrix.trust import device_trust
+from bot.matrix.trust import device_trust, trust_problem
 
 BOT, ADVISER, STRANGER = "@bot:hs", "@anna:hs", "@eve:hs"
 
@@ -128,3 +128,16 @@ def test_a_matrix_state_file_that_does_not_match_the_key_is_refused_clearly(tmp_
     assert result.returncode == 2
     assert "matrix-state.sealed cannot be read with this key file" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_one_rule_says_when_an_adviser_may_receive():
+    keys = CrossSigningKeys.generate()
+    devices = {"PHONE": Ed25519PrivateKey.generate()}
+    trusted = device_trust(identity_answer(keys, devices, {"PHONE"}), ADVISER)
+    unverified = device_trust(identity_answer(keys, devices, set()), ADVISER)
+    master = public_key_b64(keys.master)
+    assert trust_problem(trusted, None) is None
+    assert trust_problem(trusted, master) is None
+    assert trust_problem(trusted, "another key") == "adviser-identity-changed"
+    assert trust_problem(unverified, master) == "no-eligible-device"
+    assert trust_problem(device_trust({}, ADVISER), None) == "adviser-not-cross-signed"

@@ -53,3 +53,17 @@ def device_trust(keys_query: dict[str, Any], user_id: str) -> DeviceTrust:
             eligible[device_id] = ed25519
     excluded = {d: n for d, n in names.items() if d not in eligible}
     return DeviceTrust(user_id, master_key[1], eligible, excluded)
+
+
+def trust_problem(trust: DeviceTrust, pinned_master_key: str | None) -> str | None:
+    """Why no handoff may go to this user now, as a code; None when it may.
+
+    The sink defers with this code and the doctor explains it: one rule for both.
+    """
+    if trust.master_key is None:
+        return "adviser-not-cross-signed"
+    if pinned_master_key is not None and pinned_master_key != trust.master_key:
+        return "adviser-identity-changed"
+    if not trust.eligible:
+        return "no-eligible-device"
+    return None

@@ -28,7 +28,7 @@ from bot.matrix.guard import room_problems
 from bot.matrix.http import NETWORK_ERRORS
 from bot.matrix.render import handoff_message, notice
 from bot.matrix.session import MatrixSession
-from bot.matrix.trust import DeviceTrust, device_trust
+from bot.matrix.trust import DeviceTrust, device_trust, trust_problem
 from bot.sinks.base import DeliveryDeferred, OutgoingHandoff, Receipt
 from bot.texts import Catalog, Texts
 
@@ -179,32 +179,24 @@ class MatrixRoomSink:
     def _check_identity(
         self, adviser: Adviser, trust: DeviceTrust, handoff: OutgoingHandoff
     ) -> None:
-        if trust.master_key is None:
-            log.warning(
-                "handoff %s waits: adviser %s has no cross-signing identity",
-                handoff.case_ref,
-                adviser.id,
-            )
-            raise DeliveryDeferred("adviser-not-cross-signed")
         pins = self.session.state.pinned_master_keys
-        pinned = pins.get(adviser.matrix_user_id)
-        if pinned is None:
+        if trust.master_key is not None and adviser.matrix_user_id not in pins:
             pins[adviser.matrix_user_id] = trust.master_key
             self.session.save_state()
             log.info("pinned the identity of adviser %s", adviser.id)
-        elif pinned != trust.master_key:
+        problem = trust_problem(trust, pins.get(adviser.matrix_user_id))
+        if problem is None:
+            return
+        if problem == "adviser-identity-changed":
             log.error(
                 "handoff %s waits: the identity of adviser %s CHANGED; an admin must "
                 "check with the adviser before delivery resumes",
                 handoff.case_ref,
                 adviser.id,
             )
-            raise DeliveryDeferred("adviser-identity-changed")
-        if not trust.eligible:
-            log.warning(
-                "handoff %s waits: adviser %s has no verified device", handoff.case_ref, adviser.id
-            )
-            raise DeliveryDeferred("no-eligible-device")
+        else:
+            log.warning("handoff %s waits: adviser %s (%s)", handoff.case_ref, adviser.id, problem)
+        raise DeliveryDeferred(problem)
 
     async def _apply_trust(
         self, client: AsyncClient, room_id: str, adviser: Adviser, trust: DeviceTrust
