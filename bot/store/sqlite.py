@@ -69,8 +69,8 @@ class SqliteStore:
         # durability setting asks, so the common step's connection never waits on it.
         self._tx_db = tx_db
         self._cipher = cipher
-        # One connection serves every conversation: a write must never run inside
-        # another step's open transaction, so writes take turns.
+        # Both connections write to one file: writes take turns here, so neither
+        # ever waits on SQLite's own lock (nor runs inside the other's transaction).
         self._write_lock = asyncio.Lock()
         self._conversation_writes = GroupCommit(db, self._write_lock, _UPSERT_CONVERSATION)
         self._conversation_reads = BatchedLookup(
@@ -171,13 +171,14 @@ class SqliteStore:
             due.append(PendingHandoff(row_id, case_ref, adviser_id, payload, attempts))
         return due
 
+    async def _scalar(self, sql: str) -> Any:
+        rows = list(await self._db.execute_fetchall(sql))
+        return rows[0][0]
+
     async def next_attempt_at(self) -> float | None:
-        rows = list(
-            await self._db.execute_fetchall(
-                "SELECT MIN(next_attempt_at) FROM outbox WHERE delivered_at IS NULL"
-            )
+        value = await self._scalar(
+            "SELECT MIN(next_attempt_at) FROM outbox WHERE delivered_at IS NULL"
         )
-        value = rows[0][0]
         return float(value) if value is not None else None
 
     async def mark_delivered(self, handoff_id: int, receipt: Receipt, now: float) -> None:
@@ -212,16 +213,10 @@ class SqliteStore:
             )
 
     async def pending_count(self) -> int:
-        rows = list(
-            await self._db.execute_fetchall(
-                "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL"
-            )
-        )
-        return int(rows[0][0])
+        return int(await self._scalar("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL"))
 
     async def conversation_count(self) -> int:
-        rows = list(await self._db.execute_fetchall("SELECT COUNT(*) FROM conversations"))
-        return int(rows[0][0])
+        return int(await self._scalar("SELECT COUNT(*) FROM conversations"))
 
     async def purge_idle_conversations(self, idle_since: float) -> int:
         async with self._write_lock:
