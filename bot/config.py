@@ -7,6 +7,7 @@ the settings it changes. Paths in a config file are relative to that file.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +20,9 @@ DATA_DIR_ENV = "VERTROUWD_DATA_DIR"
 KEY_FILE_ENV = "VERTROUWD_KEY_FILE"
 MATRIX_PASSWORD_ENV = "VERTROUWD_MATRIX_PASSWORD"
 SINKS = ("local", "matrix")
+# Ids travel in button data (Telegram allows 64 bytes) and in locale keys.
+_ID = re.compile(r"^[a-z0-9_-]{1,40}$")
+_ID_RULE = "at most 40 lowercase letters, digits, '-' or '_'"
 
 
 class ConfigError(Exception):
@@ -153,6 +157,8 @@ def _advisers(raw: Any) -> tuple[Adviser, ...]:
         for key in ("matrix_user_id", "room_id"):
             if not isinstance(entry.get(key, ""), str):
                 raise ConfigError(f"{where}.{key}: must be a string")
+        if not _ID.match(entry["id"]):
+            raise ConfigError(f"{where}.id: must be {_ID_RULE}, got {entry['id']!r}")
         unknown = set(entry) - {"id", "name", "language", "profile", "matrix_user_id", "room_id"}
         if unknown:
             raise ConfigError(f"{where}.{sorted(unknown)[0]}: unknown setting")
@@ -241,6 +247,9 @@ def _build(raw: dict[str, Any], base_dir: Path, env: os._Environ[str] | dict[str
     topics = raw["intake"]["topics"]
     if not isinstance(topics, list) or not topics or not all(isinstance(t, str) for t in topics):
         raise ConfigError("intake.topics: must be a non-empty list of topic ids")
+    for topic in topics:
+        if not _ID.match(topic):
+            raise ConfigError(f"intake.topics: {topic!r} is not a valid id ({_ID_RULE})")
     intake = IntakeSettings(
         topics=tuple(topics),
         description_max_chars=_get(raw, "intake", "description_max_chars", int),

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.config import Config
 from bot.crypto import UserKey, UserKeyer
 from bot.flows.answers import new_case_ref
 from bot.flows.conversation import Conversation, Step, StepContext
 from bot.flows.intake import step as intake_step
+from bot.locks import KeyedLocks
 from bot.messages import Inbound, Reply
 from bot.ratelimit import FloodLimiter
 from bot.store import CaseRefTaken, ConversationRecord, NewHandoff, Store, StoreError
@@ -21,6 +21,7 @@ from bot.texts import Catalog
 
 log = logging.getLogger(__name__)
 
+REPLY_TO = "reply_to"
 Deliver = Callable[[Sequence[Reply]], Awaitable[None]]
 _CASE_REF_ATTEMPTS = 5
 
@@ -32,36 +33,12 @@ def describe_failure(exc: BaseException) -> str:
     return f"{type(exc).__name__}{where}"
 
 
-class _HeldLock:
-    __slots__ = ("lock", "users")
-
-    def __init__(self) -> None:
-        self.lock = asyncio.Lock()
-        self.users = 0
-
-
-class ConversationLocks:
-    """One lock per conversation, dropped when nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[UserKey, _HeldLock] = {}
-
-    @asynccontextmanager
-    async def hold(self, user: UserKey) -> AsyncIterator[None]:
-        held = self._locks.get(user)
-        if held is None:
-            held = self._locks[user] = _HeldLock()
-        held.users += 1
-        try:
-            async with held.lock:
-                yield
-        finally:
-            held.users -= 1
-            if held.users == 0:
-                del self._locks[user]
-
-    def __len__(self) -> int:
-        return len(self._locks)
+def _with_reply_address(
+    data: dict[str, Any], inbound: Inbound, stored: ConversationRecord | None
+) -> dict[str, Any]:
+    """The conversation's data plus where to reach the person, sealed with it."""
+    address = inbound.reply_to or (stored.data.get(REPLY_TO) if stored is not None else None)
+    return {**data, REPLY_TO: address} if address else data
 
 
 class Engine:
@@ -82,7 +59,7 @@ class Engine:
         self._clock = clock
         self._on_handoff = on_handoff
         self._on_handoff_coming = on_handoff_coming
-        self._locks = ConversationLocks()
+        self._locks: KeyedLocks[UserKey] = KeyedLocks()
         self._flood = FloodLimiter(config.limits.burst_messages, config.limits.messages_per_minute)
 
     async def handle(self, inbound: Inbound, deliver: Deliver) -> None:
@@ -166,7 +143,9 @@ class Engine:
             step = intake_step(loaded, inbound, ctx)
             record = (
                 ConversationRecord(
-                    step.conversation.state, step.conversation.lang, step.conversation.to_data()
+                    step.conversation.state,
+                    step.conversation.lang,
+                    _with_reply_address(step.conversation.to_data(), inbound, stored),
                 )
                 if step.conversation is not None
                 else None

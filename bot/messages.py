@@ -24,6 +24,12 @@ class Inbound:
     kind: InboundKind = InboundKind.MESSAGE
     # The platform's idea of the person's language, used for a new conversation.
     language_hint: str | None = None
+    # With a choice from a button: the token of the question the button belonged to,
+    # so a press on an older keyboard is never applied to a later question.
+    question: str | None = None
+    # Where replies for this person go on their channel (a chat id): stored sealed,
+    # for messages that are not an answer to this one.
+    reply_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -36,3 +42,5 @@ class Choice:
 class Reply:
     text: str
     choices: tuple[Choice, ...] = ()
+    # Set on the question that ends a step: a button press carries it back.
+    question: str | None = None

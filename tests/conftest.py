@@ -102,9 +102,11 @@ class Person:
             Inbound(self.channel, self.user, text=text, language_hint=self.lang)
         )
 
-    async def pick(self, choice: str) -> list[Reply]:
+    async def pick(self, choice: str, question: str | None = None) -> list[Reply]:
+        """Press a button: by default one on the question now shown."""
+        token = question if question is not None else self.question.question
         return await self._send(
-            Inbound(self.channel, self.user, choice=choice, language_hint=self.lang)
+            Inbound(self.channel, self.user, choice=choice, language_hint=self.lang, question=token)
         )
 
     async def send_media(self) -> list[Reply]:
@@ -114,7 +116,7 @@ class Person:
 
     @property
     def question(self) -> Reply:
-        return self.replies[-1]
+        return self.replies[-1] if self.replies else Reply("")
 
     @property
     def texts(self) -> list[str]:

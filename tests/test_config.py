@@ -53,6 +53,8 @@ def test_the_example_config_documents_every_setting_with_its_default():
         ("advisers = []\n", "advisers: at least one"),
         ("[[advisers]]\nid = 'a'\n", "advisers[0].name: must be a non-empty string"),
         ("[[advisers]]\nid='a'\nname='A'\n[[advisers]]\nid='a'\nname='B'\n", "share the same id"),
+        ("[[advisers]]\nid = 'Sanne de Vries'\nname = 'S'\n", "advisers[0].id: must be at most"),
+        ("[intake]\ntopics = ['" + "a" * 41 + "']\n", "is not a valid id"),
         ("[bot\n", "not valid TOML"),
     ],
 )

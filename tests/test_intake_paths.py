@@ -355,6 +355,20 @@ async def test_a_button_from_an_earlier_question_is_not_acted_on(person: Person,
     assert person.texts == [en("input.stale_choice"), en("topic.prompt")]
 
 
+async def test_a_yes_button_on_an_older_identical_question_is_not_acted_on(
+    person: Person, en: Texts
+):
+    await person.say("hello")
+    await person.say("/delete")
+    old_confirmation = person.question.question
+    await person.say("no")  # typed, so the first confirmation's buttons stay on screen
+    await person.say("/delete")
+    assert person.choice_ids() == ["yes", "no"]
+    await person.pick("yes", question=old_confirmation)
+    assert person.texts == [en("input.stale_choice"), en("delete.confirm")]
+    assert await stored_answers(person) is not None  # nothing was erased
+
+
 async def test_media_gets_a_calm_reply_and_nothing_is_stored(person: Person, en: Texts):
     await person.until_topic()
     before = await stored_answers(person)

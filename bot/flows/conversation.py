@@ -30,6 +30,8 @@ class Conversation:
     # The case reference of the last request sent, to mention in later replies.
     last_case: str | None = None
     is_new: bool = False
+    # Counts the questions asked; the token of the question now open.
+    turn: int = 0
 
     @classmethod
     def new(cls, lang: str) -> Conversation:
@@ -43,6 +45,7 @@ class Conversation:
             "draft_at": self.draft_at,
             "editing": self.editing,
             "last_case": self.last_case,
+            "turn": self.turn,
         }
 
     @classmethod
@@ -55,7 +58,12 @@ class Conversation:
             draft_at=data.get("draft_at"),
             editing=bool(data.get("editing")),
             last_case=data.get("last_case"),
+            turn=int(data.get("turn") or 0),
         )
+
+    @property
+    def question_token(self) -> str:
+        return str(self.turn)
 
     def has_draft(self) -> bool:
         return bool(self.answers)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import replace
 
 from bot.flows.answers import match_choice
 from bot.flows.conversation import Conversation, Step, StepContext
@@ -73,7 +74,8 @@ def _command(name: str, conv: Conversation, ctx: StepContext, t: Texts, out: Out
 def _answer(conv: Conversation, inbound: Inbound, ctx: StepContext, t: Texts, out: Outcome) -> None:
     question = ask(conv, ctx)
     if inbound.choice is not None:
-        if inbound.choice not in {c.id for c in question.choices}:
+        outdated = inbound.question is not None and inbound.question != conv.question_token
+        if outdated or inbound.choice not in {c.id for c in question.choices}:
             out.say(t("input.stale_choice"))
             return
         HANDLERS[conv.state](conv, Answer(choice=inbound.choice), ctx, t, out)
@@ -133,4 +135,6 @@ def step(stored: Conversation | None, inbound: Inbound, ctx: StepContext) -> Ste
     if out.erase:
         return Step(conversation=None, replies=tuple(out.notes))
     conv.is_new = False
-    return Step(conversation=conv, replies=(*out.notes, ask(conv, ctx)), handoff=out.handoff)
+    conv.turn += 1
+    question = replace(ask(conv, ctx), question=conv.question_token)
+    return Step(conversation=conv, replies=(*out.notes, question), handoff=out.handoff)
