@@ -19,6 +19,8 @@ CONFIG_ENV = "VERTROUWD_CONFIG"
 DATA_DIR_ENV = "VERTROUWD_DATA_DIR"
 KEY_FILE_ENV = "VERTROUWD_KEY_FILE"
 MATRIX_PASSWORD_ENV = "VERTROUWD_MATRIX_PASSWORD"
+TELEGRAM_TOKEN_ENV = "VERTROUWD_TELEGRAM_TOKEN"
+TELEGRAM_MODES = ("polling", "webhook")
 SINKS = ("local", "matrix")
 # Ids travel in button data (Telegram allows 64 bytes) and in locale keys.
 _ID = re.compile(r"^[a-z0-9_-]{1,40}$")
@@ -49,17 +51,53 @@ class MatrixSettings:
 
     def password(self, environ: Mapping[str, str] | None = None) -> str:
         """The bot account's password, from the environment or the password file."""
-        env = os.environ if environ is None else environ
-        if env.get(MATRIX_PASSWORD_ENV):
-            return env[MATRIX_PASSWORD_ENV]
-        if self.password_file is None:
-            raise ConfigError(
-                f"matrix.password_file: not set, and {MATRIX_PASSWORD_ENV} is not set either"
-            )
-        try:
-            return self.password_file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(f"matrix.password_file: cannot read {self.password_file}") from exc
+        return _secret(MATRIX_PASSWORD_ENV, self.password_file, "matrix.password_file", environ)
+
+
+def _secret(
+    env_name: str, file: Path | None, setting: str, environ: Mapping[str, str] | None
+) -> str:
+    env = os.environ if environ is None else environ
+    if env.get(env_name):
+        return env[env_name]
+    if file is None:
+        raise ConfigError(f"{setting}: not set, and {env_name} is not set either")
+    try:
+        value = file.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"{setting}: cannot read {file}") from exc
+    if not value:
+        raise ConfigError(f"{setting}: {file} is empty")
+    return value
+
+
+@dataclass(frozen=True)
+class TelegramWebhook:
+    listen: str
+    port: int
+    path: str
+    public_url: str
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    token_file: Path | None
+    api_base_url: str
+    mode: str
+    poll_timeout_seconds: int
+    max_messages_per_second: float
+    retries_after_429: int
+    webhook: TelegramWebhook
+
+    def token(self, environ: Mapping[str, str] | None = None) -> str:
+        """The bot token, from the environment or the token file."""
+        return _secret(TELEGRAM_TOKEN_ENV, self.token_file, "telegram.token_file", environ)
+
+
+@dataclass(frozen=True)
+class MatrixDmSettings:
+    # Server names whose users may talk to the bot; the bot's own when none are set.
+    allowed_homeservers: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -97,6 +135,8 @@ class Config:
     retry_max_seconds: float
     handoff_sink: str = "local"
     matrix: MatrixSettings | None = None
+    telegram: TelegramSettings | None = None  # None: the channel is off
+    matrix_dm: MatrixDmSettings | None = None  # None: the channel is off
 
     def adviser(self, adviser_id: str) -> Adviser:
         for adviser in self.advisers:
@@ -115,7 +155,7 @@ def _merge(base: dict[str, Any], override: dict[str, Any], path: str = "") -> di
         where = f"{path}{key}"
         if key not in base:
             raise ConfigError(f"{where}: unknown setting (see config.example.toml)")
-        if isinstance(base[key], dict) and key != "profile":
+        if isinstance(base[key], dict) and key != "profile" and value is not None:
             if not isinstance(value, dict):
                 raise ConfigError(f"{where}: must be a table")
             merged[key] = _merge(base[key], value, f"{where}.")
@@ -179,7 +219,11 @@ def _advisers(raw: Any) -> tuple[Adviser, ...]:
 
 
 def _matrix(
-    raw: dict[str, Any], base_dir: Path, required: bool, advisers: tuple[Adviser, ...]
+    raw: dict[str, Any],
+    base_dir: Path,
+    required: bool,
+    advisers: tuple[Adviser, ...],
+    for_handoff: bool,
 ) -> MatrixSettings | None:
     homeserver = _get(raw, "matrix", "homeserver", str)
     user_id = _get(raw, "matrix", "user_id", str)
@@ -189,7 +233,7 @@ def _matrix(
         raise ConfigError("matrix.homeserver: must be the homeserver's http(s) URL")
     if not (user_id.startswith("@") and ":" in user_id):
         raise ConfigError("matrix.user_id: must be a Matrix user id like @bot:example.org")
-    for index, adviser in enumerate(advisers):
+    for index, adviser in enumerate(advisers if for_handoff else ()):
         if not adviser.matrix_user_id.startswith("@"):
             raise ConfigError(f"advisers[{index}].matrix_user_id: needed with the Matrix handoff")
     password_file = _get(raw, "matrix", "password_file", str)
@@ -202,6 +246,59 @@ def _matrix(
         device_name=_get(raw, "matrix", "device_name", str),
         request_timeout_seconds=timeout,
     )
+
+
+def _telegram(raw: dict[str, Any], base_dir: Path) -> TelegramSettings | None:
+    if not _get(raw, "telegram", "enabled", bool):
+        return None
+    mode = _get(raw, "telegram", "mode", str)
+    if mode not in TELEGRAM_MODES:
+        raise ConfigError(f"telegram.mode: must be one of {', '.join(TELEGRAM_MODES)}")
+    api = _get(raw, "telegram", "api_base_url", str).rstrip("/")
+    if not api.startswith(("http://", "https://")):
+        raise ConfigError("telegram.api_base_url: must be an http(s) URL")
+    hook = raw["telegram"]["webhook"]
+    webhook = TelegramWebhook(
+        listen=_get({"w": hook}, "w", "listen", str),
+        port=_get({"w": hook}, "w", "port", int),
+        path=_get({"w": hook}, "w", "path", str).strip("/"),
+        public_url=_get({"w": hook}, "w", "public_url", str),
+    )
+    if not 0 < webhook.port < 65536:
+        raise ConfigError(f"telegram.webhook.port: must be a port number, got {webhook.port}")
+    if mode == "webhook":
+        if not webhook.public_url.startswith(("https://", "http://")):
+            raise ConfigError("telegram.webhook.public_url: needed in webhook mode, an https URL")
+        if not webhook.public_url.rstrip("/").endswith("/" + webhook.path):
+            raise ConfigError("telegram.webhook.public_url: must end with telegram.webhook.path")
+    token_file = _get(raw, "telegram", "token_file", str)
+    settings = TelegramSettings(
+        token_file=_resolve(base_dir, token_file) if token_file else None,
+        api_base_url=api,
+        mode=mode,
+        poll_timeout_seconds=_get(raw, "telegram", "poll_timeout_seconds", int),
+        max_messages_per_second=_get(raw, "telegram", "max_messages_per_second", float),
+        retries_after_429=_get(raw, "telegram", "retries_after_429", int),
+        webhook=webhook,
+    )
+    _positive("telegram", "poll_timeout_seconds", settings.poll_timeout_seconds)
+    _positive("telegram", "max_messages_per_second", settings.max_messages_per_second)
+    if settings.retries_after_429 < 0:
+        raise ConfigError("telegram.retries_after_429: must be 0 or more")
+    return settings
+
+
+def _matrix_dm(raw: dict[str, Any]) -> MatrixDmSettings | None:
+    if not _get(raw, "matrix_dm", "enabled", bool):
+        return None
+    servers = raw["matrix_dm"]["allowed_homeservers"]
+    if not isinstance(servers, list) or not all(isinstance(s, str) and s for s in servers):
+        raise ConfigError("matrix_dm.allowed_homeservers: must be a list of server names")
+    if any("/" in s or "@" in s for s in servers):
+        raise ConfigError(
+            "matrix_dm.allowed_homeservers: server names like example.org, not URLs or user ids"
+        )
+    return MatrixDmSettings(allowed_homeservers=tuple(servers))
 
 
 def _resolve(base_dir: Path, value: str) -> Path:
@@ -286,10 +383,15 @@ def _build(raw: dict[str, Any], base_dir: Path, env: os._Environ[str] | dict[str
     if sink not in SINKS:
         raise ConfigError(f"handoff.sink: must be one of {', '.join(SINKS)}")
     advisers = _advisers(raw["advisers"])
-    matrix = _matrix(raw, base_dir, sink == "matrix", advisers)
+    matrix_dm = _matrix_dm(raw)
+    matrix = _matrix(
+        raw, base_dir, sink == "matrix" or matrix_dm is not None, advisers, sink == "matrix"
+    )
     return Config(
         handoff_sink=sink,
         matrix=matrix,
+        telegram=_telegram(raw, base_dir),
+        matrix_dm=matrix_dm,
         data_dir=data_dir,
         locales_dir=locales_dir,
         default_language=_get(raw, "bot", "default_language", str),

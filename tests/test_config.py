@@ -55,6 +55,16 @@ def test_the_example_config_documents_every_setting_with_its_default():
         ("[[advisers]]\nid='a'\nname='A'\n[[advisers]]\nid='a'\nname='B'\n", "share the same id"),
         ("[[advisers]]\nid = 'Sanne de Vries'\nname = 'S'\n", "advisers[0].id: must be at most"),
         ("[intake]\ntopics = ['" + "a" * 41 + "']\n", "is not a valid id"),
+        ("[telegram]\nenabled = true\nmode = 'push'\n", "telegram.mode: must be one of"),
+        (
+            "[telegram]\nenabled = true\nmode = 'webhook'\n",
+            "telegram.webhook.public_url: needed in webhook mode",
+        ),
+        ("[matrix_dm]\nenabled = true\n", "matrix.homeserver: must be"),
+        (
+            "[matrix_dm]\nenabled = true\nallowed_homeservers = ['https://x.org']\n",
+            "server names like example.org",
+        ),
         ("[bot\n", "not valid TOML"),
     ],
 )
@@ -72,6 +82,19 @@ def test_the_command_explains_a_bad_config_and_exits_without_a_traceback(tmp_pat
     assert result.returncode == 2
     assert "intake.topics: topic 'weather' has no text 'topic.weather'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_telegram_token_comes_from_the_environment_before_the_file(tmp_path: Path):
+    (tmp_path / "token").write_text("from-file\n")
+    path = tmp_path / "config.toml"
+    path.write_text("[telegram]\nenabled = true\ntoken_file = 'token'\n")
+    settings = load_config(path, environ={}).telegram
+    assert settings is not None
+    assert settings.token(environ={}) == "from-file"
+    assert settings.token(environ={"VERTROUWD_TELEGRAM_TOKEN": "from-env"}) == "from-env"
+    (tmp_path / "token").unlink()
+    with pytest.raises(ConfigError, match=r"telegram\.token_file: cannot read"):
+        settings.token(environ={})
 
 
 def test_a_missing_config_file_is_named(tmp_path: Path):
