@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import json
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from bot.adapters.terminal import run_interactive, run_jsonl
 from bot.config import Config, ConfigError, load_config
 from bot.crypto import FieldCipher, KeyFileError, load_or_create_keys, read_key_file
 from bot.flows.summary import handoff_text
+from bot.logs import keep_content_out_of_logs
 from bot.matrix.errors import (
     CrossSigningError,
     EncryptionUnavailable,
@@ -38,10 +40,7 @@ def setup_logging(level: str) -> None:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    # aiosqlite logs every statement with its parameters at DEBUG, transitions every
-    # callback at INFO: keep both quiet.
-    for noisy in ("aiosqlite", "asyncio", "transitions"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    keep_content_out_of_logs(level)
 
 
 def _default_log_level(config: Config, args: argparse.Namespace) -> str:
@@ -64,6 +63,24 @@ def _chat(config: Config, args: argparse.Namespace) -> int:
         asyncio.run(main())
     except KeyboardInterrupt:
         return 0
+    return 0
+
+
+def _run(config: Config, args: argparse.Namespace) -> int:
+    from bot.channels import check_channels, serve
+
+    check_channels(config)
+
+    async def main() -> None:
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signal_number in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signal_number, stopping.set)
+        async with open_runtime(config) as runtime:
+            await serve(runtime, stopping)
+        log.info("stopped")
+
+    asyncio.run(main())
     return 0
 
 
@@ -183,6 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--user", default=getpass.getuser(), help="name of the simulated person")
     chat.add_argument("--lang", help="starting language, e.g. nl or en")
 
+    commands.add_parser(
+        "run", parents=[common], help="serve employees on the channels switched on in the config"
+    )
+
     inbox = commands.add_parser("inbox", parents=[common], help="read the local adviser inbox")
     inbox.add_argument("--jsonl", action="store_true", help="one JSON object per handoff")
     inbox.add_argument("--adviser", help="only this adviser's handoffs (adviser id)")
@@ -211,6 +232,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         setup_logging(args.log_level or _default_log_level(config, args))
         if args.command == "chat":
             return _chat(config, args)
+        if args.command == "run":
+            return _run(config, args)
         if args.command == "inbox":
             return asyncio.run(_inbox(config, args))
         if args.command == "doctor":

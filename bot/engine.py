@@ -74,16 +74,23 @@ class Engine:
                 return
             await self._step(user, inbound, deliver)
 
-    async def _text_for(self, user: UserKey, key: str) -> str:
+    async def notice(
+        self, channel: str, user_id: str, key: str, language_hint: str | None = None, **values: Any
+    ) -> str:
+        """A text outside the conversation (a channel's notice) in the person's language."""
+        return await self._text_for(self._keyer(channel, user_id), key, language_hint, **values)
+
+    async def _text_for(
+        self, user: UserKey, key: str, language_hint: str | None = None, **values: Any
+    ) -> str:
         catalog = self._catalog()
-        lang = catalog.default_language
         try:
             record = await self._store.load_conversation(user)
         except StoreError:
             record = None
-        if record is not None and catalog.supports(record.lang):
-            lang = record.lang
-        return catalog.texts(lang)(key)
+        candidates = (record.lang if record else None, language_hint)
+        lang = next((c for c in candidates if c and catalog.supports(c)), None)
+        return catalog.texts(lang or catalog.default_language)(key, **values)
 
     async def _step(self, user: UserKey, inbound: Inbound, deliver: Deliver) -> None:
         now = self._clock()

@@ -14,6 +14,7 @@ from pathlib import Path
 from bot.config import Config, ConfigError
 from bot.crypto import FieldCipher, UserKeyer, load_or_create_keys
 from bot.engine import Engine
+from bot.logs import keep_content_out_of_logs
 from bot.outbox import OutboxWorker
 from bot.sinks.base import HandoffSink
 from bot.sinks.local_inbox import LocalInbox
@@ -83,6 +84,7 @@ async def open_runtime(
     config: Config, clock: Callable[[], float] = time.time
 ) -> AsyncIterator[Runtime]:
     """Open everything the bot needs; deliver what is due and close it all on exit."""
+    keep_content_out_of_logs(config.log_level)
     prepare_data_dir(config.data_dir)
     keys = load_or_create_keys(config.key_file)
     cipher = FieldCipher(keys)

@@ -8,6 +8,7 @@ the methods a bot uses, and lets a test cause updates the way a person would.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import re
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 BOT_ID = 7_000_000_001
@@ -104,11 +106,15 @@ class FakeTelegram:
     left_chats: list[int] = field(default_factory=list)
     commands: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     answered_callbacks: list[dict[str, Any]] = field(default_factory=list)
+    webhook: dict[str, Any] | None = None
+    webhook_statuses: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
         self._message_ids = itertools.count(100)
         self._new_update = asyncio.Event()
+        self._webhook_wake = asyncio.Event()
+        self._pusher: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -122,6 +128,7 @@ class FakeTelegram:
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
+        self._pusher = asyncio.create_task(self._push_to_webhook())
         return self.base_url
 
     @property
@@ -129,6 +136,10 @@ class FakeTelegram:
         return f"http://127.0.0.1:{self.port}/bot"
 
     async def stop(self) -> None:
+        if self._pusher is not None:
+            self._pusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pusher
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -192,9 +203,57 @@ class FakeTelegram:
         }
 
     async def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:
+        self.webhook = None
         return True
 
+    async def _api_setWebhook(self, params: dict[str, Any]) -> bool:
+        url = str(params.get("url", ""))
+        secret = params.get("secret_token")
+        if not url.startswith(("https://", "http://127.0.0.1")):
+            raise BadRequest("Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            raise BadRequest("Bad Request: secret token contains unallowed characters")
+        self.webhook = {"url": url, "secret_token": secret}
+        self._webhook_wake.set()
+        return True
+
+    async def _push_to_webhook(self) -> None:
+        """Telegram's side of a webhook: POST each update, drop it once answered 200."""
+        async with aiohttp.ClientSession() as session:
+            while True:
+                hook = self.webhook
+                if hook is None or not self.updates:
+                    self._webhook_wake.clear()
+                    self._new_update.clear()
+                    waits = [
+                        asyncio.create_task(e.wait())
+                        for e in (self._new_update, self._webhook_wake)
+                    ]
+                    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                    for waiting in waits:
+                        waiting.cancel()
+                    continue
+                update = self.updates[0]
+                headers = {}
+                if hook["secret_token"]:
+                    headers["X-Telegram-Bot-Api-Secret-Token"] = hook["secret_token"]
+                try:
+                    async with session.post(hook["url"], json=update, headers=headers) as answer:
+                        delivered = answer.status == 200
+                        self.webhook_statuses.append(answer.status)
+                except aiohttp.ClientError:
+                    delivered = False
+                if delivered and self.updates and self.updates[0] is update:
+                    self.updates.pop(0)
+                elif not delivered:
+                    await asyncio.sleep(0.05)
+
     async def _api_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        if self.webhook is not None:
+            raise BadRequest(
+                "Conflict: can't use getUpdates method while webhook is active;"
+                " use deleteWebhook to delete the webhook first"
+            )
         offset = int(params.get("offset") or 0)
         timeout = float(params.get("timeout") or 0)
         # Updates before the offset are confirmed: Telegram forgets them.
@@ -225,13 +284,14 @@ class FakeTelegram:
                     raise BadRequest("Bad Request: BUTTON_DATA_INVALID")
 
     def _check_text(self, params: dict[str, Any]) -> str:
+        """The text as a client shows it: Telegram turns markup into entities."""
         text = str(params.get("text", ""))
         shown = visible_text(text, params.get("parse_mode"))
         if not shown.strip():
             raise BadRequest("Bad Request: message text is empty")
         if len(shown) > TEXT_LIMIT:
             raise BadRequest("Bad Request: message is too long")
-        return text
+        return shown
 
     async def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         if "chat_id" not in params:
@@ -260,7 +320,10 @@ class FakeTelegram:
 
     async def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self._sent(params)
-        message["text"] = self._check_text(params)
+        text = self._check_text(params)
+        if text == message["text"] and params.get("reply_markup") == message.get("reply_markup"):
+            raise BadRequest("Bad Request: message is not modified")
+        message["text"] = text
         self._check_markup(params.get("reply_markup"))
         message["reply_markup"] = params.get("reply_markup") or None
         return {k: v for k, v in message.items() if k != "parse_mode" and v is not None}
@@ -328,6 +391,30 @@ class FakeTelegram:
         photo = [{"file_id": "photo-1", "file_unique_id": "p1", "width": 90, "height": 90}]
         return self._push({"message": self._message(person, photo=photo)})
 
+    def send_media(self, person: Person, kind: str) -> dict[str, Any]:
+        """A sticker, voice note, document, location or contact, as Telegram shapes them."""
+        shapes: dict[str, Any] = {
+            "sticker": {
+                "file_id": "st-1",
+                "file_unique_id": "s1",
+                "width": 512,
+                "height": 512,
+                "is_animated": False,
+                "is_video": False,
+                "type": "regular",
+            },
+            "voice": {"file_id": "vo-1", "file_unique_id": "v1", "duration": 3},
+            "document": {"file_id": "do-1", "file_unique_id": "d1", "file_name": "x.pdf"},
+            "location": {"latitude": 52.37, "longitude": 4.89},
+            "contact": {"phone_number": "+31612345678", "first_name": "Someone"},
+        }
+        return self._push({"message": self._message(person, **{kind: shapes[kind]})})
+
+    def edit(self, person: Person, update: dict[str, Any], new_text: str) -> dict[str, Any]:
+        """The person edits a message they sent earlier."""
+        edited = {**update["message"], "text": new_text, "edit_date": int(time.time())}
+        return self._push({"edited_message": edited})
+
     def press(self, person: Person, message_id: int, data: str) -> dict[str, Any]:
         message = self.messages[message_id]
         query = {
@@ -347,6 +434,19 @@ class FakeTelegram:
             "from": person.as_user(),
             "new_chat_members": [{"id": BOT_ID, "is_bot": True, "first_name": "Vertrouwd"}],
         }
+        bot = {"id": BOT_ID, "is_bot": True, "first_name": "Vertrouwd"}
+        # Telegram tells the bot twice: its own membership changed, and a service message.
+        self._push(
+            {
+                "my_chat_member": {
+                    "chat": message["chat"],
+                    "from": person.as_user(),
+                    "date": message["date"],
+                    "old_chat_member": {"status": "left", "user": bot},
+                    "new_chat_member": {"status": "member", "user": bot},
+                }
+            }
+        )
         return self._push({"message": message})
 
     def bot_messages_to(self, chat_id: int) -> list[dict[str, Any]]:

@@ -1,0 +1,398 @@
+"""The Telegram channel: python-telegram-bot, private chats only, choices as inline buttons."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import secrets
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    CallbackQuery,
+    Chat,
+    ChatMember,
+    ChatMemberUpdated,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    Update,
+    User,
+)
+from telegram.constants import ChatType, InlineKeyboardButtonLimit, MessageLimit, ParseMode
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    BaseUpdateProcessor,
+    ContextTypes,
+    Defaults,
+    TypeHandler,
+)
+
+from bot.adapters.outgoing import compose
+from bot.config import ConfigError, TelegramSettings
+from bot.engine import Engine, describe_failure
+from bot.flows.intake import COMMANDS
+from bot.locks import KeyedLocks
+from bot.messages import Inbound, InboundKind, Reply
+from bot.texts import Catalog
+
+CHANNEL = "telegram"
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member")
+_SEPARATOR = ":"
+_MAX_CONCURRENT_UPDATES = 256
+_REMEMBERED_CHATS = 50_000
+_SEND_ATTEMPTS = 3
+_START_RETRY_MAX_SECONDS = 60.0
+
+log = logging.getLogger(__name__)
+
+
+def callback_data(question: str | None, choice_id: str) -> str:
+    data = f"{question or ''}{_SEPARATOR}{choice_id}"
+    if len(data.encode()) > InlineKeyboardButtonLimit.MAX_CALLBACK_DATA:
+        # Config validation keeps ids short; reaching this is a programming error.
+        raise ValueError("callback data over Telegram's 64 bytes")
+    return data
+
+
+def parse_callback(data: str | None) -> tuple[str | None, str]:
+    """(question token, choice id); unreadable data yields a choice no question has."""
+    token, separator, choice = (data or "").partition(_SEPARATOR)
+    if not separator:
+        return None, ""
+    return token or None, choice
+
+
+def language_of(user: User | None, catalog: Catalog) -> str | None:
+    """Telegram's language code for the person, where the bot speaks it (en-GB -> en)."""
+    code = (user.language_code or "") if user else ""
+    base = code.split("-")[0].lower()
+    return base if base and catalog.supports(base) else None
+
+
+class _Bounded(OrderedDict[int, Any]):
+    """Most recently used entries only: per-chat hints, never essential."""
+
+    def remember(self, key: int, value: Any) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > _REMEMBERED_CHATS:
+            self.popitem(last=False)
+
+
+class ChatOrderedUpdates(BaseUpdateProcessor):
+    """Updates of one chat in order, one at a time; different chats side by side."""
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._chats: KeyedLocks[int | None] = KeyedLocks()
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        async with self._chats.hold(chat.id if chat else None):
+            await coroutine
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+
+class TelegramChannel:
+    def __init__(
+        self,
+        settings: TelegramSettings,
+        token: str,
+        engine: Engine,
+        catalog: Callable[[], Catalog],
+    ) -> None:
+        self._settings = settings
+        self._engine = engine
+        self._catalog = catalog
+        # chat id -> (message id, question token) of the keyboard still on screen
+        self._open_keyboards = _Bounded()
+        self._left_groups = _Bounded()
+        self.app = (
+            Application.builder()
+            .token(token)
+            .base_url(f"{settings.api_base_url}/bot")
+            .base_file_url(f"{settings.api_base_url}/file/bot")
+            .rate_limiter(
+                AIORateLimiter(
+                    overall_max_rate=settings.max_messages_per_second,
+                    max_retries=settings.retries_after_429,
+                )
+            )
+            .concurrent_updates(ChatOrderedUpdates(_MAX_CONCURRENT_UPDATES))
+            .defaults(
+                Defaults(
+                    parse_mode=ParseMode.HTML,
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                )
+            )
+            .get_updates_read_timeout(settings.poll_timeout_seconds + 10)
+            .job_queue(None)
+            .build()
+        )
+        self.app.add_handler(TypeHandler(Update, self._on_update))
+        self.app.add_error_handler(self._on_error)
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Serve until ``stopping`` is set; updates already fetched are handled first."""
+        if not await self._initialize(stopping):
+            return
+        try:
+            await self._register_commands()
+            await self.app.start()
+            await self._start_updates()
+            log.info("telegram channel serving (%s)", self._settings.mode)
+            await stopping.wait()
+        finally:
+            if self.app.updater is not None and self.app.updater.running:
+                await self.app.updater.stop()
+            if self.app.running:
+                await self.app.stop()
+            await self.app.shutdown()
+            log.info("telegram channel stopped")
+
+    async def _initialize(self, stopping: asyncio.Event) -> bool:
+        """Connect (getMe), waiting out an unreachable Telegram; a refused token is fatal."""
+        delay = 1.0
+        while not stopping.is_set():
+            try:
+                await self.app.initialize()
+                return True
+            except InvalidToken as exc:
+                raise ConfigError("telegram: the bot token was refused by Telegram") from exc
+            except NetworkError as exc:
+                log.warning(
+                    "telegram not reachable (%s); retrying in %gs", type(exc).__name__, delay
+                )
+            try:
+                await asyncio.wait_for(stopping.wait(), delay)
+            except TimeoutError:
+                delay = min(delay * 2, _START_RETRY_MAX_SECONDS)
+        return False
+
+    async def _start_updates(self) -> None:
+        updater = self.app.updater
+        assert updater is not None  # built with the default updater
+        if self._settings.mode == "webhook":
+            hook = self._settings.webhook
+            await updater.start_webhook(
+                listen=hook.listen,
+                port=hook.port,
+                url_path=hook.path,
+                webhook_url=hook.public_url,
+                # A fresh secret each start: only Telegram, told it just now, knows it.
+                secret_token=secrets.token_urlsafe(32),
+                allowed_updates=ALLOWED_UPDATES,
+                drop_pending_updates=False,
+                bootstrap_retries=-1,
+            )
+        else:
+            await updater.start_polling(
+                timeout=self._settings.poll_timeout_seconds,
+                allowed_updates=ALLOWED_UPDATES,
+                drop_pending_updates=False,
+                bootstrap_retries=-1,
+                error_callback=self._on_polling_error,
+            )
+
+    async def _register_commands(self) -> None:
+        """The command menu in every language the bot speaks; the default for the rest."""
+        catalog = self._catalog()
+        languages = [*catalog.languages(), None]
+        for lang in languages:
+            texts = catalog.texts(lang or catalog.default_language)
+            commands = [BotCommand(name, texts(f"commands.{name}")) for name in COMMANDS]
+            try:
+                await self.app.bot.set_my_commands(commands, language_code=lang)
+            except TelegramError as exc:
+                log.warning("could not register the command menu: %s", type(exc).__name__)
+
+    def _on_polling_error(self, exc: TelegramError) -> None:
+        log.warning("telegram polling failed, retrying: %s", type(exc).__name__)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        error = context.error
+        log.error("telegram update failed: %s", describe_failure(error) if error else "unknown")
+
+    # -- updates ----------------------------------------------------------------------
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.callback_query is not None:
+            await self._on_press(update.callback_query)
+        elif update.edited_message is not None:
+            await self._on_edit(update.edited_message)
+        elif update.message is not None:
+            await self._on_message(update.message)
+        elif update.my_chat_member is not None:
+            await self._on_membership(update.my_chat_member)
+
+    async def _on_message(self, message: Message) -> None:
+        person = message.from_user
+        if message.chat.type != ChatType.PRIVATE:
+            await self._leave_group(message.chat, person)
+            return
+        if person is None or person.is_bot:
+            return
+        if message.text is not None:
+            kind = InboundKind.MESSAGE
+        elif message.effective_attachment is not None:
+            # Photos, voice, stickers, files, places, contacts: never downloaded or kept.
+            kind = InboundKind.UNSUPPORTED
+        else:
+            return  # a service message (pinned, joined): nothing the person said
+        await self._close_open_keyboard(message.chat.id)
+        inbound = Inbound(
+            CHANNEL,
+            str(person.id),
+            text=message.text if kind is InboundKind.MESSAGE else None,
+            kind=kind,
+            language_hint=language_of(person, self._catalog()),
+            reply_to=str(message.chat.id),
+        )
+        await self._engine.handle(inbound, self._replier(message.chat.id))
+
+    async def _on_press(self, query: CallbackQuery) -> None:
+        message = query.message
+        await self._answer_press(query)
+        if not isinstance(message, Message) or message.chat.type != ChatType.PRIVATE:
+            return
+        token, choice = parse_callback(query.data)
+        inbound = Inbound(
+            CHANNEL,
+            str(query.from_user.id),
+            choice=choice,
+            question=token,
+            language_hint=language_of(query.from_user, self._catalog()),
+            reply_to=str(message.chat.id),
+        )
+        await self._mark_pressed(message, inbound, query.data)
+        await self._engine.handle(inbound, self._replier(message.chat.id))
+
+    async def _on_edit(self, message: Message) -> None:
+        """An edited message never re-runs a step; the person is told what counts."""
+        person = message.from_user
+        if message.chat.type != ChatType.PRIVATE or person is None:
+            return
+        hint = language_of(person, self._catalog())
+        text = await self._engine.notice(CHANNEL, str(person.id), "channel.edit_ignored", hint)
+        await self._send(message.chat.id, Reply(text))
+
+    async def _on_membership(self, change: ChatMemberUpdated) -> None:
+        joined = change.new_chat_member.status in (
+            ChatMember.MEMBER,
+            ChatMember.ADMINISTRATOR,
+            ChatMember.RESTRICTED,
+        )
+        if change.chat.type != ChatType.PRIVATE and joined:
+            await self._leave_group(change.chat, change.from_user)
+
+    async def _leave_group(self, chat: Chat, person: User | None) -> None:
+        """Say once that the bot talks one to one, then leave."""
+        if chat.id in self._left_groups:
+            return
+        self._left_groups.remember(chat.id, True)
+        catalog = self._catalog()
+        lang = language_of(person, catalog) or catalog.default_language
+        try:
+            await self._send(chat.id, Reply(catalog.texts(lang)("channel.private_only")))
+            await self.app.bot.leave_chat(chat.id)
+        except TelegramError as exc:
+            log.warning("could not leave a group properly: %s", type(exc).__name__)
+        log.info("left a %s chat: the bot talks in private chats only", chat.type)
+
+    # -- keyboards ----------------------------------------------------------------------
+
+    async def _answer_press(self, query: CallbackQuery) -> None:
+        try:
+            await query.answer()  # stops the button's spinner
+        except BadRequest as exc:  # too old to answer: the press still counts
+            log.info("button press answered late: %s", type(exc).__name__)
+
+    async def _mark_pressed(self, message: Message, press: Inbound, data: str | None) -> None:
+        """Take the keyboard off the pressed message; show the choice if it was current."""
+        current = self._open_keyboards.pop(message.chat.id, None)
+        label = next(
+            (
+                button.text
+                for row in (message.reply_markup.inline_keyboard if message.reply_markup else ())
+                for button in row
+                if button.callback_data == data
+            ),
+            None,
+        )
+        try:
+            if current == (message.message_id, press.question) and label is not None:
+                chosen = await self._engine.notice(
+                    CHANNEL, press.user_id, "channel.chosen", press.language_hint, choice=label
+                )
+                escaped = html.escape(chosen, quote=False)
+                await message.edit_text(f"{message.text_html}\n\n<i>{escaped}</i>")
+            elif message.reply_markup is not None:
+                await message.edit_reply_markup(reply_markup=None)
+        except BadRequest as exc:  # already edited, or too old to edit
+            log.info("could not take a keyboard off: %s", type(exc).__name__)
+
+    async def _close_open_keyboard(self, chat_id: int) -> None:
+        """The person typed instead of pressing: the buttons above no longer apply."""
+        open_keyboard = self._open_keyboards.pop(chat_id, None)
+        if open_keyboard is None:
+            return
+        try:
+            await self.app.bot.edit_message_reply_markup(
+                chat_id=chat_id, message_id=open_keyboard[0], reply_markup=None
+            )
+        except BadRequest as exc:
+            log.info("could not take a keyboard off: %s", type(exc).__name__)
+
+    # -- sending ------------------------------------------------------------------------
+
+    def _replier(self, chat_id: int) -> Callable[[Sequence[Reply]], Awaitable[None]]:
+        async def deliver(replies: Sequence[Reply]) -> None:
+            for outgoing in compose(list(replies), MessageLimit.MAX_TEXT_LENGTH):
+                await self._send(chat_id, Reply(outgoing.text), outgoing.question)
+
+        return deliver
+
+    async def _send(self, chat_id: int, reply: Reply, question: Reply | None = None) -> None:
+        markup = None
+        if question is not None and question.choices:
+            markup = InlineKeyboardMarkup(
+                [
+                    [
+                        InlineKeyboardButton(
+                            c.label, callback_data=callback_data(question.question, c.id)
+                        )
+                    ]
+                    for c in question.choices
+                ]
+            )
+        text = html.escape(reply.text, quote=False)
+        delay = 1.0
+        for attempt in range(1, _SEND_ATTEMPTS + 1):
+            try:
+                sent = await self.app.bot.send_message(chat_id, text, reply_markup=markup)
+                break
+            except Forbidden:
+                log.info("a person blocked the bot; the reply was not sent")
+                return
+            except NetworkError as exc:
+                if isinstance(exc, BadRequest) or attempt == _SEND_ATTEMPTS:
+                    raise
+                log.warning("sending failed (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(delay)
+                delay *= 2
+        if markup is not None and question is not None:
+            self._open_keyboards.remember(chat_id, (sent.message_id, question.question))
