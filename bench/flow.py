@@ -19,7 +19,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# The project root instead of bench/, whose telegram.py would shadow python-telegram-bot.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from bot.config import load_config
 from bot.messages import Inbound, Reply

@@ -17,7 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# The project root instead of bench/, whose telegram.py would shadow python-telegram-bot.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from bot.messages import Inbound, Reply
 from bot.runtime import open_runtime

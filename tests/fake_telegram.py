@@ -114,6 +114,8 @@ class FakeTelegram:
         self._message_ids = itertools.count(100)
         self._new_update = asyncio.Event()
         self._webhook_wake = asyncio.Event()
+        self._sent_to: dict[int, int] = {}
+        self._waiters: dict[int, asyncio.Event] = {}
         self._pusher: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -310,6 +312,10 @@ class FakeTelegram:
         if params.get("reply_markup"):
             message["reply_markup"] = params["reply_markup"]
         self.messages[message_id] = {**message, "parse_mode": params.get("parse_mode")}
+        self._sent_to[chat_id] = self._sent_to.get(chat_id, 0) + 1
+        waiting = self._waiters.pop(chat_id, None)
+        if waiting is not None:
+            waiting.set()
         return message
 
     def _sent(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -448,6 +454,15 @@ class FakeTelegram:
             }
         )
         return self._push({"message": message})
+
+    def sent_count(self, chat_id: int) -> int:
+        return self._sent_to.get(chat_id, 0)
+
+    async def wait_for_message(self, chat_id: int, more_than: int) -> None:
+        """Until the bot has sent more than ``more_than`` messages to the chat."""
+        while self.sent_count(chat_id) <= more_than:
+            waiting = self._waiters.setdefault(chat_id, asyncio.Event())
+            await waiting.wait()
 
     def bot_messages_to(self, chat_id: int) -> list[dict[str, Any]]:
         return [m for m in self.messages.values() if m["chat"]["id"] == chat_id]

@@ -63,7 +63,11 @@ async def test_a_full_intake_with_buttons_and_typed_answers_reaches_the_adviser(
     adviser_question = chat.new[-1]
     assert chat.choice_ids() == ["adviser-a", "adviser-b"]
     await chat.say("1")  # typed: the first adviser, by number
-    # Typing instead of pressing takes the buttons above away too, without a "choice" line.
+    danger_question = chat.new[-1]
+    # The buttons of the question answered by typing no longer act: a press there is
+    # answered gently, changes nothing, and takes those buttons away.
+    await chat.press("adviser-b", message=adviser_question)
+    assert chat.texts() == [f"{en('input.stale_choice')}\n\n{danger_question['text']}"]
     assert keyboard(fake.messages[adviser_question["message_id"]]) is None
     assert fake.messages[adviser_question["message_id"]]["text"] == adviser_question["text"]
     await chat.press("no")  # not in danger

@@ -1,0 +1,181 @@
+"""Benchmark of the Telegram channel: CPU per handled message, vertrouwd against an echo bot.
+
+Runs the fake Bot API server (tests/fake_telegram.py) and N simulated people in this
+process; the bot under test runs as its own process, pinned to one core, so its CPU
+time is measured apart from the fake server's. Each person types a whole intake (13
+messages) and waits for each answer, as a person would. The same people, with the
+same messages, also talk to a minimal python-telegram-bot echo bot (bench/_echo_bot.py),
+once as PTB's example has it and once handling chats side by side as vertrouwd does.
+Not a test: it prints figures.
+
+    .venv/bin/python bench/telegram.py [--people 200] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# The project root instead of bench/: this file would shadow python-telegram-bot.
+sys.path[0] = str(ROOT)
+
+from tests.fake_telegram import FakeTelegram, Person
+
+# A whole intake, typed: choices by number, as many people do on a phone.
+SCRIPT = (
+    "hi",
+    "1",  # menu: contact the adviser
+    "1",  # consent: agree
+    "1",  # the first adviser
+    "2",  # danger: no
+    "1",  # topic: bullying
+    "My manager keeps shouting at me in meetings.",
+    "Robin",
+    "3",  # contact by e-mail
+    "robin@example.nl",
+    "1",  # mornings
+    "1",  # today
+    "1",  # review: send
+)
+TARGET_RATIO = 1.3
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+
+
+@dataclass
+class Figures:
+    messages: int
+    wall: float
+    cpu: float
+    api_calls: int  # besides getUpdates, warm-up and start-up included
+
+    @property
+    def cpu_ms_per_message(self) -> float:
+        return self.cpu / self.messages * 1000
+
+    @property
+    def per_second(self) -> float:
+        return self.messages / self.wall
+
+
+async def converse(fake: FakeTelegram, person: Person) -> None:
+    for text in SCRIPT:
+        seen = fake.sent_count(person.id)
+        fake.send_text(person, text)
+        await fake.wait_for_message(person.id, seen)
+
+
+async def wait_ready(fake: FakeTelegram, process: asyncio.subprocess.Process) -> None:
+    while not any(method == "getUpdates" for method, _ in fake.calls):
+        if process.returncode is not None:
+            raise RuntimeError("the bot under test exited before it was ready")
+        await asyncio.sleep(0.05)
+
+
+async def measure(
+    fake: FakeTelegram, command: list[str], people: list[Person], env: dict[str, str]
+) -> Figures:
+    fake.calls.clear()
+    process = await asyncio.create_subprocess_exec(
+        "taskset", "-c", "0", *command, cwd=ROOT, env=env, stderr=asyncio.subprocess.DEVNULL
+    )
+    try:
+        await wait_ready(fake, process)
+        # Warm-up: everyone says hello once, outside the measurement.
+        warm = [Person(p.id + 1, p.first_name, p.language_code) for p in people[:20]]
+        await asyncio.gather(*(converse_once(fake, p) for p in warm))
+        cpu_before, started = cpu_seconds(process.pid), time.perf_counter()
+        await asyncio.gather(*(converse(fake, person) for person in people))
+        cpu_after, ended = cpu_seconds(process.pid), time.perf_counter()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await process.wait()
+    sends = sum(1 for method, _ in fake.calls if method != "getUpdates")
+    return Figures(len(people) * len(SCRIPT), ended - started, cpu_after - cpu_before, sends)
+
+
+async def converse_once(fake: FakeTelegram, person: Person) -> None:
+    seen = fake.sent_count(person.id)
+    fake.send_text(person, "hi")
+    await fake.wait_for_message(person.id, seen)
+
+
+def vertrouwd_config(folder: Path, fake: FakeTelegram) -> Path:
+    (folder / "token").write_text(fake.token)
+    config = folder / "config.toml"
+    config.write_text(
+        f'[bot]\ndata_dir = "{folder / "data"}"\nlog_level = "WARNING"\n'
+        f'[telegram]\nenabled = true\ntoken_file = "{folder / "token"}"\n'
+        f'api_base_url = "http://127.0.0.1:{fake.port}"\npoll_timeout_seconds = 1\n'
+        # Telegram's own 30 per second would make this a benchmark of waiting.
+        "max_messages_per_second = 100000.0\n"
+    )
+    return config
+
+
+async def main(people_count: int, rounds: int) -> None:
+    fake = FakeTelegram()
+    await fake.start()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VERTROUWD_")}
+    results: dict[str, list[Figures]] = {"echo": [], "echo tuned": [], "vertrouwd": []}
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            for round_number in range(rounds):
+                base = 10_000_000 * (round_number + 1)
+                for name in results:
+                    offset = base + 1_000_000 * list(results).index(name)
+                    people = [Person(offset + i * 2, f"P{i}", "en") for i in range(people_count)]
+                    api = f"http://127.0.0.1:{fake.port}"
+                    if name.startswith("echo"):
+                        command = [sys.executable, "-m", "bench._echo_bot", api, fake.token]
+                        command += ["--tuned"] if name == "echo tuned" else []
+                    else:
+                        workdir = Path(folder) / f"r{round_number}"
+                        workdir.mkdir()
+                        config = vertrouwd_config(workdir, fake)
+                        command = [sys.executable, "-m", "bot", "run", "--config", str(config)]
+                    figures = await measure(fake, command, people, env)
+                    results[name].append(figures)
+                    print(
+                        f"round {round_number + 1} {name:>10}: {figures.messages} messages in"
+                        f" {figures.wall:.1f} s, {figures.per_second:,.0f} messages/s,"
+                        f" CPU {figures.cpu_ms_per_message:.2f} ms per message,"
+                        f" {figures.api_calls / figures.messages:.2f} Bot API calls per message"
+                    )
+    finally:
+        await fake.stop()
+    cpu = {
+        name: statistics.median(f.cpu_ms_per_message for f in runs)
+        for name, runs in results.items()
+    }
+    rate = {name: statistics.median(f.per_second for f in runs) for name, runs in results.items()}
+    print(
+        f"\nTelegram, {people_count} people x {len(SCRIPT)} messages, one core, median of {rounds}:"
+    )
+    for name in results:
+        print(f"  {name:>10}: {cpu[name]:.2f} ms CPU per message, {rate[name]:,.0f} messages/s")
+    for echo in ("echo", "echo tuned"):
+        ratio = cpu["vertrouwd"] / cpu[echo]
+        verdict = "met" if ratio <= TARGET_RATIO else "NOT met"
+        print(f"  vertrouwd / {echo}: {ratio:.2f} (target <= {TARGET_RATIO}) {verdict}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--people", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    asyncio.run(main(args.people, args.rounds))
