@@ -40,6 +40,8 @@ def build_channels(runtime: Runtime) -> list[Channel]:
                 config.telegram, config.telegram.token(), runtime.engine, lambda: runtime.catalog
             )
         )
+    if runtime.matrix_dm is not None:
+        channels.append(runtime.matrix_dm)
     return channels
 
 

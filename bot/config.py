@@ -98,6 +98,7 @@ class TelegramSettings:
 class MatrixDmSettings:
     # Server names whose users may talk to the bot; the bot's own when none are set.
     allowed_homeservers: tuple[str, ...]
+    poll_seconds: int
 
 
 @dataclass(frozen=True)
@@ -298,7 +299,13 @@ def _matrix_dm(raw: dict[str, Any]) -> MatrixDmSettings | None:
         raise ConfigError(
             "matrix_dm.allowed_homeservers: server names like example.org, not URLs or user ids"
         )
-    return MatrixDmSettings(allowed_homeservers=tuple(servers))
+    poll_seconds = _get(raw, "matrix_dm", "poll_seconds", int)
+    _positive("matrix_dm", "poll_seconds", poll_seconds)
+    own_server = _get(raw, "matrix", "user_id", str).partition(":")[2]
+    return MatrixDmSettings(
+        allowed_homeservers=tuple(servers) or ((own_server,) if own_server else ()),
+        poll_seconds=poll_seconds,
+    )
 
 
 def _resolve(base_dir: Path, value: str) -> Path:

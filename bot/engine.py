@@ -22,6 +22,8 @@ from bot.texts import Catalog
 log = logging.getLogger(__name__)
 
 REPLY_TO = "reply_to"
+SEEN = "seen"
+_SEEN_KEPT = 20
 Deliver = Callable[[Sequence[Reply]], Awaitable[None]]
 _CASE_REF_ATTEMPTS = 5
 
@@ -33,12 +35,28 @@ def describe_failure(exc: BaseException) -> str:
     return f"{type(exc).__name__}{where}"
 
 
-def _with_reply_address(
+def _with_channel_fields(
     data: dict[str, Any], inbound: Inbound, stored: ConversationRecord | None
 ) -> dict[str, Any]:
-    """The conversation's data plus where to reach the person, sealed with it."""
-    address = inbound.reply_to or (stored.data.get(REPLY_TO) if stored is not None else None)
-    return {**data, REPLY_TO: address} if address else data
+    """The conversation's data plus where to reach the person and the last message ids
+    handled, sealed with it."""
+    previous = stored.data if stored is not None else {}
+    address = inbound.reply_to or previous.get(REPLY_TO)
+    fields = {**data, REPLY_TO: address} if address else dict(data)
+    if inbound.message_id is not None:
+        seen = [*previous.get(SEEN, []), inbound.message_id]
+        fields[SEEN] = seen[-_SEEN_KEPT:]
+    elif SEEN in previous:
+        fields[SEEN] = previous[SEEN]
+    return fields
+
+
+def already_handled(inbound: Inbound, stored: ConversationRecord | None) -> bool:
+    return (
+        inbound.message_id is not None
+        and stored is not None
+        and inbound.message_id in stored.data.get(SEEN, ())
+    )
 
 
 class Engine:
@@ -98,6 +116,9 @@ class Engine:
         stored: ConversationRecord | None = None
         try:
             stored = await self._store.load_conversation(user)
+            if already_handled(inbound, stored):
+                log.info("message on %s already handled; not handled again", inbound.channel)
+                return
             previous = stored.state if stored else "new"
             log.debug(
                 "conversation loaded: state %s, %d answers so far",
@@ -152,7 +173,7 @@ class Engine:
                 ConversationRecord(
                     step.conversation.state,
                     step.conversation.lang,
-                    _with_reply_address(step.conversation.to_data(), inbound, stored),
+                    _with_channel_fields(step.conversation.to_data(), inbound, stored),
                 )
                 if step.conversation is not None
                 else None

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 
 # aiosqlite logs every statement with its parameters at DEBUG; transitions every
-# callback at INFO; httpx every request URL, which holds the Telegram bot token.
-_QUIET = ("aiosqlite", "asyncio", "transitions", "httpx", "httpcore")
+# callback at INFO; httpx every request URL, which holds the Telegram bot token;
+# matrix-nio names the employees whose keys and sessions it handles at INFO and logs
+# whole server responses at DEBUG, its store (peewee) every query.
+_QUIET = ("aiosqlite", "asyncio", "transitions", "httpx", "httpcore", "nio", "peewee")
 # python-telegram-bot logs updates and request parameters (message texts, user ids) at
 # DEBUG, and so does its webhook server.
 _NEVER_DEBUG = ("telegram", "tornado", "aiohttp")

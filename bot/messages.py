@@ -30,6 +30,9 @@ class Inbound:
     # Where replies for this person go on their channel (a chat id): stored sealed,
     # for messages that are not an answer to this one.
     reply_to: str | None = None
+    # The platform's id of this message: one already handled (a channel replaying
+    # after a crash) is not handled twice.
+    message_id: str | None = None
 
 
 @dataclass(frozen=True)

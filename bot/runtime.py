@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import Config, ConfigError
 from bot.crypto import FieldCipher, UserKeyer, load_or_create_keys
@@ -20,6 +21,10 @@ from bot.sinks.base import HandoffSink
 from bot.sinks.local_inbox import LocalInbox
 from bot.store import SqliteStore
 from bot.texts import Catalog, load_catalog
+
+if TYPE_CHECKING:
+    from bot.adapters.matrix_dm import MatrixDmChannel
+    from bot.matrix.session import MatrixSession
 
 log = logging.getLogger(__name__)
 
@@ -57,18 +62,39 @@ class Runtime:
     worker: OutboxWorker
     engine: Engine
     sink: HandoffSink | None = None
+    matrix_session: MatrixSession | None = None
+    matrix_dm: MatrixDmChannel | None = None
 
 
-def _sink(config: Config, cipher: FieldCipher, catalog: Catalog, inbox: LocalInbox) -> HandoffSink:
-    if config.handoff_sink != "matrix":
-        return inbox
+def _matrix_session(config: Config, cipher: FieldCipher) -> MatrixSession | None:
+    if config.matrix is None:
+        return None
     # Imported here: matrix-nio and its crypto cost ~25 MB the embedded default never needs.
     from bot.matrix.session import MatrixSession
+
+    return MatrixSession(config.matrix, config.data_dir, cipher)
+
+
+def _sink(
+    config: Config, session: MatrixSession | None, catalog: Catalog, inbox: LocalInbox
+) -> HandoffSink:
+    if config.handoff_sink != "matrix":
+        return inbox
     from bot.sinks.matrix_room import MatrixRoomSink
 
-    assert config.matrix is not None  # the config loader demands it for this sink
-    session = MatrixSession(config.matrix, config.data_dir, cipher)
+    assert session is not None  # the config loader demands [matrix] for this sink
     return MatrixRoomSink(session, config, lambda: catalog)
+
+
+def _matrix_dm(runtime: Runtime) -> MatrixDmChannel | None:
+    """Built before any sync can happen: the channel must see every sync's messages."""
+    if runtime.config.matrix_dm is None or runtime.matrix_session is None:
+        return None
+    from bot.adapters.matrix_dm import MatrixDmChannel
+
+    return MatrixDmChannel(
+        runtime.matrix_session, runtime.config.matrix_dm, runtime.engine, lambda: runtime.catalog
+    )
 
 
 async def _purge_idle(store: SqliteStore, config: Config, clock: Callable[[], float]) -> None:
@@ -97,9 +123,10 @@ async def open_runtime(
         resources.push_async_callback(store.close)
         inbox = await LocalInbox.open(config.data_dir, cipher, clock)
         resources.push_async_callback(inbox.close)
-        sink = _sink(config, cipher, catalog, inbox)
-        if sink is not inbox:
-            resources.push_async_callback(sink.close)
+        session = _matrix_session(config, cipher)
+        if session is not None:
+            resources.push_async_callback(session.close)
+        sink = _sink(config, session, catalog, inbox)
         worker = OutboxWorker(
             store, sink, clock, config.retry_initial_seconds, config.retry_max_seconds
         )
@@ -107,12 +134,14 @@ async def open_runtime(
         engine = Engine(
             store, lambda: catalog, config, UserKeyer(keys), clock, worker.wake, sink.prepare
         )
+        runtime = Runtime(config, catalog, store, inbox, worker, engine, sink, session)
+        runtime.matrix_dm = _matrix_dm(runtime)
         tasks = [
             asyncio.create_task(worker.run(), name="outbox"),
             asyncio.create_task(_purge_idle(store, config, clock), name="purge"),
         ]
         resources.push_async_callback(_stop_tasks, tasks)
-        yield Runtime(config, catalog, store, inbox, worker, engine, sink)
+        yield runtime
 
 
 async def _stop_tasks(tasks: list[asyncio.Task[None]]) -> None:

@@ -43,6 +43,7 @@ class MatrixPerson:
         self.texts: list[dict[str, Any]] = []
         self.notices: list[str] = []
         self.undecryptable = 0
+        self.text_events: list[RoomMessageText] = []  # with nio's "decrypted" flag
 
     async def login(self) -> MatrixPerson:
         response = await self.client.login(self.password, device_name=self.device_name)
@@ -83,8 +84,11 @@ class MatrixPerson:
                 room.join.get(room_id).timeline.events if room and room_id in room.join else []
             )
             for event in timeline:
+                if event.sender == self.user_id:
+                    continue  # what this person sent themselves
                 if isinstance(event, RoomMessageText):
                     self.texts.append(event.source["content"])
+                    self.text_events.append(event)
                 elif isinstance(event, RoomMessageNotice):
                     self.notices.append(event.body)
                 elif isinstance(event, MegolmEvent):

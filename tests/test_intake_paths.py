@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from bot.flows.answers import CASE_REF_ALPHABET
+from bot.messages import Inbound, Reply
 from bot.runtime import open_runtime
 from bot.texts import Texts
 from tests.conftest import FakeClock, Person, make_config
@@ -367,6 +369,24 @@ async def test_a_yes_button_on_an_older_identical_question_is_not_acted_on(
     await person.pick("yes", question=old_confirmation)
     assert person.texts == [en("input.stale_choice"), en("delete.confirm")]
     assert await stored_answers(person) is not None  # nothing was erased
+
+
+async def test_a_message_replayed_by_its_channel_is_handled_once(person: Person, en: Texts):
+    await person.say("hello")
+    replayed = Inbound("terminal", person.user, text="1", message_id="m-7")
+    got: list[Reply] = []
+
+    async def deliver(replies: Sequence[Reply]) -> None:
+        got.extend(replies)
+
+    await person.runtime.engine.handle(replayed, deliver)
+    assert got[-1].text == en("consent.text", organisation="Demo Organisation", draft_hours="72")
+    got.clear()
+    await person.runtime.engine.handle(replayed, deliver)  # as after a crash mid-sync
+    assert got == []
+    user = person.runtime.engine._keyer("terminal", person.user)  # the bot's own keyed hash
+    record = await person.runtime.store.load_conversation(user)
+    assert record is not None and record.state == "consent"  # "1" did not also agree
 
 
 async def test_media_gets_a_calm_reply_and_nothing_is_stored(person: Person, en: Texts):

@@ -264,6 +264,7 @@ class TelegramChannel:
             kind=kind,
             language_hint=language_of(person, self._catalog()),
             reply_to=str(message.chat.id),
+            message_id=str(message.message_id),
         )
         await self._engine.handle(inbound, self._replier(message.chat.id))
 
@@ -280,6 +281,7 @@ class TelegramChannel:
             question=token,
             language_hint=language_of(query.from_user, self._catalog()),
             reply_to=str(message.chat.id),
+            message_id=f"press-{query.id}",
         )
         await self._mark_pressed(message, inbound, query.data)
         await self._engine.handle(inbound, self._replier(message.chat.id))

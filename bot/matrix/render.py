@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from typing import Any
 
 from bot.config import Config
 from bot.flows.summary import handoff_lines, handoff_text
+from bot.messages import Choice
 from bot.texts import Texts
 
 
@@ -31,3 +33,20 @@ def handoff_message(payload: dict[str, Any], t: Texts, config: Config) -> dict[s
 
 def notice(text: str) -> dict[str, Any]:
     return {"msgtype": "m.notice", "body": text}
+
+
+def direct_message(text: str, choices: Sequence[Choice] = ()) -> dict[str, Any]:
+    """A message to an employee: choices as numbered lines, everything escaped in HTML."""
+    body = text
+    formatted = f"<p>{_html_value(text)}</p>"
+    if choices:
+        numbered = "\n".join(f"{n}. {choice.label}" for n, choice in enumerate(choices, 1))
+        body = f"{text}\n\n{numbered}"
+        items = "".join(f"<li>{_html_value(choice.label)}</li>" for choice in choices)
+        formatted += f"<ol>{items}</ol>"
+    return {
+        "msgtype": "m.text",
+        "body": body,
+        "format": "org.matrix.custom.html",
+        "formatted_body": formatted,
+    }

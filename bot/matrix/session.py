@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from nio import AsyncClient, AsyncClientConfig, LoginResponse, SyncError
+from nio import AsyncClient, AsyncClientConfig, LoginResponse, SyncError, SyncResponse
 from nio.crypto import ENCRYPTION_ENABLED
 
 from bot.config import MatrixSettings
@@ -23,6 +25,7 @@ from bot.matrix.state import MatrixState
 log = logging.getLogger(__name__)
 
 STORE_DIR = "matrix-store"
+SyncListener = Callable[[SyncResponse, bool], Awaitable[None]]
 
 
 def require_encryption() -> None:
@@ -42,6 +45,11 @@ class MatrixSession:
         self.client: AsyncClient | None = None
         self.http: MatrixHttp | None = None
         self.identity_status = ""
+        # Called with each sync's response before its token is saved; the flag says
+        # whether the sync started without a token (old history, not new messages).
+        self.listeners: list[SyncListener] = []
+        self._open_lock = asyncio.Lock()
+        self._sync_lock = asyncio.Lock()
 
     @property
     def ready(self) -> bool:
@@ -55,7 +63,9 @@ class MatrixSession:
         store.mkdir(mode=0o700, exist_ok=True)
         config = AsyncClientConfig(
             encryption_enabled=True,
-            store_sync_tokens=True,
+            # The token is kept in our state instead, saved only once the channel has
+            # handled what a sync brought (nio would save it before).
+            store_sync_tokens=False,
             pickle_key=self.state.pickle_key,
             max_timeouts=1,
             max_limit_exceeded=3,
@@ -72,6 +82,11 @@ class MatrixSession:
 
     async def open(self) -> None:
         """Log in (once; later starts restore the same device), sync, cross-sign."""
+        async with self._open_lock:
+            if not self.ready:
+                await self._open()
+
+    async def _open(self) -> None:
         if self.client is None:
             self.client = self._new_client()
             self.http = MatrixHttp(self.client)
@@ -141,16 +156,40 @@ class MatrixSession:
         self.save_state()
         log.info("matrix login as device %s", response.device_id)
 
-    async def sync(self) -> None:
-        assert self.client is not None
+    async def sync(self, timeout_ms: int = 0) -> None:
+        """One sync (waiting up to ``timeout_ms`` for news), handed to the listeners."""
+        async with self._sync_lock:
+            await self._sync(timeout_ms)
+
+    async def _sync(self, timeout_ms: int) -> None:
+        client = self.client
+        assert client is not None
+        since = client.next_batch or self.state.sync_token
         try:
-            response = await self.client.sync(timeout=0, full_state=not self.client.next_batch)
+            response = await client.sync(
+                timeout=timeout_ms, since=since, full_state=not client.next_batch
+            )
         except NETWORK_ERRORS as exc:
             raise HomeserverUnreachable(type(exc).__name__) from exc
         if isinstance(response, SyncError):
             if response.status_code == "M_UNKNOWN_TOKEN":
                 raise MatrixHttpError(401, "M_UNKNOWN_TOKEN", {})
             raise HomeserverUnreachable(f"sync: {response.status_code}")
+        await self._maintain_keys(client)
+        for listener in self.listeners:
+            await listener(response, since is None)
+        if response.next_batch != self.state.sync_token:
+            self.state.sync_token = response.next_batch
+            self.save_state()
+
+    @staticmethod
+    async def _maintain_keys(client: AsyncClient) -> None:
+        """What nio's sync_forever does after a sync: keys up to date, key requests out."""
+        if client.should_upload_keys:
+            await client.keys_upload()
+        if client.should_query_keys:
+            await client.keys_query()
+        await client.send_to_device_messages()
 
     async def close(self) -> None:
         if self.client is not None:

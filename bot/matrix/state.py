@@ -27,6 +27,10 @@ class MatrixState:
     pinned_master_keys: dict[str, str] = field(default_factory=dict)
     # Adviser devices already announced as left out, per room.
     announced_exclusions: dict[str, list[str]] = field(default_factory=dict)
+    # Where the next sync continues: saved only after what it brought was handled.
+    sync_token: str | None = None
+    # Direct chats with employees the bot joined; only these are served as a channel.
+    direct_rooms: list[str] = field(default_factory=list)
 
     @classmethod
     def load(cls, data_dir: Path, cipher: FieldCipher) -> MatrixState:

@@ -1,0 +1,256 @@
+"""The Matrix channel: employees in end-to-end encrypted direct chats with the bot.
+
+The bot joins direct chats from allowed homeservers only, makes sure they are
+encrypted before it asks anything, and serves nothing but the chats it joined that
+way (never an adviser's room). Each sync is handled before its token is saved, and
+the engine skips messages it already handled, so a crash loses and doubles nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from nio import (
+    AsyncClient,
+    InviteInfo,
+    InviteMemberEvent,
+    MatrixRoom,
+    MegolmEvent,
+    RoomEncryptedMedia,
+    RoomMessageEmote,
+    RoomMessageMedia,
+    RoomMessageText,
+    RoomMessageUnknown,
+    RoomPutStateResponse,
+    RoomSendResponse,
+    StickerEvent,
+    SyncResponse,
+)
+
+from bot.adapters.outgoing import compose
+from bot.config import MatrixDmSettings
+from bot.engine import Engine, describe_failure
+from bot.matrix.errors import HomeserverUnreachable, MatrixHttpError
+from bot.matrix.http import NETWORK_ERRORS
+from bot.matrix.render import direct_message
+from bot.matrix.session import MatrixSession
+from bot.messages import Inbound, InboundKind, Reply
+from bot.texts import Catalog
+
+CHANNEL = "matrix"
+MEGOLM = "m.megolm.v1.aes-sha2"
+# Far below Matrix's 64 KiB event limit, with room for the HTML copy.
+_MESSAGE_LIMIT = 16_000
+_RETRY_MAX_SECONDS = 60.0
+# The quoted original that clients put above a reply ("> <@bot:x> ...").
+_REPLY_FALLBACK = re.compile(r"\A(?:>[^\n]*\n)+\n")
+_UNSUPPORTED = (RoomMessageMedia, RoomEncryptedMedia, StickerEvent, RoomMessageUnknown)
+
+log = logging.getLogger(__name__)
+
+
+class ReplyNotSent(Exception):
+    """The homeserver refused a reply; the step it answers is saved all the same."""
+
+
+def server_of(user_id: str) -> str:
+    return user_id.partition(":")[2]
+
+
+class MatrixDmChannel:
+    def __init__(
+        self,
+        session: MatrixSession,
+        settings: MatrixDmSettings,
+        engine: Engine,
+        catalog: Callable[[], Catalog],
+    ) -> None:
+        self._session = session
+        self._settings = settings
+        self._engine = engine
+        self._catalog = catalog
+        self._bot = session.settings.user_id
+        # Rooms where the bot asked for encryption and greets once it is on.
+        self._awaiting_encryption: set[str] = set()
+        session.listeners.append(self.on_sync)
+
+    # -- serving ----------------------------------------------------------------------
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Sync until ``stopping`` is set; an unreachable homeserver is waited out."""
+        delay = 1.0
+        while not stopping.is_set():
+            try:
+                if not self._session.ready:
+                    await self._session.open()
+                    log.info("matrix direct chats: serving")
+                await self._session.sync(self._settings.poll_seconds * 1000)
+                delay = 1.0
+                continue
+            except (HomeserverUnreachable, *NETWORK_ERRORS) as exc:
+                log.warning("matrix homeserver unreachable (%s); retrying", type(exc).__name__)
+            except MatrixHttpError as exc:
+                log.warning("matrix sync refused (%s)", exc.errcode or exc.status)
+                if exc.errcode == "M_UNKNOWN_TOKEN":
+                    await self._session.close()  # the next round logs in again
+            try:
+                await asyncio.wait_for(stopping.wait(), delay)
+            except TimeoutError:
+                delay = min(delay * 2, _RETRY_MAX_SECONDS)
+        log.info("matrix direct chats: stopped")
+
+    async def on_sync(self, response: SyncResponse, catching_up: bool) -> None:
+        """Invites first, then the messages of every served room, rooms side by side."""
+        client = self._session.client
+        assert client is not None
+        for room_id, invite in response.rooms.invite.items():
+            await self._consider_invite(client, room_id, invite)
+        work: list[Awaitable[None]] = []
+        for room_id, joined in response.rooms.join.items():
+            room = client.rooms.get(room_id)
+            if room is None or room_id not in self._session.state.direct_rooms:
+                continue
+            if not await self._fit_to_serve(client, room):
+                continue
+            if catching_up:
+                continue  # history from before this bot's first sync: not new messages
+            events = [e for e in joined.timeline.events if e.sender != self._bot]
+            if events:
+                work.append(self._handle_room(client, room, events))
+        await asyncio.gather(*work)
+
+    # -- rooms ------------------------------------------------------------------------
+
+    async def _consider_invite(self, client: AsyncClient, room_id: str, invite: InviteInfo) -> None:
+        own = next(
+            (
+                event
+                for event in invite.invite_state
+                if isinstance(event, InviteMemberEvent)
+                and event.state_key == self._bot
+                and event.membership == "invite"
+            ),
+            None,
+        )
+        if own is None:
+            return
+        refusal = None
+        if server_of(own.sender) not in self._settings.allowed_homeservers:
+            refusal = "homeserver not allowed"
+        elif not own.content.get("is_direct"):
+            refusal = "not a direct chat"
+        if refusal is not None:
+            await client.room_leave(room_id)
+            log.info("declined an invite: %s", refusal)
+            return
+        response = await client.join(room_id)
+        if getattr(response, "room_id", None) != room_id:
+            log.warning("could not join a direct chat: %s", getattr(response, "status_code", "?"))
+            return
+        self._session.state.direct_rooms.append(room_id)
+        self._session.save_state()
+        log.info("joined a direct chat")
+
+    async def _fit_to_serve(self, client: AsyncClient, room: MatrixRoom) -> bool:
+        """One other person, from an allowed server, and end-to-end encryption on."""
+        others = [user for user in room.users if user != self._bot]
+        if len(others) != 1 or server_of(others[0]) not in self._settings.allowed_homeservers:
+            if others:
+                await self._say(client, room, "channel.private_only", others[0])
+            await self._leave(client, room.room_id, "not one to one" if others else "left alone")
+            return False
+        person = others[0]
+        if room.encrypted:
+            if room.room_id in self._awaiting_encryption:
+                self._awaiting_encryption.discard(room.room_id)
+                await self._say(client, room, "channel.encryption_on", person)
+                await self._engine.handle(
+                    Inbound(CHANNEL, person, kind=InboundKind.RESUME, reply_to=room.room_id),
+                    self._replier(client, room),
+                )
+            return True
+        if room.room_id not in self._awaiting_encryption:
+            response = await client.room_put_state(
+                room.room_id, "m.room.encryption", {"algorithm": MEGOLM}
+            )
+            if isinstance(response, RoomPutStateResponse):
+                self._awaiting_encryption.add(room.room_id)
+                log.info("turned on encryption in a direct chat")
+            else:
+                # Said in the clear on purpose: it asks nothing and tells why.
+                await self._say(client, room, "channel.unencrypted", person)
+                await self._leave(client, room.room_id, "encryption could not be turned on")
+        return False
+
+    async def _leave(self, client: AsyncClient, room_id: str, reason: str) -> None:
+        await client.room_leave(room_id)
+        if room_id in self._session.state.direct_rooms:
+            self._session.state.direct_rooms.remove(room_id)
+            self._session.save_state()
+        log.info("left a direct chat: %s", reason)
+
+    # -- messages ---------------------------------------------------------------------
+
+    async def _handle_room(self, client: AsyncClient, room: MatrixRoom, events: list[Any]) -> None:
+        for event in events:
+            if server_of(event.sender) not in self._settings.allowed_homeservers:
+                continue
+            try:
+                inbound = await self._inbound(client, room, event)
+                if inbound is not None:
+                    await self._engine.handle(inbound, self._replier(client, room))
+            except (ReplyNotSent, HomeserverUnreachable, *NETWORK_ERRORS) as exc:
+                # The step is saved; the person sees the question again on their next message.
+                log.error("reply in a direct chat not sent: %s", describe_failure(exc))
+
+    async def _inbound(self, client: AsyncClient, room: MatrixRoom, event: Any) -> Inbound | None:
+        base: dict[str, Any] = {"reply_to": room.room_id, "message_id": event.event_id}
+        if isinstance(event, RoomMessageText | RoomMessageEmote):
+            relation = event.source.get("content", {}).get("m.relates_to") or {}
+            if relation.get("rel_type") == "m.replace":
+                await self._say(client, room, "channel.edit_ignored", event.sender)
+                return None
+            text = event.body
+            if relation.get("m.in_reply_to"):
+                text = _REPLY_FALLBACK.sub("", text, count=1)
+            return Inbound(CHANNEL, event.sender, text=text, **base)
+        if isinstance(event, MegolmEvent):
+            await self._say(client, room, "channel.undecryptable", event.sender)
+            return None
+        if isinstance(event, _UNSUPPORTED):
+            return Inbound(CHANNEL, event.sender, kind=InboundKind.UNSUPPORTED, **base)
+        # Notices (other bots), reactions, redactions, state: nothing to answer.
+        return None
+
+    async def _say(self, client: AsyncClient, room: MatrixRoom, key: str, person: str) -> None:
+        text = await self._engine.notice(CHANNEL, person, key)
+        await self._send(client, room, direct_message(text))
+
+    def _replier(
+        self, client: AsyncClient, room: MatrixRoom
+    ) -> Callable[[Sequence[Reply]], Awaitable[None]]:
+        async def deliver(replies: Sequence[Reply]) -> None:
+            for outgoing in compose(list(replies), _MESSAGE_LIMIT):
+                choices = outgoing.question.choices if outgoing.question else ()
+                await self._send(client, room, direct_message(outgoing.text, choices))
+
+        return deliver
+
+    async def _send(self, client: AsyncClient, room: MatrixRoom, content: dict[str, Any]) -> None:
+        if room.encrypted:
+            self._exclude_own_other_devices(client)
+        response = await client.room_send(
+            room.room_id, "m.room.message", content, ignore_unverified_devices=True
+        )
+        if not isinstance(response, RoomSendResponse):
+            raise ReplyNotSent(str(getattr(response, "status_code", "?")))
+
+    def _exclude_own_other_devices(self, client: AsyncClient) -> None:
+        """The bot's own older devices (a lost store) never get an employee's room key."""
+        for device in client.device_store.active_user_devices(self._bot):
+            if device.id != client.device_id and not device.blacklisted:
+                client.blacklist_device(device)

@@ -1,0 +1,237 @@
+"""Employees in Matrix direct chats, against a real Synapse, with real end-to-end encryption."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from nio import RoomCreateResponse, RoomPreset, RoomSendResponse
+
+from bot.channels import serve
+from bot.config import Config, load_config
+from bot.runtime import Runtime, open_runtime
+from bot.texts import Texts
+from tests.matrix_people import MatrixPerson
+from tests.matrix_world import World, make_world, synapse  # noqa: F401 - fixture
+
+CANARY = "PangolinCanary8812"
+ENCRYPTION = {
+    "type": "m.room.encryption",
+    "state_key": "",
+    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+}
+
+
+@pytest.fixture
+async def world(synapse, tmp_path: Path) -> AsyncIterator[World]:  # noqa: F811
+    async for made in make_world(synapse, tmp_path):
+        yield made
+
+
+def dm_config(world: World) -> Config:
+    path = world.folder / "config.toml"
+    path.write_text(world.config_text() + "[matrix_dm]\nenabled = true\npoll_seconds = 1\n")
+    return load_config(path, environ={})
+
+
+@contextlib.asynccontextmanager
+async def serving(config: Config) -> AsyncIterator[Runtime]:
+    """`vertrouwd run` in this process, stopped as on SIGTERM when the block ends."""
+    stopping = asyncio.Event()
+    async with open_runtime(config) as runtime:
+        task = asyncio.create_task(serve(runtime, stopping))
+        session = runtime.matrix_session
+        assert session is not None
+        for _ in range(400):
+            if session.ready or task.done():
+                break
+            await asyncio.sleep(0.05)
+        assert session.ready, "the bot did not log in"
+        try:
+            yield runtime
+        finally:
+            stopping.set()
+            await task
+
+
+class Employee:
+    def __init__(self, person: MatrixPerson) -> None:
+        self.person = person
+        self.client = person.client
+
+    async def open_direct_chat(
+        self,
+        bot_id: str,
+        *,
+        encrypted: bool = True,
+        direct: bool = True,
+        preset: RoomPreset = RoomPreset.trusted_private_chat,
+    ) -> str:
+        response = await self.client.room_create(
+            is_direct=direct,
+            invite=[bot_id],
+            preset=preset,
+            initial_state=[ENCRYPTION] if encrypted else [],
+        )
+        assert isinstance(response, RoomCreateResponse), response
+        return response.room_id
+
+    async def wait_for_member(
+        self, room_id: str, user_id: str, membership: str, seconds: float = 20
+    ) -> None:
+        for _ in range(int(seconds * 10)):
+            await self.client.sync(timeout=100)
+            room = self.client.rooms.get(room_id)
+            joined = (
+                room is not None and user_id in room.users and user_id not in room.invited_users
+            )
+            if (membership == "join" and joined) or (
+                membership == "leave" and room is not None and user_id not in room.users
+            ):
+                return
+        raise AssertionError(f"{user_id} never got membership {membership}")
+
+    async def say(self, room_id: str, text: str, seconds: float = 20) -> list[dict[str, Any]]:
+        """Send ``text`` encrypted and return the bot's answer, as the app shows it."""
+        before = len(self.person.texts)
+        await self.client.sync(timeout=0)
+        if self.client.should_query_keys:
+            await self.client.keys_query()
+        response = await self.client.room_send(
+            room_id,
+            "m.room.message",
+            {"msgtype": "m.text", "body": text},
+            ignore_unverified_devices=True,
+        )
+        assert isinstance(response, RoomSendResponse), response
+        await self.person.collect(room_id, seconds, want=before + 1)
+        assert len(self.person.texts) > before, f"no answer to {text!r}"
+        return self.person.texts[before:]
+
+
+async def test_an_intake_in_an_encrypted_direct_chat_reaches_the_adviser(
+    world: World, nl: Texts, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.DEBUG)
+    employee = Employee(await world.stranger("employee"))
+    config = dm_config(world)
+    async with serving(config) as runtime:
+        caplog.clear()  # the employee's own login, before the bot capped the libraries' logs
+        room_id = await employee.open_direct_chat(world.bot_id)
+        await employee.wait_for_member(room_id, world.bot_id, "join")
+        [intro] = await employee.say(room_id, "hoi")
+        assert intro["body"].startswith(nl("intro.text", organisation="Demo Organisation")[:30])
+        assert intro["body"].endswith(
+            f"1. {nl('menu.intake')}\n2. {nl('menu.help_now')}"
+            f"\n3. {nl('menu.about')}\n4. {nl('menu.language')}"
+            f"\n5. {nl('menu.delete')}"
+        )
+        assert f"<li>{nl('menu.intake')}</li>" in intro["formatted_body"]
+        for answer in ("1", "1", "2", "1"):  # contact the adviser, agree, not in danger, bullying
+            await employee.say(room_id, answer)
+        await employee.say(room_id, f"Mijn <b>chef</b> & {CANARY}")
+        await employee.say(room_id, "Robin")
+        await employee.say(room_id, "3")  # e-mail
+        await employee.say(room_id, "robin@example.nl")
+        await employee.say(room_id, "1")  # mornings
+        [review] = await employee.say(room_id, "1")  # today
+        assert f"Mijn <b>chef</b> & {CANARY}" in review["body"]
+        assert f"Mijn &lt;b&gt;chef&lt;/b&gt; &amp; {CANARY}" in review["formatted_body"]
+        [sent] = await employee.say(room_id, "1")  # send
+        await world.adviser.collect(world.room_id, 20)
+        user = runtime.engine._keyer("matrix", employee.person.user_id)  # the bot's keyed hash
+        record = await runtime.store.load_conversation(user)
+        assert record is not None and record.data["reply_to"] == room_id
+    [handoff] = world.adviser.texts
+    assert f"Mijn <b>chef</b> & {CANARY}" in handoff["body"]
+    case_ref = handoff["body"].split("Case reference: ")[1].split()[0]
+    assert case_ref in sent["body"]
+    assert all(event.decrypted for event in employee.person.text_events)
+    files = [p for p in config.data_dir.rglob("*") if p.is_file()]
+    assert CANARY.encode() not in b"".join(p.read_bytes() for p in files)
+    # The bot's own files hold the person only as a keyed hash. (matrix-nio's crypto
+    # store knows the person's devices by Matrix id, as every Matrix client must.)
+    own = b"".join(p.read_bytes() for p in files if "matrix-store" not in p.parts)
+    assert employee.person.user_id.split(":")[0].encode() not in own
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "step on matrix" in logged
+    assert employee.person.user_id not in logged and CANARY not in logged
+    await employee.person.close()
+
+
+async def test_group_invites_and_other_homeservers_are_declined(world: World):
+    employee = Employee(await world.stranger("employee"))
+    async with serving(dm_config(world)):
+        group = await employee.open_direct_chat(world.bot_id, direct=False)
+        await employee.wait_for_member(group, world.bot_id, "leave")
+    path = world.folder / "config.toml"
+    path.write_text(
+        world.config_text()
+        + "[matrix_dm]\nenabled = true\npoll_seconds = 1\nallowed_homeservers = ['example.org']\n"
+    )
+    async with serving(load_config(path, environ={})):
+        direct = await employee.open_direct_chat(world.bot_id)
+        await employee.wait_for_member(direct, world.bot_id, "leave")
+    await employee.person.close()
+
+
+async def test_an_unencrypted_direct_chat_is_encrypted_before_anything_is_asked(
+    world: World, nl: Texts
+):
+    employee = Employee(await world.stranger("employee"))
+    async with serving(dm_config(world)):
+        room_id = await employee.open_direct_chat(world.bot_id, encrypted=False)
+        await employee.wait_for_member(room_id, world.bot_id, "join")
+        await employee.person.collect(room_id, 20, want=2)
+        first, second = employee.person.text_events[:2]
+        assert first.body == nl("channel.encryption_on")
+        assert second.body.startswith(nl("intro.text", organisation="Demo Organisation")[:30])
+        assert first.decrypted and second.decrypted
+    assert employee.client.rooms[room_id].encrypted
+    await employee.person.close()
+
+
+async def test_where_encryption_cannot_be_turned_on_nothing_personal_is_asked(
+    world: World, nl: Texts
+):
+    employee = Employee(await world.stranger("employee"))
+    async with serving(dm_config(world)):
+        # A private chat gives the invited bot no right to change the room's settings.
+        room_id = await employee.open_direct_chat(
+            world.bot_id, encrypted=False, preset=RoomPreset.private_chat
+        )
+        await employee.person.collect(room_id, 20)
+        await employee.wait_for_member(room_id, world.bot_id, "leave")
+    assert [e.body for e in employee.person.text_events] == [nl("channel.unencrypted")]
+    await employee.person.close()
+
+
+async def test_a_restart_mid_intake_resumes_at_the_same_question(world: World, nl: Texts):
+    employee = Employee(await world.stranger("employee"))
+    config = dm_config(world)
+    async with serving(config):
+        room_id = await employee.open_direct_chat(world.bot_id)
+        await employee.wait_for_member(room_id, world.bot_id, "join")
+        await employee.say(room_id, "hoi")
+        await employee.say(room_id, "1")
+        [danger] = await employee.say(room_id, "1")  # agree
+        assert danger["body"].startswith(nl("danger.prompt"))
+    # Written while the bot is down: handled once it is back, exactly once.
+    await employee.client.room_send(
+        room_id,
+        "m.room.message",
+        {"msgtype": "m.text", "body": "2"},
+        ignore_unverified_devices=True,
+    )
+    async with serving(config):
+        await employee.person.collect(room_id, 20, want=len(employee.person.texts) + 1)
+        topic = employee.person.texts[-1]
+        assert topic["body"].startswith(nl("topic.prompt"))
+        [description] = await employee.say(room_id, "1")
+        assert description["body"].startswith(nl("description.prompt", max=1000)[:40])
+    await employee.person.close()
