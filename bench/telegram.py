@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import signal
 import statistics
 import sys
@@ -71,11 +72,13 @@ class Figures:
         return self.messages / self.wall
 
 
-async def converse(fake: FakeTelegram, person: Person) -> None:
+async def converse(fake: FakeTelegram, person: Person, think: float) -> None:
+    await asyncio.sleep(random.uniform(0, think))  # people do not all start at once
     for text in SCRIPT:
         seen = fake.sent_count(person.id)
         fake.send_text(person, text)
         await fake.wait_for_message(person.id, seen)
+        await asyncio.sleep(think)  # reading the answer, typing the next
 
 
 async def wait_ready(fake: FakeTelegram, process: asyncio.subprocess.Process) -> None:
@@ -86,7 +89,7 @@ async def wait_ready(fake: FakeTelegram, process: asyncio.subprocess.Process) ->
 
 
 async def measure(
-    fake: FakeTelegram, command: list[str], people: list[Person], env: dict[str, str]
+    fake: FakeTelegram, command: list[str], people: list[Person], env: dict[str, str], think: float
 ) -> Figures:
     fake.calls.clear()
     process = await asyncio.create_subprocess_exec(
@@ -98,7 +101,7 @@ async def measure(
         warm = [Person(p.id + 1, p.first_name, p.language_code) for p in people[:20]]
         await asyncio.gather(*(converse_once(fake, p) for p in warm))
         cpu_before, started = cpu_seconds(process.pid), time.perf_counter()
-        await asyncio.gather(*(converse(fake, person) for person in people))
+        await asyncio.gather(*(converse(fake, person, think) for person in people))
         cpu_after, ended = cpu_seconds(process.pid), time.perf_counter()
     finally:
         process.send_signal(signal.SIGTERM)
@@ -126,7 +129,7 @@ def vertrouwd_config(folder: Path, fake: FakeTelegram) -> Path:
     return config
 
 
-async def main(people_count: int, rounds: int) -> None:
+async def main(people_count: int, rounds: int, think: float) -> None:
     fake = FakeTelegram()
     await fake.start()
     env = {k: v for k, v in os.environ.items() if not k.startswith("VERTROUWD_")}
@@ -147,7 +150,7 @@ async def main(people_count: int, rounds: int) -> None:
                         workdir.mkdir()
                         config = vertrouwd_config(workdir, fake)
                         command = [sys.executable, "-m", "bot", "run", "--config", str(config)]
-                    figures = await measure(fake, command, people, env)
+                    figures = await measure(fake, command, people, env, think)
                     results[name].append(figures)
                     print(
                         f"round {round_number + 1} {name:>10}: {figures.messages} messages in"
@@ -177,5 +180,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--people", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--think-ms",
+        type=float,
+        default=0,
+        help="pause between an answer and the person's next message (0: none at all)",
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.people, args.rounds))
+    asyncio.run(main(args.people, args.rounds, args.think_ms / 1000))
