@@ -16,6 +16,7 @@ from bot.config import Config, load_config
 from bot.messages import Inbound, InboundKind, Reply
 from bot.runtime import Runtime, open_runtime
 from bot.texts import Catalog, Texts, load_catalog
+from tests.fake_telegram import FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "locales"
@@ -44,6 +45,15 @@ def write_config(tmp_path: Path, extra: str = "", *, fast: bool = True) -> Path:
 
 def make_config(tmp_path: Path, extra: str = "", *, fast: bool = True) -> Config:
     return load_config(write_config(tmp_path, extra, fast=fast), environ={})
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    """A local stand-in for Telegram's Bot API on 127.0.0.1."""
+    server = FakeTelegram()
+    await server.start()
+    yield server
+    await server.stop()
 
 
 @pytest.fixture

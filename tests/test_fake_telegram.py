@@ -13,14 +13,6 @@ from tests.fake_telegram import FakeTelegram, Person
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    server = FakeTelegram()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
 async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
     async with Bot(fake.token, base_url=fake.base_url) as client:
         yield client

@@ -28,14 +28,6 @@ from tests.telegram_harness import (
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    server = FakeTelegram()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
 async def bot(tmp_path: Path, fake: FakeTelegram) -> AsyncIterator[RunningBot]:
     async with running_bot(telegram_config(tmp_path, fake)) as running:
         yield running
@@ -345,3 +337,17 @@ def test_run_without_a_channel_explains_what_to_switch_on(tmp_path: Path):
     assert done.returncode == 2
     assert "no channel is switched on" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+async def test_a_refused_token_stops_the_bot_with_a_clear_message(
+    tmp_path: Path, fake: FakeTelegram
+):
+    config_file = telegram_config_file(tmp_path, fake)
+    (tmp_path / "telegram.token").write_text("123456:revoked-token\n")
+    bot = BotProcess(config_file)
+    await bot.start()
+    assert bot.process is not None and bot.process.stderr is not None
+    _, logged = await asyncio.wait_for(bot.process.communicate(), 30)
+    assert bot.process.returncode == 2
+    assert "telegram: the bot token was refused by Telegram" in logged.decode()
+    assert "revoked-token" not in logged.decode()

@@ -271,7 +271,7 @@ class TelegramChannel:
     async def _on_press(self, query: CallbackQuery) -> None:
         message = query.message
         await self._answer_press(query)
-        if not isinstance(message, Message) or message.chat.type != ChatType.PRIVATE:
+        if message is None or message.chat.type != ChatType.PRIVATE:
             return
         token, choice = parse_callback(query.data)
         inbound = Inbound(
@@ -283,7 +283,8 @@ class TelegramChannel:
             reply_to=str(message.chat.id),
             message_id=f"press-{query.id}",
         )
-        await self._mark_pressed(message, inbound, query.data)
+        if isinstance(message, Message):  # else too old for Telegram to show or edit
+            await self._mark_pressed(message, inbound, query.data)
         await self._engine.handle(inbound, self._replier(message.chat.id))
 
     async def _on_edit(self, message: Message) -> None:

@@ -175,9 +175,15 @@ class MatrixSession:
             if response.status_code == "M_UNKNOWN_TOKEN":
                 raise MatrixHttpError(401, "M_UNKNOWN_TOKEN", {})
             raise HomeserverUnreachable(f"sync: {response.status_code}")
-        await self._maintain_keys(client)
-        for listener in self.listeners:
-            await listener(response, since is None)
+        try:
+            await self._maintain_keys(client)
+            for listener in self.listeners:
+                await listener(response, since is None)
+        except BaseException:
+            # Not handled completely: the next sync fetches the same events again (the
+            # engine skips messages it has handled already).
+            client.next_batch = since
+            raise
         if response.next_batch != self.state.sync_token:
             self.state.sync_token = response.next_batch
             self.save_state()
