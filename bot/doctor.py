@@ -90,7 +90,18 @@ async def _reachable(url: str, timeout: float) -> Check:
 
 
 def _basics(config: Config) -> tuple[list[Check], FieldCipher | None]:
-    checks = [Check("configuration", True, f"handoff sink: {config.handoff_sink}")]
+    channels = [
+        name
+        for name, on in (("telegram", config.telegram), ("matrix direct chats", config.matrix_dm))
+        if on is not None
+    ]
+    checks = [
+        Check(
+            "configuration",
+            True,
+            f"handoff sink: {config.handoff_sink}; channels: {', '.join(channels) or 'none'}",
+        )
+    ]
     try:
         load_catalog(config.locales_dir, config.default_language)
         checks.append(Check("texts", True, str(config.locales_dir)))
@@ -112,9 +123,35 @@ def _basics(config: Config) -> tuple[list[Check], FieldCipher | None]:
     return checks, cipher
 
 
+async def _telegram(config: Config) -> Check:
+    from telegram import Bot  # only loaded when the channel is on
+    from telegram.error import InvalidToken, NetworkError
+
+    assert config.telegram is not None
+    name = "telegram"
+    try:
+        token = config.telegram.token()
+    except ConfigError as exc:
+        return Check(name, False, str(exc), "put the token from @BotFather in telegram.token_file")
+    try:
+        async with Bot(token, base_url=f"{config.telegram.api_base_url}/bot") as bot:
+            return Check(name, True, f"@{bot.username}, {config.telegram.mode}")
+    except InvalidToken:
+        return Check(name, False, "the token was refused", "get the current token from @BotFather")
+    except NetworkError as exc:
+        return Check(
+            name,
+            False,
+            f"no answer from {config.telegram.api_base_url} ({type(exc).__name__})",
+            "check the network, or telegram.api_base_url",
+        )
+
+
 async def run_checks(config: Config) -> list[Check]:
     checks, cipher = _basics(config)
-    if config.handoff_sink != "matrix" or config.matrix is None or cipher is None:
+    if config.telegram is not None:
+        checks.append(await _telegram(config))
+    if config.matrix is None or cipher is None:
         return checks
     try:
         require_encryption()
@@ -170,6 +207,11 @@ async def _session_checks(session: MatrixSession, config: Config) -> list[Check]
         Check("login", True, f"{config.matrix.user_id}, device {session.client.device_id}"),
         Check("cross-signing", True, session.identity_status),
     ]
+    if config.matrix_dm is not None:
+        servers = ", ".join(config.matrix_dm.allowed_homeservers)
+        checks.append(Check("direct chats", True, f"employees on {servers}"))
+    if config.handoff_sink != "matrix":
+        return checks
     for adviser in config.advisers:
         checks += await _adviser_checks(session, adviser.id, config)
     return checks

@@ -14,6 +14,7 @@ from nio import RoomCreateResponse, RoomPreset, RoomSendResponse
 
 from bot.channels import serve
 from bot.config import Config, load_config
+from bot.doctor import run_checks
 from bot.runtime import Runtime, open_runtime
 from bot.texts import Texts
 from tests.matrix_people import MatrixPerson
@@ -221,13 +222,15 @@ async def test_a_restart_mid_intake_resumes_at_the_same_question(world: World, n
         await employee.say(room_id, "1")
         [danger] = await employee.say(room_id, "1")  # agree
         assert danger["body"].startswith(nl("danger.prompt"))
-    # Written while the bot is down: handled once it is back, exactly once.
+    # Written while the bot is down: handled once it is back, exactly once, even after an
+    # admin ran `vertrouwd doctor` (which syncs on the bot's device) in between.
     await employee.client.room_send(
         room_id,
         "m.room.message",
         {"msgtype": "m.text", "body": "2"},
         ignore_unverified_devices=True,
     )
+    assert all(check.ok for check in await run_checks(config))
     async with serving(config):
         await employee.person.collect(room_id, 20, want=len(employee.person.texts) + 1)
         topic = employee.person.texts[-1]

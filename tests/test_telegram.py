@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from bot.adapters.outgoing import compose, split_text, utf16_length
+from bot.doctor import run_checks
 from bot.messages import Choice, Reply
 from bot.texts import Texts
 from tests.conftest import run_cli, write_config
@@ -351,3 +352,12 @@ async def test_a_refused_token_stops_the_bot_with_a_clear_message(
     assert bot.process.returncode == 2
     assert "telegram: the bot token was refused by Telegram" in logged.decode()
     assert "revoked-token" not in logged.decode()
+
+
+async def test_doctor_checks_the_telegram_token(tmp_path: Path, fake: FakeTelegram):
+    config = telegram_config(tmp_path, fake)
+    [check] = [c for c in await run_checks(config) if c.name == "telegram"]
+    assert check.ok and check.found == "@vertrouwd_test_bot, polling"
+    (tmp_path / "telegram.token").write_text("123456:revoked-token\n")
+    [check] = [c for c in await run_checks(config) if c.name == "telegram"]
+    assert not check.ok and check.found == "the token was refused"

@@ -184,7 +184,9 @@ class MatrixSession:
             # engine skips messages it has handled already).
             client.next_batch = since
             raise
-        if response.next_batch != self.state.sync_token:
+        # Only a session whose syncs a channel handles moves the saved token on: a
+        # `doctor` or `matrix setup` run must not skip messages for the bot.
+        if self.listeners and response.next_batch != self.state.sync_token:
             self.state.sync_token = response.next_batch
             self.save_state()
 
