@@ -80,7 +80,15 @@ def _run(config: Config, args: argparse.Namespace) -> int:
             await serve(runtime, stopping)
         log.info("stopped")
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except (LoginFailed, CrossSigningError) as exc:
+        print(
+            f"vertrouwd: the Matrix account could not be used ({type(exc).__name__}: {exc});"
+            " run `vertrouwd doctor`",
+            file=sys.stderr,
+        )
+        return EXIT_PROBLEM
     return 0
 
 

@@ -92,9 +92,7 @@ def _matrix_dm(runtime: Runtime) -> MatrixDmChannel | None:
         return None
     from bot.adapters.matrix_dm import MatrixDmChannel
 
-    return MatrixDmChannel(
-        runtime.matrix_session, runtime.config.matrix_dm, runtime.engine, lambda: runtime.catalog
-    )
+    return MatrixDmChannel(runtime.matrix_session, runtime.config.matrix_dm, runtime.engine)
 
 
 async def _purge_idle(store: SqliteStore, config: Config, clock: Callable[[], float]) -> None:

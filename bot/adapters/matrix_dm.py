@@ -39,7 +39,6 @@ from bot.matrix.http import NETWORK_ERRORS
 from bot.matrix.render import direct_message
 from bot.matrix.session import MatrixSession
 from bot.messages import Inbound, InboundKind, Reply
-from bot.texts import Catalog
 
 CHANNEL = "matrix"
 MEGOLM = "m.megolm.v1.aes-sha2"
@@ -67,12 +66,10 @@ class MatrixDmChannel:
         session: MatrixSession,
         settings: MatrixDmSettings,
         engine: Engine,
-        catalog: Callable[[], Catalog],
     ) -> None:
         self._session = session
         self._settings = settings
         self._engine = engine
-        self._catalog = catalog
         self._bot = session.settings.user_id
         # Rooms where the bot asked for encryption and greets once it is on.
         self._awaiting_encryption: set[str] = set()
@@ -118,6 +115,8 @@ class MatrixDmChannel:
                 continue
             if catching_up:
                 continue  # history from before this bot's first sync: not new messages
+            if joined.timeline.limited:
+                log.warning("a direct chat had more new messages than one sync holds")
             events = [e for e in joined.timeline.events if e.sender != self._bot]
             if events:
                 work.append(self._handle_room(client, room, events))

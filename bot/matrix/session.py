@@ -25,6 +25,8 @@ from bot.matrix.state import MatrixState
 log = logging.getLogger(__name__)
 
 STORE_DIR = "matrix-store"
+# Room timelines up to this long per sync: what a person wrote while the bot was away.
+_SYNC_FILTER = {"room": {"timeline": {"limit": 100}}}
 SyncListener = Callable[[SyncResponse, bool], Awaitable[None]]
 
 
@@ -167,7 +169,10 @@ class MatrixSession:
         since = client.next_batch or self.state.sync_token
         try:
             response = await client.sync(
-                timeout=timeout_ms, since=since, full_state=not client.next_batch
+                timeout=timeout_ms,
+                since=since,
+                full_state=not client.next_batch,
+                sync_filter=_SYNC_FILTER,
             )
         except NETWORK_ERRORS as exc:
             raise HomeserverUnreachable(type(exc).__name__) from exc
