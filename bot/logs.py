@@ -21,3 +21,33 @@ def keep_content_out_of_logs(level: str) -> None:
     floor = max(logging.INFO, logging.getLevelNamesMapping().get(level, logging.INFO))
     for name in _NEVER_DEBUG:
         logging.getLogger(name).setLevel(floor)
+
+
+class _WhatWentWrongOnly(logging.Filter):
+    """matrix-nio quotes whole events, decrypted content included, in some warnings and
+    errors ("Error validating event: ... On instance: {...}"). Only the part before the
+    first ':' or '{' is kept: what went wrong, not what it was about."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cuts = [i for i in (message.find(":"), message.find("{")) if i >= 0]
+        if cuts:
+            record.msg = message[: min(cuts)].rstrip() + " (details withheld)"
+            record.args = None
+        record.exc_info = record.exc_text = None
+        return True
+
+
+_WITHHOLD = _WhatWentWrongOnly()
+
+
+def withhold_details(prefix: str) -> None:
+    """Put the filter on every logger of a library already imported (filters on a
+    logger do not apply to its children, so each module's logger gets it)."""
+    names = [
+        n for n in logging.root.manager.loggerDict if n == prefix or n.startswith(prefix + ".")
+    ]
+    for name in [prefix, *names]:
+        logger = logging.getLogger(name)
+        if _WITHHOLD not in logger.filters:
+            logger.addFilter(_WITHHOLD)

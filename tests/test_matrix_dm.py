@@ -99,19 +99,21 @@ class Employee:
 
     async def say(self, room_id: str, text: str, seconds: float = 20) -> list[dict[str, Any]]:
         """Send ``text`` encrypted and return the bot's answer, as the app shows it."""
+        return await self.send(room_id, {"msgtype": "m.text", "body": text}, seconds)
+
+    async def send(
+        self, room_id: str, content: dict[str, Any], seconds: float = 20
+    ) -> list[dict[str, Any]]:
         before = len(self.person.texts)
         await self.client.sync(timeout=0)
         if self.client.should_query_keys:
             await self.client.keys_query()
         response = await self.client.room_send(
-            room_id,
-            "m.room.message",
-            {"msgtype": "m.text", "body": text},
-            ignore_unverified_devices=True,
+            room_id, "m.room.message", content, ignore_unverified_devices=True
         )
         assert isinstance(response, RoomSendResponse), response
         await self.person.collect(room_id, seconds, want=before + 1)
-        assert len(self.person.texts) > before, f"no answer to {text!r}"
+        assert len(self.person.texts) > before, f"no answer to {content['body']!r}"
         return self.person.texts[before:]
 
 
@@ -237,4 +239,48 @@ async def test_a_restart_mid_intake_resumes_at_the_same_question(world: World, n
         assert topic["body"].startswith(nl("topic.prompt"))
         [description] = await employee.say(room_id, "1")
         assert description["body"].startswith(nl("description.prompt", max=1000)[:40])
+    await employee.person.close()
+
+
+async def test_media_and_edits_get_a_calm_answer_and_change_nothing(
+    world: World, nl: Texts, caplog: pytest.LogCaptureFixture
+):
+    employee = Employee(await world.stranger("employee"))
+    async with serving(dm_config(world)):
+        room_id = await employee.open_direct_chat(world.bot_id)
+        await employee.wait_for_member(room_id, world.bot_id, "join")
+        await employee.say(room_id, "hoi")
+        [consent] = await employee.say(room_id, "1")
+        caplog.set_level(logging.DEBUG)
+        # As clients send them in encrypted rooms, and one that nio cannot parse.
+        encrypted_file = {
+            "url": "mxc://localhost/abc",
+            "key": {"kty": "oct", "alg": "A256CTR", "k": "qcHVMSgYg-71CauWBezXI5qkaRb0LuIy-Wx5k"},
+            "iv": "X85+XgHN+HEAAAAAAAAAAA",
+            "hashes": {"sha256": "5qG4fFnbbVdlAB1Q72JDKwCagV6Dbkx9uds4rSak37c"},
+            "v": "v2",
+        }
+        for image in (
+            {"msgtype": "m.image", "body": f"{CANARY}.jpg", "file": encrypted_file},
+            {"msgtype": "m.image", "body": f"{CANARY}.jpg", "url": "mxc://localhost/abc"},
+        ):
+            [answer] = await employee.send(room_id, image)
+            assert answer["body"].startswith(nl("input.unsupported"))
+            assert answer["body"].endswith(consent["body"].split("\n\n")[-1])  # asked again
+        assert CANARY not in "\n".join(r.getMessage() for r in caplog.records)
+        typed = await employee.client.room_send(
+            room_id,
+            "m.room.message",
+            {"msgtype": "m.text", "body": "2"},
+            ignore_unverified_devices=True,
+        )
+        await employee.person.collect(room_id, 20, want=len(employee.person.texts) + 1)
+        edit = {
+            "msgtype": "m.text",
+            "body": "* 1",
+            "m.new_content": {"msgtype": "m.text", "body": "1"},
+            "m.relates_to": {"rel_type": "m.replace", "event_id": typed.event_id},
+        }
+        [answer] = await employee.send(room_id, edit)
+        assert answer["body"] == nl("channel.edit_ignored")
     await employee.person.close()

@@ -16,6 +16,7 @@ from typing import Any
 
 from nio import (
     AsyncClient,
+    BadEvent,
     InviteInfo,
     InviteMemberEvent,
     MatrixRoom,
@@ -29,6 +30,7 @@ from nio import (
     RoomSendResponse,
     StickerEvent,
     SyncResponse,
+    UnknownBadEvent,
 )
 
 from bot.adapters.outgoing import compose
@@ -220,7 +222,12 @@ class MatrixDmChannel:
         if isinstance(event, MegolmEvent):
             await self._say(client, room, "channel.undecryptable", event.sender)
             return None
-        if isinstance(event, _UNSUPPORTED):
+        if isinstance(event, _UNSUPPORTED) or (
+            # A message nio could not make sense of (an attachment without its file,
+            # say): whatever it was, it was not text.
+            isinstance(event, BadEvent | UnknownBadEvent)
+            and event.source.get("type") in ("m.room.message", "m.sticker")
+        ):
             return Inbound(CHANNEL, event.sender, kind=InboundKind.UNSUPPORTED, **base)
         # Notices (other bots), reactions, redactions, state: nothing to answer.
         return None

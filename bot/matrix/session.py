@@ -12,6 +12,7 @@ from nio.crypto import ENCRYPTION_ENABLED
 
 from bot.config import MatrixSettings
 from bot.crypto import FieldCipher
+from bot.logs import withhold_details
 from bot.matrix.errors import (
     EncryptionUnavailable,
     HomeserverUnreachable,
@@ -23,6 +24,7 @@ from bot.matrix.identity import CrossSigningKeys, ensure_cross_signed
 from bot.matrix.state import MatrixState
 
 log = logging.getLogger(__name__)
+withhold_details("nio")  # nio is imported above: all of its loggers exist now
 
 STORE_DIR = "matrix-store"
 # Room timelines up to this long per sync: what a person wrote while the bot was away.
