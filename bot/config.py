@@ -122,6 +122,7 @@ class Config:
     locales_dir: Path
     default_language: str
     log_level: str
+    texts_reload_seconds: float
     organisation_name: str
     contact_within_working_days: int
     timezone: str
@@ -380,6 +381,7 @@ def _build(raw: dict[str, Any], base_dir: Path, env: os._Environ[str] | dict[str
         ),
         ("outbox", "retry_initial_seconds", _get(raw, "outbox", "retry_initial_seconds", float)),
         ("outbox", "retry_max_seconds", _get(raw, "outbox", "retry_max_seconds", float)),
+        ("bot", "texts_reload_seconds", _get(raw, "bot", "texts_reload_seconds", float)),
     ]
     for section, key, value in numbers:
         _positive(section, key, value)
@@ -403,6 +405,7 @@ def _build(raw: dict[str, Any], base_dir: Path, env: os._Environ[str] | dict[str
         locales_dir=locales_dir,
         default_language=_get(raw, "bot", "default_language", str),
         log_level=log_level,
+        texts_reload_seconds=_get(raw, "bot", "texts_reload_seconds", float),
         organisation_name=_get(raw, "organisation", "name", str),
         contact_within_working_days=_get(raw, "organisation", "contact_within_working_days", int),
         timezone=_get(raw, "organisation", "timezone", str),

@@ -12,15 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.config import Config, ConfigError
+from bot.config import Config
 from bot.crypto import FieldCipher, UserKeyer, load_or_create_keys
 from bot.engine import Engine
+from bot.live_texts import LiveCatalog
 from bot.logs import keep_content_out_of_logs
 from bot.outbox import OutboxWorker
 from bot.sinks.base import HandoffSink
 from bot.sinks.local_inbox import LocalInbox
 from bot.store import SqliteStore
-from bot.texts import Catalog, load_catalog
+from bot.texts import Catalog
 
 if TYPE_CHECKING:
     from bot.adapters.matrix_dm import MatrixDmChannel
@@ -41,22 +42,10 @@ def prepare_data_dir(path: Path) -> None:
         log.warning("data folder %s can be opened by other users; chmod 700 is advised", path)
 
 
-def check_config_against_texts(config: Config, catalog: Catalog) -> None:
-    """Settings that name texts must name texts that exist."""
-    texts = catalog.texts(catalog.default_language)
-    for topic in config.intake.topics:
-        if not texts.has(f"topic.{topic}"):
-            raise ConfigError(
-                f"intake.topics: topic {topic!r} has no text 'topic.{topic}' in the locales"
-            )
-    if not catalog.supports(config.default_language):
-        raise ConfigError(f"bot.default_language: no locale file for {config.default_language!r}")
-
-
 @dataclass
 class Runtime:
     config: Config
-    catalog: Catalog
+    texts: LiveCatalog
     store: SqliteStore
     inbox: LocalInbox
     worker: OutboxWorker
@@ -64,6 +53,11 @@ class Runtime:
     sink: HandoffSink | None = None
     matrix_session: MatrixSession | None = None
     matrix_dm: MatrixDmChannel | None = None
+
+    @property
+    def catalog(self) -> Catalog:
+        """The texts in use now: a valid edit of the locale files replaces them."""
+        return self.texts.current
 
 
 def _matrix_session(config: Config, cipher: FieldCipher) -> MatrixSession | None:
@@ -76,14 +70,14 @@ def _matrix_session(config: Config, cipher: FieldCipher) -> MatrixSession | None
 
 
 def _sink(
-    config: Config, session: MatrixSession | None, catalog: Catalog, inbox: LocalInbox
+    config: Config, session: MatrixSession | None, texts: LiveCatalog, inbox: LocalInbox
 ) -> HandoffSink:
     if config.handoff_sink != "matrix":
         return inbox
     from bot.sinks.matrix_room import MatrixRoomSink
 
     assert session is not None  # the config loader demands [matrix] for this sink
-    return MatrixRoomSink(session, config, lambda: catalog)
+    return MatrixRoomSink(session, config, lambda: texts.current)
 
 
 def _matrix_dm(runtime: Runtime) -> MatrixDmChannel | None:
@@ -112,8 +106,7 @@ async def open_runtime(
     prepare_data_dir(config.data_dir)
     keys = load_or_create_keys(config.key_file)
     cipher = FieldCipher(keys)
-    catalog = load_catalog(config.locales_dir, config.default_language)
-    check_config_against_texts(config, catalog)
+    texts = LiveCatalog(config)
     async with contextlib.AsyncExitStack() as resources:
         # Whatever fails from here on, everything opened so far is closed again:
         # an open database thread would keep the process from ever exiting.
@@ -124,19 +117,20 @@ async def open_runtime(
         session = _matrix_session(config, cipher)
         if session is not None:
             resources.push_async_callback(session.close)
-        sink = _sink(config, session, catalog, inbox)
+        sink = _sink(config, session, texts, inbox)
         worker = OutboxWorker(
             store, sink, clock, config.retry_initial_seconds, config.retry_max_seconds
         )
         resources.push_async_callback(_deliver_before_closing, worker)
         engine = Engine(
-            store, lambda: catalog, config, UserKeyer(keys), clock, worker.wake, sink.prepare
+            store, lambda: texts.current, config, UserKeyer(keys), clock, worker.wake, sink.prepare
         )
-        runtime = Runtime(config, catalog, store, inbox, worker, engine, sink, session)
+        runtime = Runtime(config, texts, store, inbox, worker, engine, sink, session)
         runtime.matrix_dm = _matrix_dm(runtime)
         tasks = [
             asyncio.create_task(worker.run(), name="outbox"),
             asyncio.create_task(_purge_idle(store, config, clock), name="purge"),
+            asyncio.create_task(texts.watch(config.texts_reload_seconds), name="texts"),
         ]
         resources.push_async_callback(_stop_tasks, tasks)
         yield runtime

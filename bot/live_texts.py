@@ -1,0 +1,88 @@
+"""Texts that follow their files: an edited locale is picked up while the bot runs.
+
+A changed locale folder is validated as a whole, exactly as `vertrouwd texts check`
+does. Only a valid one replaces the texts in use; otherwise the bot keeps what it
+had, keeps serving, and says what is wrong and where (file, key, problem; never a
+text itself).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from bot.config import Config, ConfigError
+from bot.texts import Catalog, Problem, TextsInvalid, load_catalog
+
+log = logging.getLogger(__name__)
+
+Fingerprint = tuple[tuple[str, str], ...]
+# Told about every refused change (the admin room will be one listener).
+RefusalListener = Callable[[list[Problem]], Awaitable[None]]
+
+
+def check_config_against_texts(config: Config, catalog: Catalog) -> None:
+    """Settings that name texts must name texts that exist."""
+    texts = catalog.texts(catalog.default_language)
+    for topic in config.intake.topics:
+        if not texts.has(f"topic.{topic}"):
+            raise ConfigError(
+                f"intake.topics: topic {topic!r} has no text 'topic.{topic}' in the locales"
+            )
+    if not catalog.supports(config.default_language):
+        raise ConfigError(f"bot.default_language: no locale file for {config.default_language!r}")
+
+
+def fingerprint(folder: Path) -> Fingerprint:
+    """Name and content hash of every locale file: any edit changes it, however quick."""
+    found = []
+    for path in sorted(folder.glob("*.toml")):
+        try:
+            content = path.read_bytes()
+        except OSError:  # removed between listing and reading, or unreadable right now
+            continue
+        found.append((path.name, hashlib.sha256(content).hexdigest()))
+    return tuple(found)
+
+
+class LiveCatalog:
+    def __init__(self, config: Config) -> None:
+        self._config = config
+        self._seen = fingerprint(config.locales_dir)
+        self.current = load_catalog(config.locales_dir, config.default_language)
+        check_config_against_texts(config, self.current)
+        self.refusal_listeners: list[RefusalListener] = []
+
+    async def reload_if_changed(self) -> bool:
+        """Take up a changed locale folder if it is valid; True when the texts changed."""
+        seen = fingerprint(self._config.locales_dir)
+        if seen == self._seen:
+            return False
+        self._seen = seen
+        try:
+            catalog = load_catalog(self._config.locales_dir, self._config.default_language)
+            check_config_against_texts(self._config, catalog)
+        except TextsInvalid as exc:
+            await self._refuse(exc.problems)
+            return False
+        except ConfigError as exc:
+            await self._refuse([Problem(f"{self._config.default_language}.toml", "", str(exc))])
+            return False
+        self.current = catalog
+        log.info("texts reloaded: %s", ", ".join(catalog.languages()))
+        return True
+
+    async def _refuse(self, problems: list[Problem]) -> None:
+        log.error("changed texts refused; the previous texts stay in use:")
+        for problem in problems:
+            log.error("  %s", problem)
+        for listener in self.refusal_listeners:
+            await listener(problems)
+
+    async def watch(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            await self.reload_if_changed()
