@@ -19,7 +19,7 @@ class Channel(Protocol):
 
 def check_channels(config: Config) -> None:
     """Fail before anything starts when no channel is on or a channel's secret is missing."""
-    if config.telegram is None and config.matrix_dm is None:
+    if config.telegram is None and config.matrix_dm is None and config.admin is None:
         raise ConfigError(
             "no channel is switched on: set enabled = true under [telegram] or [matrix_dm]"
             " (to try the bot in this terminal, use `vertrouwd chat`)"
@@ -40,8 +40,12 @@ def build_channels(runtime: Runtime) -> list[Channel]:
                 config.telegram, config.telegram.token(), runtime.engine, lambda: runtime.catalog
             )
         )
-    if runtime.matrix_dm is not None:
-        channels.append(runtime.matrix_dm)
+    session = runtime.matrix_session
+    if session is not None and session.listeners:
+        # Direct chats and the admin room listen to the session's syncs.
+        from bot.matrix.listening import MatrixSyncLoop
+
+        channels.append(MatrixSyncLoop(session))
     return channels
 
 

@@ -48,6 +48,7 @@ class MatrixSettings:
     password_file: Path | None
     device_name: str
     request_timeout_seconds: float
+    poll_seconds: int = 10
 
     def password(self, environ: Mapping[str, str] | None = None) -> str:
         """The bot account's password, from the environment or the password file."""
@@ -98,7 +99,12 @@ class TelegramSettings:
 class MatrixDmSettings:
     # Server names whose users may talk to the bot; the bot's own when none are set.
     allowed_homeservers: tuple[str, ...]
-    poll_seconds: int
+
+
+@dataclass(frozen=True)
+class AdminSettings:
+    users: tuple[str, ...]
+    room_id: str
 
 
 @dataclass(frozen=True)
@@ -139,6 +145,7 @@ class Config:
     matrix: MatrixSettings | None = None
     telegram: TelegramSettings | None = None  # None: the channel is off
     matrix_dm: MatrixDmSettings | None = None  # None: the channel is off
+    admin: AdminSettings | None = None  # None: no admin room
 
     def adviser(self, adviser_id: str) -> Adviser:
         for adviser in self.advisers:
@@ -241,12 +248,15 @@ def _matrix(
     password_file = _get(raw, "matrix", "password_file", str)
     timeout = _get(raw, "matrix", "request_timeout_seconds", float)
     _positive("matrix", "request_timeout_seconds", timeout)
+    poll_seconds = _get(raw, "matrix", "poll_seconds", int)
+    _positive("matrix", "poll_seconds", poll_seconds)
     return MatrixSettings(
         homeserver=homeserver.rstrip("/"),
         user_id=user_id,
         password_file=_resolve(base_dir, password_file) if password_file else None,
         device_name=_get(raw, "matrix", "device_name", str),
         request_timeout_seconds=timeout,
+        poll_seconds=poll_seconds,
     )
 
 
@@ -300,13 +310,27 @@ def _matrix_dm(raw: dict[str, Any]) -> MatrixDmSettings | None:
         raise ConfigError(
             "matrix_dm.allowed_homeservers: server names like example.org, not URLs or user ids"
         )
-    poll_seconds = _get(raw, "matrix_dm", "poll_seconds", int)
-    _positive("matrix_dm", "poll_seconds", poll_seconds)
     own_server = _get(raw, "matrix", "user_id", str).partition(":")[2]
     return MatrixDmSettings(
         allowed_homeservers=tuple(servers) or ((own_server,) if own_server else ()),
-        poll_seconds=poll_seconds,
     )
+
+
+def _admin(raw: dict[str, Any]) -> AdminSettings | None:
+    room_id = _get(raw, "admin", "room_id", str)
+    users = raw["admin"]["users"]
+    if not isinstance(users, list) or not all(isinstance(u, str) for u in users):
+        raise ConfigError("admin.users: must be a list of Matrix ids")
+    for user in users:
+        if not (user.startswith("@") and ":" in user):
+            raise ConfigError(f"admin.users: {user!r} is not a Matrix id like @name:example.org")
+    if not room_id:
+        return None
+    if not room_id.startswith("!"):
+        raise ConfigError("admin.room_id: must be a room id like !abc:example.org")
+    if not users:
+        raise ConfigError("admin.users: an admin room needs at least one admin")
+    return AdminSettings(users=tuple(users), room_id=room_id)
 
 
 def _resolve(base_dir: Path, value: str) -> Path:
@@ -393,14 +417,15 @@ def _build(raw: dict[str, Any], base_dir: Path, env: os._Environ[str] | dict[str
         raise ConfigError(f"handoff.sink: must be one of {', '.join(SINKS)}")
     advisers = _advisers(raw["advisers"])
     matrix_dm = _matrix_dm(raw)
-    matrix = _matrix(
-        raw, base_dir, sink == "matrix" or matrix_dm is not None, advisers, sink == "matrix"
-    )
+    admin = _admin(raw)
+    needs_matrix = sink == "matrix" or matrix_dm is not None or admin is not None
+    matrix = _matrix(raw, base_dir, needs_matrix, advisers, sink == "matrix")
     return Config(
         handoff_sink=sink,
         matrix=matrix,
         telegram=_telegram(raw, base_dir),
         matrix_dm=matrix_dm,
+        admin=admin,
         data_dir=data_dir,
         locales_dir=locales_dir,
         default_language=_get(raw, "bot", "default_language", str),

@@ -46,7 +46,7 @@ class World:
             '[handoff]\nsink = "matrix"\n'
             f'[matrix]\nhomeserver = "{homeserver or self.synapse.url}"\n'
             f'user_id = "{self.bot_id}"\npassword_file = "bot.password"\n'
-            "request_timeout_seconds = 5.0\n"
+            "request_timeout_seconds = 5.0\npoll_seconds = 1\n"
             "[outbox]\nretry_initial_seconds = 0.2\nretry_max_seconds = 1.0\n"
             '[[advisers]]\nid = "anna"\nname = "Anna"\nlanguage = "en"\n'
             f'matrix_user_id = "{self.adviser.user_id}"\n'

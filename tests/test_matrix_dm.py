@@ -36,7 +36,7 @@ async def world(synapse, tmp_path: Path) -> AsyncIterator[World]:  # noqa: F811
 
 def dm_config(world: World) -> Config:
     path = world.folder / "config.toml"
-    path.write_text(world.config_text() + "[matrix_dm]\nenabled = true\npoll_seconds = 1\n")
+    path.write_text(world.config_text() + "[matrix_dm]\nenabled = true\n")
     return load_config(path, environ={})
 
 
@@ -174,8 +174,7 @@ async def test_group_invites_and_other_homeservers_are_declined(world: World):
         await employee.wait_for_member(group, world.bot_id, "leave")
     path = world.folder / "config.toml"
     path.write_text(
-        world.config_text()
-        + "[matrix_dm]\nenabled = true\npoll_seconds = 1\nallowed_homeservers = ['example.org']\n"
+        world.config_text() + "[matrix_dm]\nenabled = true\nallowed_homeservers = ['example.org']\n"
     )
     async with serving(load_config(path, environ={})):
         direct = await employee.open_direct_chat(world.bot_id)

@@ -36,7 +36,7 @@ from nio import (
 from bot.adapters.outgoing import compose
 from bot.config import MatrixDmSettings
 from bot.engine import Engine, describe_failure
-from bot.matrix.errors import HomeserverUnreachable, MatrixHttpError
+from bot.matrix.errors import HomeserverUnreachable
 from bot.matrix.http import NETWORK_ERRORS
 from bot.matrix.render import direct_message
 from bot.matrix.session import MatrixSession
@@ -46,7 +46,6 @@ CHANNEL = "matrix"
 MEGOLM = "m.megolm.v1.aes-sha2"
 # Far below Matrix's 64 KiB event limit, with room for the HTML copy.
 _MESSAGE_LIMIT = 16_000
-_RETRY_MAX_SECONDS = 60.0
 # The quoted original that clients put above a reply ("> <@bot:x> ...").
 _REPLY_FALLBACK = re.compile(r"\A(?:>[^\n]*\n)+\n")
 _UNSUPPORTED = (RoomMessageMedia, RoomEncryptedMedia, StickerEvent, RoomMessageUnknown)
@@ -76,31 +75,6 @@ class MatrixDmChannel:
         # Rooms where the bot asked for encryption and greets once it is on.
         self._awaiting_encryption: set[str] = set()
         session.listeners.append(self.on_sync)
-
-    # -- serving ----------------------------------------------------------------------
-
-    async def run(self, stopping: asyncio.Event) -> None:
-        """Sync until ``stopping`` is set; an unreachable homeserver is waited out."""
-        delay = 1.0
-        while not stopping.is_set():
-            try:
-                if not self._session.ready:
-                    await self._session.open()
-                    log.info("matrix direct chats: serving")
-                await self._session.sync(self._settings.poll_seconds * 1000)
-                delay = 1.0
-                continue
-            except (HomeserverUnreachable, *NETWORK_ERRORS) as exc:
-                log.warning("matrix homeserver unreachable (%s); retrying", type(exc).__name__)
-            except MatrixHttpError as exc:
-                log.warning("matrix sync refused (%s)", exc.errcode or exc.status)
-                if exc.errcode == "M_UNKNOWN_TOKEN":
-                    await self._session.close()  # the next round logs in again
-            try:
-                await asyncio.wait_for(stopping.wait(), delay)
-            except TimeoutError:
-                delay = min(delay * 2, _RETRY_MAX_SECONDS)
-        log.info("matrix direct chats: stopped")
 
     async def on_sync(self, response: SyncResponse, catching_up: bool) -> None:
         """Invites first, then the messages of every served room, rooms side by side."""
