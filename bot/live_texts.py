@@ -36,6 +36,18 @@ def check_config_against_texts(config: Config, catalog: Catalog) -> None:
         raise ConfigError(f"bot.default_language: no locale file for {config.default_language!r}")
 
 
+def validated_catalog(config: Config, folder: Path) -> tuple[Catalog | None, list[Problem]]:
+    """The catalog of ``folder`` if it passes every check, else what is wrong."""
+    try:
+        catalog = load_catalog(folder, config.default_language)
+        check_config_against_texts(config, catalog)
+    except TextsInvalid as exc:
+        return None, exc.problems
+    except ConfigError as exc:
+        return None, [Problem(f"{config.default_language}.toml", "", str(exc))]
+    return catalog, []
+
+
 def fingerprint(folder: Path) -> Fingerprint:
     """Name and content hash of every locale file: any edit changes it, however quick."""
     found = []
@@ -62,14 +74,9 @@ class LiveCatalog:
         if seen == self._seen:
             return False
         self._seen = seen
-        try:
-            catalog = load_catalog(self._config.locales_dir, self._config.default_language)
-            check_config_against_texts(self._config, catalog)
-        except TextsInvalid as exc:
-            await self._refuse(exc.problems)
-            return False
-        except ConfigError as exc:
-            await self._refuse([Problem(f"{self._config.default_language}.toml", "", str(exc))])
+        catalog, problems = validated_catalog(self._config, self._config.locales_dir)
+        if catalog is None:
+            await self._refuse(problems)
             return False
         self.current = catalog
         log.info("texts reloaded: %s", ", ".join(catalog.languages()))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.admin.text_editor import TextEditor
 from bot.config import Config
 from bot.crypto import FieldCipher, UserKeyer, load_or_create_keys
 from bot.engine import Engine
@@ -53,6 +54,7 @@ class Runtime:
     sink: HandoffSink | None = None
     matrix_session: MatrixSession | None = None
     matrix_dm: MatrixDmChannel | None = None
+    editor: TextEditor | None = None
 
     @property
     def catalog(self) -> Catalog:
@@ -127,6 +129,7 @@ async def open_runtime(
         )
         runtime = Runtime(config, texts, store, inbox, worker, engine, sink, session)
         runtime.matrix_dm = _matrix_dm(runtime)
+        runtime.editor = TextEditor(config, texts, store, clock)
         tasks = [
             asyncio.create_task(worker.run(), name="outbox"),
             asyncio.create_task(_purge_idle(store, config, clock), name="purge"),

@@ -8,6 +8,7 @@ from bot.store.base import (
     PendingHandoff,
     Store,
     StoreError,
+    TextChange,
 )
 from bot.store.sqlite import SqliteStore
 
@@ -20,4 +21,5 @@ __all__ = [
     "SqliteStore",
     "Store",
     "StoreError",
+    "TextChange",
 ]

@@ -51,6 +51,19 @@ class DeliveredHandoff:
     receipt: Receipt
 
 
+@dataclass(frozen=True)
+class TextChange:
+    """One change of a text by an admin: the audit log (texts are not personal data)."""
+
+    id: int
+    at: float
+    actor: str  # the admin's Matrix id
+    lang: str
+    key: str
+    before: str | None  # None: the language had no text for the key
+    after: str
+
+
 class Store(Protocol):
     async def load_conversation(self, user: UserKey) -> ConversationRecord | None:
         """The person's conversation, decrypted, or None if there is none."""
@@ -89,6 +102,20 @@ class Store(Protocol):
 
     async def purge_idle_conversations(self, idle_since: float) -> int:
         """Delete conversations untouched since ``idle_since``; returns how many."""
+
+    async def record_text_change(
+        self, actor: str, lang: str, key: str, before: str | None, after: str, now: float
+    ) -> int:
+        """Add a change to the audit log; returns its number."""
+
+    async def text_changes(self, key: str, lang: str | None = None) -> list[TextChange]:
+        """The changes of a text, newest first (of one language, or of all)."""
+
+    async def text_change(self, change_id: int) -> TextChange | None:
+        """One change by its number."""
+
+    async def last_delivery_at(self) -> float | None:
+        """When the last handoff was delivered, or None if none was."""
 
     async def close(self) -> None:
         """Finish pending writes and release the database."""

@@ -39,4 +39,20 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         ALTER TABLE outbox ADD COLUMN delivered_to TEXT;
         """,
     ),
+    (
+        3,
+        """
+        -- The audit log of texts changed from the admin room.
+        CREATE TABLE text_changes (
+            id INTEGER PRIMARY KEY,
+            at REAL NOT NULL,
+            actor TEXT NOT NULL,
+            lang TEXT NOT NULL,
+            key TEXT NOT NULL,
+            before TEXT,
+            after TEXT NOT NULL
+        );
+        CREATE INDEX text_changes_key ON text_changes (key, lang);
+        """,
+    ),
 )

@@ -20,6 +20,7 @@ from bot.store.base import (
     NewHandoff,
     PendingHandoff,
     StoreError,
+    TextChange,
 )
 from bot.store.connection import apply_migrations, open_database
 from bot.store.group_commit import BatchedLookup, GroupCommit
@@ -50,6 +51,9 @@ _SYNCHRONOUS = {
 
 def _dump(value: dict[str, Any]) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+_TEXT_CHANGE_COLUMNS = "id, at, actor, lang, key, before, after"
 
 
 def _conversation_aad(user: UserKey) -> bytes:
@@ -224,6 +228,37 @@ class SqliteStore:
                 "DELETE FROM conversations WHERE updated_at < ?", (idle_since,)
             )
             return cursor.rowcount
+
+    async def record_text_change(
+        self, actor: str, lang: str, key: str, before: str | None, after: str, now: float
+    ) -> int:
+        async with self._write_lock:
+            cursor = await self._db.execute(
+                "INSERT INTO text_changes (at, actor, lang, key, before, after)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (now, actor, lang, key, before, after),
+            )
+            return int(cursor.lastrowid or 0)
+
+    async def text_changes(self, key: str, lang: str | None = None) -> list[TextChange]:
+        rows = await self._db.execute_fetchall(
+            f"SELECT {_TEXT_CHANGE_COLUMNS} FROM text_changes"
+            " WHERE key = ? AND (? IS NULL OR lang = ?) ORDER BY id DESC",
+            (key, lang, lang),
+        )
+        return [TextChange(*row) for row in rows]
+
+    async def text_change(self, change_id: int) -> TextChange | None:
+        rows = list(
+            await self._db.execute_fetchall(
+                f"SELECT {_TEXT_CHANGE_COLUMNS} FROM text_changes WHERE id = ?", (change_id,)
+            )
+        )
+        return TextChange(*rows[0]) if rows else None
+
+    async def last_delivery_at(self) -> float | None:
+        value = await self._scalar("SELECT MAX(delivered_at) FROM outbox")
+        return float(value) if value is not None else None
 
     async def close(self) -> None:
         async with self._write_lock:

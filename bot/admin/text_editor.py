@@ -1,0 +1,126 @@
+"""Changing one text in one language: validated like a file edit, written back to the
+locale file with its comments and layout (tomlkit), recorded in the audit log, and in
+use from the next message on."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+from tomlkit.items import String
+
+from bot.config import Config
+from bot.live_texts import LiveCatalog, validated_catalog
+from bot.store import Store, TextChange
+from bot.texts import Problem
+
+
+@dataclass(frozen=True)
+class EditResult:
+    problems: list[Problem] = field(default_factory=list)
+    change: int | None = None  # the audit log's number for the change
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _lookup(document: Any, parts: list[str]) -> Any:
+    node = document
+    for part in parts:
+        if not hasattr(node, "get") or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _put(document: Any, parts: list[str], text: str) -> None:
+    node = document
+    for part in parts[:-1]:
+        if part not in node:
+            node[part] = tomlkit.table()
+        node = node[part]
+    current = node.get(parts[-1])
+    multiline = "\n" in text or (isinstance(current, String) and current.type.is_multiline())
+    node[parts[-1]] = tomlkit.string(text, multiline=multiline)
+
+
+class TextEditor:
+    def __init__(
+        self, config: Config, live: LiveCatalog, store: Store, clock: Callable[[], float]
+    ) -> None:
+        self._config = config
+        self._live = live
+        self._store = store
+        self._clock = clock
+
+    def _file(self, lang: str) -> Path:
+        return self._config.locales_dir / f"{lang}.toml"
+
+    def known_keys(self) -> list[str]:
+        catalog = self._live.current
+        return sorted(catalog.locales[catalog.default_language])
+
+    async def set(self, actor: str, key: str, lang: str, text: str) -> EditResult:
+        """Set ``key`` in ``lang`` to ``text``, if the locales stay valid with it."""
+        catalog = self._live.current
+        if not catalog.supports(lang):
+            return EditResult([Problem(f"{lang}.toml", "", "there is no such locale file")])
+        if key not in catalog.locales[catalog.default_language]:
+            return EditResult([Problem(f"{lang}.toml", key, "is not a text the bot uses")])
+        path = self._file(lang)
+        document = tomlkit.parse(path.read_text(encoding="utf-8"))
+        before = catalog.locales[lang].get(key)
+        _put(document, key.split("."), text)
+        content = tomlkit.dumps(document)
+        problems = self._problems_with(lang, content)
+        if problems:
+            return EditResult(problems)
+        _replace(path, content)
+        await self._live.reload_if_changed()
+        change = await self._store.record_text_change(actor, lang, key, before, text, self._clock())
+        return EditResult(change=change)
+
+    async def revert(self, actor: str, change_id: int) -> EditResult:
+        """Put back the text as it was before change ``change_id``."""
+        change = await self._store.text_change(change_id)
+        if change is None:
+            return EditResult([Problem("", "", f"there is no change number {change_id}")])
+        if change.before is None:
+            return EditResult(
+                [Problem(f"{change.lang}.toml", change.key, "had no text before that change")]
+            )
+        return await self.set(actor, change.key, change.lang, change.before)
+
+    async def history(self, key: str, lang: str | None = None) -> list[TextChange]:
+        return await self._store.text_changes(key, lang)
+
+    def _problems_with(self, lang: str, content: str) -> list[Problem]:
+        """Validate the locale folder as it would be with ``content`` for ``lang``."""
+        with tempfile.TemporaryDirectory() as folder:
+            trial = Path(folder)
+            for path in self._config.locales_dir.glob("*.toml"):
+                shutil.copyfile(path, trial / path.name)
+            (trial / f"{lang}.toml").write_text(content, encoding="utf-8")
+            _, problems = validated_catalog(self._config, trial)
+        return problems
+
+    def stored_text(self, key: str, lang: str) -> str | None:
+        """The text as the locale file has it now (None where the file has none)."""
+        document = tomlkit.parse(self._file(lang).read_text(encoding="utf-8"))
+        value = _lookup(document, key.split("."))
+        return str(value) if value is not None else None
+
+
+def _replace(path: Path, content: str) -> None:
+    """Write the whole file or nothing: the watcher never sees half a file."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(content, encoding="utf-8")
+    os.chmod(temporary, path.stat().st_mode & 0o777)
+    os.replace(temporary, path)
