@@ -213,11 +213,11 @@ async def _session_checks(session: MatrixSession, config: Config) -> list[Check]
     if config.handoff_sink != "matrix":
         return checks
     for adviser in config.advisers:
-        checks += await _adviser_checks(session, adviser.id, config)
+        checks += await adviser_checks(session, adviser.id, config)
     return checks
 
 
-async def _adviser_checks(session: MatrixSession, adviser_id: str, config: Config) -> list[Check]:
+async def adviser_checks(session: MatrixSession, adviser_id: str, config: Config) -> list[Check]:
     adviser = config.adviser(adviser_id)
     http = session.http
     assert http is not None

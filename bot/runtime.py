@@ -26,6 +26,7 @@ from bot.texts import Catalog
 
 if TYPE_CHECKING:
     from bot.adapters.matrix_dm import MatrixDmChannel
+    from bot.admin.room import AdminRoom
     from bot.matrix.session import MatrixSession
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class Runtime:
     matrix_session: MatrixSession | None = None
     matrix_dm: MatrixDmChannel | None = None
     editor: TextEditor | None = None
+    admin_room: AdminRoom | None = None
 
     @property
     def catalog(self) -> Catalog:
@@ -84,11 +86,41 @@ def _sink(
 
 def _matrix_dm(runtime: Runtime) -> MatrixDmChannel | None:
     """Built before any sync can happen: the channel must see every sync's messages."""
-    if runtime.config.matrix_dm is None or runtime.matrix_session is None:
+    config, settings = runtime.config, runtime.config.matrix_dm
+    if settings is None or runtime.matrix_session is None:
         return None
     from bot.adapters.matrix_dm import MatrixDmChannel
 
-    return MatrixDmChannel(runtime.matrix_session, runtime.config.matrix_dm, runtime.engine)
+    # Rooms with another purpose are never taken for a direct chat.
+    elsewhere = {a.room_id for a in config.advisers if a.room_id}
+    if config.admin is not None:
+        elsewhere.add(config.admin.room_id)
+    return MatrixDmChannel(runtime.matrix_session, settings, runtime.engine, frozenset(elsewhere))
+
+
+def _admin_room(runtime: Runtime) -> AdminRoom | None:
+    config, session, editor = runtime.config, runtime.matrix_session, runtime.editor
+    if config.admin is None or session is None or editor is None:
+        return None
+    from bot.admin.commands import AdminCommands
+    from bot.admin.room import AdminRoom
+    from bot.doctor import adviser_checks
+
+    async def adviser_lines() -> list[str]:
+        if not session.ready or config.handoff_sink != "matrix":
+            return []
+        lines = []
+        for adviser in config.advisers:
+            for check in await adviser_checks(session, adviser.id, config):
+                lines.append(f"{check.name}: {'ok' if check.ok else 'FAIL'}, {check.found}")
+        return lines
+
+    commands = AdminCommands(config, lambda: runtime.catalog, editor, runtime.store, adviser_lines)
+    room = AdminRoom(
+        session, config.admin, commands, lambda: runtime.catalog.texts(config.default_language)
+    )
+    runtime.texts.refusal_listeners.append(room.report_refused_files)
+    return room
 
 
 async def _purge_idle(store: SqliteStore, config: Config, clock: Callable[[], float]) -> None:
@@ -128,8 +160,9 @@ async def open_runtime(
             store, lambda: texts.current, config, UserKeyer(keys), clock, worker.wake, sink.prepare
         )
         runtime = Runtime(config, texts, store, inbox, worker, engine, sink, session)
-        runtime.matrix_dm = _matrix_dm(runtime)
         runtime.editor = TextEditor(config, texts, store, clock)
+        runtime.matrix_dm = _matrix_dm(runtime)
+        runtime.admin_room = _admin_room(runtime)
         tasks = [
             asyncio.create_task(worker.run(), name="outbox"),
             asyncio.create_task(_purge_idle(store, config, clock), name="purge"),

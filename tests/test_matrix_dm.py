@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,12 +10,11 @@ from typing import Any
 import pytest
 from nio import RoomCreateResponse, RoomPreset, RoomSendResponse
 
-from bot.channels import serve
 from bot.config import Config, load_config
 from bot.doctor import run_checks
-from bot.runtime import Runtime, open_runtime
 from bot.texts import Texts
 from tests.matrix_people import MatrixPerson
+from tests.matrix_serving import serving
 from tests.matrix_world import World, make_world, synapse  # noqa: F401 - fixture
 
 CANARY = "PangolinCanary8812"
@@ -38,26 +35,6 @@ def dm_config(world: World) -> Config:
     path = world.folder / "config.toml"
     path.write_text(world.config_text() + "[matrix_dm]\nenabled = true\n")
     return load_config(path, environ={})
-
-
-@contextlib.asynccontextmanager
-async def serving(config: Config) -> AsyncIterator[Runtime]:
-    """`vertrouwd run` in this process, stopped as on SIGTERM when the block ends."""
-    stopping = asyncio.Event()
-    async with open_runtime(config) as runtime:
-        task = asyncio.create_task(serve(runtime, stopping))
-        session = runtime.matrix_session
-        assert session is not None
-        for _ in range(400):
-            if session.ready or task.done():
-                break
-            await asyncio.sleep(0.05)
-        assert session.ready, "the bot did not log in"
-        try:
-            yield runtime
-        finally:
-            stopping.set()
-            await task
 
 
 class Employee:

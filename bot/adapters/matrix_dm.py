@@ -67,10 +67,13 @@ class MatrixDmChannel:
         session: MatrixSession,
         settings: MatrixDmSettings,
         engine: Engine,
+        other_rooms: frozenset[str] = frozenset(),
     ) -> None:
         self._session = session
         self._settings = settings
         self._engine = engine
+        # The advisers' rooms and the admin room: their invites are not for this channel.
+        self._other_rooms = other_rooms
         self._bot = session.settings.user_id
         # Rooms where the bot asked for encryption and greets once it is on.
         self._awaiting_encryption: set[str] = set()
@@ -81,7 +84,8 @@ class MatrixDmChannel:
         client = self._session.client
         assert client is not None
         for room_id, invite in response.rooms.invite.items():
-            await self._consider_invite(client, room_id, invite)
+            if room_id not in self._other_rooms:
+                await self._consider_invite(client, room_id, invite)
         work: list[Awaitable[None]] = []
         for room_id, joined in response.rooms.join.items():
             room = client.rooms.get(room_id)
