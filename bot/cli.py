@@ -28,7 +28,7 @@ from bot.matrix.errors import (
 from bot.runtime import STORE_FILE, open_runtime
 from bot.sinks.local_inbox import LocalInbox
 from bot.store import SqliteStore, StoreError
-from bot.texts import TextsInvalid, check_locales, load_catalog
+from bot.texts import TextsInvalid, check_locales, load_catalog, missing_texts
 
 EXIT_PROBLEM = 2
 log = logging.getLogger("bot")
@@ -142,14 +142,21 @@ async def _inbox(config: Config, args: argparse.Namespace) -> int:
 
 def _texts_check(config: Config, args: argparse.Namespace) -> int:
     locales_dir = Path(args.locales) if args.locales else config.locales_dir
-    locales, problems = check_locales(locales_dir)
+    default = config.default_language
+    locales, problems = check_locales(locales_dir, None if args.complete else default)
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
         print(f"{len(problems)} problem(s) in {locales_dir}", file=sys.stderr)
         return 1
+    missing = missing_texts(locales, default)
+    for note in missing:
+        print(note)
     counts = ", ".join(f"{lang}: {len(texts)} texts" for lang, texts in sorted(locales.items()))
-    print(f"all locales in {locales_dir} are complete ({counts})")
+    if missing:
+        print(f"the locales in {locales_dir} are valid ({counts}); {len(missing)} text(s) missing")
+    else:
+        print(f"all locales in {locales_dir} are complete ({counts})")
     return 0
 
 
@@ -230,6 +237,11 @@ def build_parser() -> argparse.ArgumentParser:
     text_commands = texts.add_subparsers(dest="texts_command", required=True)
     check = text_commands.add_parser("check", parents=[common], help="validate every locale")
     check.add_argument("--locales", help="locale folder (default: from config)")
+    check.add_argument(
+        "--complete",
+        action="store_true",
+        help="every language must have every text (the shipped locales do)",
+    )
     return parser
 
 

@@ -93,8 +93,12 @@ def _read_locale(path: Path) -> tuple[dict[str, str], list[Problem]]:
     return texts, problems
 
 
-def check_locales(locales_dir: Path) -> tuple[dict[str, dict[str, str]], list[Problem]]:
-    """Read every locale and compare them: each key in each file, same placeholders."""
+def check_locales(
+    locales_dir: Path, default_language: str | None = None
+) -> tuple[dict[str, dict[str, str]], list[Problem]]:
+    """Read every locale and compare them: same placeholders everywhere, and each key in
+    each file. With ``default_language`` given, only that one must have every key: the
+    others may still miss some (see ``missing_texts``), which then fall back to it."""
     files = sorted(locales_dir.glob("*.toml"))
     if not files:
         return {}, [Problem(str(locales_dir), "", "no locale files (*.toml) found")]
@@ -107,9 +111,11 @@ def check_locales(locales_dir: Path) -> tuple[dict[str, dict[str, str]], list[Pr
         locales[path.stem] = texts
         raw_keys[path.stem] = set(texts) | {p.key for p in found if p.key}
     all_keys = set().union(*raw_keys.values())
+    strict = default_language is None or default_language not in raw_keys
     for lang, keys in raw_keys.items():
-        for key in sorted(all_keys - keys):
-            problems.append(Problem(f"{lang}.toml", key, "is missing"))
+        if strict or lang == default_language:
+            for key in sorted(all_keys - keys):
+                problems.append(Problem(f"{lang}.toml", key, "is missing"))
     for key in sorted(all_keys):
         shapes = {lang: placeholders(texts[key]) for lang, texts in locales.items() if key in texts}
         if len(set(shapes.values())) > 1:
@@ -122,6 +128,16 @@ def check_locales(locales_dir: Path) -> tuple[dict[str, dict[str, str]], list[Pr
             for lang in sorted(shapes):
                 problems.append(Problem(f"{lang}.toml", key, f"placeholders differ: {detail}"))
     return locales, problems
+
+
+def missing_texts(locales: Mapping[str, Mapping[str, str]], default_language: str) -> list[Problem]:
+    """The texts a language does not have yet: the default language's are used."""
+    reference = set(locales.get(default_language, {}))
+    return [
+        Problem(f"{lang}.toml", key, f"still missing; the {default_language} text is used")
+        for lang, texts in sorted(locales.items())
+        for key in sorted(reference - set(texts))
+    ]
 
 
 class _KeepMissing(dict[str, Any]):
@@ -186,7 +202,7 @@ class Catalog:
 
 def load_catalog(locales_dir: Path, default_language: str) -> Catalog:
     """Load and validate every locale; raises TextsInvalid listing every problem."""
-    locales, problems = check_locales(locales_dir)
+    locales, problems = check_locales(locales_dir, default_language)
     if default_language not in locales and not problems:
         problems.append(
             Problem(f"{default_language}.toml", "", "the default language has no locale file")

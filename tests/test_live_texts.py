@@ -62,7 +62,7 @@ async def test_an_edited_text_is_used_from_the_next_message_on(live: Runtime, lo
             "en.toml: sent.text: placeholders differ",
         ),
         ('prompt = "What would you like to do?"', 'prompt = ""', "en.toml: menu.prompt: is empty"),
-        ('bullying = "Bullying"\n', "", "en.toml: topic.bullying: is missing"),
+        ("[menu]\nprompt", "[menu]\nprompt = 1\nquestion", "en.toml: menu.prompt: must be text"),
     ],
 )
 async def test_a_broken_edit_is_refused_whole_and_the_bot_keeps_serving(

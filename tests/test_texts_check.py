@@ -73,3 +73,31 @@ def test_the_bot_refuses_to_start_on_broken_texts(locales: Path):
     with pytest.raises(TextsInvalid) as error:
         load_catalog(locales, "nl")
     assert "nl.toml: danger.yes: must be text" in str(error.value)
+
+
+def test_a_new_language_may_start_small_and_the_check_lists_what_it_misses(locales: Path):
+    (locales / "de.toml").write_text(
+        '[meta]\nlanguage_name = "Deutsch"\n[menu]\nprompt = "Was möchten Sie tun?"\n',
+        encoding="utf-8",
+    )
+    code, output = check(locales)
+    assert code == 0, output
+    assert "de.toml: intro.text: still missing; the nl text is used" in output
+    assert "de.toml: menu.prompt" not in output
+    code, output = (
+        run_cli(["texts", "check", "--complete", "--locales", str(locales)]).returncode,
+        "",
+    )
+    assert code == 1
+    catalog = load_catalog(locales, "nl")
+    german = catalog.texts("de")
+    assert german("menu.prompt") == "Was möchten Sie tun?"
+    assert german("help.text") == catalog.texts("nl")("help.text")  # key by key
+    assert "de" in catalog.languages()
+
+
+def test_the_default_language_must_have_every_text(locales: Path):
+    edit(locales / "nl.toml", 'yes = "Ja"\n', "")
+    code, output = check(locales)
+    assert code == 1
+    assert "nl.toml: danger.yes: is missing" in output
