@@ -22,6 +22,7 @@ MATRIX_PASSWORD_ENV = "VERTROUWD_MATRIX_PASSWORD"
 TELEGRAM_TOKEN_ENV = "VERTROUWD_TELEGRAM_TOKEN"
 TELEGRAM_MODES = ("polling", "webhook")
 SINKS = ("local", "matrix")
+_TABLE_LISTS = ("advisers", "emergency_routes", "referral_resources")
 # Ids travel in button data (Telegram allows 64 bytes) and in locale keys.
 _ID = re.compile(r"^[a-z0-9_-]{1,40}$")
 _ID_RULE = "at most 40 lowercase letters, digits, '-' or '_'"
@@ -39,6 +40,17 @@ class Adviser:
     profile: dict[str, str]
     matrix_user_id: str = ""
     room_id: str = ""
+
+
+@dataclass(frozen=True)
+class Resource:
+    """An emergency route or a referral resource, as the admin describes it."""
+
+    name: str
+    description: dict[str, str]  # per language code
+
+    def describe(self, lang: str, default_language: str) -> str:
+        return self.description.get(lang) or self.description.get(default_language) or ""
 
 
 @dataclass(frozen=True)
@@ -141,6 +153,8 @@ class Config:
     limits: Limits
     retry_initial_seconds: float
     retry_max_seconds: float
+    emergency_routes: tuple[Resource, ...] = ()
+    referral_resources: tuple[Resource, ...] = ()
     handoff_sink: str = "local"
     matrix: MatrixSettings | None = None
     telegram: TelegramSettings | None = None  # None: the channel is off
@@ -225,6 +239,34 @@ def _advisers(raw: Any) -> tuple[Adviser, ...]:
     if len(set(ids)) != len(ids):
         raise ConfigError("advisers: two advisers share the same id")
     return tuple(advisers)
+
+
+def _resources(raw: Any, setting: str, required: bool) -> tuple[Resource, ...]:
+    if not isinstance(raw, list) or (required and not raw):
+        raise ConfigError(f"{setting}: at least one [[{setting}]] entry is needed")
+    resources = []
+    for index, entry in enumerate(raw):
+        where = f"{setting}[{index}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: must be a table")
+        unknown = set(entry) - {"name", "description"}
+        if unknown:
+            raise ConfigError(f"{where}.{sorted(unknown)[0]}: unknown setting")
+        name = entry.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"{where}.name: must be a non-empty string")
+        description = entry.get("description")
+        if (
+            not isinstance(description, dict)
+            or not description
+            or not all(
+                isinstance(k, str) and isinstance(v, str) and v.strip()
+                for k, v in description.items()
+            )
+        ):
+            raise ConfigError(f"{where}.description: must map language codes to text")
+        resources.append(Resource(name=name, description=dict(description)))
+    return tuple(resources)
 
 
 def _matrix(
@@ -356,10 +398,10 @@ def load_config(path: Path | None = None, environ: dict[str, str] | None = None)
             raise ConfigError(f"config file {path} does not exist") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {path}: not valid TOML ({exc})") from exc
-        advisers = user.pop("advisers", None)
+        # Lists of tables are replaced whole, never merged entry by entry.
+        lists = {k: user.pop(k) for k in _TABLE_LISTS if k in user}
         raw = _merge(raw, user)
-        if advisers is not None:
-            raw["advisers"] = advisers
+        raw.update(lists)
         base_dir = path.resolve().parent
     return _build(raw, base_dir, env)
 
@@ -423,6 +465,8 @@ def _build(raw: dict[str, Any], base_dir: Path, env: os._Environ[str] | dict[str
     return Config(
         handoff_sink=sink,
         matrix=matrix,
+        emergency_routes=_resources(raw["emergency_routes"], "emergency_routes", True),
+        referral_resources=_resources(raw["referral_resources"], "referral_resources", False),
         telegram=_telegram(raw, base_dir),
         matrix_dm=matrix_dm,
         admin=admin,

@@ -65,6 +65,9 @@ def test_the_example_config_documents_every_setting_with_its_default():
             "[matrix_dm]\nenabled = true\nallowed_homeservers = ['https://x.org']\n",
             "server names like example.org",
         ),
+        ("emergency_routes = []\n", "emergency_routes: at least one"),
+        ("[[emergency_routes]]\nname = '112'\n", "emergency_routes[0].description: must map"),
+        ("[[referral_resources]]\nname = ''\n", "referral_resources[0].name: must be a non-empty"),
         ("[bot\n", "not valid TOML"),
     ],
 )

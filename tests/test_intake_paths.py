@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.flows.answers import CASE_REF_ALPHABET
+from bot.flows.summary import emergency_text
 from bot.messages import Inbound, Reply
 from bot.runtime import open_runtime
 from bot.texts import Texts
@@ -134,7 +135,7 @@ async def test_danger_yes_shows_emergency_routes_first_and_marks_the_intake_urge
     await calm.full_intake()
     person = Person(runtime, "in-danger")
     await person.until_topic(danger="yes")
-    assert person.texts[0] == en("emergency.text")
+    assert person.texts[0] == emergency_text(en, person.runtime.config)
     assert "112" in person.texts[0] and "113" in person.texts[0]
     assert person.question.text == en("topic.prompt")
     await person.pick("aggression")
@@ -154,14 +155,39 @@ async def test_danger_yes_shows_emergency_routes_first_and_marks_the_intake_urge
 async def test_menu_help_now_shows_the_emergency_routes(person: Person, en: Texts):
     await person.say("hi")
     await person.pick("help_now")
-    assert person.texts == [en("emergency.text"), en("menu.prompt")]
+    assert person.texts == [emergency_text(en, person.runtime.config), en("menu.prompt")]
+
+
+async def test_the_organisation_s_own_routes_are_shown_in_the_person_s_language(
+    tmp_path: Path, clock: FakeClock, nl: Texts
+):
+    routes = (
+        "[[emergency_routes]]\nname = '112'\ndescription = { nl = 'bij direct gevaar' }\n"
+        "[[emergency_routes]]\nname = 'Bedrijfsopvangteam'\n"
+        "description = { nl = 'bel 020-1234567, dag en nacht', en = 'call 020-1234567' }\n"
+    )
+    async with open_runtime(make_config(tmp_path, routes), clock) as rt:
+        person = Person(rt, "dutch", lang="nl")
+        await person.say("hallo")
+        await person.pick("help_now")
+        assert person.texts[0].startswith(
+            f"{nl('emergency.title')}\n- 112: bij direct gevaar.\n"
+            "- Bedrijfsopvangteam: bel 020-1234567, dag en nacht.\n\n"
+            f"{nl('emergency.referrals_title')}\n- Huis voor Klokkenluiders: "
+        )
+        assert "Veilig Thuis" not in person.texts[0]  # the default routes are replaced
+        english = Person(rt, "english", lang="en")
+        await english.say("hello")
+        await english.pick("help_now")
+        assert "- 112: bij direct gevaar." in english.texts[0]  # no English given: Dutch
+        assert "- Bedrijfsopvangteam: call 020-1234567." in english.texts[0]
 
 
 async def test_words_about_danger_anywhere_bring_up_the_emergency_routes(person: Person, en: Texts):
     await person.until_topic()
     await person.pick("other")
     await person.say("Sometimes I think about suicide")
-    assert person.texts[0] == en("emergency.text")
+    assert person.texts[0] == emergency_text(en, person.runtime.config)
     assert person.question.text == en("name.prompt")
 
 
@@ -179,7 +205,7 @@ async def test_consent_refused_stores_nothing_and_still_offers_information(
     assert person.texts[0] == en("about.confidentiality")
     await person.pick("menu")
     await person.pick("help_now")
-    assert person.texts[0] == en("emergency.text")
+    assert person.texts[0] == emergency_text(en, person.runtime.config)
 
 
 async def test_about_explains_role_and_faq(person: Person, en: Texts):

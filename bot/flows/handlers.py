@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot.config import Config
 from bot.flows.answers import parse_email, parse_phone
 from bot.flows.conversation import Conversation, Handoff, StepContext
 from bot.flows.machine import CHANGEABLE, fire, go_to
 from bot.flows.questions import consent_version
+from bot.flows.summary import emergency_text
 from bot.messages import Reply
 from bot.texts import Texts
 
@@ -31,9 +33,9 @@ class Outcome:
     def say(self, text: str) -> None:
         self.notes.append(Reply(text))
 
-    def show_emergency(self, t: Texts) -> None:
+    def show_emergency(self, t: Texts, config: Config) -> None:
         if not self.emergency_shown:
-            self.say(t("emergency.text"))
+            self.say(emergency_text(t, config))
             self.emergency_shown = True
 
 
@@ -86,7 +88,7 @@ def on_menu(conv: Conversation, answer: Answer, ctx: StepContext, t: Texts, out:
         case "about":
             fire(conv, "open_about", ctx)
         case "help_now":
-            out.show_emergency(t)
+            out.show_emergency(t, ctx.config)
         case "language":
             detour(conv, "choose_language", ctx)
         case "delete":
@@ -153,7 +155,7 @@ def _record_choice(key: str) -> Handler:
 def on_danger(conv: Conversation, answer: Answer, ctx: StepContext, t: Texts, out: Outcome) -> None:
     conv.answers["danger"] = answer.choice == "yes"
     if conv.answers["danger"]:
-        out.show_emergency(t)
+        out.show_emergency(t, ctx.config)
         out.say(t("danger.continue"))
     fire(conv, "next", ctx)
 

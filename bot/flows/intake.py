@@ -110,7 +110,7 @@ def step(stored: Conversation | None, inbound: Inbound, ctx: StepContext) -> Ste
     raw = inbound.text or ""
     command = _COMMAND.match(raw.strip()) if inbound.kind is InboundKind.MESSAGE else None
     if inbound.kind is InboundKind.MESSAGE and raw and not command and _mentions_danger(raw, ctx):
-        out.show_emergency(t)
+        out.show_emergency(t, ctx.config)
 
     if len(raw) > ctx.config.limits.message_max_chars:
         out.say(t("input.too_long", max=ctx.config.limits.message_max_chars))

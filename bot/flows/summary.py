@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.config import Config
+from bot.config import Config, Resource
 from bot.texts import Texts
 
 Line = tuple[str, str]
@@ -122,3 +122,22 @@ def handoff_lines(payload: dict[str, Any], t: Texts, config: Config) -> list[Lin
 def handoff_text(payload: dict[str, Any], t: Texts, config: Config) -> str:
     title = t("handoff.title_urgent") if payload["urgent"] else t("handoff.title")
     return f"{title}\n\n{format_lines(handoff_lines(payload, t, config))}"
+
+
+def emergency_text(t: Texts, config: Config) -> str:
+    """The emergency routes, then the referral resources, in the reader's language."""
+
+    def lines(resources: tuple[Resource, ...]) -> list[str]:
+        return [
+            t(
+                "emergency.line",
+                name=r.name,
+                description=r.describe(t.lang, config.default_language),
+            )
+            for r in resources
+        ]
+
+    parts = [t("emergency.title"), *lines(config.emergency_routes)]
+    if config.referral_resources:
+        parts += ["", t("emergency.referrals_title"), *lines(config.referral_resources)]
+    return "\n".join(parts)
