@@ -35,11 +35,11 @@ def build_channels(runtime: Runtime) -> list[Channel]:
         # Imported here: python-telegram-bot is only loaded when the channel is on.
         from bot.adapters.telegram import TelegramChannel
 
-        channels.append(
-            TelegramChannel(
-                config.telegram, config.telegram.token(), runtime.engine, lambda: runtime.catalog
-            )
+        telegram = TelegramChannel(
+            config.telegram, config.telegram.token(), runtime.engine, lambda: runtime.catalog
         )
+        runtime.texts.reload_listeners.append(telegram.texts_changed)
+        channels.append(telegram)
     session = runtime.matrix_session
     if session is not None and session.listeners:
         # Direct chats and the admin room listen to the session's syncs.

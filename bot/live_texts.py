@@ -20,8 +20,10 @@ from bot.texts import Catalog, Problem, TextsInvalid, load_catalog
 log = logging.getLogger(__name__)
 
 Fingerprint = tuple[tuple[str, str], ...]
-# Told about every refused change (the admin room will be one listener).
+# Told about every refused change (the admin room is one listener).
 RefusalListener = Callable[[list[Problem]], Awaitable[None]]
+# Told when new texts are in use (Telegram registers its command menu again).
+ReloadListener = Callable[[Catalog], Awaitable[None]]
 
 
 def check_config_against_texts(config: Config, catalog: Catalog) -> None:
@@ -67,6 +69,7 @@ class LiveCatalog:
         self.current = load_catalog(config.locales_dir, config.default_language)
         check_config_against_texts(config, self.current)
         self.refusal_listeners: list[RefusalListener] = []
+        self.reload_listeners: list[ReloadListener] = []
 
     async def reload_if_changed(self) -> bool:
         """Take up a changed locale folder if it is valid; True when the texts changed."""
@@ -80,6 +83,8 @@ class LiveCatalog:
             return False
         self.current = catalog
         log.info("texts reloaded: %s", ", ".join(catalog.languages()))
+        for listener in self.reload_listeners:
+            await listener(catalog)
         return True
 
     async def _refuse(self, problems: list[Problem]) -> None:

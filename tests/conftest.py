@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +45,15 @@ def write_config(tmp_path: Path, extra: str = "", *, fast: bool = True) -> Path:
 
 def make_config(tmp_path: Path, extra: str = "", *, fast: bool = True) -> Config:
     return load_config(write_config(tmp_path, extra, fast=fast), environ={})
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shipped_locales_stay_untouched() -> Iterator[None]:
+    """Tests edit copies of the locales, never the project's own files."""
+    before = {p.name: p.read_bytes() for p in LOCALES.glob("*.toml")}
+    yield
+    after = {p.name: p.read_bytes() for p in LOCALES.glob("*.toml")}
+    assert after == before, "a test changed the project's locale files"
 
 
 @pytest.fixture

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
+import shutil
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -16,7 +18,7 @@ from bot.adapters.telegram import TelegramChannel, parse_callback
 from bot.channels import build_channels
 from bot.config import Config
 from bot.runtime import Runtime, open_runtime
-from tests.conftest import ROOT, make_config, write_config
+from tests.conftest import LOCALES, ROOT, make_config, write_config
 from tests.fake_telegram import FakeTelegram, Person
 
 T = TypeVar("T")
@@ -42,7 +44,12 @@ def _telegram_section(tmp_path: Path, fake: FakeTelegram, extra: str) -> str:
 
 
 def telegram_config(tmp_path: Path, fake: FakeTelegram, extra: str = "") -> Config:
-    return make_config(tmp_path, _telegram_section(tmp_path, fake, extra))
+    """With its own copy of the locales, which a test may edit."""
+    locales = tmp_path / "locales"
+    if not locales.exists():
+        shutil.copytree(LOCALES, locales)
+    config = make_config(tmp_path, _telegram_section(tmp_path, fake, extra))
+    return dataclasses.replace(config, locales_dir=locales)
 
 
 def telegram_config_file(tmp_path: Path, fake: FakeTelegram, extra: str = "") -> Path:

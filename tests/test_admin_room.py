@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import shutil
@@ -136,6 +137,7 @@ async def test_an_admin_changes_a_text_from_the_room_and_the_next_message_shows_
         assert "Aanvragen die wachten op aflevering: 0" in status
         assert "room of anna: ok" in status
 
+        good = (config.locales_dir / "en.toml").read_text()
         (config.locales_dir / "en.toml").write_text("[menu\n")  # broken on disk
         for _ in range(40):
             await admin.collect(room_id, 0.5)
@@ -145,5 +147,16 @@ async def test_an_admin_changes_a_text_from_the_room_and_the_next_message_shows_
             raise AssertionError("the admin room was not told about the broken file")
         assert admin.notices[-1].startswith(runtime.catalog.texts("nl")("admin.files_refused"))
         assert runtime.catalog.texts("en")("menu.prompt") == en("menu.prompt")
+        await employee.say("/menu")  # the bot keeps serving, with the texts it had
+        assert employee.question.text == en("menu.prompt")
+
+        fixed = good.replace(en("menu.prompt"), "What shall we do?")
+        (config.locales_dir / "en.toml").write_text(fixed)
+        for _ in range(50):
+            if runtime.catalog.texts("en")("menu.prompt") == "What shall we do?":
+                break
+            await asyncio.sleep(0.1)
+        await employee.say("/menu")
+        assert employee.question.text == "What shall we do?"
     for member in (admin, visitor):
         await member.close()

@@ -125,6 +125,14 @@ async def test_the_command_menu_is_registered_in_every_language(
     }
 
 
+async def test_an_edited_command_description_reaches_the_menu(fake: FakeTelegram, bot: RunningBot):
+    assert bot.runtime.editor is not None
+    result = await bot.runtime.editor.set("@admin:x", "commands.delete", "en", "Erase all of it")
+    assert result.ok
+    english = {c["command"]: c["description"] for c in fake.commands["en"]}
+    assert english["delete"] == "Erase all of it"
+
+
 async def test_language_can_be_changed_with_the_command(
     fake: FakeTelegram, bot: RunningBot, en: Texts
 ):

@@ -208,6 +208,11 @@ class TelegramChannel:
                 error_callback=self._on_polling_error,
             )
 
+    async def texts_changed(self, catalog: Catalog) -> None:
+        """New texts are in use: the command menu follows them."""
+        if self.app.running:
+            await self._register_commands()
+
     async def _register_commands(self) -> None:
         """The command menu in every language the bot speaks; the default for the rest."""
         catalog = self._catalog()
