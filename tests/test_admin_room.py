@@ -106,6 +106,13 @@ async def test_an_admin_changes_a_text_from_the_room_and_the_next_message_shows_
         await employee.say("hi")
         assert employee.question.text == en("menu.prompt")
 
+        assert (await boss.command("keys menu.pro")).split("\n") == ["menu.prompt"]
+        shown = await boss.command("show menu.prompt")
+        assert shown == f"[en]\n{en('menu.prompt')}\n\n[nl]\nWat wil je doen?"
+        preview = await boss.command("!preview intro.text en")
+        assert preview == en("intro.text", organisation="Demo Organisation")
+        assert (await boss.command("set menu.prompt")).startswith("Gebruik het zo: set KEY")
+
         answer = await boss.command("set menu.prompt en How can I help you today?")
         assert answer.startswith("Opgeslagen als wijziging 1: menu.prompt in en.")
         await employee.say("/menu")
