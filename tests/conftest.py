@@ -18,6 +18,9 @@ from bot.runtime import Runtime, open_runtime
 from bot.texts import Catalog, Texts, load_catalog
 from tests.fake_telegram import FakeTelegram
 
+# The throwaway Synapse (one per test session) and a world on it, for the Matrix tests.
+from tests.matrix_world import synapse, world  # noqa: F401 - fixtures
+
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "locales"
 

@@ -10,6 +10,12 @@ from bot.channels import serve
 from bot.config import Config
 from bot.runtime import Runtime, open_runtime
 
+ENCRYPTION = {
+    "type": "m.room.encryption",
+    "state_key": "",
+    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+}
+
 
 @contextlib.asynccontextmanager
 async def serving(config: Config) -> AsyncIterator[Runtime]:

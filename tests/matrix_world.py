@@ -95,3 +95,10 @@ async def make_world(synapse: Synapse, folder: Path) -> AsyncIterator[World]:
         yield world
     finally:
         await adviser.close()
+
+
+@pytest.fixture
+async def world(synapse: Synapse, tmp_path: Path) -> AsyncIterator[World]:
+    """A homeserver with the bot's account and an adviser in a private room."""
+    async for made in make_world(synapse, tmp_path):
+        yield made

@@ -7,8 +7,6 @@ import dataclasses
 import logging
 import shutil
 import tomllib
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from nio import RoomCreateResponse, RoomPreset, RoomSendResponse
@@ -17,20 +15,8 @@ from bot.config import Config, load_config
 from bot.texts import Texts
 from tests.conftest import LOCALES, Person
 from tests.matrix_people import MatrixPerson
-from tests.matrix_serving import serving
-from tests.matrix_world import World, make_world, synapse  # noqa: F401 - fixture
-
-ENCRYPTION = {
-    "type": "m.room.encryption",
-    "state_key": "",
-    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
-}
-
-
-@pytest.fixture
-async def world(synapse, tmp_path: Path) -> AsyncIterator[World]:  # noqa: F811
-    async for made in make_world(synapse, tmp_path):
-        yield made
+from tests.matrix_serving import ENCRYPTION, serving
+from tests.matrix_world import World
 
 
 class Member:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,21 +12,10 @@ from bot.config import Config, load_config
 from bot.doctor import run_checks
 from bot.texts import Texts
 from tests.matrix_people import MatrixPerson
-from tests.matrix_serving import serving
-from tests.matrix_world import World, make_world, synapse  # noqa: F401 - fixture
+from tests.matrix_serving import ENCRYPTION, serving
+from tests.matrix_world import World
 
 CANARY = "PangolinCanary8812"
-ENCRYPTION = {
-    "type": "m.room.encryption",
-    "state_key": "",
-    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
-}
-
-
-@pytest.fixture
-async def world(synapse, tmp_path: Path) -> AsyncIterator[World]:  # noqa: F811
-    async for made in make_world(synapse, tmp_path):
-        yield made
 
 
 def dm_config(world: World) -> Config:

@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from bot.config import Config
 from bot.runtime import open_runtime
 from tests.conftest import Person, run_cli
-from tests.matrix_world import World, make_world, synapse  # noqa: F401 - fixture
+from tests.matrix_world import World
 from tests.synapse_server import free_port
-
-
-@pytest.fixture
-async def world(synapse, tmp_path: Path) -> AsyncIterator[World]:  # noqa: F811
-    async for made in make_world(synapse, tmp_path):
-        yield made
 
 
 def doctor(world: World) -> tuple[int, str]:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -18,15 +16,9 @@ from bot.sinks.matrix_room import MatrixRoomSink
 from bot.store import SqliteStore
 from bot.texts import load_catalog
 from tests.conftest import Person
-from tests.matrix_world import World, make_world, synapse  # noqa: F401 - fixture
+from tests.matrix_world import World
 
 CANARY = "WombatCanary4471"
-
-
-@pytest.fixture
-async def world(synapse, tmp_path: Path) -> AsyncIterator[World]:  # noqa: F811
-    async for made in make_world(synapse, tmp_path):
-        yield made
 
 
 async def wait_delivered(runtime: Runtime, seconds: float = 20) -> None:
