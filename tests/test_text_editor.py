@@ -97,3 +97,14 @@ async def test_history_and_revert(runtime: Runtime, editor: TextEditor, clock: F
     assert runtime.catalog.texts("nl")("help.text") == history[1].before
     assert len(await editor.history("help.text")) == 3
     assert not (await editor.revert(ADMIN, 999)).ok
+
+
+async def test_a_file_broken_on_disk_is_named_instead_of_edited(
+    runtime: Runtime, editor: TextEditor
+):
+    path = runtime.config.locales_dir / "en.toml"
+    path.write_text("[menu\n")
+    result = await editor.set(ADMIN, "menu.prompt", "en", "Hello")
+    assert [p.file for p in result.problems] == ["en.toml"]
+    assert "cannot be read now" in str(result.problems[0])
+    assert path.read_text() == "[menu\n"

@@ -13,6 +13,7 @@ from nio import AsyncClient, InviteMemberEvent, RoomMessageText, RoomSendRespons
 
 from bot.admin.commands import AdminCommands
 from bot.config import AdminSettings
+from bot.engine import describe_failure
 from bot.matrix.http import NETWORK_ERRORS
 from bot.matrix.render import notice
 from bot.matrix.session import MatrixSession
@@ -59,7 +60,12 @@ class AdminRoom:
                 continue
             command = event.body.strip().partition(" ")[0].lstrip("!").casefold()[:20]
             log.info("admin room: %s command from an admin", command or "empty")
-            await self._say(client, await self._commands.answer(event.sender, event.body))
+            try:
+                answer = await self._commands.answer(event.sender, event.body)
+            except Exception as exc:  # noqa: BLE001 - the admin hears of it; the sync goes on
+                log.error("admin room: %s command failed: %s", command, describe_failure(exc))
+                answer = self._texts()("admin.failed", problem=type(exc).__name__)
+            await self._say(client, answer)
 
     async def _accept_invite(self, client: AsyncClient, invite_state: list[object]) -> None:
         inviters = {

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import tomlkit
+from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import String
 
 from bot.config import Config
@@ -75,7 +76,11 @@ class TextEditor:
         if key not in catalog.locales[catalog.default_language]:
             return EditResult([Problem(f"{lang}.toml", key, "is not a text the bot uses")])
         path = self._file(lang)
-        document = tomlkit.parse(path.read_text(encoding="utf-8"))
+        try:
+            document = tomlkit.parse(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, TOMLKitError) as exc:
+            # Someone broke the file on disk: it is fixed there, not from here.
+            return EditResult([Problem(path.name, "", f"cannot be read now ({exc})")])
         before = catalog.locales[lang].get(key)
         _put(document, key.split("."), text)
         content = tomlkit.dumps(document)
