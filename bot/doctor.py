@@ -210,11 +210,33 @@ async def _session_checks(session: MatrixSession, config: Config) -> list[Check]
     if config.matrix_dm is not None:
         servers = ", ".join(config.matrix_dm.allowed_homeservers)
         checks.append(Check("direct chats", True, f"employees on {servers}"))
+    if config.admin is not None:
+        checks.append(await _admin_room_check(session, config))
     if config.handoff_sink != "matrix":
         return checks
     for adviser in config.advisers:
         checks += await adviser_checks(session, adviser.id, config)
     return checks
+
+
+async def _admin_room_check(session: MatrixSession, config: Config) -> Check:
+    assert config.admin is not None and config.matrix is not None and session.http is not None
+    name = "admin room"
+    try:
+        state = await session.http.room_state(config.admin.room_id)
+    except MatrixHttpError as exc:
+        return Check(
+            name,
+            False,
+            f"{config.admin.room_id}: {exc.errcode or exc.status}",
+            "an admin invites the bot to the room; it joins by itself while running",
+        )
+    problems = room_problems(state, config.matrix.user_id, config.admin.users[0])
+    if "not-encrypted" in problems:
+        return Check(name, False, "not encrypted", "turn on encryption in the room settings")
+    if "bot-not-in-room" in problems:
+        return Check(name, False, "the bot is not in it", "invite the bot from an admin's account")
+    return Check(name, True, f"{config.admin.room_id}: encrypted, the bot is in it")
 
 
 async def adviser_checks(session: MatrixSession, adviser_id: str, config: Config) -> list[Check]:

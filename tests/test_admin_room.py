@@ -12,6 +12,7 @@ import pytest
 from nio import RoomCreateResponse, RoomPreset, RoomSendResponse
 
 from bot.config import Config, load_config
+from bot.doctor import run_checks
 from bot.texts import Texts
 from tests.conftest import LOCALES, Person
 from tests.matrix_people import MatrixPerson
@@ -126,6 +127,8 @@ async def test_an_admin_changes_a_text_from_the_room_and_the_next_message_shows_
         await employee.say("/menu")
         assert employee.question.text == en("menu.prompt")
 
+        checks = {c.name: c for c in await run_checks(config)}
+        assert checks["admin room"].ok, checks["admin room"]
         status = await boss.command("status")
         assert "Aanvragen die wachten op aflevering: 0" in status
         assert "room of anna: ok" in status
