@@ -37,13 +37,14 @@ from bot.adapters.outgoing import compose
 from bot.config import MatrixDmSettings
 from bot.engine import Engine, describe_failure
 from bot.matrix.errors import HomeserverUnreachable
+from bot.matrix.guard import MEGOLM
 from bot.matrix.http import NETWORK_ERRORS
 from bot.matrix.render import direct_message
 from bot.matrix.session import MatrixSession
 from bot.messages import Inbound, InboundKind, Reply
 
 CHANNEL = "matrix"
-MEGOLM = "m.megolm.v1.aes-sha2"
+
 # Far below Matrix's 64 KiB event limit, with room for the HTML copy.
 _MESSAGE_LIMIT = 16_000
 # The quoted original that clients put above a reply ("> <@bot:x> ...").
