@@ -415,6 +415,33 @@ async def test_a_message_replayed_by_its_channel_is_handled_once(person: Person,
     assert record is not None and record.state == "consent"  # "1" did not also agree
 
 
+async def test_mydata_shows_everything_held_and_nothing_else(person: Person, en: Texts):
+    await person.until_topic()
+    await person.pick("bullying")
+    await person.say("My manager shouts at me")
+    await person.say("/mydata")
+    [shown, question] = person.replies
+    assert shown.text.startswith(en("mydata.intro"))
+    assert "Language: English" in shown.text
+    assert "You agreed to how your answers are used on " in shown.text
+    assert "My manager shouts at me" in shown.text and "Bullying" in shown.text
+    assert question.text == en("name.prompt")  # the intake goes on where it was
+
+    await person.say("Robin")
+    await person.pick("email")
+    await person.say("robin@example.nl")
+    await person.pick("evenings")
+    await person.pick("this_week")
+    await person.pick("send")
+    await person.say("/mydata")
+    after = person.replies[0].text
+    assert en("mydata.no_answers") in after
+    assert "My manager" not in after and "robin@example.nl" not in after
+    user = person.runtime.engine._keyer(person.channel, person.user)
+    record = await person.runtime.store.load_conversation(user)
+    assert record is not None and en("mydata.sent", case_ref=record.data["last_case"]) in after
+
+
 async def test_media_gets_a_calm_reply_and_nothing_is_stored(person: Person, en: Texts):
     await person.until_topic()
     before = await stored_answers(person)

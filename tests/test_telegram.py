@@ -115,6 +115,7 @@ async def test_the_command_menu_is_registered_in_every_language(
         "help",
         "menu",
         "language",
+        "mydata",
         "cancel",
         "delete",
     }

@@ -11,10 +11,11 @@ from bot.flows.conversation import Conversation, Step, StepContext
 from bot.flows.handlers import HANDLERS, Answer, Outcome, detour
 from bot.flows.machine import INTAKE_STATES, fire
 from bot.flows.questions import ask, free_text_limit
+from bot.flows.summary import mydata_text
 from bot.messages import Inbound, InboundKind
 from bot.texts import Texts
 
-COMMANDS = ("start", "help", "menu", "language", "cancel", "delete")
+COMMANDS = ("start", "help", "menu", "language", "mydata", "cancel", "delete")
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(@\w+)?$")
 # Bidirectional overrides can make text shown to the adviser read differently
 # from what was typed; they have no place in an intake answer.
@@ -59,6 +60,8 @@ def _command(name: str, conv: Conversation, ctx: StepContext, t: Texts, out: Out
         case "language":
             if conv.state != "language":
                 detour(conv, "choose_language", ctx)
+        case "mydata":
+            out.say(mydata_text(conv.answers, conv.last_case, t, ctx.config))
         case "cancel":
             if conv.has_draft() or conv.state in INTAKE_STATES:
                 conv.drop_draft()

@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config import Config, Resource
-from bot.texts import Texts
+from bot.texts import LANGUAGE_NAME_KEY, Texts
 
 Line = tuple[str, str]
 
@@ -141,3 +141,19 @@ def emergency_text(t: Texts, config: Config) -> str:
     if config.referral_resources:
         parts += ["", t("emergency.referrals_title"), *lines(config.referral_resources)]
     return "\n".join(parts)
+
+
+def mydata_text(answers: dict[str, Any], last_case: str | None, t: Texts, config: Config) -> str:
+    """Everything the bot holds about the person, readable (for /mydata)."""
+    parts = [t("mydata.intro"), t("mydata.language", language=t(LANGUAGE_NAME_KEY))]
+    consent = answers.get("consent")
+    if consent:
+        parts.append(t("mydata.consent", at=local_time(consent["at"], config.timezone)))
+    if any(key != "consent" for key in answers):
+        parts.append(f"{t('mydata.answers')}\n{format_lines(answer_lines(answers, t, config))}")
+    else:
+        parts.append(t("mydata.no_answers"))
+    if last_case:
+        parts.append(t("mydata.sent", case_ref=last_case))
+    parts += [t("mydata.also"), t("mydata.delete")]
+    return "\n\n".join(parts)
