@@ -111,9 +111,7 @@ async def _inbox(config: Config, args: argparse.Namespace) -> int:
             (a.language for a in config.advisers if a.id == item.adviser_id),
             config.default_language,
         )
-        texts = catalog.texts(
-            adviser_lang if catalog.supports(adviser_lang) else config.default_language
-        )
+        texts = catalog.texts(adviser_lang)  # the default language where unsupported
         rendered = handoff_text(item.payload, texts, config)
         if args.jsonl:
             print(
@@ -176,9 +174,7 @@ def _matrix_setup(config: Config, args: argparse.Namespace) -> int:
         raise ConfigError('handoff.sink: must be "matrix" to set up an adviser room')
     adviser = config.adviser(args.adviser)
     catalog = load_catalog(config.locales_dir, config.default_language)
-    texts = catalog.texts(
-        adviser.language if catalog.supports(adviser.language) else config.default_language
-    )
+    texts = catalog.texts(adviser.language)  # the default language where unsupported
     cipher = FieldCipher(load_or_create_keys(config.key_file))
 
     async def create() -> str:

@@ -17,7 +17,7 @@ from bot.locks import KeyedLocks
 from bot.messages import Inbound, Reply
 from bot.ratelimit import FloodLimiter
 from bot.store import CaseRefTaken, ConversationRecord, NewHandoff, Store, StoreError
-from bot.texts import Catalog
+from bot.texts import Catalog, Texts
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,13 @@ def _with_channel_fields(
     elif SEEN in previous:
         fields[SEEN] = previous[SEEN]
     return fields
+
+
+def _texts_for(catalog: Catalog, record: ConversationRecord | None, hint: str | None) -> Texts:
+    """The person's language where it is known, else the one their app suggests."""
+    candidates = (record.lang if record else None, hint)
+    lang = next((c for c in candidates if c and catalog.supports(c)), None)
+    return catalog.texts(lang or catalog.default_language)
 
 
 def already_handled(inbound: Inbound, stored: ConversationRecord | None) -> bool:
@@ -101,14 +108,11 @@ class Engine:
     async def _text_for(
         self, user: UserKey, key: str, language_hint: str | None = None, **values: Any
     ) -> str:
-        catalog = self._catalog()
         try:
             record = await self._store.load_conversation(user)
         except StoreError:
             record = None
-        candidates = (record.lang if record else None, language_hint)
-        lang = next((c for c in candidates if c and catalog.supports(c)), None)
-        return catalog.texts(lang or catalog.default_language)(key, **values)
+        return _texts_for(self._catalog(), record, language_hint)(key, **values)
 
     async def _step(self, user: UserKey, inbound: Inbound, deliver: Deliver) -> None:
         now = self._clock()
@@ -128,10 +132,7 @@ class Engine:
             step = await self._persisted_step(user, stored, inbound, catalog, now)
         except Exception as exc:  # noqa: BLE001 - the person gets a calm answer, never a crash
             log.error("step failed on %s: %s", inbound.channel, describe_failure(exc))
-            # In the person's language where it is known, else the one their app suggests.
-            candidates = (stored.lang if stored else None, inbound.language_hint)
-            lang = next((c for c in candidates if c and catalog.supports(c)), None)
-            text = catalog.texts(lang or catalog.default_language)("input.error")
+            text = _texts_for(catalog, stored, inbound.language_hint)("input.error")
             await deliver([Reply(text)])
             return
         log.info(

@@ -32,15 +32,6 @@ class EditResult:
         return not self.problems
 
 
-def _lookup(document: Any, parts: list[str]) -> Any:
-    node = document
-    for part in parts:
-        if not hasattr(node, "get") or part not in node:
-            return None
-        node = node[part]
-    return node
-
-
 def _put(document: Any, parts: list[str], text: str) -> None:
     node = document
     for part in parts[:-1]:
@@ -115,12 +106,6 @@ class TextEditor:
             (trial / f"{lang}.toml").write_text(content, encoding="utf-8")
             _, problems = validated_catalog(self._config, trial)
         return problems
-
-    def stored_text(self, key: str, lang: str) -> str | None:
-        """The text as the locale file has it now (None where the file has none)."""
-        document = tomlkit.parse(self._file(lang).read_text(encoding="utf-8"))
-        value = _lookup(document, key.split("."))
-        return str(value) if value is not None else None
 
 
 def _replace(path: Path, content: str) -> None:

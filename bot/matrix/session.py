@@ -128,9 +128,7 @@ class MatrixSession:
             # Ending a session deletes the device's keys on the server; the same
             # device id comes back empty, so its keys are published again.
             client.olm.account.shared = False
-            await self.sync()
-        if client.should_upload_keys:
-            await client.keys_upload()
+            await self.sync()  # its key maintenance uploads the device keys where needed
         if self.state.cross_signing is None:
             self.state.cross_signing = CrossSigningKeys.generate().to_dict()
             self.save_state()  # before the upload, so a crash cannot orphan the identity

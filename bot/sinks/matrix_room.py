@@ -86,9 +86,7 @@ class MatrixRoomSink:
         return await self._fetch_checks(adviser)
 
     def _texts(self, adviser: Adviser) -> Texts:
-        catalog = self._catalog()
-        lang = adviser.language if catalog.supports(adviser.language) else None
-        return catalog.texts(lang or catalog.default_language)
+        return self._catalog().texts(adviser.language)  # the default where unsupported
 
     async def deliver(self, handoff: OutgoingHandoff) -> Receipt:
         try:
