@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -66,6 +67,21 @@ async def fake() -> AsyncIterator[FakeTelegram]:
     await server.start()
     yield server
     await server.stop()
+
+
+@pytest.fixture
+def locales(tmp_path: Path) -> Path:
+    """A copy of the project's locales that a test may edit."""
+    copy = tmp_path / "locales"
+    shutil.copytree(LOCALES, copy)
+    return copy
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace the first ``old`` in a text file, which must contain it."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 @pytest.fixture

@@ -5,21 +5,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from bot.runtime import Runtime, open_runtime
-from tests.conftest import LOCALES, FakeClock, Person, make_config
-
-
-@pytest.fixture
-def locales(tmp_path: Path) -> Path:
-    copy = tmp_path / "locales"
-    shutil.copytree(LOCALES, copy)
-    return copy
+from tests.conftest import FakeClock, Person, edit, make_config
 
 
 @pytest.fixture
@@ -29,12 +21,6 @@ async def live(tmp_path: Path, locales: Path, clock: FakeClock) -> AsyncIterator
     )
     async with open_runtime(config, clock) as runtime:
         yield runtime
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 async def settle(runtime: Runtime) -> None:

@@ -4,7 +4,6 @@ file's comments intact, audited, revertible, and in use from the next message on
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import tomllib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,9 +18,7 @@ ADMIN = "@beheer:example.org"
 
 
 @pytest.fixture
-async def runtime(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Runtime]:
-    locales = tmp_path / "locales"
-    shutil.copytree(LOCALES, locales)
+async def runtime(tmp_path: Path, locales: Path, clock: FakeClock) -> AsyncIterator[Runtime]:
     config = dataclasses.replace(make_config(tmp_path), locales_dir=locales)
     async with open_runtime(config, clock) as running:
         yield running
