@@ -39,6 +39,7 @@ def build_channels(runtime: Runtime) -> list[Channel]:
             config.telegram, config.telegram.token(), runtime.engine, lambda: runtime.catalog
         )
         runtime.texts.reload_listeners.append(telegram.texts_changed)
+        telegram.relay = runtime.relay
         channels.append(telegram)
     session = runtime.matrix_session
     if session is not None and session.listeners:

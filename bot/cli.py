@@ -55,9 +55,9 @@ def _chat(config: Config, args: argparse.Namespace) -> int:
     async def main() -> None:
         async with open_runtime(config) as runtime:
             if args.jsonl:
-                await run_jsonl(runtime.engine, args.user, lang)
+                await run_jsonl(runtime.engine, args.user, lang, relay=runtime.relay)
             else:
-                await run_interactive(runtime.engine, args.user, lang)
+                await run_interactive(runtime.engine, args.user, lang, relay=runtime.relay)
 
     try:
         asyncio.run(main())

@@ -128,6 +128,27 @@ class IntakeSettings:
 
 
 @dataclass(frozen=True)
+class Aftercare:
+    reply_reminder_working_days: int
+    whistleblower_topics: tuple[str, ...]
+    acknowledgement_days: int
+    acknowledgement_reminder_days_before: int
+    feedback_months: int
+    feedback_reminder_days_before: int
+    checkin_max_days: int
+
+
+@dataclass(frozen=True)
+class Retention:
+    draft_hours: float
+    closed_case_days: float
+    idle_line_days: float
+    audit_days: float
+    redact_adviser_room_days: float  # 0: never
+    purge_interval_minutes: float
+
+
+@dataclass(frozen=True)
 class Limits:
     message_max_chars: int
     burst_messages: int
@@ -148,8 +169,8 @@ class Config:
     intake: IntakeSettings
     key_file: Path
     durability: str
-    draft_hours: float
-    purge_interval_minutes: float
+    retention: Retention
+    aftercare: Aftercare
     limits: Limits
     retry_initial_seconds: float
     retry_max_seconds: float
@@ -161,11 +182,58 @@ class Config:
     matrix_dm: MatrixDmSettings | None = None  # None: the channel is off
     admin: AdminSettings | None = None  # None: no admin room
 
+    @property
+    def draft_hours(self) -> float:
+        return self.retention.draft_hours
+
     def adviser(self, adviser_id: str) -> Adviser:
         for adviser in self.advisers:
             if adviser.id == adviser_id:
                 return adviser
         raise ConfigError(f"advisers: no adviser with id {adviser_id!r}")
+
+
+def _retention(raw: dict[str, Any]) -> Retention:
+    values = {
+        key: _get(raw, "retention", key, float)
+        for key in (
+            "draft_hours",
+            "closed_case_days",
+            "idle_line_days",
+            "audit_days",
+            "redact_adviser_room_days",
+            "purge_interval_minutes",
+        )
+    }
+    for key, value in values.items():
+        if key != "redact_adviser_room_days":
+            _positive("retention", key, value)
+        elif value < 0:
+            raise ConfigError("retention.redact_adviser_room_days: must be 0 (off) or more")
+    return Retention(**values)
+
+
+def _aftercare(raw: dict[str, Any], topics: tuple[str, ...]) -> Aftercare:
+    numbers = {
+        key: _get(raw, "aftercare", key, int)
+        for key in (
+            "reply_reminder_working_days",
+            "acknowledgement_days",
+            "acknowledgement_reminder_days_before",
+            "feedback_months",
+            "feedback_reminder_days_before",
+            "checkin_max_days",
+        )
+    }
+    for key, value in numbers.items():
+        if value < 0 or (value == 0 and not key.endswith("days_before")):
+            raise ConfigError(f"aftercare.{key}: must be greater than 0")
+    listed = raw["aftercare"]["whistleblower_topics"]
+    if not isinstance(listed, list) or not all(isinstance(t, str) for t in listed):
+        raise ConfigError("aftercare.whistleblower_topics: must be a list of topic ids")
+    # A topic the intake does not ask about can never be chosen: it is left out.
+    chosen = tuple(topic for topic in listed if topic in topics)
+    return Aftercare(whistleblower_topics=chosen, **numbers)
 
 
 def _defaults() -> dict[str, Any]:
@@ -439,12 +507,6 @@ def _build(raw: dict[str, Any], base_dir: Path, env: os._Environ[str] | dict[str
         ("limits", "message_max_chars", limits.message_max_chars),
         ("limits", "burst_messages", limits.burst_messages),
         ("limits", "messages_per_minute", limits.messages_per_minute),
-        ("retention", "draft_hours", _get(raw, "retention", "draft_hours", float)),
-        (
-            "retention",
-            "purge_interval_minutes",
-            _get(raw, "retention", "purge_interval_minutes", float),
-        ),
         ("outbox", "retry_initial_seconds", _get(raw, "outbox", "retry_initial_seconds", float)),
         ("outbox", "retry_max_seconds", _get(raw, "outbox", "retry_max_seconds", float)),
         ("bot", "texts_reload_seconds", _get(raw, "bot", "texts_reload_seconds", float)),
@@ -482,8 +544,8 @@ def _build(raw: dict[str, Any], base_dir: Path, env: os._Environ[str] | dict[str
         intake=intake,
         key_file=key_file,
         durability=durability,
-        draft_hours=_get(raw, "retention", "draft_hours", float),
-        purge_interval_minutes=_get(raw, "retention", "purge_interval_minutes", float),
+        retention=_retention(raw),
+        aftercare=_aftercare(raw, intake.topics),
         limits=limits,
         retry_initial_seconds=_get(raw, "outbox", "retry_initial_seconds", float),
         retry_max_seconds=_get(raw, "outbox", "retry_max_seconds", float),

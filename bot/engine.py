@@ -11,12 +11,21 @@ from typing import Any
 from bot.config import Config
 from bot.crypto import UserKey, UserKeyer
 from bot.flows.answers import new_case_ref
-from bot.flows.conversation import Conversation, Step, StepContext
+from bot.flows.conversation import Conversation, LineAction, Step, StepContext
 from bot.flows.intake import step as intake_step
+from bot.line.terms import opening_timers
 from bot.locks import KeyedLocks
 from bot.messages import Inbound, Reply
 from bot.ratelimit import FloodLimiter
 from bot.store import CaseRefTaken, ConversationRecord, NewHandoff, Store, StoreError
+from bot.store.line_records import (
+    STOPPED,
+    TO_ADVISER,
+    CaseContact,
+    LineStep,
+    NewCase,
+    RelayNote,
+)
 from bot.texts import Catalog, Texts
 
 log = logging.getLogger(__name__)
@@ -58,6 +67,21 @@ def _texts_for(catalog: Catalog, record: ConversationRecord | None, hint: str | 
     return catalog.texts(lang or catalog.default_language)
 
 
+def _line_step(
+    action: LineAction | None, case_ref: str | None, inbound: Inbound
+) -> LineStep | None:
+    if action is None or case_ref is None:
+        return None
+    match action.kind:
+        case "message":
+            note = RelayNote(TO_ADVISER, "message", text=action.text)
+            return LineStep(case_ref, (note,), address=inbound.reply_to)
+        case "stop":
+            return LineStep(case_ref, (RelayNote(TO_ADVISER, "stopped"),), close_as=STOPPED)
+        case _:
+            return LineStep(case_ref, (RelayNote(TO_ADVISER, action.kind),))
+
+
 def already_handled(inbound: Inbound, stored: ConversationRecord | None) -> bool:
     return (
         inbound.message_id is not None
@@ -76,6 +100,7 @@ class Engine:
         clock: Callable[[], float],
         on_handoff: Callable[[], None],
         on_handoff_coming: Callable[[str], None] = lambda adviser_id: None,
+        on_line: Callable[[], None] = lambda: None,
     ) -> None:
         self._store = store
         self._catalog = catalog
@@ -84,6 +109,7 @@ class Engine:
         self._clock = clock
         self._on_handoff = on_handoff
         self._on_handoff_coming = on_handoff_coming
+        self._on_line = on_line
         self._locks: KeyedLocks[UserKey] = KeyedLocks()
         self._flood = FloodLimiter(config.limits.burst_messages, config.limits.messages_per_minute)
 
@@ -123,13 +149,19 @@ class Engine:
             if already_handled(inbound, stored):
                 log.info("message on %s already handled; not handled again", inbound.channel)
                 return
+            # Only someone who sent a request (or whose conversation expired) can have a line.
+            line = (
+                await self._store.open_case(user)
+                if stored is None or stored.data.get("last_case")
+                else None
+            )
             previous = stored.state if stored else "new"
             log.debug(
                 "conversation loaded: state %s, %d answers so far",
                 previous,
                 len(stored.data.get("answers") or {}) if stored else 0,
             )
-            step = await self._persisted_step(user, stored, inbound, catalog, now)
+            step = await self._persisted_step(user, stored, inbound, catalog, now, line)
         except Exception as exc:  # noqa: BLE001 - the person gets a calm answer, never a crash
             log.error("step failed on %s: %s", inbound.channel, describe_failure(exc))
             text = _texts_for(catalog, stored, inbound.language_hint)("input.error")
@@ -145,6 +177,8 @@ class Engine:
         )
         if step.handoff is not None:
             self._on_handoff()
+        if step.line is not None or step.conversation is None:
+            self._on_line()
         await deliver(step.replies)
 
     async def _persisted_step(
@@ -154,6 +188,7 @@ class Engine:
         inbound: Inbound,
         catalog: Catalog,
         now: float,
+        line: str | None,
     ) -> Step:
         ctx = StepContext(
             now=datetime.fromtimestamp(now, UTC),
@@ -161,6 +196,7 @@ class Engine:
             config=self._config,
             channel=inbound.channel,
             new_case_ref=new_case_ref,
+            line=line,
         )
         for _attempt in range(_CASE_REF_ATTEMPTS):
             # The flow mutates the conversation it is given: build a fresh one each try.
@@ -180,16 +216,35 @@ class Engine:
                 else None
             )
             handoff = (
-                NewHandoff(step.handoff.case_ref, step.handoff.adviser_id, step.handoff.payload)
-                if step.handoff is not None
-                else None
+                self._new_handoff(step, inbound, stored, now) if step.handoff is not None else None
             )
             if handoff is not None:
                 self._on_handoff_coming(handoff.adviser_id)
             try:
-                await self._store.save_step(user, record, handoff, now)
+                await self._store.save_step(
+                    user, record, handoff, now, _line_step(step.line, line, inbound)
+                )
             except CaseRefTaken:
                 log.warning("case reference collision; drawing a new one")
                 continue
             return step
         raise StoreError("could not find a free case reference")
+
+    def _new_handoff(
+        self, step: Step, inbound: Inbound, stored: ConversationRecord | None, now: float
+    ) -> NewHandoff:
+        """The handoff and the line it opens: where to reach the person, in which
+        language, by which name, and the reminders the case starts with."""
+        assert step.handoff is not None and step.conversation is not None
+        payload = step.handoff.payload
+        answers = payload.get("answers") or {}
+        whistleblower = answers.get("topic") in self._config.aftercare.whistleblower_topics
+        address = inbound.reply_to or (stored.data.get(REPLY_TO) if stored else None)
+        contact = CaseContact(address, step.conversation.lang, answers.get("name"))
+        case = NewCase(
+            inbound.channel,
+            contact,
+            whistleblower,
+            opening_timers(now, self._config, whistleblower),
+        )
+        return NewHandoff(step.handoff.case_ref, step.handoff.adviser_id, payload, case)

@@ -22,6 +22,7 @@ class OutboxWorker:
         retry_initial: float,
         retry_max: float,
         batch: int = 20,
+        on_delivered: Callable[[], None] = lambda: None,
     ) -> None:
         self._store = store
         self._sink = sink
@@ -29,6 +30,7 @@ class OutboxWorker:
         self._retry_initial = retry_initial
         self._retry_max = retry_max
         self._batch = batch
+        self._on_delivered = on_delivered
         self._wake = asyncio.Event()
         self._pass_lock = asyncio.Lock()
 
@@ -77,6 +79,8 @@ class OutboxWorker:
                 due = await self._store.due_handoffs(self._clock(), self._batch)
                 results = [await self._attempt(pending) for pending in due]
                 delivered += sum(results)
+                if any(results):
+                    self._on_delivered()
                 if len(due) < self._batch or not any(results):
                     return delivered
 

@@ -16,6 +16,10 @@ from bot.admin.text_editor import TextEditor
 from bot.config import Config
 from bot.crypto import FieldCipher, UserKeyer, load_or_create_keys
 from bot.engine import Engine
+from bot.line.clock import TimerWorker
+from bot.line.desk import AdviserDesk
+from bot.line.relay import RelayWorker
+from bot.line.retention import Retention
 from bot.live_texts import LiveCatalog
 from bot.logs import keep_content_out_of_logs
 from bot.outbox import OutboxWorker
@@ -52,6 +56,9 @@ class Runtime:
     inbox: LocalInbox
     worker: OutboxWorker
     engine: Engine
+    relay: RelayWorker
+    timers: TimerWorker
+    desk: AdviserDesk
     sink: HandoffSink | None = None
     matrix_session: MatrixSession | None = None
     matrix_dm: MatrixDmChannel | None = None
@@ -89,13 +96,28 @@ def _matrix_dm(runtime: Runtime) -> MatrixDmChannel | None:
     config, settings = runtime.config, runtime.config.matrix_dm
     if settings is None or runtime.matrix_session is None:
         return None
-    from bot.adapters.matrix_dm import MatrixDmChannel
+    from bot.adapters.matrix_dm import CHANNEL, MatrixDmChannel
 
     # Rooms with another purpose are never taken for a direct chat.
     elsewhere = {a.room_id for a in config.advisers if a.room_id}
     if config.admin is not None:
         elsewhere.add(config.admin.room_id)
-    return MatrixDmChannel(runtime.matrix_session, settings, runtime.engine, frozenset(elsewhere))
+    channel = MatrixDmChannel(
+        runtime.matrix_session, settings, runtime.engine, frozenset(elsewhere)
+    )
+    runtime.relay.serve(CHANNEL, channel)
+    return channel
+
+
+def _adviser_rooms(runtime: Runtime) -> None:
+    """The advisers' rooms become the adviser's side of the line."""
+    from bot.matrix.adviser_rooms import AdviserRooms
+    from bot.sinks.matrix_room import MatrixRoomSink
+
+    if runtime.matrix_session is not None and isinstance(runtime.sink, MatrixRoomSink):
+        AdviserRooms(
+            runtime.matrix_session, runtime.config, runtime.desk, runtime.store, runtime.sink
+        )
 
 
 def _admin_room(runtime: Runtime) -> AdminRoom | None:
@@ -123,14 +145,6 @@ def _admin_room(runtime: Runtime) -> AdminRoom | None:
     return room
 
 
-async def _purge_idle(store: SqliteStore, config: Config, clock: Callable[[], float]) -> None:
-    while True:
-        purged = await store.purge_idle_conversations(clock() - config.draft_hours * 3600)
-        if purged:
-            log.info("purged %d conversations idle for over %g hours", purged, config.draft_hours)
-        await asyncio.sleep(config.purge_interval_minutes * 60)
-
-
 @contextlib.asynccontextmanager
 async def open_runtime(
     config: Config, clock: Callable[[], float] = time.time
@@ -152,20 +166,46 @@ async def open_runtime(
         if session is not None:
             resources.push_async_callback(session.close)
         sink = _sink(config, session, texts, inbox)
+        relay = RelayWorker(store, sink, lambda: texts.current, config, clock)
+        timers = TimerWorker(store, config, clock, relay.wake)
         worker = OutboxWorker(
-            store, sink, clock, config.retry_initial_seconds, config.retry_max_seconds
+            store,
+            sink,
+            clock,
+            config.retry_initial_seconds,
+            config.retry_max_seconds,
+            on_delivered=relay.wake,  # relays wait for their case's thread
         )
-        resources.push_async_callback(_deliver_before_closing, worker)
+        resources.push_async_callback(_deliver_before_closing, worker, relay)
+
+        def line_changed() -> None:
+            relay.wake()
+            timers.wake()
+
+        desk = AdviserDesk(store, config, lambda: texts.current, clock, line_changed)
         engine = Engine(
-            store, lambda: texts.current, config, UserKeyer(keys), clock, worker.wake, sink.prepare
+            store,
+            lambda: texts.current,
+            config,
+            UserKeyer(keys),
+            clock,
+            worker.wake,
+            sink.prepare,
+            on_line=relay.wake,
         )
-        runtime = Runtime(config, texts, store, inbox, worker, engine, sink, session)
+        runtime = Runtime(
+            config, texts, store, inbox, worker, engine, relay, timers, desk, sink, session
+        )
         runtime.editor = TextEditor(config, texts, store, clock)
         runtime.matrix_dm = _matrix_dm(runtime)
         runtime.admin_room = _admin_room(runtime)
+        _adviser_rooms(runtime)
+        retention = Retention(store, sink, config, lambda: texts.current, clock)
         tasks = [
             asyncio.create_task(worker.run(), name="outbox"),
-            asyncio.create_task(_purge_idle(store, config, clock), name="purge"),
+            asyncio.create_task(relay.run(), name="relay"),
+            asyncio.create_task(timers.run(), name="timers"),
+            asyncio.create_task(retention.run(), name="retention"),
             asyncio.create_task(texts.watch(config.texts_reload_seconds), name="texts"),
         ]
         resources.push_async_callback(_stop_tasks, tasks)
@@ -181,6 +221,10 @@ async def _stop_tasks(tasks: list[asyncio.Task[None]]) -> None:
             log.error("background task %s had failed: %s", task.get_name(), type(result).__name__)
 
 
-async def _deliver_before_closing(worker: OutboxWorker) -> None:
+async def _deliver_before_closing(worker: OutboxWorker, relay: RelayWorker) -> None:
+    async def both() -> None:
+        await worker.deliver_due()
+        await relay.deliver_due()
+
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(worker.deliver_due(), _SHUTDOWN_DELIVERY_SECONDS)
+        await asyncio.wait_for(both(), _SHUTDOWN_DELIVERY_SECONDS)

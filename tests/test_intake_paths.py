@@ -101,7 +101,9 @@ async def test_typed_answers_by_number_or_label_in_any_case(person: Person, en: 
     await person.say("hello")
     await person.say("1")  # contact the adviser
     assert person.question.text.startswith(
-        en("consent.text", organisation="Demo Organisation", draft_hours="72")[:40]
+        en("consent.text", organisation="Demo Organisation", draft_hours="72", closed_days="30")[
+            :40
+        ]
     )
     await person.say("yes, i AGREE")
     assert person.question.text.startswith(en("adviser.prompt"))
@@ -406,7 +408,9 @@ async def test_a_message_replayed_by_its_channel_is_handled_once(person: Person,
         got.extend(replies)
 
     await person.runtime.engine.handle(replayed, deliver)
-    assert got[-1].text == en("consent.text", organisation="Demo Organisation", draft_hours="72")
+    assert got[-1].text == en(
+        "consent.text", organisation="Demo Organisation", draft_hours="72", closed_days="30"
+    )
     got.clear()
     await person.runtime.engine.handle(replayed, deliver)  # as after a crash mid-sync
     assert got == []

@@ -6,6 +6,9 @@ from pathlib import Path
 
 from bot.crypto import FieldCipher, UserKeyer, load_or_create_keys
 from bot.engine import Engine
+from bot.line.clock import TimerWorker
+from bot.line.desk import AdviserDesk
+from bot.line.relay import RelayWorker
 from bot.outbox import OutboxWorker
 from bot.runtime import Runtime, open_runtime
 from bot.sinks.base import DeliveryDeferred, OutgoingHandoff, Receipt
@@ -48,7 +51,11 @@ async def test_handoff_waits_with_backoff_and_is_delivered_once_the_sink_is_back
     worker = OutboxWorker(store, flaky, clock, 2.0, 600.0)
     engine = Engine(store, lambda: catalog, config, UserKeyer(keys), clock, worker.wake)
     try:
-        person = Person(Runtime(config, catalog, store, inbox, worker, engine), "waiting")
+        relay = RelayWorker(store, flaky, lambda: catalog, config, clock)
+        timers = TimerWorker(store, config, clock, relay.wake)
+        desk = AdviserDesk(store, config, lambda: catalog, clock, relay.wake)
+        runtime = Runtime(config, catalog, store, inbox, worker, engine, relay, timers, desk)
+        person = Person(runtime, "waiting")
         await person.full_intake()
         waits = []
         for _ in range(4):

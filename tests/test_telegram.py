@@ -117,6 +117,7 @@ async def test_the_command_menu_is_registered_in_every_language(
         "language",
         "mydata",
         "cancel",
+        "stop",
         "delete",
     }
     english = {c["command"]: c["description"] for c in fake.commands["en"]}

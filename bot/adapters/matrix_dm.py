@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -39,16 +38,15 @@ from bot.engine import Engine, describe_failure
 from bot.matrix.errors import HomeserverUnreachable
 from bot.matrix.guard import MEGOLM
 from bot.matrix.http import NETWORK_ERRORS
-from bot.matrix.render import direct_message
+from bot.matrix.render import direct_message, without_reply_fallback
 from bot.matrix.session import MatrixSession
 from bot.messages import Inbound, InboundKind, Reply
+from bot.sinks.base import DeliveryDeferred
 
 CHANNEL = "matrix"
 
 # Far below Matrix's 64 KiB event limit, with room for the HTML copy.
 _MESSAGE_LIMIT = 16_000
-# The quoted original that clients put above a reply ("> <@bot:x> ...").
-_REPLY_FALLBACK = re.compile(r"\A(?:>[^\n]*\n)+\n")
 _UNSUPPORTED = (RoomMessageMedia, RoomEncryptedMedia, StickerEvent, RoomMessageUnknown)
 
 log = logging.getLogger(__name__)
@@ -196,7 +194,7 @@ class MatrixDmChannel:
                 return None
             text = event.body
             if relation.get("m.in_reply_to"):
-                text = _REPLY_FALLBACK.sub("", text, count=1)
+                text = without_reply_fallback(text)
             return Inbound(CHANNEL, event.sender, text=text, **base)
         if isinstance(event, MegolmEvent):
             await self._say(client, room, "channel.undecryptable", event.sender)
@@ -225,14 +223,41 @@ class MatrixDmChannel:
 
         return deliver
 
-    async def _send(self, client: AsyncClient, room: MatrixRoom, content: dict[str, Any]) -> None:
+    async def send_to(self, address: str, replies: Sequence[Reply], txn_id: str) -> str:
+        """A relay on the line, already persisted; the transaction id keeps a retry
+        from doubling it. Choices are left out: a typed number answers the open
+        question, so the text says what to type instead."""
+        client = self._session.client
+        room = client.rooms.get(address) if client is not None else None
+        if client is None or room is None or address not in self._session.state.direct_rooms:
+            raise DeliveryDeferred("direct-chat-not-available")
+        if not room.encrypted:
+            raise DeliveryDeferred("direct-chat-not-encrypted")
+        refs = []
+        try:
+            for n, outgoing in enumerate(compose(list(replies), _MESSAGE_LIMIT)):
+                refs.append(
+                    await self._send(client, room, direct_message(outgoing.text), f"{txn_id}-{n}")
+                )
+        except (ReplyNotSent, HomeserverUnreachable, *NETWORK_ERRORS) as exc:
+            raise DeliveryDeferred(f"matrix:{type(exc).__name__}") from exc
+        return ",".join(refs)
+
+    async def _send(
+        self,
+        client: AsyncClient,
+        room: MatrixRoom,
+        content: dict[str, Any],
+        txn_id: str | None = None,
+    ) -> str:
         if room.encrypted:
             self._exclude_own_other_devices(client)
         response = await client.room_send(
-            room.room_id, "m.room.message", content, ignore_unverified_devices=True
+            room.room_id, "m.room.message", content, ignore_unverified_devices=True, tx_id=txn_id
         )
         if not isinstance(response, RoomSendResponse):
             raise ReplyNotSent(str(getattr(response, "status_code", "?")))
+        return str(response.event_id)
 
     def _exclude_own_other_devices(self, client: AsyncClient) -> None:
         """The bot's own older devices (a lost store) never get an employee's room key."""

@@ -37,8 +37,10 @@ from bot.adapters.outgoing import compose
 from bot.config import ConfigError, TelegramSettings
 from bot.engine import Engine, describe_failure
 from bot.flows.intake import COMMANDS
+from bot.line.relay import RelayWorker
 from bot.locks import KeyedLocks
 from bot.messages import Inbound, InboundKind, Reply
+from bot.sinks.base import DeliveryDeferred
 from bot.texts import Catalog
 
 CHANNEL = "telegram"
@@ -121,6 +123,8 @@ class TelegramChannel:
         self._settings = settings
         self._engine = engine
         self._catalog = catalog
+        # Set when the line's relays to Telegram go through this channel.
+        self.relay: RelayWorker | None = None
         # chat id -> (message id, question token) of the keyboard still on screen
         self._open_keyboards = _Bounded()
         self._left_groups = _Bounded()
@@ -155,8 +159,12 @@ class TelegramChannel:
             await self.app.start()
             await self._start_updates()
             log.info("telegram channel serving (%s)", self._settings.mode)
+            if self.relay is not None:
+                self.relay.serve(CHANNEL, self)
             await stopping.wait()
         finally:
+            if self.relay is not None:
+                self.relay.senders.pop(CHANNEL, None)
             if self.app.updater is not None and self.app.updater.running:
                 await self.app.updater.stop()
             if self.app.running:
@@ -369,7 +377,26 @@ class TelegramChannel:
 
         return deliver
 
-    async def _send(self, chat_id: int, reply: Reply, question: Reply | None = None) -> None:
+    async def send_to(self, address: str, replies: Sequence[Reply], txn_id: str) -> str:
+        """A relay on the line (the adviser's message, a check-in), already persisted.
+
+        Telegram has no transaction ids: the relay is marked sent right after this
+        returns, so only a crash in between could send it twice."""
+        if not self.app.running:
+            raise DeliveryDeferred("telegram-not-running")
+        sent: list[str] = []
+        try:
+            for outgoing in compose(list(replies), MessageLimit.MAX_TEXT_LENGTH):
+                message_id = await self._send(int(address), Reply(outgoing.text), outgoing.question)
+                if message_id is None:
+                    raise DeliveryDeferred("blocked-by-person")
+                sent.append(str(message_id))
+        except NetworkError as exc:
+            raise DeliveryDeferred(f"telegram:{type(exc).__name__}") from exc
+        return ",".join(sent)
+
+    async def _send(self, chat_id: int, reply: Reply, question: Reply | None = None) -> int | None:
+        """Send one message; its id, or None when the person has blocked the bot."""
         markup = None
         if question is not None and question.choices:
             markup = InlineKeyboardMarkup(
@@ -396,7 +423,7 @@ class TelegramChannel:
                 break
             except Forbidden:
                 log.info("a person blocked the bot; the reply was not sent")
-                return
+                return None
             except NetworkError as exc:
                 if isinstance(exc, BadRequest) or attempt == _SEND_ATTEMPTS:
                     raise
@@ -405,3 +432,4 @@ class TelegramChannel:
                 delay *= 2
         if markup is not None and question is not None:
             self._open_keyboards.remember(chat_id, (sent.message_id, question.question))
+        return sent.message_id

@@ -8,10 +8,34 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from bot.engine import Engine
+from bot.engine import Deliver, Engine
+from bot.line.relay import RelayWorker
 from bot.messages import Inbound, InboundKind, Reply
+from bot.sinks.base import DeliveryDeferred
 
 CHANNEL = "terminal"
+
+
+class TerminalSender:
+    """The line's relays for the person at this terminal, while the chat is open."""
+
+    def __init__(self, user: str, deliver: Deliver, with_choices: bool) -> None:
+        self._user = user
+        self._deliver = deliver
+        # Typed at the keyboard, a number picks from the open question, not from a
+        # check-in: there the check-in's text says what to type instead.
+        self._with_choices = with_choices
+
+    async def send_to(self, address: str, replies: Sequence[Reply], txn_id: str) -> str:
+        if address != self._user:
+            raise DeliveryDeferred("person-not-at-this-terminal")
+        await self._deliver(replies if self._with_choices else [Reply(r.text) for r in replies])
+        return txn_id
+
+
+def _serve_line(relay: RelayWorker | None, user: str, deliver: Deliver, with_choices: bool) -> None:
+    if relay is not None:
+        relay.serve(CHANNEL, TerminalSender(user, deliver, with_choices))
 
 
 class JsonlInputError(ValueError):
@@ -25,6 +49,9 @@ def parse_jsonl_line(line: str, user: str, lang: str | None) -> Inbound:
         raise JsonlInputError(f"not valid JSON (column {exc.colno})") from exc
     if not isinstance(message, dict):
         raise JsonlInputError("expected a JSON object")
+    question = message.get("question")
+    if question is not None and not isinstance(question, str):
+        raise JsonlInputError('"question" must be a string')
     keys = set(message) & {"text", "choice", "media"}
     if len(keys) != 1:
         raise JsonlInputError('expected exactly one of "text", "choice" or "media"')
@@ -32,11 +59,16 @@ def parse_jsonl_line(line: str, user: str, lang: str | None) -> Inbound:
     value = message[key]
     if not isinstance(value, str):
         raise JsonlInputError(f'"{key}" must be a string')
+    # The terminal's "address" is the person's name there: relays find them by it.
     if key == "media":
-        return Inbound(CHANNEL, user, kind=InboundKind.UNSUPPORTED, language_hint=lang)
+        return Inbound(
+            CHANNEL, user, kind=InboundKind.UNSUPPORTED, language_hint=lang, reply_to=user
+        )
     if key == "choice":
-        return Inbound(CHANNEL, user, choice=value, language_hint=lang)
-    return Inbound(CHANNEL, user, text=value, language_hint=lang)
+        return Inbound(
+            CHANNEL, user, choice=value, question=question, language_hint=lang, reply_to=user
+        )
+    return Inbound(CHANNEL, user, text=value, language_hint=lang, reply_to=user)
 
 
 def _write_line(out: TextIO, value: dict[str, Any]) -> None:
@@ -53,8 +85,10 @@ async def run_jsonl(
     lang: str | None,
     stdin: TextIO = sys.stdin,
     stdout: TextIO = sys.stdout,
+    relay: RelayWorker | None = None,
 ) -> None:
-    """One JSON object per line in; one per bot message out, then {"waiting": true}."""
+    """One JSON object per line in; one per bot message out, then {"waiting": true}.
+    A message from the adviser on the line may come out at any time."""
 
     async def deliver(replies: Sequence[Reply]) -> None:
         for reply in replies:
@@ -63,8 +97,12 @@ async def run_jsonl(
                 {
                     "text": reply.text,
                     "choices": [{"id": c.id, "label": c.label} for c in reply.choices],
+                    **({"question": reply.question} if reply.question else {}),
                 },
             )
+        stdout.flush()
+
+    _serve_line(relay, user, deliver, with_choices=True)
 
     while line := await _read_line(stdin):
         if line.strip():
@@ -94,6 +132,7 @@ async def run_interactive(
     lang: str | None,
     stdin: TextIO = sys.stdin,
     stdout: TextIO = sys.stdout,
+    relay: RelayWorker | None = None,
 ) -> None:
     """A conversation at the keyboard: choices are typed as their number or label."""
 
@@ -102,8 +141,10 @@ async def run_interactive(
             stdout.write("\n" + render_reply(reply) + "\n")
         stdout.flush()
 
+    _serve_line(relay, user, deliver, with_choices=False)
     await engine.handle(
-        Inbound(CHANNEL, user, kind=InboundKind.RESUME, language_hint=lang), deliver
+        Inbound(CHANNEL, user, kind=InboundKind.RESUME, language_hint=lang, reply_to=user),
+        deliver,
     )
     while True:
         stdout.write("\n> ")
@@ -113,5 +154,6 @@ async def run_interactive(
             stdout.write("\n")
             return
         await engine.handle(
-            Inbound(CHANNEL, user, text=line.rstrip("\n"), language_hint=lang), deliver
+            Inbound(CHANNEL, user, text=line.rstrip("\n"), language_hint=lang, reply_to=user),
+            deliver,
         )

@@ -84,11 +84,24 @@ class Handoff:
 
 
 @dataclass(frozen=True)
+class LineAction:
+    """What a step does on the person's open line to their adviser."""
+
+    kind: str  # "message", "stop" or "talk_again"
+    text: str | None = None
+
+
+# The question token of an after-care check-in: its buttons act while the line is open.
+AFTERCARE_QUESTION = "aftercare"
+
+
+@dataclass(frozen=True)
 class Step:
     # None means: erase everything stored about this person.
     conversation: Conversation | None
     replies: tuple[Reply, ...]
     handoff: Handoff | None = None
+    line: LineAction | None = None
 
 
 @dataclass(frozen=True)
@@ -100,3 +113,5 @@ class StepContext:
     config: Config
     channel: str
     new_case_ref: Callable[[], str]
+    # The case reference of the person's open line to their adviser, if any.
+    line: str | None = None

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from bot.config import Config
 from bot.flows.answers import parse_email, parse_phone
-from bot.flows.conversation import Conversation, Handoff, StepContext
+from bot.flows.conversation import Conversation, Handoff, LineAction, StepContext
 from bot.flows.machine import CHANGEABLE, fire, go_to
 from bot.flows.questions import consent_version
 from bot.flows.summary import emergency_text
@@ -27,6 +27,7 @@ class Outcome:
 
     notes: list[Reply] = field(default_factory=list)
     handoff: Handoff | None = None
+    line: LineAction | None = None
     erase: bool = False
     emergency_shown: bool = False
 

@@ -7,7 +7,7 @@ import unicodedata
 from dataclasses import replace
 
 from bot.flows.answers import match_choice
-from bot.flows.conversation import Conversation, Step, StepContext
+from bot.flows.conversation import AFTERCARE_QUESTION, Conversation, LineAction, Step, StepContext
 from bot.flows.handlers import HANDLERS, Answer, Outcome, detour
 from bot.flows.machine import INTAKE_STATES, fire
 from bot.flows.questions import ask, free_text_limit
@@ -15,7 +15,7 @@ from bot.flows.summary import mydata_text
 from bot.messages import Inbound, InboundKind
 from bot.texts import Texts
 
-COMMANDS = ("start", "help", "menu", "language", "mydata", "cancel", "delete")
+COMMANDS = ("start", "help", "menu", "language", "mydata", "cancel", "stop", "delete")
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(@\w+)?$")
 # Bidirectional overrides can make text shown to the adviser read differently
 # from what was typed; they have no place in an intake answer.
@@ -61,7 +61,7 @@ def _command(name: str, conv: Conversation, ctx: StepContext, t: Texts, out: Out
             if conv.state != "language":
                 detour(conv, "choose_language", ctx)
         case "mydata":
-            out.say(mydata_text(conv.answers, conv.last_case, t, ctx.config))
+            out.say(mydata_text(conv.answers, conv.last_case, t, ctx.config, ctx.line))
         case "cancel":
             if conv.has_draft() or conv.state in INTAKE_STATES:
                 conv.drop_draft()
@@ -69,9 +69,37 @@ def _command(name: str, conv: Conversation, ctx: StepContext, t: Texts, out: Out
                 fire(conv, "open_menu", ctx)
             else:
                 out.say(t("cancel.nothing"))
+        case "stop":
+            _stop_line(ctx, t, out)
         case "delete":
             if conv.state != "confirm_delete":
                 detour(conv, "ask_delete", ctx)
+
+
+def _stop_line(ctx: StepContext, t: Texts, out: Outcome) -> None:
+    if ctx.line is None:
+        out.say(t("line.none"))
+        return
+    out.line = LineAction("stop")
+    out.say(t("line.stopped", case_ref=ctx.line))
+
+
+def _aftercare(choice: str, ctx: StepContext, t: Texts, out: Outcome) -> None:
+    """A button of an after-care check-in: it acts as long as the line is open."""
+    if ctx.line is None:
+        out.say(t("line.none"))
+    elif choice == "talk":
+        out.line = LineAction("talk_again")
+        out.say(t("aftercare.talk_sent"))
+    else:
+        _stop_line(ctx, t, out)
+
+
+def _to_adviser(text: str, ctx: StepContext, t: Texts, out: Outcome) -> None:
+    """Typed at the menu while the line is open: a message for the adviser."""
+    assert ctx.line is not None
+    out.line = LineAction("message", text)
+    out.say(t("line.queued"))
 
 
 def _answer(conv: Conversation, inbound: Inbound, ctx: StepContext, t: Texts, out: Outcome) -> None:
@@ -90,6 +118,9 @@ def _answer(conv: Conversation, inbound: Inbound, ctx: StepContext, t: Texts, ou
     picked = match_choice(text, question.choices)
     if picked is not None:
         HANDLERS[conv.state](conv, Answer(choice=picked), ctx, t, out)
+        return
+    if conv.state == "menu" and ctx.line is not None:
+        _to_adviser(text, ctx, t, out)
         return
     limit = free_text_limit(conv.state, ctx.config)
     if limit is None:
@@ -124,7 +155,9 @@ def step(stored: Conversation | None, inbound: Inbound, ctx: StepContext) -> Ste
         else:
             out.say(t("input.unknown_command"))
             out.say(t("help.text"))
-    elif conv.is_new:
+    elif inbound.question == AFTERCARE_QUESTION and inbound.choice is not None:
+        _aftercare(inbound.choice, ctx, t, out)
+    elif conv.is_new and ctx.line is None:
         _intro(conv, ctx, t, out)
         if inbound.kind is InboundKind.UNSUPPORTED:
             out.say(t("input.unsupported"))
@@ -137,7 +170,12 @@ def step(stored: Conversation | None, inbound: Inbound, ctx: StepContext) -> Ste
 
     if out.erase:
         return Step(conversation=None, replies=tuple(out.notes))
+    if out.line is not None and out.line.kind == "message" and not conv.is_new:
+        # The menu on screen stays valid: a confirmation is enough, no new question.
+        return Step(conversation=conv, replies=tuple(out.notes), line=out.line)
     conv.is_new = False
     conv.turn += 1
     question = replace(ask(conv, ctx), question=conv.question_token)
-    return Step(conversation=conv, replies=(*out.notes, question), handoff=out.handoff)
+    return Step(
+        conversation=conv, replies=(*out.notes, question), handoff=out.handoff, line=out.line
+    )

@@ -28,7 +28,8 @@ def _intake_choice(conv: Conversation, t: Texts) -> Choice:
 
 def _menu(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
     rest = _choices(t, "menu", ("help_now", "about", "language", "delete"))
-    return Reply(t("menu.prompt"), (_intake_choice(conv, t), *rest))
+    prompt = t("menu.line_open", case_ref=ctx.line) if ctx.line else t("menu.prompt")
+    return Reply(prompt, (_intake_choice(conv, t), *rest))
 
 
 def _about(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
@@ -54,6 +55,7 @@ def consent_text(t: Texts, config: Config) -> str:
         "consent.text",
         organisation=config.organisation_name,
         draft_hours=f"{config.draft_hours:g}",
+        closed_days=f"{config.retention.closed_case_days:g}",
     )
 
 

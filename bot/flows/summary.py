@@ -143,7 +143,13 @@ def emergency_text(t: Texts, config: Config) -> str:
     return "\n".join(parts)
 
 
-def mydata_text(answers: dict[str, Any], last_case: str | None, t: Texts, config: Config) -> str:
+def mydata_text(
+    answers: dict[str, Any],
+    last_case: str | None,
+    t: Texts,
+    config: Config,
+    line: str | None = None,
+) -> str:
     """Everything the bot holds about the person, readable (for /mydata)."""
     parts = [t("mydata.intro"), t("mydata.language", language=t(LANGUAGE_NAME_KEY))]
     consent = answers.get("consent")
@@ -155,5 +161,8 @@ def mydata_text(answers: dict[str, Any], last_case: str | None, t: Texts, config
         parts.append(t("mydata.no_answers"))
     if last_case:
         parts.append(t("mydata.sent", case_ref=last_case))
+    if line:
+        closed_days = f"{config.retention.closed_case_days:g}"
+        parts.append(t("mydata.line", case_ref=line, closed_days=closed_days))
     parts += [t("mydata.also"), t("mydata.delete")]
     return "\n\n".join(parts)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,6 +11,13 @@ from bot.config import Config
 from bot.flows.summary import handoff_lines, handoff_text
 from bot.messages import Choice
 from bot.texts import Texts
+
+# The quoted original that clients put above a reply ("> <@bot:x> ...").
+_REPLY_FALLBACK = re.compile(r"\A(?:>[^\n]*\n)+\n")
+
+
+def without_reply_fallback(text: str) -> str:
+    return _REPLY_FALLBACK.sub("", text, count=1)
 
 
 def _html_value(value: str) -> str:
@@ -29,6 +37,25 @@ def handoff_message(payload: dict[str, Any], t: Texts, config: Config) -> dict[s
         "format": "org.matrix.custom.html",
         "formatted_body": f"<p><strong>{_html_value(title)}</strong></p><ul>{items}</ul>",
     }
+
+
+def thread_message(text: str, thread_root: str | None, notify: bool) -> dict[str, Any]:
+    """A message in a case's thread (``m.thread`` on the handoff event), escaped; a
+    client without threads shows it as a reply to the handoff."""
+    content: dict[str, Any] = {
+        "msgtype": "m.text" if notify else "m.notice",
+        "body": text,
+        "format": "org.matrix.custom.html",
+        "formatted_body": _html_value(text),
+    }
+    if thread_root is not None:
+        content["m.relates_to"] = {
+            "rel_type": "m.thread",
+            "event_id": thread_root,
+            "is_falling_back": True,
+            "m.in_reply_to": {"event_id": thread_root},
+        }
+    return content
 
 
 def notice(text: str) -> dict[str, Any]:

@@ -6,6 +6,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 
+def handoff_txn_id(case_ref: str) -> str:
+    return f"vertrouwd-handoff-{case_ref}"
+
+
 @dataclass(frozen=True)
 class OutgoingHandoff:
     case_ref: str
@@ -15,7 +19,7 @@ class OutgoingHandoff:
     @property
     def txn_id(self) -> str:
         """Stable per handoff, so a retried delivery is recognised, never doubled."""
-        return f"vertrouwd-handoff-{self.case_ref}"
+        return handoff_txn_id(self.case_ref)
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,35 @@ class DeliveryDeferred(Exception):
         self.retry_after = retry_after
 
 
+@dataclass(frozen=True)
+class ThreadText:
+    text: str
+    # An employee's message and reminders notify the adviser (m.text); notes do not.
+    notify: bool
+
+
+@dataclass(frozen=True)
+class ThreadPost:
+    """A post in a case's thread; an empty ``room_id`` posts outside any thread."""
+
+    case_ref: str
+    adviser_id: str
+    room_id: str
+    thread_root: str
+    content: ThreadText
+    txn_id: str
+
+
+@dataclass(frozen=True)
+class CasePosts:
+    """The bot's own posts about a case (the handoff first), to remove after retention."""
+
+    case_ref: str
+    room_id: str
+    thread_root: str
+    event_ids: tuple[str, ...]
+
+
 class HandoffSink(Protocol):
     name: str
 
@@ -50,6 +83,13 @@ class HandoffSink(Protocol):
 
         Raises DeliveryDeferred when the handoff must wait.
         """
+
+    async def post_in_thread(self, post: ThreadPost) -> Receipt:
+        """Post into the case's thread exactly once per txn_id, under the same checks
+        as a handoff. Raises DeliveryDeferred when it must wait."""
+
+    async def remove_posts(self, posts: CasePosts) -> None:
+        """Remove the bot's posts about a case (its retention term has passed)."""
 
     async def close(self) -> None:
         """Release connections."""

@@ -16,7 +16,7 @@ from typing import Any
 import aiosqlite
 
 from bot.crypto import FieldCipher
-from bot.sinks.base import OutgoingHandoff, Receipt
+from bot.sinks.base import CasePosts, OutgoingHandoff, Receipt, ThreadPost, handoff_txn_id
 from bot.store.connection import apply_migrations, open_database
 
 INBOX_FILE = "adviser-inbox.sqlite3"
@@ -31,6 +31,20 @@ _MIGRATIONS: tuple[tuple[int, str], ...] = (
             received_at REAL NOT NULL,
             sealed BLOB NOT NULL
         );
+        """,
+    ),
+    (
+        2,
+        """
+        -- The case threads: relays and notes after a handoff, in the order received.
+        CREATE TABLE thread_posts (
+            txn_id TEXT PRIMARY KEY,
+            case_ref TEXT NOT NULL,
+            adviser_id TEXT NOT NULL,
+            received_at REAL NOT NULL,
+            sealed BLOB NOT NULL
+        );
+        CREATE INDEX thread_posts_case ON thread_posts (case_ref, received_at);
         """,
     ),
 )
@@ -80,6 +94,30 @@ class LocalInbox:
             (handoff.txn_id, handoff.adviser_id, self._clock(), sealed),
         )
         return Receipt(handoff.txn_id, INBOX_FILE)
+
+    async def post_in_thread(self, post: ThreadPost) -> Receipt:
+        sealed = self._cipher.seal(post.content.text.encode(), _aad(post.txn_id))
+        await self._db.execute(
+            "INSERT INTO thread_posts (txn_id, case_ref, adviser_id, received_at, sealed)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (txn_id) DO NOTHING",
+            (post.txn_id, post.case_ref, post.adviser_id, self._clock(), sealed),
+        )
+        return Receipt(post.txn_id, INBOX_FILE)
+
+    async def thread(self, case_ref: str) -> list[str]:
+        """What reached the case's thread, oldest first."""
+        rows = await self._db.execute_fetchall(
+            "SELECT txn_id, sealed FROM thread_posts WHERE case_ref = ? ORDER BY received_at",
+            (case_ref,),
+        )
+        return [self._cipher.open(sealed, _aad(txn_id)).decode() for txn_id, sealed in rows]
+
+    async def remove_posts(self, posts: CasePosts) -> None:
+        """The case's retention term passed: its handoff and thread go from the inbox."""
+        await self._db.execute("DELETE FROM thread_posts WHERE case_ref = ?", (posts.case_ref,))
+        await self._db.execute(
+            "DELETE FROM handoffs WHERE txn_id = ?", (handoff_txn_id(posts.case_ref),)
+        )
 
     async def items(self, adviser_id: str | None = None) -> list[InboxItem]:
         """Every delivered handoff, urgent ones first, then oldest first."""

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from nio import AsyncClient, RoomSendResponse
+from nio import AsyncClient, RoomRedactResponse, RoomSendResponse
 from nio.exceptions import OlmUnverifiedDeviceError
 
 from bot.config import Adviser, Config, ConfigError
@@ -26,10 +26,10 @@ from bot.matrix.errors import (
 )
 from bot.matrix.guard import room_problems
 from bot.matrix.http import NETWORK_ERRORS
-from bot.matrix.render import handoff_message, notice
+from bot.matrix.render import handoff_message, notice, thread_message
 from bot.matrix.session import MatrixSession
 from bot.matrix.trust import DeviceTrust, device_trust, trust_problem
-from bot.sinks.base import DeliveryDeferred, OutgoingHandoff, Receipt
+from bot.sinks.base import CasePosts, DeliveryDeferred, OutgoingHandoff, Receipt, ThreadPost
 from bot.texts import Catalog, Texts
 
 log = logging.getLogger(__name__)
@@ -88,17 +88,43 @@ class MatrixRoomSink:
     def _texts(self, adviser: Adviser) -> Texts:
         return self._catalog().texts(adviser.language)  # the default where unsupported
 
-    async def deliver(self, handoff: OutgoingHandoff) -> Receipt:
+    def _adviser_for(self, adviser_id: str) -> Adviser:
         try:
-            adviser = self._config.adviser(handoff.adviser_id)
+            adviser = self._config.adviser(adviser_id)
         except ConfigError as exc:
             raise DeliveryDeferred("adviser-not-configured") from exc
         if not adviser.room_id or not adviser.matrix_user_id:
             raise DeliveryDeferred("adviser-room-not-configured")
+        return adviser
+
+    async def deliver(self, handoff: OutgoingHandoff) -> Receipt:
+        adviser = self._adviser_for(handoff.adviser_id)
+
+        def render() -> dict[str, Any]:
+            return handoff_message(handoff.payload, self._texts(adviser), self._config)
+
+        return await self._guarded(adviser, handoff.case_ref, render, handoff.txn_id)
+
+    async def post_in_thread(self, post: ThreadPost) -> Receipt:
+        """A relay or notice in the case's thread, under the same checks as a handoff.
+
+        If the adviser's room was replaced since the handoff, it goes to the new room,
+        outside any thread (the old thread is not there)."""
+        adviser = self._adviser_for(post.adviser_id)
+        root = post.thread_root if post.room_id == adviser.room_id else None
+
+        def render() -> dict[str, Any]:
+            return thread_message(post.content.text, root, notify=post.content.notify)
+
+        return await self._guarded(adviser, post.case_ref, render, post.txn_id)
+
+    async def _guarded(
+        self, adviser: Adviser, case_ref: str, render: Callable[[], dict[str, Any]], txn_id: str
+    ) -> Receipt:
         try:
             if not self.session.ready:
                 await self.session.open()
-            return await self._deliver(handoff, adviser)
+            return await self._send_checked(adviser, case_ref, render, txn_id)
         except (HomeserverUnreachable, *NETWORK_ERRORS) as exc:
             raise DeliveryDeferred("homeserver-unreachable") from exc
         except ConfigError as exc:
@@ -115,7 +141,9 @@ class MatrixRoomSink:
                 await self.session.close()  # the next attempt logs in again
             raise DeliveryDeferred(f"homeserver-error:{exc.errcode or exc.status}") from exc
 
-    async def _deliver(self, handoff: OutgoingHandoff, adviser: Adviser) -> Receipt:
+    async def _send_checked(
+        self, adviser: Adviser, case_ref: str, render: Callable[[], dict[str, Any]], txn_id: str
+    ) -> Receipt:
         session = self.session
         client, http = session.client, session.http
         assert client is not None and http is not None
@@ -124,7 +152,7 @@ class MatrixRoomSink:
         # now, and the adviser's identity and devices as they are now.
         checks = asyncio.ensure_future(self._checks(adviser))
         # Rendering needs no answer from the server: do it while the checks travel.
-        content = handoff_message(handoff.payload, self._texts(adviser), self._config)
+        content = render()
         try:
             state, keys = await checks
         except BaseException:
@@ -133,20 +161,20 @@ class MatrixRoomSink:
         problems = room_problems(state, bot, adviser.matrix_user_id)
         if problems:
             log.warning(
-                "handoff %s waits: room of adviser %s is not safe (%s)",
-                handoff.case_ref,
+                "case %s waits: room of adviser %s is not safe (%s)",
+                case_ref,
                 adviser.id,
                 ", ".join(problems),
             )
             raise DeliveryDeferred("room-guard:" + ",".join(problems))
         trust = device_trust(keys, adviser.matrix_user_id)
-        self._check_identity(adviser, trust, handoff)
+        self._check_identity(adviser, trust, case_ref)
         if self._nio_is_behind(client, room_id, adviser, trust):
             await session.sync()
         excluded_now = await self._apply_trust(client, room_id, adviser, trust)
-        await self._share_room_key(client, room_id, adviser, trust, handoff)
+        await self._share_room_key(client, room_id, adviser, trust, case_ref)
 
-        response = await client.room_send(room_id, "m.room.message", content, tx_id=handoff.txn_id)
+        response = await client.room_send(room_id, "m.room.message", content, tx_id=txn_id)
         if not isinstance(response, RoomSendResponse):
             if getattr(response, "status_code", None) == "M_UNKNOWN_TOKEN":
                 raise MatrixHttpError(401, "M_UNKNOWN_TOKEN", {})
@@ -174,9 +202,7 @@ class MatrixRoomSink:
         known = {d.id for d in client.device_store.active_user_devices(adviser.matrix_user_id)}
         return not set(trust.eligible) <= known
 
-    def _check_identity(
-        self, adviser: Adviser, trust: DeviceTrust, handoff: OutgoingHandoff
-    ) -> None:
+    def _check_identity(self, adviser: Adviser, trust: DeviceTrust, case_ref: str) -> None:
         pins = self.session.state.pinned_master_keys
         if trust.master_key is not None and adviser.matrix_user_id not in pins:
             pins[adviser.matrix_user_id] = trust.master_key
@@ -187,13 +213,13 @@ class MatrixRoomSink:
             return
         if problem == "adviser-identity-changed":
             log.error(
-                "handoff %s waits: the identity of adviser %s CHANGED; an admin must "
+                "case %s waits: the identity of adviser %s CHANGED; an admin must "
                 "check with the adviser before delivery resumes",
-                handoff.case_ref,
+                case_ref,
                 adviser.id,
             )
         else:
-            log.warning("handoff %s waits: adviser %s (%s)", handoff.case_ref, adviser.id, problem)
+            log.warning("case %s waits: adviser %s (%s)", case_ref, adviser.id, problem)
         raise DeliveryDeferred(problem)
 
     async def _apply_trust(
@@ -231,7 +257,7 @@ class MatrixRoomSink:
         room_id: str,
         adviser: Adviser,
         trust: DeviceTrust,
-        handoff: OutgoingHandoff,
+        case_ref: str,
     ) -> None:
         """Share the room key with eligible devices first: a send alone proves nothing."""
         assert client.olm is not None
@@ -252,8 +278,8 @@ class MatrixRoomSink:
         if session is None or not session.users_shared_with & wanted:
             client.invalidate_outbound_session(room_id)
             log.warning(
-                "handoff %s waits: no verified device of adviser %s got the room key",
-                handoff.case_ref,
+                "case %s waits: no verified device of adviser %s got the room key",
+                case_ref,
                 adviser.id,
             )
             raise DeliveryDeferred("room-key-not-shared")
@@ -274,6 +300,24 @@ class MatrixRoomSink:
             log.warning("adviser %s: device %s left out (not cross-signed)", adviser.id, device)
         announced.extend(sorted(fresh))
         self.session.save_state()
+
+    async def remove_posts(self, posts: CasePosts) -> None:
+        """Redact the bot's own events about the case; each redaction has its own
+        transaction id, so a retry after a failure redacts nothing twice."""
+        try:
+            if not self.session.ready:
+                await self.session.open()
+            client = self.session.client
+            assert client is not None
+            for event_id in posts.event_ids:
+                response = await client.room_redact(
+                    posts.room_id, event_id, tx_id=f"vertrouwd-redact-{event_id}"
+                )
+                if not isinstance(response, RoomRedactResponse):
+                    status = getattr(response, "status_code", "?")
+                    raise DeliveryDeferred(f"redaction-refused:{status}")
+        except (HomeserverUnreachable, LoginFailed, MatrixHttpError, *NETWORK_ERRORS) as exc:
+            raise DeliveryDeferred("homeserver-unreachable") from exc
 
     async def close(self) -> None:
         await self.session.close()

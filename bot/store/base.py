@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from bot.crypto import UserKey
 from bot.sinks.base import Receipt
+from bot.store.line_records import LineStep, NewCase
 
 
 class StoreError(Exception):
@@ -29,6 +30,7 @@ class NewHandoff:
     case_ref: str
     adviser_id: str
     payload: dict[str, Any]  # personal: stored encrypted, purged once delivered
+    case: NewCase | None = None  # the line that opens with it
 
 
 @dataclass(frozen=True)
@@ -74,9 +76,15 @@ class Store(Protocol):
         record: ConversationRecord | None,
         handoff: NewHandoff | None,
         now: float,
+        line: LineStep | None = None,
     ) -> None:
         """Persist one step atomically: the conversation (None erases everything about
-        the person, undelivered handoffs included) and an optional new handoff."""
+        the person: undelivered handoffs, their cases' links, timers and unsent relays;
+        an adviser who had the handoff gets a notice), an optional new handoff with
+        the case it opens, and what the step does on the person's open line."""
+
+    async def open_case(self, user: UserKey) -> str | None:
+        """The case reference of the person's open line, or None."""
 
     async def due_handoffs(self, now: float, limit: int) -> list[PendingHandoff]:
         """Undelivered handoffs whose next attempt is due, oldest first."""

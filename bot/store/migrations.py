@@ -55,4 +55,64 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE INDEX text_changes_key ON text_changes (key, lang);
         """,
     ),
+    (
+        4,
+        """
+        -- The line between adviser and employee after a handoff. A case links its
+        -- reference to the person (owner_key, sealed contact) only while needed.
+        CREATE TABLE cases (
+            case_ref TEXT PRIMARY KEY,
+            owner_key BLOB,              -- the person's HMAC; cleared on erasure or expiry
+            adviser_id TEXT NOT NULL,
+            channel TEXT NOT NULL,       -- telegram, matrix, terminal: not personal
+            status TEXT NOT NULL,        -- open, closed, stopped, withdrawn
+            whistleblower INTEGER NOT NULL,
+            sealed BLOB,                 -- AES-GCM contact: reply address, language, pseudonym
+            created_at REAL NOT NULL,
+            delivered_at REAL,
+            thread_root TEXT,            -- the handoff's event: the case's thread
+            room_id TEXT,
+            adviser_replied_at REAL,
+            last_activity_at REAL NOT NULL,
+            closed_at REAL,
+            redacted_at REAL
+        ) WITHOUT ROWID;
+        CREATE INDEX cases_owner ON cases (owner_key) WHERE owner_key IS NOT NULL;
+        CREATE INDEX cases_thread ON cases (thread_root) WHERE thread_root IS NOT NULL;
+
+        -- Messages and notices both ways, persisted before they are sent.
+        CREATE TABLE relays (
+            id INTEGER PRIMARY KEY,
+            case_ref TEXT NOT NULL REFERENCES cases (case_ref) ON DELETE CASCADE,
+            direction TEXT NOT NULL,     -- to_adviser, to_employee
+            kind TEXT NOT NULL,          -- message, or the kind of notice
+            sealed BLOB,                 -- AES-GCM text and values; cleared on delivery
+            created_at REAL NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at REAL NOT NULL,
+            last_error TEXT,
+            delivered_at REAL,
+            delivery_ref TEXT
+        );
+        CREATE INDEX relays_due ON relays (next_attempt_at) WHERE delivered_at IS NULL;
+        CREATE INDEX relays_case ON relays (case_ref);
+
+        -- Check-ins and reminders: each fires once.
+        CREATE TABLE timers (
+            id INTEGER PRIMARY KEY,
+            case_ref TEXT NOT NULL REFERENCES cases (case_ref) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            due_at REAL NOT NULL,
+            fired_at REAL
+        );
+        CREATE INDEX timers_due ON timers (due_at) WHERE fired_at IS NULL;
+        CREATE INDEX timers_case ON timers (case_ref);
+
+        -- The adviser's events already acted on, so a replayed sync acts on none twice.
+        CREATE TABLE adviser_events (
+            event_id TEXT PRIMARY KEY,
+            at REAL NOT NULL
+        ) WITHOUT ROWID;
+        """,
+    ),
 )

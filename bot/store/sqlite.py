@@ -24,6 +24,8 @@ from bot.store.base import (
 )
 from bot.store.connection import apply_migrations, open_database
 from bot.store.group_commit import BatchedLookup, GroupCommit
+from bot.store.line_records import LineStep
+from bot.store.lines import LineQueries
 from bot.store.migrations import MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -64,7 +66,7 @@ def _outbox_aad(case_ref: str) -> bytes:
     return b"outbox\x00" + case_ref.encode()
 
 
-class SqliteStore:
+class SqliteStore(LineQueries):
     def __init__(
         self, db: aiosqlite.Connection, tx_db: aiosqlite.Connection, cipher: FieldCipher
     ) -> None:
@@ -116,14 +118,15 @@ class SqliteStore:
         record: ConversationRecord | None,
         handoff: NewHandoff | None,
         now: float,
+        line: LineStep | None = None,
     ) -> None:
-        if record is not None and handoff is None:
+        if record is not None and handoff is None and line is None:
             await self._conversation_writes.write(self._conversation_row(user, record, now))
             return
         async with self._write_lock:
             # On the transaction connection the first write begins the transaction.
             try:
-                await self._write_step(user, record, handoff, now)
+                await self._write_step(user, record, handoff, now, line)
             except BaseException:
                 await self._tx_db.rollback()
                 raise
@@ -135,12 +138,16 @@ class SqliteStore:
         record: ConversationRecord | None,
         handoff: NewHandoff | None,
         now: float,
+        line: LineStep | None,
     ) -> None:
+        if line is not None:
+            await self._write_line_step(self._tx_db, user, line, now)
         if record is None:
             await self._tx_db.execute("DELETE FROM conversations WHERE user_key = ?", (user,))
             await self._tx_db.execute(
                 "DELETE FROM outbox WHERE owner_key = ? AND delivered_at IS NULL", (user,)
             )
+            await self._withdraw_cases(self._tx_db, user, now)
         else:
             await self._tx_db.execute(
                 _UPSERT_CONVERSATION, self._conversation_row(user, record, now)
@@ -155,6 +162,10 @@ class SqliteStore:
                 )
             except sqlite3.IntegrityError as exc:
                 raise CaseRefTaken(handoff.case_ref) from exc
+            if handoff.case is not None:
+                await self._insert_case(
+                    self._tx_db, user, handoff.case_ref, handoff.adviser_id, handoff.case, now
+                )
 
     async def due_handoffs(self, now: float, limit: int) -> list[PendingHandoff]:
         rows = await self._db.execute_fetchall(
@@ -192,6 +203,7 @@ class SqliteStore:
                 " sealed = NULL, owner_key = NULL, last_error = NULL WHERE id = ?",
                 (now, receipt.ref, receipt.target, handoff_id),
             )
+            await self._link_thread(handoff_id, receipt, now)
 
     async def delivered_handoff(self, case_ref: str) -> DeliveredHandoff | None:
         rows = list(

@@ -1,0 +1,103 @@
+"""The line's clock: check-ins and reminders, each fired once, across restarts.
+
+A timer is marked fired in the same transaction that queues what it says, so a
+crash either leaves it due (it fires after the restart) or fired with its relays
+queued; never both, never neither.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from bot.config import Config
+from bot.line.terms import (
+    ACK_REMINDER,
+    CHECKIN,
+    FEEDBACK_REMINDER,
+    REPLY_REMINDER,
+    acknowledgement_due,
+    feedback_due,
+    local_date,
+)
+from bot.store import SqliteStore, StoreError
+from bot.store.line_records import OPEN, TO_ADVISER, TO_EMPLOYEE, DueTimer, RelayNote
+
+log = logging.getLogger(__name__)
+
+_IDLE_CHECK_SECONDS = 3600.0
+
+
+def notes_for(timer: DueTimer, config: Config) -> tuple[RelayNote, ...]:
+    """What a timer says when it fires; nothing once the case is no longer open, and
+    no reply reminder once the adviser has answered."""
+    case = timer.case
+    if case.status != OPEN:
+        return ()
+    care = config.aftercare
+    answered = case.adviser_replied_at is not None
+    match timer.kind:
+        case "reply_reminder" if not answered:
+            days = care.reply_reminder_working_days
+            return (RelayNote(TO_ADVISER, REPLY_REMINDER, values={"days": days}),)
+        case "ack_reminder" if not answered:
+            due = local_date(acknowledgement_due(case.created_at, config), config)
+            values = {"days": care.acknowledgement_days, "date": due}
+            return (RelayNote(TO_ADVISER, ACK_REMINDER, values=values),)
+        case "feedback_reminder":
+            due = local_date(feedback_due(case.created_at, config), config)
+            values = {"months": care.feedback_months, "date": due}
+            return (RelayNote(TO_ADVISER, FEEDBACK_REMINDER, values=values),)
+        case "checkin":
+            return (RelayNote(TO_EMPLOYEE, CHECKIN), RelayNote(TO_ADVISER, "checkin_sent"))
+    return ()
+
+
+class TimerWorker:
+    def __init__(
+        self,
+        store: SqliteStore,
+        config: Config,
+        clock: Callable[[], float],
+        on_fired: Callable[[], None],
+    ) -> None:
+        self._store = store
+        self._config = config
+        self._clock = clock
+        self._on_fired = on_fired
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+
+    def wake(self) -> None:
+        """A timer was scheduled: look again when the next one is due."""
+        self._wake.set()
+
+    async def fire_due(self) -> int:
+        fired = 0
+        async with self._lock:
+            for timer in await self._store.due_timers(self._clock()):
+                notes = notes_for(timer, self._config)
+                if await self._store.fire_timer(timer.id, timer.case_ref, notes, self._clock()):
+                    fired += 1
+                    log.info(
+                        "case %s: %s fired, %d notes queued", timer.case_ref, timer.kind, len(notes)
+                    )
+        if fired:
+            self._on_fired()
+        return fired
+
+    async def run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                await self.fire_due()
+                next_at = await self._store.next_timer_at()
+            except StoreError as exc:
+                log.error("timer pass failed: %s", type(exc).__name__)
+                next_at = None
+            # Wall-clock jumps (a suspended machine) are caught by waking at least hourly.
+            wait = _IDLE_CHECK_SECONDS if next_at is None else next_at - self._clock()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), max(0.0, min(wait, _IDLE_CHECK_SECONDS)))
