@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
 from bot.sinks.base import DeliveryDeferred, HandoffSink, OutgoingHandoff
 from bot.store import PendingHandoff, Store, StoreError
+from bot.waking import sleep_until_woken
 
 log = logging.getLogger(__name__)
 
@@ -95,5 +95,4 @@ class OutboxWorker:
                 log.error("outbox pass failed: %s", type(exc).__name__)
                 next_at = self._clock() + self._retry_initial
             timeout = None if next_at is None else max(0.0, next_at - self._clock())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+            await sleep_until_woken(self._wake, timeout)

@@ -64,6 +64,7 @@ class Runtime:
     matrix_dm: MatrixDmChannel | None = None
     editor: TextEditor | None = None
     admin_room: AdminRoom | None = None
+    retention: Retention | None = None
 
     @property
     def catalog(self) -> Catalog:
@@ -201,6 +202,7 @@ async def open_runtime(
         runtime.admin_room = _admin_room(runtime)
         _adviser_rooms(runtime)
         retention = Retention(store, sink, config, lambda: texts.current, clock)
+        runtime.retention = retention
         tasks = [
             asyncio.create_task(worker.run(), name="outbox"),
             asyncio.create_task(relay.run(), name="relay"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -131,7 +132,8 @@ class Person:
         async def deliver(replies: Sequence[Reply]) -> None:
             got.extend(replies)
 
-        await self.runtime.engine.handle(inbound, deliver)
+        # Like the terminal, the person's name there is where relays reach them.
+        await self.runtime.engine.handle(dataclasses.replace(inbound, reply_to=self.user), deliver)
         self.replies = got
         return got
 

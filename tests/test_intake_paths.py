@@ -45,7 +45,7 @@ async def test_full_intake_reaches_the_adviser_inbox_with_every_answer(person: P
     case_ref = match.group()
     assert set(case_ref.replace("-", "")) <= set(CASE_REF_ALPHABET)
     assert replies[0].text == en("sent.text", case_ref=case_ref, days=2)
-    assert person.question.text == en("menu.prompt")
+    assert person.question.text == en("menu.line_open", case_ref=case_ref)
 
     [payload] = await inbox_payloads(person)
     assert payload["case_ref"] == case_ref

@@ -175,6 +175,10 @@ def step(stored: Conversation | None, inbound: Inbound, ctx: StepContext) -> Ste
         return Step(conversation=conv, replies=tuple(out.notes), line=out.line)
     conv.is_new = False
     conv.turn += 1
+    if out.handoff is not None:
+        ctx = replace(ctx, line=out.handoff.case_ref)  # the line opens with the handoff
+    elif out.line is not None and out.line.kind == "stop":
+        ctx = replace(ctx, line=None)
     question = replace(ask(conv, ctx), question=conv.question_token)
     return Step(
         conversation=conv, replies=(*out.notes, question), handoff=out.handoff, line=out.line

@@ -8,7 +8,6 @@ queued; never both, never neither.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
@@ -24,6 +23,7 @@ from bot.line.terms import (
 )
 from bot.store import SqliteStore, StoreError
 from bot.store.line_records import OPEN, TO_ADVISER, TO_EMPLOYEE, DueTimer, RelayNote
+from bot.waking import sleep_until_woken
 
 log = logging.getLogger(__name__)
 
@@ -99,5 +99,4 @@ class TimerWorker:
                 next_at = None
             # Wall-clock jumps (a suspended machine) are caught by waking at least hourly.
             wait = _IDLE_CHECK_SECONDS if next_at is None else next_at - self._clock()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), max(0.0, min(wait, _IDLE_CHECK_SECONDS)))
+            await sleep_until_woken(self._wake, max(0.0, min(wait, _IDLE_CHECK_SECONDS)))

@@ -109,14 +109,14 @@ class AdviserDesk:
 
         timers = "\n".join(
             t(
-                "adviser.status_timer",
+                "desk.status_timer",
                 what=t(f"desk.timer_{timer.kind}"),
                 date=when(timer.due_at),
             )
             for timer in case.pending_timers
         )
         return t(
-            "adviser.status",
+            "desk.status",
             case_ref=case.case_ref,
             status=t(f"desk.status_{case.status}"),
             created=when(case.created_at),

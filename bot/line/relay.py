@@ -9,7 +9,6 @@ is sent; it loses its content once delivered.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from typing import Protocol
@@ -21,6 +20,7 @@ from bot.sinks.base import DeliveryDeferred, HandoffSink, ThreadPost
 from bot.store import SqliteStore, StoreError
 from bot.store.line_records import TO_ADVISER, PendingRelay
 from bot.texts import Catalog
+from bot.waking import sleep_until_woken
 
 log = logging.getLogger(__name__)
 
@@ -146,5 +146,4 @@ class RelayWorker:
                 log.error("relay pass failed: %s", type(exc).__name__)
                 next_at = self._clock() + self._config.retry_initial_seconds
             timeout = None if next_at is None else max(0.0, next_at - self._clock())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+            await sleep_until_woken(self._wake, timeout)

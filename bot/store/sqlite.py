@@ -131,6 +131,10 @@ class SqliteStore(LineQueries):
                 await self._tx_db.rollback()
                 raise
             await self._tx_db.commit()
+            if record is None:
+                # The WAL still holds earlier versions of the erased rows: fold it into
+                # the database file (where secure_delete zeroed them) and empty it.
+                await self._tx_db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def _write_step(
         self,
