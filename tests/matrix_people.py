@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from nio import (
     MegolmEvent,
     RoomMessageNotice,
     RoomMessageText,
+    RoomSendResponse,
 )
 
 from bot.matrix.http import MatrixHttp
@@ -44,6 +46,7 @@ class MatrixPerson:
         self.notices: list[str] = []
         self.undecryptable = 0
         self.text_events: list[RoomMessageText] = []  # with nio's "decrypted" flag
+        self.notice_events: list[RoomMessageNotice] = []
 
     async def login(self) -> MatrixPerson:
         response = await self.client.login(self.password, device_name=self.device_name)
@@ -91,11 +94,38 @@ class MatrixPerson:
                     self.text_events.append(event)
                 elif isinstance(event, RoomMessageNotice):
                     self.notices.append(event.body)
+                    self.notice_events.append(event)
                 elif isinstance(event, MegolmEvent):
                     self.undecryptable += 1
             if len(self.texts) + self.undecryptable >= want:
                 return
             await asyncio.sleep(0.05)
+
+    async def until_seen(
+        self, room_id: str, seen: Callable[[MatrixPerson], bool], seconds: float = 30.0
+    ) -> None:
+        """Sync until ``seen`` holds for what this person has received in the room."""
+        deadline = time.monotonic() + seconds
+        while not seen(self):
+            assert time.monotonic() < deadline, "timed out waiting in the room"
+            await self.collect(room_id, 1.0, want=len(self.texts) + self.undecryptable + 1)
+
+    async def send_text(self, room_id: str, body: str, thread_root: str | None = None) -> str:
+        """An encrypted message, in a thread when ``thread_root`` is given (as Element
+        sends it); returns its event id."""
+        content: dict[str, Any] = {"msgtype": "m.text", "body": body}
+        if thread_root is not None:
+            content["m.relates_to"] = {
+                "rel_type": "m.thread",
+                "event_id": thread_root,
+                "is_falling_back": True,
+                "m.in_reply_to": {"event_id": thread_root},
+            }
+        response = await self.client.room_send(
+            room_id, "m.room.message", content, ignore_unverified_devices=True
+        )
+        assert isinstance(response, RoomSendResponse), response
+        return str(response.event_id)
 
     async def close(self) -> None:
         await self.client.close()

@@ -35,7 +35,7 @@ async def until(check: Callable[[], T | None], timeout: float = 10.0) -> T:
     return result
 
 
-def _telegram_section(tmp_path: Path, fake: FakeTelegram, extra: str) -> str:
+def telegram_section(tmp_path: Path, fake: FakeTelegram, extra: str) -> str:
     (tmp_path / "telegram.token").write_text(fake.token + "\n")
     return (
         f'[telegram]\nenabled = true\ntoken_file = "telegram.token"\n'
@@ -48,12 +48,12 @@ def telegram_config(tmp_path: Path, fake: FakeTelegram, extra: str = "") -> Conf
     locales = tmp_path / "locales"
     if not locales.exists():
         shutil.copytree(LOCALES, locales)
-    config = make_config(tmp_path, _telegram_section(tmp_path, fake, extra))
+    config = make_config(tmp_path, telegram_section(tmp_path, fake, extra))
     return dataclasses.replace(config, locales_dir=locales)
 
 
 def telegram_config_file(tmp_path: Path, fake: FakeTelegram, extra: str = "") -> Path:
-    return write_config(tmp_path, _telegram_section(tmp_path, fake, extra))
+    return write_config(tmp_path, telegram_section(tmp_path, fake, extra))
 
 
 class BotProcess:

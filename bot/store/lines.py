@@ -185,8 +185,12 @@ class LineQueries:
         )
         for case_ref, thread_root in rows:
             await db.execute("DELETE FROM timers WHERE case_ref = ?", (case_ref,))
+            # Unsent relays lose their content and are never sent; the rows stay, so
+            # one being sent right now still records its event (for redaction later).
             await db.execute(
-                "DELETE FROM relays WHERE case_ref = ? AND delivered_at IS NULL", (case_ref,)
+                "UPDATE relays SET sealed = NULL, delivered_at = ?, last_error = 'withdrawn'"
+                " WHERE case_ref = ? AND delivered_at IS NULL",
+                (now, case_ref),
             )
             if thread_root is None:
                 await db.execute("DELETE FROM cases WHERE case_ref = ?", (case_ref,))

@@ -82,7 +82,8 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
 
         -- Messages and notices both ways, persisted before they are sent.
         CREATE TABLE relays (
-            id INTEGER PRIMARY KEY,
+            -- Never reused: a relay's id makes its transaction id on the homeserver.
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
             case_ref TEXT NOT NULL REFERENCES cases (case_ref) ON DELETE CASCADE,
             direction TEXT NOT NULL,     -- to_adviser, to_employee
             kind TEXT NOT NULL,          -- message, or the kind of notice
