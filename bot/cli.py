@@ -5,18 +5,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import json
 import logging
 import signal
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.adapters.terminal import run_interactive, run_jsonl
 from bot.config import Config, ConfigError, load_config
-from bot.crypto import FieldCipher, KeyFileError, load_or_create_keys, read_key_file
-from bot.flows.summary import handoff_text
+from bot.crypto import FieldCipher, KeyFileError, load_or_create_keys
+from bot.local_adviser import read_inbox, write_in_thread
 from bot.logs import keep_content_out_of_logs
 from bot.matrix.errors import (
     CrossSigningError,
@@ -25,9 +23,8 @@ from bot.matrix.errors import (
     LoginFailed,
     MatrixHttpError,
 )
-from bot.runtime import STORE_FILE, open_runtime
-from bot.sinks.local_inbox import LocalInbox
-from bot.store import SqliteStore, StoreError
+from bot.runtime import open_runtime
+from bot.store import StoreError
 from bot.texts import TextsInvalid, check_locales, load_catalog, missing_texts
 
 EXIT_PROBLEM = 2
@@ -89,52 +86,6 @@ def _run(config: Config, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_PROBLEM
-    return 0
-
-
-async def _inbox(config: Config, args: argparse.Namespace) -> int:
-    catalog = load_catalog(config.locales_dir, config.default_language)
-    if not config.key_file.exists():
-        print(catalog.texts(config.default_language)("inbox.empty"))
-        return 0
-    cipher = FieldCipher(read_key_file(config.key_file))
-    inbox = await LocalInbox.open(config.data_dir, cipher)
-    store = await SqliteStore.open(config.data_dir / STORE_FILE, cipher, config.durability)
-    try:
-        items = await inbox.items(args.adviser)
-        waiting = await store.pending_count()
-    finally:
-        await inbox.close()
-        await store.close()
-    for item in items:
-        adviser_lang = next(
-            (a.language for a in config.advisers if a.id == item.adviser_id),
-            config.default_language,
-        )
-        texts = catalog.texts(adviser_lang)  # the default language where unsupported
-        rendered = handoff_text(item.payload, texts, config)
-        if args.jsonl:
-            print(
-                json.dumps(
-                    {
-                        "case_ref": item.payload["case_ref"],
-                        "adviser_id": item.adviser_id,
-                        "urgent": item.payload["urgent"],
-                        "received_at": datetime.fromtimestamp(item.received_at, UTC).isoformat(),
-                        "handoff": item.payload,
-                        "text": rendered,
-                    },
-                    ensure_ascii=False,
-                )
-            )
-        else:
-            print(rendered)
-            print("-" * 60)
-    default_texts = catalog.texts(config.default_language)
-    if not items and not args.jsonl:
-        print(default_texts("inbox.empty"))
-    if waiting:
-        print(default_texts("inbox.waiting", count=waiting), file=sys.stderr)
     return 0
 
 
@@ -219,6 +170,14 @@ def build_parser() -> argparse.ArgumentParser:
     inbox.add_argument("--jsonl", action="store_true", help="one JSON object per handoff")
     inbox.add_argument("--adviser", help="only this adviser's handoffs (adviser id)")
 
+    write = commands.add_parser(
+        "write",
+        parents=[common],
+        help="as the adviser, write in a case's thread of the local inbox (or a !command)",
+    )
+    write.add_argument("case_ref", help="the case reference, e.g. ACDE-FGHJ")
+    write.add_argument("text", nargs="+", help="the message, or !status, !checkin 14, !close")
+
     commands.add_parser(
         "doctor", parents=[common], help="check that handoffs can reach the advisers"
     )
@@ -251,7 +210,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             return _run(config, args)
         if args.command == "inbox":
-            return asyncio.run(_inbox(config, args))
+            return asyncio.run(read_inbox(config, args.adviser, args.jsonl))
+        if args.command == "write":
+            return asyncio.run(write_in_thread(config, args.case_ref, " ".join(args.text)))
         if args.command == "doctor":
             return _doctor(config, args)
         if args.command == "matrix":

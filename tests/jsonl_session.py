@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -54,6 +55,13 @@ class JsonlSession:
             if data == {"waiting": True}:
                 return out
             out.append(data)
+
+    def read_unprompted(self, timeout: float) -> dict[str, Any]:
+        """A message the bot writes without being asked (the adviser's, on the line)."""
+        assert self.process.stdout
+        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
+        assert ready, "nothing came within the time"
+        return dict(json.loads(self.process.stdout.readline()))
 
     def kill(self) -> str:
         """SIGKILL, as a crash would; returns what the process logged."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
+import time
 from pathlib import Path
 
 from bot.texts import Texts
@@ -167,3 +168,47 @@ def test_a_person_in_the_terminal_sees_numbered_choices_and_answers_by_number(
     again = run_cli(["chat", "--config", str(config), "--user", "kim"], stdin="")
     assert en("resume.welcome_back") in again.stdout
     assert en("menu.prompt") in again.stdout
+
+
+def test_the_adviser_answers_from_the_local_inbox_and_the_employee_reads_it_in_the_chat(
+    tmp_path: Path, en: Texts, nl: Texts
+):
+    config = write_config(tmp_path)
+    session = JsonlSession(config, "lina")
+    by_chat = [
+        {"choice": "chat"} if m == {"choice": "email"} else m
+        for m in INTAKE
+        if not str(m.get("text", "")).startswith(CANARY.lower())
+    ]
+    for message in by_chat:
+        replies = session.send(message)
+    case_ref = next(iter(inbox(config)))["case_ref"]
+    assert replies[-1]["text"] == en("menu.line_open", case_ref=case_ref)
+
+    assert session.send({"text": "It was on Friday"}) == [
+        {"text": en("line.queued"), "choices": []}
+    ]
+    from_lina = nl(
+        "thread.from_employee",
+        case_ref=case_ref,
+        pseudonym=f"Nick {CANARY}",
+        text="It was on Friday",
+    )
+    for _ in range(100):
+        if inbox(config)[0]["thread"]:
+            break
+        time.sleep(0.05)
+    assert inbox(config)[0]["thread"] == [from_lina]
+
+    written = run_cli(["write", "--config", str(config), case_ref, "Thank you,", "I will call you"])
+    assert written.stdout.strip() == nl("desk.passed_on"), written.stderr
+    relayed = session.read_unprompted(timeout=15)
+    assert relayed["text"] == en(
+        "line.from_adviser", adviser="Karim", case_ref=case_ref, text="Thank you, I will call you"
+    )
+    status = run_cli(["write", "--config", str(config), case_ref, "!status"])
+    assert status.stdout.startswith(f"Zaak {case_ref}: open"), status.stderr
+    unknown = run_cli(["write", "--config", str(config), "ZZZZ-ZZZZ", "hello"])
+    assert unknown.returncode == 1
+    assert unknown.stdout.strip() == nl("desk.unknown_thread")
+    session.close()

@@ -27,7 +27,9 @@ from bot.waking import sleep_until_woken
 
 log = logging.getLogger(__name__)
 
-_IDLE_CHECK_SECONDS = 3600.0
+# Timers set by another process (`vertrouwd write`), and wall-clock jumps, are
+# noticed within this time.
+_IDLE_CHECK_SECONDS = 60.0
 
 
 def notes_for(timer: DueTimer, config: Config) -> tuple[RelayNote, ...]:
@@ -97,6 +99,5 @@ class TimerWorker:
             except StoreError as exc:
                 log.error("timer pass failed: %s", type(exc).__name__)
                 next_at = None
-            # Wall-clock jumps (a suspended machine) are caught by waking at least hourly.
             wait = _IDLE_CHECK_SECONDS if next_at is None else next_at - self._clock()
             await sleep_until_woken(self._wake, max(0.0, min(wait, _IDLE_CHECK_SECONDS)))

@@ -24,6 +24,8 @@ from bot.waking import sleep_until_woken
 
 log = logging.getLogger(__name__)
 
+_POLL_SECONDS = 5.0
+
 
 class EmployeeSender(Protocol):
     async def send_to(self, address: str, replies: Sequence[Reply], txn_id: str) -> str:
@@ -145,5 +147,7 @@ class RelayWorker:
             except StoreError as exc:
                 log.error("relay pass failed: %s", type(exc).__name__)
                 next_at = self._clock() + self._config.retry_initial_seconds
-            timeout = None if next_at is None else max(0.0, next_at - self._clock())
-            await sleep_until_woken(self._wake, timeout)
+            # Another process (`vertrouwd write`, a second chat) may add relays: look
+            # again every few seconds even when nothing here is due.
+            due_in = _POLL_SECONDS if next_at is None else next_at - self._clock()
+            await sleep_until_woken(self._wake, max(0.0, min(due_in, _POLL_SECONDS)))

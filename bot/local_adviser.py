@@ -1,0 +1,103 @@
+"""The adviser's side of the embedded default: the local inbox, read and answered here.
+
+`vertrouwd inbox` shows each handoff with its case thread; `vertrouwd write` puts the
+adviser's message (or command) in a thread, as the adviser's Matrix room would. The
+running bot picks it up from the store and passes it on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+from bot.config import Config
+from bot.crypto import FieldCipher, read_key_file
+from bot.flows.summary import handoff_text
+from bot.line.desk import AdviserDesk
+from bot.runtime import STORE_FILE
+from bot.sinks.local_inbox import LocalInbox
+from bot.store import SqliteStore
+from bot.texts import Catalog, load_catalog
+
+
+@contextlib.asynccontextmanager
+async def _opened(config: Config) -> AsyncIterator[tuple[LocalInbox, SqliteStore]]:
+    cipher = FieldCipher(read_key_file(config.key_file))
+    inbox = await LocalInbox.open(config.data_dir, cipher)
+    try:
+        store = await SqliteStore.open(config.data_dir / STORE_FILE, cipher, config.durability)
+    except BaseException:
+        await inbox.close()
+        raise
+    try:
+        yield inbox, store
+    finally:
+        await inbox.close()
+        await store.close()
+
+
+def _adviser_language(config: Config, adviser_id: str) -> str:
+    return next(
+        (a.language for a in config.advisers if a.id == adviser_id), config.default_language
+    )
+
+
+async def read_inbox(config: Config, adviser_id: str | None, as_jsonl: bool) -> int:
+    catalog = load_catalog(config.locales_dir, config.default_language)
+    default_texts = catalog.texts(config.default_language)
+    if not config.key_file.exists():
+        print(default_texts("inbox.empty"))
+        return 0
+    async with _opened(config) as (inbox, store):
+        items = await inbox.items(adviser_id)
+        threads = {item.txn_id: await inbox.thread(item.payload["case_ref"]) for item in items}
+        waiting = await store.pending_count()
+    for item in items:
+        texts = catalog.texts(_adviser_language(config, item.adviser_id))
+        rendered = handoff_text(item.payload, texts, config)
+        thread = threads[item.txn_id]
+        if as_jsonl:
+            received = datetime.fromtimestamp(item.received_at, UTC).isoformat()
+            record = {
+                "case_ref": item.payload["case_ref"],
+                "adviser_id": item.adviser_id,
+                "urgent": item.payload["urgent"],
+                "received_at": received,
+                "handoff": item.payload,
+                "text": rendered,
+                "thread": thread,
+            }
+            print(json.dumps(record, ensure_ascii=False))
+        else:
+            print(rendered)
+            for post in thread:
+                print("\n  > " + post.replace("\n", "\n    "))
+            print("-" * 60)
+    if not items and not as_jsonl:
+        print(default_texts("inbox.empty"))
+    if waiting:
+        print(default_texts("inbox.waiting", count=waiting), file=sys.stderr)
+    return 0
+
+
+async def write_in_thread(config: Config, case_ref: str, text: str) -> int:
+    """The adviser of the case writes ``text`` in its thread; prints the answer."""
+    catalog: Catalog = load_catalog(config.locales_dir, config.default_language)
+    default_texts = catalog.texts(config.default_language)
+    if not config.key_file.exists():
+        print(default_texts("desk.unknown_thread"), file=sys.stderr)
+        return 1
+    async with _opened(config) as (_inbox, store):
+        case = await store.case(case_ref.strip().upper())
+        adviser = config.adviser(case.adviser_id) if case is not None else config.advisers[0]
+        desk = AdviserDesk(store, config, lambda: catalog, time.time, lambda: None)
+        # Each write is its own event, as a message in a Matrix room would be.
+        answer = await desk.in_thread(case, adviser, f"local-{uuid.uuid4().hex}", text)
+    t = catalog.texts(adviser.language)
+    print(answer.text if answer.text is not None else t("desk.passed_on"))
+    return 0 if answer.acted or case is not None else 1
