@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import pytest
@@ -247,3 +248,44 @@ async def test_media_and_edits_get_a_calm_answer_and_change_nothing(
         [answer] = await employee.send(room_id, edit)
         assert answer["body"] == nl("channel.edit_ignored")
     await employee.person.close()
+
+
+async def test_the_line_runs_both_ways_between_a_direct_chat_and_the_case_thread(
+    world: World, nl: Texts, en: Texts
+):
+    employee = Employee(await world.stranger("employee"))
+    adviser, room = world.adviser, world.room_id
+    async with serving(dm_config(world)):
+        dm = await employee.open_direct_chat(world.bot_id)
+        await employee.wait_for_member(dm, world.bot_id, "join")
+        await employee.say(dm, "hoi")
+        # contact the adviser, agree, not in danger, bullying, description, name,
+        # via this chat, mornings, today, send
+        for answer in ("1", "1", "2", "1", "Het gebeurt elke week", "Sam", "1", "1", "1"):
+            await employee.say(dm, answer)
+        [sent] = await employee.say(dm, "1")
+        await adviser.until_seen(room, lambda a: len(a.text_events) >= 1)
+        root = adviser.text_events[0].event_id
+        match = re.search(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}\b", sent["body"])
+        assert match is not None, sent["body"]
+        case_ref = match.group()
+        assert nl("menu.line_open", case_ref=case_ref) in sent["body"]
+
+        [queued] = await employee.say(dm, "Gisteren weer")
+        assert queued["body"] == nl("line.queued")
+        from_sam = en(
+            "thread.from_employee", case_ref=case_ref, pseudonym="Sam", text="Gisteren weer"
+        )
+        await adviser.until_seen(room, lambda a: from_sam in [e.body for e in a.text_events])
+        reply = next(e for e in adviser.text_events if e.body == from_sam)
+        relation = reply.source["content"]["m.relates_to"]
+        assert (relation["rel_type"], relation["event_id"]) == ("m.thread", root)
+        assert employee.person.user_id not in str([e.source for e in adviser.text_events])
+
+        before = len(employee.person.texts)
+        await adviser.send_text(room, "Zullen we dinsdag bellen?", thread_root=root)
+        await employee.person.collect(dm, 30, want=before + 1)
+        [relayed] = employee.person.texts[before:]
+        assert relayed["body"] == nl(
+            "line.from_adviser", adviser="Anna", case_ref=case_ref, text="Zullen we dinsdag bellen?"
+        )
