@@ -110,10 +110,18 @@ class MatrixPerson:
             assert time.monotonic() < deadline, "timed out waiting in the room"
             await self.collect(room_id, 1.0, want=len(self.texts) + self.undecryptable + 1)
 
-    async def send_text(self, room_id: str, body: str, thread_root: str | None = None) -> str:
+    async def send_text(
+        self,
+        room_id: str,
+        body: str,
+        thread_root: str | None = None,
+        reply_to: str | None = None,
+    ) -> str:
         """An encrypted message, in a thread when ``thread_root`` is given (as Element
-        sends it); returns its event id."""
+        sends it), or a plain reply to ``reply_to``; returns its event id."""
         content: dict[str, Any] = {"msgtype": "m.text", "body": body}
+        if reply_to is not None:
+            content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
         if thread_root is not None:
             content["m.relates_to"] = {
                 "rel_type": "m.thread",

@@ -353,7 +353,7 @@ async def test_delete_withdraws_the_case_and_leaves_no_trace_of_the_person(
     assert employee.texts[0] == en("intro.text", organisation="Demo Organisation")
 
 
-async def test_retention_purges_exactly_what_has_expired(tmp_path: Path):
+async def test_retention_purges_exactly_what_has_expired(tmp_path: Path, en: Texts, nl: Texts):
     config = make_config(
         tmp_path, "[retention]\nclosed_case_days = 30\nidle_line_days = 60\naudit_days = 90\n"
     )
@@ -362,7 +362,9 @@ async def test_retention_purges_exactly_what_has_expired(tmp_path: Path):
         assert runtime.retention is not None
         store = runtime.store
         closed_case = await sent_case(Employee(runtime, "hana"))
-        open_case = await sent_case(Employee(runtime, "ivo"))
+        ivo = Employee(runtime, "ivo")
+        ivo.listen()
+        open_case = await sent_case(ivo)
         await store.record_text_change("@admin:x", "en", "help.text", "old", "new", clock())
         await adviser_writes(runtime, closed_case, "!close", "$p1")
 
@@ -380,6 +382,14 @@ async def test_retention_purges_exactly_what_has_expired(tmp_path: Path):
         await runtime.retention.purge()
         info = await store.case(open_case)
         assert info is not None and info.status == CLOSED
+        # Both sides hear that the silent line was closed.
+        assert await thread(runtime, open_case) == [
+            nl("thread.reply_reminder", case_ref=open_case, days=2),
+            nl("thread.closed_idle", case_ref=open_case),
+        ]
+        assert [r.text for r in ivo.relayed] == [
+            en("line.closed_idle", adviser="Sanne", case_ref=open_case)
+        ]
 
         assert len(await store.text_changes("help.text")) == 1
         clock.advance(30 * DAY)  # the audit entry is 90 days old

@@ -177,6 +177,14 @@ async def test_notices_reminders_withdrawal_and_redaction_reach_the_adviser_room
         reminder = en("thread.reply_reminder", case_ref=case_ref, days=2)
         await adviser.until_seen(room, lambda a: reminder in bodies_in_thread(a, root))
 
+        # A client without threads replies to the reminder itself: that still counts.
+        reminder_event = next(e for e in adviser.text_events if e.body == reminder)
+        await adviser.send_text(room, "Sorry for the wait", reply_to=reminder_event.event_id)
+        sorry = en(
+            "line.from_adviser", adviser="Anna", case_ref=case_ref, text="Sorry for the wait"
+        )
+        await until(lambda: sorry in [r.text for r in employee.relayed], timeout=30)
+
         # The employee withdraws: the thread is told, and no trace stays with the bot.
         await employee.say(f"Also: {canary}")
         await employee.say("/delete")

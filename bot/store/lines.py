@@ -250,10 +250,14 @@ class LineQueries:
         )
 
     async def case_in_thread(self, room_id: str, thread_root: str) -> CaseInfo | None:
+        """The case whose thread starts at ``thread_root`` (or holds that post)."""
+        # The root itself, or one of the bot's posts in the thread (a client without
+        # threads replies to those).
         rows = list(
             await self._db.execute_fetchall(
-                "SELECT case_ref FROM cases WHERE thread_root = ? AND room_id = ?",
-                (thread_root, room_id),
+                "SELECT case_ref FROM cases WHERE room_id = ? AND (thread_root = ? OR case_ref"
+                " IN (SELECT case_ref FROM relays WHERE delivery_ref = ? AND direction = ?))",
+                (room_id, thread_root, thread_root, TO_ADVISER),
             )
         )
         return await self.case(rows[0][0]) if rows else None
@@ -509,6 +513,11 @@ class LineQueries:
             await db.execute(
                 "DELETE FROM timers WHERE case_ref = ? AND fired_at IS NULL", (case_ref,)
             )
+            both_sides = (
+                RelayNote(TO_EMPLOYEE, "closed_idle"),
+                RelayNote(TO_ADVISER, "closed_idle"),
+            )
+            await self._insert_notes(db, case_ref, both_sides, now)
         ended = ",".join("?" * len(_ENDED))
         unlinked = await db.execute(
             "UPDATE cases SET owner_key = NULL, sealed = NULL"

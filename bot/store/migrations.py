@@ -97,6 +97,7 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         );
         CREATE INDEX relays_due ON relays (next_attempt_at) WHERE delivered_at IS NULL;
         CREATE INDEX relays_case ON relays (case_ref);
+        CREATE INDEX relays_event ON relays (delivery_ref) WHERE delivery_ref IS NOT NULL;
 
         -- Check-ins and reminders: each fires once.
         CREATE TABLE timers (
