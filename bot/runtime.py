@@ -112,10 +112,12 @@ def _matrix_dm(runtime: Runtime) -> MatrixDmChannel | None:
 
 def _adviser_rooms(runtime: Runtime) -> None:
     """The advisers' rooms become the adviser's side of the line."""
+    if runtime.matrix_session is None or runtime.config.handoff_sink != "matrix":
+        return  # and matrix-nio stays unloaded
     from bot.matrix.adviser_rooms import AdviserRooms
     from bot.sinks.matrix_room import MatrixRoomSink
 
-    if runtime.matrix_session is not None and isinstance(runtime.sink, MatrixRoomSink):
+    if isinstance(runtime.sink, MatrixRoomSink):
         AdviserRooms(
             runtime.matrix_session, runtime.config, runtime.desk, runtime.store, runtime.sink
         )

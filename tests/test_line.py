@@ -405,3 +405,18 @@ def linked(runtime: Runtime, case_ref: str) -> bool:
     with sqlite3.connect(runtime.config.data_dir / STORE_FILE) as db:
         row = db.execute("SELECT owner_key FROM cases WHERE case_ref = ?", (case_ref,)).fetchone()
     return row is not None and row[0] is not None
+
+
+async def test_the_line_outlives_the_expired_conversation(
+    employee: Employee, runtime: Runtime, clock: FakeClock, en: Texts
+):
+    case_ref = await sent_case(employee)
+    clock.advance(73 * HOUR)  # the conversation itself expires after 72 idle hours
+    assert runtime.retention is not None
+    await runtime.retention.purge()
+    assert await runtime.store.conversation_count() == 0
+    await employee.say("Still there?")
+    await employee.say("It got worse.")
+    assert employee.texts == [en("line.queued")]
+    texts = await thread(runtime, case_ref)
+    assert [t.rsplit("\n", 1)[-1] for t in texts[-2:]] == ["Still there?", "It got worse."]

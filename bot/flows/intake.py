@@ -139,6 +139,9 @@ def _start_language(inbound: Inbound, ctx: StepContext) -> str:
 def step(stored: Conversation | None, inbound: Inbound, ctx: StepContext) -> Step:
     """Answer one inbound message: the new conversation state and what to say."""
     conv = stored if stored is not None else Conversation.new(_start_language(inbound, ctx))
+    if ctx.line is not None and conv.last_case is None:
+        # The conversation expired while the line stayed open: remember the case again.
+        conv.last_case = ctx.line
     t = ctx.catalog.texts(conv.lang)
     out = Outcome()
     raw = inbound.text or ""
