@@ -19,6 +19,7 @@ from bot.store import (
     Store,
     StoreError,
 )
+from bot.store.line_records import AdviserStep, CaseContact, NewCase, RelayNote, Timer
 
 Opener = Callable[[Path, FieldCipher], Awaitable[Store]]
 
@@ -168,3 +169,48 @@ async def test_conversations_are_counted(store: Store):
     await store.save_step(BOB, record(), None, now=100.0)
     await store.save_step(ALICE, record("again"), None, now=101.0)
     assert await store.conversation_count() == 2
+
+
+def handoff_with_case(case_ref: str, pseudonym: str = SECRET) -> NewHandoff:
+    contact = CaseContact(address="chat-1", lang="en", pseudonym=pseudonym)
+    timer = Timer("reply_reminder", 500.0)
+    case = NewCase("terminal", contact, whistleblower=False, timers=(timer,))
+    return NewHandoff(case_ref, "adviser-a", {"answers": {}}, case)
+
+
+async def test_a_case_opens_with_its_handoff_sealed_and_its_timers(store: Store, tmp_path: Path):
+    await store.save_step(ALICE, record(), handoff_with_case("ACDE-FGHJ"), now=100.0)
+    assert await store.open_case(ALICE) == "ACDE-FGHJ"
+    assert await store.open_case(BOB) is None
+    for path in tmp_path.iterdir():
+        assert SECRET.encode() not in path.read_bytes(), path.name
+
+
+async def test_a_case_contact_moved_to_another_case_does_not_open(store: Store, tmp_path: Path):
+    assert isinstance(store, SqliteStore)
+    await store.save_step(ALICE, record(), handoff_with_case("ACDE-FGHJ"), now=100.0)
+    await store.save_step(BOB, record(), handoff_with_case("KMNP-QRST", "Bob"), now=100.0)
+    await store.mark_delivered(2, Receipt("$bob", "!room"), now=101.0)
+    with sqlite3.connect(tmp_path / "store.sqlite3") as raw:
+        raw.execute(
+            "UPDATE cases SET sealed = (SELECT sealed FROM cases WHERE case_ref = 'ACDE-FGHJ')"
+            " WHERE case_ref = 'KMNP-QRST'"
+        )
+    note = RelayNote("to_employee", "message", text="hello")
+    await store.adviser_step(AdviserStep("KMNP-QRST", "$e1", notes=(note,)), now=102.0)
+    assert await store.due_relays(103.0, 10, ["terminal"]) == []  # waits for the right key
+
+
+async def test_an_adviser_event_and_a_timer_act_once(store: Store):
+    assert isinstance(store, SqliteStore)
+    await store.save_step(ALICE, record(), handoff_with_case("ACDE-FGHJ"), now=100.0)
+    note = RelayNote("to_employee", "message", text="hello")
+    step = AdviserStep("ACDE-FGHJ", "$e1", notes=(note,), replied=True)
+    assert await store.adviser_step(step, now=101.0) is True
+    assert await store.adviser_step(step, now=102.0) is False
+    [timer] = await store.due_timers(600.0)
+    assert await store.fire_timer(timer.id, timer.case_ref, (), now=600.0) is True
+    assert await store.fire_timer(timer.id, timer.case_ref, (), now=601.0) is False
+    assert await store.due_timers(700.0) == []
+    [relay] = await store.due_relays(103.0, 10, ["terminal"])
+    assert (relay.text, relay.contact) == ("hello", CaseContact("chat-1", "en", SECRET))

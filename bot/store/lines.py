@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -39,6 +40,8 @@ _CASE_COLUMNS = (
     " thread_root, room_id, adviser_replied_at, last_activity_at, closed_at"
 )
 _ENDED = (CLOSED, STOPPED, WITHDRAWN)
+_UNREADABLE_RETRY_SECONDS = 3600.0
+log = logging.getLogger(__name__)
 
 
 def case_aad(case_ref: str) -> bytes:
@@ -50,34 +53,10 @@ def _relay_aad(case_ref: str, direction: str) -> bytes:
 
 
 def _case_info(row: Iterable[Any]) -> CaseInfo:
-    (
-        ref,
-        adviser,
-        channel,
-        status,
-        whistle,
-        created,
-        delivered,
-        root,
-        room,
-        replied,
-        last,
-        closed,
-    ) = tuple(row)
-    return CaseInfo(
-        ref,
-        adviser,
-        channel,
-        status,
-        bool(whistle),
-        created,
-        delivered,
-        root,
-        room,
-        replied,
-        last,
-        closed,
-    )
+    """A row of ``_CASE_COLUMNS``, in that order."""
+    values = list(row)
+    values[4] = bool(values[4])  # whistleblower
+    return CaseInfo(*values)
 
 
 class LineQueries:
@@ -356,8 +335,12 @@ class LineQueries:
         ) in rows:
             try:
                 note = json.loads(self._cipher.open(sealed, _relay_aad(ref, direction)))
-            except DecryptionError:
-                await self.defer_relay(row_id, now + 3600.0, "undecryptable")
+                opened_contact = self._open_contact(ref, contact)
+            except (DecryptionError, StoreError):
+                # Kept, not dropped (an admin may restore the right key file), and
+                # the relays after it still go.
+                log.error("case %s: a relay cannot be decrypted; check the key file", ref)
+                await self.defer_relay(row_id, now + _UNREADABLE_RETRY_SECONDS, "undecryptable")
                 continue
             due.append(
                 PendingRelay(
@@ -370,7 +353,7 @@ class LineQueries:
                     note["text"],
                     note["values"],
                     attempts,
-                    self._open_contact(ref, contact),
+                    opened_contact,
                     root,
                     room,
                 )
