@@ -49,6 +49,10 @@ class BadRequest(Exception):
     pass
 
 
+class Forbidden(Exception):
+    pass
+
+
 class _TelegramHtml(HTMLParser):
     """Telegram's HTML: only known tags, properly nested; yields the visible text."""
 
@@ -108,6 +112,7 @@ class FakeTelegram:
     answered_callbacks: list[dict[str, Any]] = field(default_factory=list)
     webhook: dict[str, Any] | None = None
     webhook_statuses: list[int] = field(default_factory=list)
+    blocked_by: set[int] = field(default_factory=set)  # people who blocked the bot
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
@@ -188,6 +193,10 @@ class FakeTelegram:
         except BadRequest as error:
             return web.json_response(
                 {"ok": False, "error_code": 400, "description": str(error)}, status=400
+            )
+        except Forbidden as error:
+            return web.json_response(
+                {"ok": False, "error_code": 403, "description": str(error)}, status=403
             )
         return web.json_response({"ok": True, "result": result})
 
@@ -300,8 +309,10 @@ class FakeTelegram:
             raise BadRequest("Bad Request: chat_id is empty")
         text = self._check_text(params)
         self._check_markup(params.get("reply_markup"))
-        message_id = next(self._message_ids)
         chat_id = int(params["chat_id"])
+        if chat_id in self.blocked_by:
+            raise Forbidden("Forbidden: bot was blocked by the user")
+        message_id = next(self._message_ids)
         message = {
             "message_id": message_id,
             "date": int(time.time()),

@@ -118,10 +118,22 @@ async def test_a_telegram_employee_and_the_adviser_talk_in_the_thread_across_res
     assert bodies_in_thread(adviser, root).count(better) == 1
     assert bodies_in_thread(adviser, root).count(from_robin) == 1
 
+    # The employee blocks the bot: the adviser's next message cannot arrive, and the
+    # thread says so once instead of the bot retrying for ever.
+    fake.blocked_by.add(person.id)
+    final = BotProcess(config_file)
+    await final.start()
+    await adviser.send_text(room, "Are you still there?", thread_root=root)
+    unreachable = en("thread.employee_unreachable", case_ref=case_ref)
+    await adviser.until_seen(room, lambda a: unreachable in bodies_in_thread(a, root))
+    code, logged_final = await final.stop()
+    assert code == 0, logged_final
+    assert bodies_in_thread(adviser, root).count(unreachable) == 1
+
     # The adviser never saw who the employee is on Telegram.
     seen = json.dumps([e.source for e in [*adviser.text_events, *adviser.notice_events]])
     assert str(person.id) not in seen and person.first_name not in seen
-    for logged in (logged_first, logged_second, logged_third):
+    for logged in (logged_first, logged_second, logged_third, logged_final):
         for secret in ("It happened again", "Wednesday is better", "Or Wednesday", "Canary"):
             assert secret not in logged
         assert str(person.id) not in logged

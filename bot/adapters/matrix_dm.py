@@ -41,7 +41,7 @@ from bot.matrix.http import NETWORK_ERRORS
 from bot.matrix.render import direct_message, without_reply_fallback
 from bot.matrix.session import MatrixSession
 from bot.messages import Inbound, InboundKind, Reply
-from bot.sinks.base import DeliveryDeferred
+from bot.sinks.base import DeliveryDeferred, RecipientGone
 
 CHANNEL = "matrix"
 
@@ -227,10 +227,12 @@ class MatrixDmChannel:
         """A relay on the line, already persisted; the transaction id keeps a retry
         from doubling it. Choices are left out: a typed number answers the open
         question, so the text says what to type instead."""
+        if address not in self._session.state.direct_rooms:
+            raise RecipientGone("direct-chat-left")
         client = self._session.client
         room = client.rooms.get(address) if client is not None else None
-        if client is None or room is None or address not in self._session.state.direct_rooms:
-            raise DeliveryDeferred("direct-chat-not-available")
+        if client is None or room is None:
+            raise DeliveryDeferred("direct-chat-not-synced-yet")
         if not room.encrypted:
             raise DeliveryDeferred("direct-chat-not-encrypted")
         refs = []

@@ -40,7 +40,7 @@ from bot.flows.intake import COMMANDS
 from bot.line.relay import RelayWorker
 from bot.locks import KeyedLocks
 from bot.messages import Inbound, InboundKind, Reply
-from bot.sinks.base import DeliveryDeferred
+from bot.sinks.base import DeliveryDeferred, RecipientGone
 from bot.texts import Catalog
 
 CHANNEL = "telegram"
@@ -389,7 +389,7 @@ class TelegramChannel:
             for outgoing in compose(list(replies), MessageLimit.MAX_TEXT_LENGTH):
                 message_id = await self._send(int(address), Reply(outgoing.text), outgoing.question)
                 if message_id is None:
-                    raise DeliveryDeferred("blocked-by-person")
+                    raise RecipientGone("blocked-by-person")
                 sent.append(str(message_id))
         except NetworkError as exc:
             raise DeliveryDeferred(f"telegram:{type(exc).__name__}") from exc

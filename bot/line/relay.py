@@ -16,7 +16,7 @@ from bot.config import Config
 from bot.delivery import RetryingDelivery
 from bot.line.render import for_adviser, for_employee
 from bot.messages import Reply
-from bot.sinks.base import DeliveryDeferred, HandoffSink, ThreadPost
+from bot.sinks.base import DeliveryDeferred, HandoffSink, RecipientGone, ThreadPost
 from bot.store import SqliteStore
 from bot.store.line_records import TO_ADVISER, PendingRelay
 from bot.texts import Catalog
@@ -85,7 +85,13 @@ class RelayWorker(RetryingDelivery[PendingRelay, str]):
         if sender is None or item.contact is None or item.contact.address is None:
             raise DeliveryDeferred("channel-not-served")
         replies = for_employee(item, catalog.texts(item.contact.lang), self._config)
-        return await sender.send_to(item.contact.address, replies, relay_txn_id(item))
+        try:
+            return await sender.send_to(item.contact.address, replies, relay_txn_id(item))
+        except RecipientGone as gone:
+            # Not sent, and never will be: the adviser hears of it in the thread.
+            log.warning("%s cannot reach the employee (%s)", self.describe(item), gone.reason)
+            await self._store.note_unreachable(item.case_ref, self._clock())
+            return ""
 
     async def record_sent(self, item: PendingRelay, result: str) -> None:
         await self._store.relay_delivered(item.id, result, self._clock())

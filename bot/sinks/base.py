@@ -42,6 +42,15 @@ class DeliveryDeferred(Exception):
         self.retry_after = retry_after
 
 
+class RecipientGone(Exception):
+    """The person's chat no longer takes messages from the bot (blocked, left): a
+    retry cannot help. ``reason`` is a short code."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class ThreadText:
     text: str

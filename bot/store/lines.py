@@ -382,6 +382,13 @@ class LineQueries:
                 (now, ref, relay_id),
             )
 
+    async def note_unreachable(self, case_ref: str, now: float) -> None:
+        """A relay could not reach the employee for good: tell the adviser's thread."""
+        async with self._write_lock:
+            await self._insert_notes(
+                self._db, case_ref, [RelayNote(TO_ADVISER, "employee_unreachable")], now
+            )
+
     async def defer_relay(self, relay_id: int, retry_at: float, reason: str) -> None:
         """Retry later; the later relays of the same case and direction wait as well,
         so the reader gets them in the order they were written."""
