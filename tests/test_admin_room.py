@@ -131,6 +131,8 @@ async def test_an_admin_changes_a_text_from_the_room_and_the_next_message_shows_
         assert checks["admin room"].ok, checks["admin room"]
         status = await boss.command("status")
         assert "Aanvragen die wachten op aflevering: 0" in status
+        nl = runtime.catalog.texts("nl")
+        assert nl("admin.status_lines", open=0, waiting=0) in status
         assert "room of anna: ok" in status
 
         good = (config.locales_dir / "en.toml").read_text()

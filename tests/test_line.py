@@ -161,10 +161,12 @@ async def test_stop_closes_the_line_and_the_adviser_hears_of_it(
     employee: Employee, runtime: Runtime, en: Texts, nl: Texts
 ):
     case_ref = await sent_case(employee)
+    assert await runtime.store.line_counts() == (1, 0)  # one open line, nothing waiting
     await employee.say("/stop")
     assert employee.texts[0] == en("line.stopped", case_ref=case_ref)
     assert employee.question.text == en("menu.prompt")
     assert await thread(runtime, case_ref) == [nl("thread.stopped", case_ref=case_ref)]
+    assert await runtime.store.line_counts() == (0, 0)
 
     answer = await adviser_writes(runtime, case_ref, "Hello?", "$s1")
     assert answer == nl("desk.case_ended", case_ref=case_ref, status=nl("desk.status_stopped"))

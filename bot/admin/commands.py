@@ -150,6 +150,8 @@ class AdminCommands:
         else:
             at = datetime.fromtimestamp(last, ZoneInfo(self._config.timezone))
             lines.append(t("admin.status_last", at=at.strftime("%Y-%m-%d %H:%M")))
+        opened, waiting = await self._store.line_counts()
+        lines.append(t("admin.status_lines", open=opened, waiting=waiting))
         return lines + await self._status_lines()
 
 

@@ -86,6 +86,9 @@ class Store(Protocol):
     async def open_case(self, user: UserKey) -> str | None:
         """The case reference of the person's open line, or None."""
 
+    async def line_counts(self) -> tuple[int, int]:
+        """Open lines, and relays waiting to be sent."""
+
     async def due_handoffs(self, now: float, limit: int) -> list[PendingHandoff]:
         """Undelivered handoffs whose next attempt is due, oldest first."""
 

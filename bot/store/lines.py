@@ -248,6 +248,16 @@ class LineQueries:
         )
         return [_case_info(row) for row in rows]
 
+    async def line_counts(self) -> tuple[int, int]:
+        """How many lines are open, and how many relays wait to be sent (figures only)."""
+        opened = await self._db.execute_fetchall(
+            "SELECT COUNT(*) FROM cases WHERE status = ?", (OPEN,)
+        )
+        waiting = await self._db.execute_fetchall(
+            "SELECT COUNT(*) FROM relays WHERE delivered_at IS NULL"
+        )
+        return int(next(iter(opened))[0]), int(next(iter(waiting))[0])
+
     # -- the adviser's side ---------------------------------------------------------------
 
     async def adviser_step(self, step: AdviserStep, now: float) -> bool:
