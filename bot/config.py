@@ -186,6 +186,12 @@ class Config:
     def draft_hours(self) -> float:
         return self.retention.draft_hours
 
+    def adviser_language(self, adviser_id: str) -> str:
+        """The language the adviser reads the bot in (the default for one not configured)."""
+        return next(
+            (a.language for a in self.advisers if a.id == adviser_id), self.default_language
+        )
+
     def adviser(self, adviser_id: str) -> Adviser:
         for adviser in self.advisers:
             if adviser.id == adviser_id:

@@ -41,12 +41,6 @@ async def _opened(config: Config) -> AsyncIterator[tuple[LocalInbox, SqliteStore
         await store.close()
 
 
-def _adviser_language(config: Config, adviser_id: str) -> str:
-    return next(
-        (a.language for a in config.advisers if a.id == adviser_id), config.default_language
-    )
-
-
 async def read_inbox(config: Config, adviser_id: str | None, as_jsonl: bool) -> int:
     catalog = load_catalog(config.locales_dir, config.default_language)
     default_texts = catalog.texts(config.default_language)
@@ -58,7 +52,7 @@ async def read_inbox(config: Config, adviser_id: str | None, as_jsonl: bool) -> 
         threads = {item.txn_id: await inbox.thread(item.payload["case_ref"]) for item in items}
         waiting = await store.pending_count()
     for item in items:
-        texts = catalog.texts(_adviser_language(config, item.adviser_id))
+        texts = catalog.texts(config.adviser_language(item.adviser_id))
         rendered = handoff_text(item.payload, texts, config)
         thread = threads[item.txn_id]
         if as_jsonl:

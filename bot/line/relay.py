@@ -68,10 +68,7 @@ class RelayWorker(RetryingDelivery[PendingRelay, str]):
         catalog = self._catalog()
         if item.direction == TO_ADVISER:
             assert item.room_id is not None and item.thread_root is not None
-            adviser_lang = next(
-                (a.language for a in self._config.advisers if a.id == item.adviser_id),
-                catalog.default_language,
-            )
+            adviser_lang = self._config.adviser_language(item.adviser_id)
             post = ThreadPost(
                 item.case_ref,
                 item.adviser_id,

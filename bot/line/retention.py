@@ -67,10 +67,7 @@ class Retention:
             info = await self._store.case(posts.case_ref)
             if info is None:
                 continue
-            lang = next(
-                (a.language for a in self._config.advisers if a.id == info.adviser_id),
-                self._config.default_language,
-            )
+            lang = self._config.adviser_language(info.adviser_id)
             text = self._catalog().texts(lang)(
                 "thread.redacting",
                 case_ref=posts.case_ref,
