@@ -19,7 +19,7 @@ from bot.engine import Engine
 from bot.line.clock import TimerWorker
 from bot.line.desk import AdviserDesk
 from bot.line.relay import RelayWorker
-from bot.line.retention import Retention
+from bot.line.retention import RetentionWorker
 from bot.live_texts import LiveCatalog
 from bot.logs import keep_content_out_of_logs
 from bot.outbox import OutboxWorker
@@ -64,7 +64,7 @@ class Runtime:
     matrix_dm: MatrixDmChannel | None = None
     editor: TextEditor | None = None
     admin_room: AdminRoom | None = None
-    retention: Retention | None = None
+    retention: RetentionWorker | None = None
 
     @property
     def catalog(self) -> Catalog:
@@ -203,7 +203,7 @@ async def open_runtime(
         runtime.matrix_dm = _matrix_dm(runtime)
         runtime.admin_room = _admin_room(runtime)
         _adviser_rooms(runtime)
-        retention = Retention(store, sink, config, lambda: texts.current, clock)
+        retention = RetentionWorker(store, sink, config, lambda: texts.current, clock)
         runtime.retention = retention
         tasks = [
             asyncio.create_task(worker.run(), name="outbox"),

@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 _DAY = 86400.0
 
 
-class Retention:
+class RetentionWorker:
     def __init__(
         self,
         store: SqliteStore,
