@@ -61,9 +61,11 @@ class AdviserDesk:
         if case is None or case.adviser_id != adviser.id:
             return DeskAnswer(t("desk.unknown_thread"), False)
         words = text.strip().split(maxsplit=1)
-        command = _COMMANDS.get(words[0][1:].lower()) if words and words[0][:1] == "!" else None
+        if not words:
+            return DeskAnswer(None, False)  # nothing to pass on
+        command = _COMMANDS.get(words[0][1:].lower()) if words[0][:1] == "!" else None
         argument = words[1] if len(words) > 1 else ""
-        if words and words[0][:1] == "!" and command is None:
+        if words[0][:1] == "!" and command is None:
             return DeskAnswer(t("desk.unknown_command") + "\n\n" + t("desk.help"), False)
         if command == "help":
             return DeskAnswer(t("desk.help"), False)
