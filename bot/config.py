@@ -11,6 +11,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -174,6 +175,9 @@ class Config:
     limits: Limits
     retry_initial_seconds: float
     retry_max_seconds: float
+    # "nl": the Dutch national holidays are no working days; "none": only weekends.
+    public_holidays: str = "nl"
+    days_off: frozenset[date] = frozenset()
     emergency_routes: tuple[Resource, ...] = ()
     referral_resources: tuple[Resource, ...] = ()
     handoff_sink: str = "local"
@@ -197,6 +201,31 @@ class Config:
             if adviser.id == adviser_id:
                 return adviser
         raise ConfigError(f"advisers: no adviser with id {adviser_id!r}")
+
+
+def _public_holidays(raw: dict[str, Any]) -> str:
+    value = _get(raw, "organisation", "public_holidays", str)
+    if value not in ("nl", "none"):
+        raise ConfigError('organisation.public_holidays: must be "nl" or "none"')
+    return str(value)
+
+
+def _days_off(raw: dict[str, Any]) -> frozenset[date]:
+    listed = raw["organisation"]["days_off"]
+    if not isinstance(listed, list):
+        raise ConfigError("organisation.days_off: must be a list of dates (YYYY-MM-DD)")
+    days = set()
+    for item in listed:
+        if isinstance(item, date):  # TOML has dates of its own
+            days.add(item)
+            continue
+        try:
+            days.add(date.fromisoformat(str(item)))
+        except ValueError as exc:
+            raise ConfigError(
+                f"organisation.days_off: {item!r} is not a date (YYYY-MM-DD)"
+            ) from exc
+    return frozenset(days)
 
 
 def _retention(raw: dict[str, Any]) -> Retention:
@@ -546,6 +575,8 @@ def _build(raw: dict[str, Any], base_dir: Path, env: os._Environ[str] | dict[str
         organisation_name=_get(raw, "organisation", "name", str),
         contact_within_working_days=_get(raw, "organisation", "contact_within_working_days", int),
         timezone=_get(raw, "organisation", "timezone", str),
+        public_holidays=_public_holidays(raw),
+        days_off=_days_off(raw),
         advisers=advisers,
         intake=intake,
         key_file=key_file,

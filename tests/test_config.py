@@ -49,6 +49,11 @@ def test_the_example_config_documents_every_setting_with_its_default():
         ("[bot]\ndefault_langauge = 'en'\n", "bot.default_langauge: unknown setting"),
         ("[limits]\nburst_messages = 'many'\n", "limits.burst_messages: must be a int"),
         ("[retention]\ndraft_hours = 0\n", "retention.draft_hours: must be greater than 0"),
+        (
+            '[organisation]\ndays_off = ["24 December"]\n',
+            "organisation.days_off: '24 December' is not a date",
+        ),
+        ('[organisation]\npublic_holidays = "be"\n', 'organisation.public_holidays: must be "nl"'),
         ("[storage]\ndurability = 'yolo'\n", "storage.durability: must be one of"),
         ("advisers = []\n", "advisers: at least one"),
         ("[[advisers]]\nid = 'a'\n", "advisers[0].name: must be a non-empty string"),

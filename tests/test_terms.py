@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.line.holidays import dutch_public_holidays
 from bot.line.terms import add_months, add_working_days, checkin_delay
 
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -30,6 +31,18 @@ def local(moment: float) -> str:
 )
 def test_working_days_are_monday_to_friday(start: str, days: int, expected: str):
     assert local(add_working_days(at(start), days, AMS)) == expected
+
+
+def test_dutch_public_holidays_and_own_days_off_are_no_working_days():
+    # Christmas Eve 2026 is a Thursday; Christmas and Boxing Day fall on Friday and Saturday.
+    start = at("2026-12-24 10:00")
+    assert local(add_working_days(start, 2, AMS, "none")) == "Mon 2026-12-28 10:00"
+    assert local(add_working_days(start, 2, AMS, "nl")) == "Tue 2026-12-29 10:00"
+    extra = frozenset({date(2026, 12, 28)})
+    assert local(add_working_days(start, 2, AMS, "nl", extra)) == "Wed 2026-12-30 10:00"
+    # King's Day moves to Saturday when 27 April is a Sunday (2025).
+    assert date(2025, 4, 26) in dutch_public_holidays(2025)
+    assert dutch_public_holidays(2026) >= {date(2026, 4, 6), date(2026, 5, 14), date(2026, 5, 25)}
 
 
 def test_months_keep_the_day_or_take_the_last_day_of_a_shorter_month():

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config import Config
+from bot.line.holidays import is_day_off
 from bot.store.line_records import Timer
 
 REPLY_REMINDER = "reply_reminder"
@@ -31,13 +32,20 @@ def zone(config: Config) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def add_working_days(start: float, days: int, tz: ZoneInfo) -> float:
-    """The same time of day ``days`` working days (Monday to Friday) later."""
+def add_working_days(
+    start: float,
+    days: int,
+    tz: ZoneInfo,
+    public_holidays: str = "none",
+    days_off: frozenset[date] = frozenset(),
+) -> float:
+    """The same time of day ``days`` working days later: Monday to Friday, without
+    public holidays and the organisation's own days off."""
     moment = datetime.fromtimestamp(start, tz)
     left = days
     while left > 0:
         moment += timedelta(days=1)
-        if moment.weekday() < 5:
+        if not is_day_off(moment.date(), public_holidays, days_off):
             left -= 1
     return moment.timestamp()
 
@@ -65,7 +73,13 @@ def opening_timers(created: float, config: Config, whistleblower: bool) -> tuple
     timers = [
         Timer(
             REPLY_REMINDER,
-            add_working_days(created, care.reply_reminder_working_days, zone(config)),
+            add_working_days(
+                created,
+                care.reply_reminder_working_days,
+                zone(config),
+                config.public_holidays,
+                config.days_off,
+            ),
         )
     ]
     if whistleblower:
