@@ -214,3 +214,19 @@ async def test_an_adviser_event_and_a_timer_act_once(store: Store):
     assert await store.due_timers(700.0) == []
     [relay] = await store.due_relays(103.0, 10, ["terminal"])
     assert (relay.text, relay.contact) == ("hello", CaseContact("chat-1", "en", SECRET))
+
+
+async def test_a_relay_text_moved_to_another_relay_does_not_open(store: Store, tmp_path: Path):
+    assert isinstance(store, SqliteStore)
+    await store.save_step(ALICE, record(), handoff_with_case("ACDE-FGHJ"), now=100.0)
+    notes = (
+        RelayNote("to_employee", "message", text="first"),
+        RelayNote("to_employee", "message", text="second"),
+    )
+    await store.adviser_step(AdviserStep("ACDE-FGHJ", "$e1", notes=notes), now=101.0)
+    with sqlite3.connect(tmp_path / "store.sqlite3") as raw:
+        raw.execute(
+            "UPDATE relays SET sealed = (SELECT sealed FROM relays WHERE id = 1) WHERE id = 2"
+        )
+    [left] = await store.due_relays(102.0, 10, ["terminal"])
+    assert left.text == "first"  # the second waits for the right key; nothing else opens

@@ -48,8 +48,8 @@ def case_aad(case_ref: str) -> bytes:
     return b"case\x00" + case_ref.encode()
 
 
-def _relay_aad(case_ref: str, direction: str) -> bytes:
-    return b"relay\x00" + case_ref.encode() + b"\x00" + direction.encode()
+def _relay_aad(relay_id: int, case_ref: str, direction: str) -> bytes:
+    return f"relay\x00{relay_id}\x00{case_ref}\x00{direction}".encode()
 
 
 def _case_info(row: Iterable[Any]) -> CaseInfo:
@@ -80,9 +80,9 @@ class LineQueries:
             raise StoreError("a case's contact cannot be decrypted") from exc
         return CaseContact(data["address"], data["lang"], data["pseudonym"])
 
-    def _seal_note(self, case_ref: str, note: RelayNote) -> bytes:
+    def _seal_note(self, relay_id: int, case_ref: str, note: RelayNote) -> bytes:
         data = json.dumps({"text": note.text, "values": note.values}, ensure_ascii=False)
-        return self._cipher.seal(data.encode(), _relay_aad(case_ref, note.direction))
+        return self._cipher.seal(data.encode(), _relay_aad(relay_id, case_ref, note.direction))
 
     # -- inside the transaction of a step -------------------------------------------------
 
@@ -118,14 +118,19 @@ class LineQueries:
     async def _insert_notes(
         self, db: aiosqlite.Connection, case_ref: str, notes: Iterable[RelayNote], now: float
     ) -> None:
-        await db.executemany(
-            "INSERT INTO relays (case_ref, direction, kind, sealed, created_at, next_attempt_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                (case_ref, n.direction, n.kind, self._seal_note(case_ref, n), now, now)
-                for n in notes
-            ],
-        )
+        for note in notes:
+            # Sealed with the row's own id, known once the row exists: a sealed text
+            # moved to another relay does not open there.
+            cursor = await db.execute(
+                "INSERT INTO relays (case_ref, direction, kind, created_at, next_attempt_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (case_ref, note.direction, note.kind, now, now),
+            )
+            relay_id = int(cursor.lastrowid or 0)
+            await db.execute(
+                "UPDATE relays SET sealed = ? WHERE id = ?",
+                (self._seal_note(relay_id, case_ref, note), relay_id),
+            )
 
     async def _write_line_step(
         self, db: aiosqlite.Connection, user: UserKey, line: LineStep, now: float
@@ -344,7 +349,7 @@ class LineQueries:
             room,
         ) in rows:
             try:
-                note = json.loads(self._cipher.open(sealed, _relay_aad(ref, direction)))
+                note = json.loads(self._cipher.open(sealed, _relay_aad(row_id, ref, direction)))
                 opened_contact = self._open_contact(ref, contact)
             except (DecryptionError, StoreError):
                 # Kept, not dropped (an admin may restore the right key file), and

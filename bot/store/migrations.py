@@ -87,7 +87,7 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
             case_ref TEXT NOT NULL REFERENCES cases (case_ref) ON DELETE CASCADE,
             direction TEXT NOT NULL,     -- to_adviser, to_employee
             kind TEXT NOT NULL,          -- message, or the kind of notice
-            sealed BLOB,                 -- AES-GCM text and values; cleared on delivery
+            sealed BLOB,                 -- AES-GCM, bound to the id; cleared on delivery
             created_at REAL NOT NULL,
             attempts INTEGER NOT NULL DEFAULT 0,
             next_attempt_at REAL NOT NULL,
