@@ -14,7 +14,7 @@ from typing import Generic, TypeVar
 
 from bot.sinks.base import DeliveryDeferred
 from bot.store import StoreError
-from bot.waking import sleep_until_woken
+from bot.waking import sleep_until_due
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,4 @@ class RetryingDelivery(ABC, Generic[Item, Result]):
             except StoreError as exc:
                 log.error("%s pass failed: %s", type(self).__name__, type(exc).__name__)
                 next_at = self._clock() + self._retry_initial
-            wait = None if next_at is None else max(0.0, next_at - self._clock())
-            if self.poll_seconds is not None:
-                wait = self.poll_seconds if wait is None else min(wait, self.poll_seconds)
-            await sleep_until_woken(self._wake, wait)
+            await sleep_until_due(self._wake, next_at, self._clock, self.poll_seconds)

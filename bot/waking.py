@@ -9,6 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
+
+
+async def sleep_until_due(
+    wake: asyncio.Event,
+    next_at: float | None,
+    clock: Callable[[], float],
+    poll: float | None = None,
+) -> None:
+    """Sleep until woken, until ``next_at`` on ``clock`` (None: no deadline), and at
+    most ``poll`` seconds when given."""
+    wait = None if next_at is None else max(0.0, next_at - clock())
+    if poll is not None:
+        wait = poll if wait is None else min(wait, poll)
+    await sleep_until_woken(wake, wait)
 
 
 async def sleep_until_woken(wake: asyncio.Event, timeout: float | None) -> None:

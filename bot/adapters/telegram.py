@@ -372,10 +372,17 @@ class TelegramChannel:
 
     def _replier(self, chat_id: int) -> Callable[[Sequence[Reply]], Awaitable[None]]:
         async def deliver(replies: Sequence[Reply]) -> None:
-            for outgoing in compose(list(replies), MessageLimit.MAX_TEXT_LENGTH):
-                await self._send(chat_id, Reply(outgoing.text), outgoing.question)
+            await self._send_composed(chat_id, replies)
 
         return deliver
+
+    async def _send_composed(self, chat_id: int, replies: Sequence[Reply]) -> list[int | None]:
+        """Replies joined into as few messages as fit, the question's buttons last; the
+        message ids (None where the person has blocked the bot)."""
+        return [
+            await self._send(chat_id, Reply(outgoing.text), outgoing.question)
+            for outgoing in compose(list(replies), MessageLimit.MAX_TEXT_LENGTH)
+        ]
 
     async def send_to(self, address: str, replies: Sequence[Reply], txn_id: str) -> str:
         """A relay on the line (the adviser's message, a check-in), already persisted.
@@ -384,16 +391,13 @@ class TelegramChannel:
         returns, so only a crash in between could send it twice."""
         if not self.app.running:
             raise DeliveryDeferred("telegram-not-running")
-        sent: list[str] = []
         try:
-            for outgoing in compose(list(replies), MessageLimit.MAX_TEXT_LENGTH):
-                message_id = await self._send(int(address), Reply(outgoing.text), outgoing.question)
-                if message_id is None:
-                    raise RecipientGone("blocked-by-person")
-                sent.append(str(message_id))
+            sent = await self._send_composed(int(address), replies)
         except NetworkError as exc:
             raise DeliveryDeferred(f"telegram:{type(exc).__name__}") from exc
-        return ",".join(sent)
+        if None in sent:
+            raise RecipientGone("blocked-by-person")
+        return ",".join(str(message_id) for message_id in sent)
 
     async def _send(self, chat_id: int, reply: Reply, question: Reply | None = None) -> int | None:
         """Send one message; its id, or None when the person has blocked the bot."""

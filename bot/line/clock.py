@@ -23,7 +23,7 @@ from bot.line.terms import (
 )
 from bot.store import SqliteStore, StoreError
 from bot.store.line_records import OPEN, TO_ADVISER, TO_EMPLOYEE, DueTimer, RelayNote
-from bot.waking import sleep_until_woken
+from bot.waking import sleep_until_due
 
 log = logging.getLogger(__name__)
 
@@ -99,5 +99,4 @@ class TimerWorker:
             except StoreError as exc:
                 log.error("timer pass failed: %s", type(exc).__name__)
                 next_at = None
-            wait = _IDLE_CHECK_SECONDS if next_at is None else next_at - self._clock()
-            await sleep_until_woken(self._wake, max(0.0, min(wait, _IDLE_CHECK_SECONDS)))
+            await sleep_until_due(self._wake, next_at, self._clock, _IDLE_CHECK_SECONDS)

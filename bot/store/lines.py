@@ -6,9 +6,10 @@ A mixin of SqliteStore: it shares the store's connections, cipher and write lock
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import aiosqlite
@@ -52,6 +53,19 @@ def _relay_aad(relay_id: int, case_ref: str, direction: str) -> bytes:
     return f"relay\x00{relay_id}\x00{case_ref}\x00{direction}".encode()
 
 
+def _deliverable(channels: Iterable[str]) -> tuple[str, tuple[str, ...]]:
+    """The relays (``r``, joined with their case ``c``) that this process can send:
+    to the adviser once the case's thread exists, to the employee while the case still
+    links to them and only on the channels named. SQL and its parameters."""
+    served = tuple(sorted(set(channels)))
+    marks = ",".join("?" * len(served)) or "NULL"
+    sql = (
+        "r.delivered_at IS NULL AND ((r.direction = ? AND c.thread_root IS NOT NULL)"
+        f" OR (r.direction = ? AND c.sealed IS NOT NULL AND c.channel IN ({marks})))"
+    )
+    return sql, (TO_ADVISER, TO_EMPLOYEE, *served)
+
+
 def _case_info(row: Iterable[Any]) -> CaseInfo:
     """A row of ``_CASE_COLUMNS``, in that order."""
     values = list(row)
@@ -64,6 +78,18 @@ class LineQueries:
     _tx_db: aiosqlite.Connection
     _cipher: FieldCipher
     _write_lock: asyncio.Lock
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The transaction connection, writes taking turns: committed when the block
+        ends, rolled back when it raises (a block may also roll back and return)."""
+        async with self._write_lock:
+            try:
+                yield self._tx_db
+            except BaseException:
+                await self._tx_db.rollback()
+                raise
+            await self._tx_db.commit()
 
     # -- sealing ------------------------------------------------------------------------
 
@@ -268,27 +294,21 @@ class LineQueries:
     async def adviser_step(self, step: AdviserStep, now: float) -> bool:
         """Apply an adviser's event once; False when it was applied before or the case
         is no longer open (nothing is written then)."""
-        async with self._write_lock:
-            db = self._tx_db
-            try:
-                cursor = await db.execute(
-                    "INSERT INTO adviser_events (event_id, at) VALUES (?, ?)"
-                    " ON CONFLICT (event_id) DO NOTHING",
-                    (step.event_id, now),
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "INSERT INTO adviser_events (event_id, at) VALUES (?, ?)"
+                " ON CONFLICT (event_id) DO NOTHING",
+                (step.event_id, now),
+            )
+            status = list(
+                await db.execute_fetchall(
+                    "SELECT status FROM cases WHERE case_ref = ?", (step.case_ref,)
                 )
-                status = list(
-                    await db.execute_fetchall(
-                        "SELECT status FROM cases WHERE case_ref = ?", (step.case_ref,)
-                    )
-                )
-                if cursor.rowcount != 1 or not status or status[0][0] != OPEN:
-                    await db.rollback()
-                    return False
-                await self._apply_adviser_step(db, step, now)
-            except BaseException:
+            )
+            if cursor.rowcount != 1 or not status or status[0][0] != OPEN:
                 await db.rollback()
-                raise
-            await db.commit()
+                return False
+            await self._apply_adviser_step(db, step, now)
             return True
 
     async def _apply_adviser_step(
@@ -322,17 +342,13 @@ class LineQueries:
     ) -> list[PendingRelay]:
         """Due relays, oldest first: to the adviser once the case's thread exists, to
         the employee only on the channels named (the ones this process serves)."""
-        served = sorted(set(channels))
-        marks = ",".join("?" * len(served)) or "NULL"
+        deliverable, params = _deliverable(channels)
         rows = await self._db.execute_fetchall(
             "SELECT r.id, r.case_ref, c.adviser_id, c.channel, r.direction, r.kind, r.sealed,"
             " r.attempts, c.sealed, c.thread_root, c.room_id FROM relays r"
             " JOIN cases c ON c.case_ref = r.case_ref"
-            " WHERE r.delivered_at IS NULL AND r.next_attempt_at <= ?"
-            f" AND ((r.direction = ? AND c.thread_root IS NOT NULL)"
-            f" OR (r.direction = ? AND c.sealed IS NOT NULL AND c.channel IN ({marks})))"
-            " ORDER BY r.id LIMIT ?",
-            (now, TO_ADVISER, TO_EMPLOYEE, *served, limit),
+            f" WHERE r.next_attempt_at <= ? AND {deliverable} ORDER BY r.id LIMIT ?",
+            (now, *params, limit),
         )
         due = []
         for (
@@ -376,14 +392,12 @@ class LineQueries:
         return due
 
     async def next_relay_at(self, channels: Iterable[str]) -> float | None:
-        served = sorted(set(channels))
-        marks = ",".join("?" * len(served)) or "NULL"
+        deliverable, params = _deliverable(channels)
         rows = list(
             await self._db.execute_fetchall(
                 "SELECT MIN(r.next_attempt_at) FROM relays r JOIN cases c USING (case_ref)"
-                " WHERE r.delivered_at IS NULL AND ((r.direction = ? AND c.thread_root IS NOT"
-                f" NULL) OR (r.direction = ? AND c.channel IN ({marks})))",
-                (TO_ADVISER, TO_EMPLOYEE, *served),
+                f" WHERE {deliverable}",
+                params,
             )
         )
         return float(rows[0][0]) if rows[0][0] is not None else None
@@ -399,9 +413,9 @@ class LineQueries:
 
     async def note_unreachable(self, case_ref: str, now: float) -> None:
         """A relay could not reach the employee for good: tell the adviser's thread."""
-        async with self._write_lock:
+        async with self._transaction() as db:
             await self._insert_notes(
-                self._db, case_ref, [RelayNote(TO_ADVISER, "employee_unreachable")], now
+                db, case_ref, [RelayNote(TO_ADVISER, "employee_unreachable")], now
             )
 
     async def defer_relay(self, relay_id: int, retry_at: float, reason: str) -> None:
@@ -444,21 +458,15 @@ class LineQueries:
         self, timer_id: int, case_ref: str, notes: Iterable[RelayNote], now: float
     ) -> bool:
         """Mark the timer fired and queue its notes together; False if it already fired."""
-        async with self._write_lock:
-            db = self._tx_db
-            try:
-                cursor = await db.execute(
-                    "UPDATE timers SET fired_at = ? WHERE id = ? AND fired_at IS NULL",
-                    (now, timer_id),
-                )
-                if cursor.rowcount != 1:
-                    await db.rollback()
-                    return False
-                await self._insert_notes(db, case_ref, notes, now)
-            except BaseException:
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "UPDATE timers SET fired_at = ? WHERE id = ? AND fired_at IS NULL",
+                (now, timer_id),
+            )
+            if cursor.rowcount != 1:
                 await db.rollback()
-                raise
-            await db.commit()
+                return False
+            await self._insert_notes(db, case_ref, notes, now)
             return True
 
     # -- retention ----------------------------------------------------------------------------
@@ -476,23 +484,10 @@ class LineQueries:
         of them past ``keep_rows_after`` (kept that long only for redaction, and with
         ``require_redacted`` not before it happened), and old audit entries. Returns
         the counts; never any content."""
-        async with self._write_lock:
-            db = self._tx_db
-            try:
-                counts = await self._purge(
-                    db,
-                    now,
-                    idle_since,
-                    closed_before,
-                    keep_rows_after,
-                    audit_before,
-                    require_redacted,
-                )
-            except BaseException:
-                await db.rollback()
-                raise
-            await db.commit()
-            return counts
+        async with self._transaction() as db:
+            return await self._purge(
+                db, now, idle_since, closed_before, keep_rows_after, audit_before, require_redacted
+            )
 
     async def _purge(
         self,

@@ -123,15 +123,11 @@ class SqliteStore(LineQueries):
         if record is not None and handoff is None and line is None:
             await self._conversation_writes.write(self._conversation_row(user, record, now))
             return
-        async with self._write_lock:
-            # On the transaction connection the first write begins the transaction.
-            try:
-                await self._write_step(user, record, handoff, now, line)
-            except BaseException:
-                await self._tx_db.rollback()
-                raise
-            await self._tx_db.commit()
-            if record is None:
+        # On the transaction connection the first write begins the transaction.
+        async with self._transaction():
+            await self._write_step(user, record, handoff, now, line)
+        if record is None:
+            async with self._write_lock:
                 # The WAL still holds earlier versions of the erased rows: fold it into
                 # the database file (where secure_delete zeroed them) and empty it.
                 await self._tx_db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
