@@ -33,6 +33,20 @@ class ConfigError(Exception):
     """A setting is missing or wrong; the message names the setting."""
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]|24):([0-5]\d)$")
+
+
+@dataclass(frozen=True)
+class WorkingHours:
+    """When an adviser works: weekdays (0 is Monday) and a time span, in the
+    organisation's time zone. Public holidays and days off come from the calendar."""
+
+    days: tuple[int, ...] = (0, 1, 2, 3, 4)
+    start_minute: int = 9 * 60
+    end_minute: int = 17 * 60
+
+
 @dataclass(frozen=True)
 class Adviser:
     id: str
@@ -41,6 +55,10 @@ class Adviser:
     profile: dict[str, str]
     matrix_user_id: str = ""
     room_id: str = ""
+    hours: WorkingHours = WorkingHours()
+    # The adviser's own ways in, for people who want no bot; optional.
+    phone: str = ""
+    email: str = ""
 
 
 @dataclass(frozen=True)
@@ -325,7 +343,21 @@ def _advisers(raw: Any) -> tuple[Adviser, ...]:
                 raise ConfigError(f"{where}.{key}: must be a string")
         if not _ID.match(entry["id"]):
             raise ConfigError(f"{where}.id: must be {_ID_RULE}, got {entry['id']!r}")
-        unknown = set(entry) - {"id", "name", "language", "profile", "matrix_user_id", "room_id"}
+        for key in ("phone", "email"):
+            if not isinstance(entry.get(key, ""), str):
+                raise ConfigError(f"{where}.{key}: must be a string")
+        unknown = set(entry) - {
+            "id",
+            "name",
+            "language",
+            "profile",
+            "matrix_user_id",
+            "room_id",
+            "working_days",
+            "working_hours",
+            "phone",
+            "email",
+        }
         if unknown:
             raise ConfigError(f"{where}.{sorted(unknown)[0]}: unknown setting")
         advisers.append(
@@ -336,12 +368,34 @@ def _advisers(raw: Any) -> tuple[Adviser, ...]:
                 profile=dict(profile),
                 matrix_user_id=entry.get("matrix_user_id", ""),
                 room_id=entry.get("room_id", ""),
+                hours=_working_hours(entry, where),
+                phone=entry.get("phone", "").strip(),
+                email=entry.get("email", "").strip(),
             )
         )
     ids = [a.id for a in advisers]
     if len(set(ids)) != len(ids):
         raise ConfigError("advisers: two advisers share the same id")
     return tuple(advisers)
+
+
+def _working_hours(entry: dict[str, Any], where: str) -> WorkingHours:
+    days = entry.get("working_days", list(WEEKDAYS[:5]))
+    if (
+        not isinstance(days, list)
+        or not days
+        or not all(isinstance(d, str) and d in WEEKDAYS for d in days)
+    ):
+        raise ConfigError(f"{where}.working_days: must be a list of {', '.join(WEEKDAYS)}")
+    span = entry.get("working_hours", "09:00-17:00")
+    match = _HOURS.match(span) if isinstance(span, str) else None
+    if match is None:
+        raise ConfigError(f'{where}.working_hours: must be like "09:00-17:00", got {span!r}')
+    start = int(match.group(1)) * 60 + int(match.group(2))
+    end = int(match.group(3)) * 60 + int(match.group(4))
+    if end <= start or end > 24 * 60:
+        raise ConfigError(f"{where}.working_hours: the end must come after the start")
+    return WorkingHours(tuple(sorted({WEEKDAYS.index(d) for d in days})), start, end)
 
 
 def _resources(raw: Any, setting: str, required: bool) -> tuple[Resource, ...]:

@@ -74,7 +74,8 @@ def _line_step(
         return None
     match action.kind:
         case "message":
-            note = RelayNote(TO_ADVISER, "message", text=action.text)
+            values = {"urgent": True} if action.urgent else {}
+            note = RelayNote(TO_ADVISER, "message", text=action.text, values=values)
             return LineStep(case_ref, (note,), address=inbound.reply_to)
         case "stop":
             return LineStep(case_ref, (RelayNote(TO_ADVISER, "stopped"),), close_as=STOPPED)

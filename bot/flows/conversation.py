@@ -32,6 +32,10 @@ class Conversation:
     is_new: bool = False
     # Counts the questions asked; the token of the question now open.
     turn: int = 0
+    # A description that was too long, held while the person decides what to do.
+    pending_text: str | None = None
+    # The person asked to send at once (danger) before choosing an adviser.
+    send_now: bool = False
 
     @classmethod
     def new(cls, lang: str) -> Conversation:
@@ -46,6 +50,8 @@ class Conversation:
             "editing": self.editing,
             "last_case": self.last_case,
             "turn": self.turn,
+            "pending_text": self.pending_text,
+            "send_now": self.send_now,
         }
 
     @classmethod
@@ -59,6 +65,8 @@ class Conversation:
             editing=bool(data.get("editing")),
             last_case=data.get("last_case"),
             turn=int(data.get("turn") or 0),
+            pending_text=data.get("pending_text"),
+            send_now=bool(data.get("send_now")),
         )
 
     @property
@@ -72,6 +80,8 @@ class Conversation:
         self.answers = {}
         self.draft_at = None
         self.editing = False
+        self.pending_text = None
+        self.send_now = False
 
 
 @dataclass(frozen=True)
@@ -89,6 +99,7 @@ class LineAction:
 
     kind: str  # "message", "stop" or "talk_again"
     text: str | None = None
+    urgent: bool = False  # the message may tell of danger: marked urgent for the adviser
 
 
 # The question token of an after-care check-in: its buttons act while the line is open.

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import replace
 
 from bot.flows.answers import match_choice
+from bot.flows.commands import COMMANDS, SLASH_COMMAND, run_command, word_command
 from bot.flows.conversation import AFTERCARE_QUESTION, Conversation, LineAction, Step, StepContext
 from bot.flows.handlers import HANDLERS, Answer, Outcome, detour
-from bot.flows.machine import INTAKE_STATES, fire
+from bot.flows.machine import INTAKE_STATES
 from bot.flows.questions import ask, free_text_limit
-from bot.flows.summary import mydata_text
 from bot.messages import Inbound, InboundKind
 from bot.texts import Texts
 
-COMMANDS = ("start", "help", "menu", "language", "mydata", "cancel", "stop", "delete")
-_COMMAND = re.compile(r"^/([A-Za-z_]+)(@\w+)?$")
 # Bidirectional overrides can make text shown to the adviser read differently
 # from what was typed; they have no place in an intake answer.
 _BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+# Where an urgent mark can be offered: after consent, inside the request.
+_NO_OFFER = ("consent", "urgent_offer", "too_long")
 
 
 def clean_text(text: str) -> str:
@@ -34,46 +33,12 @@ def clean_text(text: str) -> str:
 
 
 def _mentions_danger(text: str, ctx: StepContext) -> bool:
-    folded = text.casefold()
-    return any(word in folded for word in ctx.catalog.danger_words)
+    return ctx.catalog.danger_detector.detect(text) is not None
 
 
 def _intro(conv: Conversation, ctx: StepContext, t: Texts, out: Outcome) -> None:
     out.say(t("intro.text", organisation=ctx.config.organisation_name))
-    if conv.state != "menu":
-        if conv.state in INTAKE_STATES:
-            conv.draft_at = conv.state
-        fire(conv, "open_menu", ctx)
-
-
-def _command(name: str, conv: Conversation, ctx: StepContext, t: Texts, out: Outcome) -> None:
-    match name:
-        case "start" | "menu":
-            if name == "start" or conv.is_new:
-                out.say(t("intro.text", organisation=ctx.config.organisation_name))
-            if conv.state in INTAKE_STATES:
-                conv.draft_at = conv.state
-            if conv.state != "menu":
-                fire(conv, "open_menu", ctx)
-        case "help":
-            out.say(t("help.text"))
-        case "language":
-            if conv.state != "language":
-                detour(conv, "choose_language", ctx)
-        case "mydata":
-            out.say(mydata_text(conv.answers, conv.last_case, t, ctx.config, ctx.line))
-        case "cancel":
-            if conv.has_draft() or conv.state in INTAKE_STATES:
-                conv.drop_draft()
-                out.say(t("cancel.done"))
-                fire(conv, "open_menu", ctx)
-            else:
-                out.say(t("cancel.nothing"))
-        case "stop":
-            _stop_line(ctx, t, out)
-        case "delete":
-            if conv.state != "confirm_delete":
-                detour(conv, "ask_delete", ctx)
+    run_command("menu", conv, ctx, t, Outcome())
 
 
 def _stop_line(ctx: StepContext, t: Texts, out: Outcome) -> None:
@@ -98,8 +63,15 @@ def _aftercare(choice: str, ctx: StepContext, t: Texts, out: Outcome) -> None:
 def _to_adviser(text: str, ctx: StepContext, t: Texts, out: Outcome) -> None:
     """Typed at the menu while the line is open: a message for the adviser."""
     assert ctx.line is not None
-    out.line = LineAction("message", text)
-    out.say(t("line.queued"))
+    out.line = LineAction("message", text, urgent=out.danger_heard)
+    out.say(t("line.queued_urgent" if out.danger_heard else "line.queued"))
+
+
+def _not_understood(t: Texts, out: Outcome) -> None:
+    if out.danger_heard:
+        out.comfort(t)  # heard, not misunderstood
+    else:
+        out.say(t("input.not_understood"))
 
 
 def _answer(conv: Conversation, inbound: Inbound, ctx: StepContext, t: Texts, out: Outcome) -> None:
@@ -119,12 +91,30 @@ def _answer(conv: Conversation, inbound: Inbound, ctx: StepContext, t: Texts, ou
     if picked is not None:
         HANDLERS[conv.state](conv, Answer(choice=picked), ctx, t, out)
         return
+    word = word_command(text)
+    if word is not None:
+        run_command(word, conv, ctx, t, out)
+        return
     if conv.state == "menu" and ctx.line is not None:
         _to_adviser(text, ctx, t, out)
         return
+    if conv.state == "danger" and out.danger_heard:
+        HANDLERS["danger"](conv, Answer(choice="yes"), ctx, t, out)
+        return
+    _free_text(conv, text, ctx, t, out)
+
+
+def _free_text(conv: Conversation, text: str, ctx: StepContext, t: Texts, out: Outcome) -> None:
     limit = free_text_limit(conv.state, ctx.config)
+    choices = ask(conv, ctx).choices
     if limit is None:
-        out.say(t("input.not_understood"))
+        _not_understood(t, out)
+    elif text.isdigit() and conv.state != "phone":
+        # "2" where only "1" is offered: a slip, not an answer worth storing.
+        out.say(t("input.number_unclear", number=text, count=len(choices)))
+    elif len(text) > limit and conv.state == "description":
+        conv.pending_text = text
+        detour(conv, "ask_shorten", ctx)
     elif len(text) > limit:
         out.say(t("input.answer_too_long", max=limit, length=len(text)))
     else:
@@ -136,28 +126,30 @@ def _start_language(inbound: Inbound, ctx: StepContext) -> str:
     return hint if hint and ctx.catalog.supports(hint) else ctx.catalog.default_language
 
 
-def step(stored: Conversation | None, inbound: Inbound, ctx: StepContext) -> Step:
-    """Answer one inbound message: the new conversation state and what to say."""
-    conv = stored if stored is not None else Conversation.new(_start_language(inbound, ctx))
-    if ctx.line is not None and conv.last_case is None:
-        # The conversation expired while the line stayed open: remember the case again.
-        conv.last_case = ctx.line
-    t = ctx.catalog.texts(conv.lang)
-    out = Outcome()
-    raw = inbound.text or ""
-    command = _COMMAND.match(raw.strip()) if inbound.kind is InboundKind.MESSAGE else None
-    if inbound.kind is InboundKind.MESSAGE and raw and not command and _mentions_danger(raw, ctx):
-        out.show_emergency(t, ctx.config)
+def _may_offer_urgent(conv: Conversation, out: Outcome) -> bool:
+    return (
+        out.handoff is None
+        and conv.state in INTAKE_STATES
+        and conv.state not in _NO_OFFER
+        and "consent" in conv.answers
+        and not conv.answers.get("danger")
+    )
 
-    if len(raw) > ctx.config.limits.message_max_chars:
+
+def _dispatch(
+    conv: Conversation, inbound: Inbound, raw: str, ctx: StepContext, t: Texts, out: Outcome
+) -> None:
+    command = SLASH_COMMAND.match(raw.strip()) if inbound.kind is InboundKind.MESSAGE else None
+    too_long = len(raw) > ctx.config.limits.message_max_chars
+    if too_long and conv.state != "description":
         out.say(t("input.too_long", max=ctx.config.limits.message_max_chars))
     elif command is not None:
         name = command.group(1).lower()
         if name in COMMANDS:
-            _command(name, conv, ctx, t, out)
+            run_command(name, conv, ctx, t, out)
         else:
             out.say(t("input.unknown_command"))
-            out.say(t("help.text"))
+            out.say(t("help.text", hours=f"{ctx.config.draft_hours:g}"))
     elif inbound.question == AFTERCARE_QUESTION and inbound.choice is not None:
         _aftercare(inbound.choice, ctx, t, out)
     elif conv.is_new and ctx.line is None:
@@ -171,6 +163,37 @@ def step(stored: Conversation | None, inbound: Inbound, ctx: StepContext) -> Ste
     else:
         _answer(conv, inbound, ctx, t, out)
 
+
+def step(stored: Conversation | None, inbound: Inbound, ctx: StepContext) -> Step:
+    """Answer one inbound message: the new conversation state and what to say."""
+    conv = stored if stored is not None else Conversation.new(_start_language(inbound, ctx))
+    if ctx.line is not None and conv.last_case is None:
+        # The conversation expired while the line stayed open: remember the case again.
+        conv.last_case = ctx.line
+    t = ctx.catalog.texts(conv.lang)
+    out = Outcome()
+    raw = inbound.text or ""
+    is_command = SLASH_COMMAND.match(raw.strip()) is not None
+    if (
+        inbound.kind is InboundKind.MESSAGE
+        and raw
+        and not is_command
+        and _mentions_danger(raw, ctx)
+    ):
+        out.danger_heard = True
+        out.show_emergency(t, ctx.config)
+
+    _dispatch(conv, inbound, raw, ctx, t, out)
+
+    if out.danger_heard:
+        if out.line is None or out.line.kind != "message":
+            out.comfort(t)
+        if _may_offer_urgent(conv, out):
+            detour(conv, "offer_urgent", ctx)
+    return _finish(conv, ctx, out)
+
+
+def _finish(conv: Conversation, ctx: StepContext, out: Outcome) -> Step:
     if out.erase:
         return Step(conversation=None, replies=tuple(out.notes))
     if out.line is not None and out.line.kind == "message" and not conv.is_new:

@@ -24,12 +24,30 @@ INTAKE_STATES = (
     "contact_method",
     "phone",
     "email",
+    "contact_safe",
     "reachable",
     "urgency",
     "review",
     "change",
+    "urgent_offer",
+    "too_long",
 )
-OTHER_STATES = ("menu", "about", "language", "confirm_delete")
+# The questions of the intake itself, which show how to stop, pause or erase.
+ASKING_STATES = (
+    "adviser",
+    "danger",
+    "topic",
+    "description",
+    "name",
+    "contact_method",
+    "phone",
+    "email",
+    "contact_safe",
+    "reachable",
+    "urgency",
+    "review",
+)
+OTHER_STATES = ("menu", "about", "language", "confirm_delete", "confirm_stop", "confirm_cancel")
 STATES = OTHER_STATES + INTAKE_STATES
 
 # Answers the person can change from the review, and the question that asks each.
@@ -50,8 +68,7 @@ _NEXT_QUESTION = {
     "topic": "description",
     "description": "name",
     "name": "contact_method",
-    "phone": "reachable",
-    "email": "reachable",
+    "contact_safe": "reachable",
     "reachable": "urgency",
 }
 
@@ -112,6 +129,8 @@ def _transitions() -> list[dict[str, Any]]:
         {"trigger": "next", "source": "contact_method", "dest": "review", "conditions": _editing},
         {"trigger": "next", "source": "contact_method", "dest": "reachable"},
         {"trigger": "next", "source": "urgency", "dest": "review"},
+        # Whether a voicemail or message is safe is asked even while editing.
+        {"trigger": "next", "source": ["phone", "email"], "dest": "contact_safe"},
     ]
     for source, dest in _NEXT_QUESTION.items():
         table.append(
@@ -129,6 +148,10 @@ def _transitions() -> list[dict[str, Any]]:
         {"trigger": "open_about", "source": "*", "dest": "about"},
         {"trigger": "choose_language", "source": "*", "dest": "language"},
         {"trigger": "ask_delete", "source": "*", "dest": "confirm_delete"},
+        {"trigger": "ask_stop", "source": "*", "dest": "confirm_stop"},
+        {"trigger": "ask_cancel", "source": "*", "dest": "confirm_cancel"},
+        {"trigger": "offer_urgent", "source": "*", "dest": "urgent_offer"},
+        {"trigger": "ask_shorten", "source": "*", "dest": "too_long"},
     ]
     for field, question in CHANGEABLE.items():
         table.append(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import replace
 
 from bot.config import Adviser, Config
 from bot.flows.answers import EMAIL_MAX_CHARS, PHONE_MAX_CHARS
 from bot.flows.conversation import Conversation, StepContext
-from bot.flows.machine import CHANGEABLE
+from bot.flows.machine import ASKING_STATES, CHANGEABLE
 from bot.flows.summary import answer_lines, format_lines
 from bot.messages import Choice, Reply
 from bot.texts import LANGUAGE_NAME_KEY, Texts
@@ -20,22 +21,23 @@ def _choices(t: Texts, prefix: str, ids: tuple[str, ...]) -> tuple[Choice, ...]:
     return tuple(Choice(i, t(f"{prefix}.{i}")) for i in ids)
 
 
-def _intake_choice(conv: Conversation, t: Texts) -> Choice:
+def _intake_choice(conv: Conversation, ctx: StepContext, t: Texts) -> Choice:
     if conv.has_draft():
         return Choice("continue", t("menu.continue"))
-    return Choice("intake", t("menu.intake"))
+    # With a chat already open, starting again is a second, separate request.
+    return Choice("intake", t("menu.new_request" if ctx.line else "menu.intake"))
 
 
 def _menu(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
     rest = _choices(t, "menu", ("help_now", "about", "language", "delete"))
     prompt = t("menu.line_open", case_ref=ctx.line) if ctx.line else t("menu.prompt")
-    return Reply(prompt, (_intake_choice(conv, t), *rest))
+    return Reply(prompt, (_intake_choice(conv, ctx, t), *rest))
 
 
 def _about(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
-    topics = _choices(t, "about.choice", ("role", "confidentiality", "faq"))
+    topics = _choices(t, "about.choice", ("role", "confidentiality", "faq", "other_ways"))
     back = Choice("menu", t("about.choice.menu"))
-    return Reply(t("about.prompt"), (*topics, _intake_choice(conv, t), back))
+    return Reply(t("about.prompt"), (*topics, _intake_choice(conv, ctx, t), back))
 
 
 def _language(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
@@ -47,26 +49,53 @@ def _language(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
 
 
 def _confirm_delete(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
-    return Reply(t("delete.confirm"), _choices(t, "delete", ("yes", "no")))
+    # Only someone whose request reached an adviser hears that the adviser is told.
+    sent = ctx.line or conv.last_case
+    text = t("delete.confirm")
+    if sent:
+        text = f"{text}\n\n{t('delete.confirm_sent', case_ref=sent)}"
+    return Reply(text, _choices(t, "delete", ("yes", "no")))
 
 
-def consent_text(t: Texts, config: Config) -> str:
-    return t(
-        "consent.text",
-        organisation=config.organisation_name,
-        draft_hours=f"{config.draft_hours:g}",
-        closed_days=f"{config.retention.closed_case_days:g}",
-    )
+def _confirm_stop(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
+    return Reply(t("stop.confirm", case_ref=ctx.line or ""), _choices(t, "stop", ("yes", "no")))
 
 
-def consent_version(t: Texts, config: Config) -> str:
+def _confirm_cancel(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
+    text = t("cancel.confirm", hours=f"{ctx.config.draft_hours:g}")
+    return Reply(text, _choices(t, "cancel", ("yes", "no")))
+
+
+def consent_parts(t: Texts, ctx: StepContext) -> list[str]:
+    """The consent information, as short messages; the question follows on its own."""
+    config = ctx.config
+    values = {
+        "organisation": config.organisation_name,
+        "draft_hours": f"{config.draft_hours:g}",
+        "closed_days": f"{config.retention.closed_case_days:g}",
+        "adviser": config.advisers[0].name,
+    }
+    who = "consent.who_one" if len(config.advisers) == 1 else "consent.who_several"
+    what = "consent.what_one" if len(config.advisers) == 1 else "consent.what_several"
+    second = [t(who, **values), t("consent.exceptions")]
+    if t.has(f"consent.carrier_{ctx.channel}"):
+        second.append(t(f"consent.carrier_{ctx.channel}"))
+    return [
+        "\n\n".join((t("consent.intro"), t(what, **values), t("consent.special"))),
+        "\n\n".join(second),
+        "\n\n".join((t("consent.keep", **values), t("consent.withdraw"), t("consent.count"))),
+    ]
+
+
+def consent_version(t: Texts, ctx: StepContext) -> str:
     """Names exactly the consent text that was shown: its language and a digest."""
-    digest = hashlib.sha256(consent_text(t, config).encode()).hexdigest()[:12]
+    shown = "\n\n".join((*consent_parts(t, ctx), t("consent.prompt")))
+    digest = hashlib.sha256(shown.encode()).hexdigest()[:12]
     return f"{t.lang}-{digest}"
 
 
 def _consent(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
-    return Reply(consent_text(t, ctx.config), _choices(t, "consent", ("agree", "disagree")))
+    return Reply(t("consent.prompt"), _choices(t, "consent", ("agree", "disagree", "reread")))
 
 
 def adviser_profile(adviser: Adviser, lang: str, default_language: str) -> str:
@@ -115,6 +144,28 @@ def _email(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
     return Reply(t("email.prompt"), (Choice("other_way", t("contact.other_way")),))
 
 
+def _contact_safe(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
+    method = conv.answers.get("contact_method")
+    key = "contact_safe.prompt_phone" if method == "phone" else "contact_safe.prompt_email"
+    return Reply(t(key), _choices(t, "contact_safe", CONTACT_SAFE_CHOICES))
+
+
+def _urgent_offer(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
+    if conv.answers.get("danger"):
+        return Reply(t("urgent.prompt_marked"), _choices(t, "urgent", ("send_now", "go_on")))
+    return Reply(t("urgent.prompt"), _choices(t, "urgent", ("send_now", "mark", "not_now")))
+
+
+def _too_long(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
+    limit = ctx.config.intake.description_max_chars
+    text = t("too_long.prompt", length=len(conv.pending_text or ""), max=limit)
+    return Reply(
+        text,
+        (Choice("keep", t("too_long.keep", max=limit)), Choice("shorten", t("too_long.shorten"))),
+    )
+
+
+CONTACT_SAFE_CHOICES = ("message_ok", "no_message")
 REACHABLE_CHOICES = ("mornings", "afternoons", "evenings", "anytime")
 URGENCY_CHOICES = ("today", "this_week", "no_rush")
 
@@ -148,6 +199,8 @@ QUESTIONS: dict[str, Question] = {
     "about": _about,
     "language": _language,
     "confirm_delete": _confirm_delete,
+    "confirm_stop": _confirm_stop,
+    "confirm_cancel": _confirm_cancel,
     "consent": _consent,
     "adviser": _adviser,
     "danger": _danger,
@@ -157,10 +210,13 @@ QUESTIONS: dict[str, Question] = {
     "contact_method": _contact_method,
     "phone": _phone,
     "email": _email,
+    "contact_safe": _contact_safe,
     "reachable": _reachable,
     "urgency": _urgency,
     "review": _review,
     "change": _change,
+    "urgent_offer": _urgent_offer,
+    "too_long": _too_long,
 }
 
 
@@ -178,4 +234,9 @@ def free_text_limit(state: str, config: Config) -> int | None:
 
 def ask(conv: Conversation, ctx: StepContext) -> Reply:
     t = ctx.catalog.texts(conv.lang)
-    return QUESTIONS[conv.state](conv, ctx, t)
+    question = QUESTIONS[conv.state](conv, ctx, t)
+    if conv.state in ASKING_STATES:
+        # A way out at every step: stop, pause (how long a draft waits) or erase.
+        way_out = t("intake.way_out", hours=f"{ctx.config.draft_hours:g}")
+        question = replace(question, text=f"{question.text}\n\n{way_out}")
+    return question

@@ -29,7 +29,9 @@ def _contact(answers: dict[str, Any], t: Texts) -> str:
         return t("review.value.missing")
     label = t(f"contact.{method}")
     detail = answers.get("contact_detail")
-    return f"{label}: {detail}" if detail else label
+    text = f"{label}: {detail}" if detail else label
+    safe = answers.get("contact_safe")
+    return f"{text} ({t(f'contact_safe.{safe}')})" if safe else text
 
 
 def _reachable(answers: dict[str, Any], t: Texts) -> str:
@@ -141,6 +143,18 @@ def emergency_text(t: Texts, config: Config) -> str:
     if config.referral_resources:
         parts += ["", t("emergency.referrals_title"), *lines(config.referral_resources)]
     return "\n".join(parts)
+
+
+def other_ways_text(t: Texts, config: Config) -> str:
+    """The advisers' own phone and e-mail, for whoever wants no bot; where none are
+    set, where such details are usually found."""
+    lines = []
+    for adviser in config.advisers:
+        ways = [w for w in (adviser.phone, adviser.email) if w]
+        if ways:
+            lines.append(t("other_ways.line", name=adviser.name, ways=", ".join(ways)))
+    first = t("other_ways.direct") + "\n" + "\n".join(lines) if lines else t("other_ways.unknown")
+    return f"{first}\n\n{t('other_ways.elsewhere')}"
 
 
 def mydata_text(

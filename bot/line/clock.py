@@ -17,9 +17,8 @@ from bot.line.terms import (
     CHECKIN,
     FEEDBACK_REMINDER,
     REPLY_REMINDER,
-    acknowledgement_due,
-    feedback_due,
     local_date,
+    term_deadline,
 )
 from bot.store import SqliteStore, StoreError
 from bot.store.line_records import OPEN, TO_ADVISER, TO_EMPLOYEE, DueTimer, RelayNote
@@ -33,25 +32,25 @@ _IDLE_CHECK_SECONDS = 60.0
 
 
 def notes_for(timer: DueTimer, config: Config) -> tuple[RelayNote, ...]:
-    """What a timer says when it fires; nothing once the case is no longer open, and
-    no reply reminder once the adviser has answered."""
+    """What a timer says when it fires. The whistleblower terms' reminders come
+    whatever the line's state (they bind the organisation); the others only while the
+    case is open, and no reply reminder once the adviser has answered."""
     case = timer.case
+    if timer.kind in (ACK_REMINDER, FEEDBACK_REMINDER):
+        deadline = local_date(term_deadline(timer.kind, timer.due_at, config), config)
+        care = config.aftercare
+        values = (
+            {"days": care.acknowledgement_days, "date": deadline}
+            if timer.kind == ACK_REMINDER
+            else {"months": care.feedback_months, "date": deadline}
+        )
+        return (RelayNote(TO_ADVISER, timer.kind, values=values),)
     if case.status != OPEN:
         return ()
-    care = config.aftercare
-    answered = case.adviser_replied_at is not None
     match timer.kind:
-        case "reply_reminder" if not answered:
-            days = care.reply_reminder_working_days
+        case "reply_reminder" if case.adviser_replied_at is None:
+            days = config.aftercare.reply_reminder_working_days
             return (RelayNote(TO_ADVISER, REPLY_REMINDER, values={"days": days}),)
-        case "ack_reminder" if not answered:
-            due = local_date(acknowledgement_due(case.created_at, config), config)
-            values = {"days": care.acknowledgement_days, "date": due}
-            return (RelayNote(TO_ADVISER, ACK_REMINDER, values=values),)
-        case "feedback_reminder":
-            due = local_date(feedback_due(case.created_at, config), config)
-            values = {"months": care.feedback_months, "date": due}
-            return (RelayNote(TO_ADVISER, FEEDBACK_REMINDER, values=values),)
         case "checkin":
             return (RelayNote(TO_EMPLOYEE, CHECKIN), RelayNote(TO_ADVISER, "checkin_sent"))
     return ()

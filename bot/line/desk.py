@@ -11,7 +11,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.config import Adviser, Config
-from bot.line.terms import CHECKIN, checkin_delay, local_date
+from bot.line.terms import (
+    ACK_REMINDER,
+    CHECKIN,
+    FEEDBACK_REMINDER,
+    checkin_delay,
+    local_date,
+    parse_day,
+    receipt_timers,
+    report_timers,
+    term_deadline,
+)
 from bot.store import SqliteStore
 from bot.store.line_records import OPEN, TO_EMPLOYEE, AdviserStep, CaseInfo, RelayNote, Timer
 from bot.texts import Catalog, Texts
@@ -25,6 +35,12 @@ _COMMANDS = {
     "status": "status",
     "help": "help",
     "hulp": "help",
+    # The employee made a report through the organisation's whistleblower procedure,
+    # and the organisation confirmed its receipt: the act's terms run from these.
+    "report": "report",
+    "melding": "report",
+    "receipt": "receipt",
+    "ontvangst": "receipt",
 }
 _DAY = 86400.0
 
@@ -71,6 +87,8 @@ class AdviserDesk:
             return DeskAnswer(t("desk.help"), False)
         if command == "status":
             return DeskAnswer(self.status(case, t), False)
+        if command in ("report", "receipt"):
+            return await self._terms(case, event_id, command, argument, t)
         if case.status != OPEN:
             status = t(f"desk.status_{case.status}")
             return DeskAnswer(t("desk.case_ended", case_ref=case.case_ref, status=status), False)
@@ -104,6 +122,39 @@ class AdviserDesk:
         acted = await self._apply(step)
         when = local_date(due, self._config)
         return DeskAnswer(t("desk.checkin_planned", case_ref=case.case_ref, date=when), acted)
+
+    async def _terms(
+        self, case: CaseInfo, event_id: str, command: str, argument: str, t: Texts
+    ) -> DeskAnswer:
+        """Record the date of a whistleblower report or of its confirmed receipt; the
+        reminders of the act's terms count from there, also once the chat is closed."""
+        day = parse_day(argument, self._clock(), self._config)
+        if day is None:
+            return DeskAnswer(t(f"desk.{command}_invalid"), False)
+        timers = (report_timers if command == "report" else receipt_timers)(day, self._config)
+        # A confirmed receipt ends the 7-day reminder; a new date replaces the old one.
+        step = AdviserStep(
+            case.case_ref,
+            event_id,
+            timers=timers,
+            replace_timers=(ACK_REMINDER, FEEDBACK_REMINDER),
+            any_status=True,
+        )
+        acted = await self._apply(step)
+        dates = {
+            timer.kind: local_date(
+                term_deadline(timer.kind, timer.due_at, self._config), self._config
+            )[:10]
+            for timer in timers
+        }
+        text = t(
+            f"desk.{command}_recorded",
+            case_ref=case.case_ref,
+            date=local_date(day, self._config)[:10],
+            feedback=dates.get(FEEDBACK_REMINDER, ""),
+            ack=dates.get(ACK_REMINDER, ""),
+        )
+        return DeskAnswer(text, acted)
 
     def status(self, case: CaseInfo, t: Texts) -> str:
         def when(moment: float | None) -> str:

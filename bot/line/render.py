@@ -21,15 +21,15 @@ def for_adviser(relay: PendingRelay, t: Texts) -> ThreadText:
     """A relay into the case's thread: the employee is named only by case and pseudonym."""
     if relay.kind == "message":
         pseudonym = relay.contact.pseudonym if relay.contact else None
-        return ThreadText(
-            t(
-                "thread.from_employee",
-                case_ref=relay.case_ref,
-                pseudonym=pseudonym or t("summary.anonymous"),
-                text=relay.text or "",
-            ),
-            notify=True,
+        text = t(
+            "thread.from_employee",
+            case_ref=relay.case_ref,
+            pseudonym=pseudonym or t("review.value.anonymous"),
+            text=relay.text or "",
         )
+        if relay.values.get("urgent"):
+            text = f"{t('thread.urgent', case_ref=relay.case_ref)}\n{text}"
+        return ThreadText(text, notify=True)
     return ThreadText(
         t(f"thread.{relay.kind}", case_ref=relay.case_ref, **relay.values),
         notify=relay.kind in ("talk_again", "reply_reminder", "ack_reminder", "feedback_reminder"),

@@ -59,36 +59,80 @@ def add_months(start: float, months: int, tz: ZoneInfo) -> float:
     return moment.replace(year=year, month=month, day=day).timestamp()
 
 
-def acknowledgement_due(created: float, config: Config) -> float:
-    return created + config.aftercare.acknowledgement_days * _DAY
-
-
-def feedback_due(created: float, config: Config) -> float:
-    return add_months(created, config.aftercare.feedback_months, zone(config))
-
-
-def opening_timers(created: float, config: Config, whistleblower: bool) -> tuple[Timer, ...]:
-    """The reminders a new case starts with."""
+def opening_timers(
+    created: float, config: Config, whistleblower: bool = False
+) -> tuple[Timer, ...]:
+    """The reminders a new case starts with: only the reply reminder. A talk with the
+    adviser is no report under the whistleblower act; its terms start when the adviser
+    records that a report was made (``report_timers``)."""
     care = config.aftercare
-    timers = [
-        Timer(
-            REPLY_REMINDER,
-            add_working_days(
-                created,
-                care.reply_reminder_working_days,
-                zone(config),
-                config.public_holidays,
-                config.days_off,
-            ),
+    due = add_working_days(
+        created,
+        care.reply_reminder_working_days,
+        zone(config),
+        config.public_holidays,
+        config.days_off,
+    )
+    return (Timer(REPLY_REMINDER, due),)
+
+
+def report_timers(reported: float, config: Config) -> tuple[Timer, ...]:
+    """A report was made through the organisation's procedure at ``reported``: receipt
+    must be confirmed within 7 days, feedback follows within 3 months of that (of the
+    7 days' end while no confirmation is recorded)."""
+    care = config.aftercare
+    ack_deadline = reported + care.acknowledgement_days * _DAY
+    return (
+        Timer(ACK_REMINDER, ack_deadline - care.acknowledgement_reminder_days_before * _DAY),
+        *receipt_timers(ack_deadline, config),
+    )
+
+
+def receipt_timers(confirmed: float, config: Config) -> tuple[Timer, ...]:
+    """Receipt of the report was confirmed at ``confirmed``: feedback is due 3 months on."""
+    care = config.aftercare
+    deadline = add_months(confirmed, care.feedback_months, zone(config))
+    return (Timer(FEEDBACK_REMINDER, deadline - care.feedback_reminder_days_before * _DAY),)
+
+
+def term_deadline(kind: str, due_at: float, config: Config) -> float:
+    """The legal deadline a reminder timer warns of (it fires a set number of days before)."""
+    care = config.aftercare
+    before = (
+        care.acknowledgement_reminder_days_before
+        if kind == ACK_REMINDER
+        else care.feedback_reminder_days_before
+    )
+    return due_at + before * _DAY
+
+
+_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$|^(\d{1,2})-(\d{1,2})-(\d{4})$")
+
+
+def parse_day(text: str, now: float, config: Config) -> float | None:
+    """The start of a day the adviser names: empty, "today"/"vandaag", YYYY-MM-DD or
+    DD-MM-YYYY, in the organisation's time zone; None when unclear or in the future."""
+    words = text.strip().casefold()
+    tz = zone(config)
+    today = datetime.fromtimestamp(now, tz).date()
+    if words in ("", "today", "vandaag"):
+        day = today
+    else:
+        match = _DATE.match(words)
+        if match is None:
+            return None
+        year, month, mday = (
+            (match.group(1), match.group(2), match.group(3))
+            if match.group(1)
+            else (match.group(6), match.group(5), match.group(4))
         )
-    ]
-    if whistleblower:
-        ack = (
-            acknowledgement_due(created, config) - care.acknowledgement_reminder_days_before * _DAY
-        )
-        feedback = feedback_due(created, config) - care.feedback_reminder_days_before * _DAY
-        timers += [Timer(ACK_REMINDER, max(ack, created)), Timer(FEEDBACK_REMINDER, feedback)]
-    return tuple(timers)
+        try:
+            day = date(int(year), int(month), int(mday))
+        except ValueError:
+            return None
+    if day > today:
+        return None
+    return datetime(day.year, day.month, day.day, 9, 0, tzinfo=tz).timestamp()
 
 
 def checkin_delay(text: str) -> float | None:

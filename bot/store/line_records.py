@@ -70,6 +70,9 @@ class AdviserStep:
     replied: bool = False
     close: bool = False
     timer: Timer | None = None
+    timers: tuple[Timer, ...] = ()
+    replace_timers: tuple[str, ...] = ()  # kinds of pending timers that the new ones replace
+    any_status: bool = False  # acts on a closed case too (the whistleblower terms)
 
 
 @dataclass(frozen=True)

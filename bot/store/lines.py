@@ -44,6 +44,10 @@ _ENDED = (CLOSED, STOPPED, WITHDRAWN)
 _UNREADABLE_RETRY_SECONDS = 3600.0
 log = logging.getLogger(__name__)
 
+# The whistleblower act's terms bind the organisation, not the chat: closing a line
+# (by either side, or after a silence) leaves these reminders in place.
+_UNLESS_TERMS = " AND kind NOT IN ('ack_reminder', 'feedback_reminder')"
+
 
 def case_aad(case_ref: str) -> bytes:
     return b"case\x00" + case_ref.encode()
@@ -182,7 +186,8 @@ class LineQueries:
         )
         if line.close_as:
             await db.execute(
-                "DELETE FROM timers WHERE case_ref = ? AND fired_at IS NULL", (line.case_ref,)
+                "DELETE FROM timers WHERE case_ref = ? AND fired_at IS NULL" + _UNLESS_TERMS,
+                (line.case_ref,),
             )
 
     async def _withdraw_cases(self, db: aiosqlite.Connection, user: UserKey, now: float) -> None:
@@ -305,7 +310,7 @@ class LineQueries:
                     "SELECT status FROM cases WHERE case_ref = ?", (step.case_ref,)
                 )
             )
-            if cursor.rowcount != 1 or not status or status[0][0] != OPEN:
+            if cursor.rowcount != 1 or not status or (status[0][0] != OPEN and not step.any_status):
                 await db.rollback()
                 return False
             await self._apply_adviser_step(db, step, now)
@@ -327,13 +332,19 @@ class LineQueries:
                 (CLOSED, now, step.case_ref),
             )
             await db.execute(
-                "DELETE FROM timers WHERE case_ref = ? AND fired_at IS NULL", (step.case_ref,)
+                "DELETE FROM timers WHERE case_ref = ? AND fired_at IS NULL" + _UNLESS_TERMS,
+                (step.case_ref,),
             )
-        if step.timer is not None:
+        for kind in step.replace_timers:
             await db.execute(
-                "INSERT INTO timers (case_ref, kind, due_at) VALUES (?, ?, ?)",
-                (step.case_ref, step.timer.kind, step.timer.due_at),
+                "DELETE FROM timers WHERE case_ref = ? AND kind = ? AND fired_at IS NULL",
+                (step.case_ref, kind),
             )
+        timers = (*step.timers, *((step.timer,) if step.timer is not None else ()))
+        await db.executemany(
+            "INSERT INTO timers (case_ref, kind, due_at) VALUES (?, ?, ?)",
+            [(step.case_ref, timer.kind, timer.due_at) for timer in timers],
+        )
 
     # -- relays -----------------------------------------------------------------------------
 
@@ -511,7 +522,8 @@ class LineQueries:
                 (CLOSED, now, case_ref),
             )
             await db.execute(
-                "DELETE FROM timers WHERE case_ref = ? AND fired_at IS NULL", (case_ref,)
+                "DELETE FROM timers WHERE case_ref = ? AND fired_at IS NULL" + _UNLESS_TERMS,
+                (case_ref,),
             )
             both_sides = (
                 RelayNote(TO_EMPLOYEE, "closed_idle"),
