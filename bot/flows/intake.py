@@ -34,8 +34,7 @@ def clean_text(text: str) -> str:
 
 
 def _mentions_danger(text: str, ctx: StepContext) -> bool:
-    folded = text.casefold()
-    return any(word in folded for word in ctx.catalog.danger_words)
+    return ctx.catalog.danger_detector.detect(text) is not None
 
 
 def _intro(conv: Conversation, ctx: StepContext, t: Texts, out: Outcome) -> None:
