@@ -15,10 +15,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from bot.flows.danger import DangerDetector, PatternError
+
 log = logging.getLogger(__name__)
 
 MESSAGE_MAX_CHARS = 4096  # Telegram's limit for one message
 LANGUAGE_NAME_KEY = "meta.language_name"
+# Not a message but the danger detector's patterns (bot/flows/danger.py): no length
+# limit, no placeholders; checked by compiling them.
+DANGER_PATTERNS_KEY = "safety.patterns"
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,12 @@ def _read_locale(path: Path) -> tuple[dict[str, str], list[Problem]]:
             problems.append(Problem(path.name, key, "must be text"))
         elif not value.strip():
             problems.append(Problem(path.name, key, "is empty"))
+        elif key == DANGER_PATTERNS_KEY:
+            problem = _pattern_problem(path, key, value)
+            if problem is None:
+                texts[key] = value
+            else:
+                problems.append(problem)
         elif len(value) > MESSAGE_MAX_CHARS:
             problems.append(
                 Problem(
@@ -91,6 +102,42 @@ def _read_locale(path: Path) -> tuple[dict[str, str], list[Problem]]:
                 continue
             texts[key] = value
     return texts, problems
+
+
+def _pattern_problem(path: Path, key: str, source: str) -> Problem | None:
+    try:
+        DangerDetector.from_sources({path.stem: source})
+    except PatternError as exc:
+        where = f"pattern line {exc.line}"
+        line = _file_line(path, key, exc.line)
+        if line is not None:
+            where += f" (line {line} of the file)"
+        return Problem(path.name, key, f"{where}: {exc.detail}")
+    return None
+
+
+def _file_line(path: Path, key: str, line: int) -> int | None:
+    """Where line ``line`` of the multi-line text ``key`` stands in the file, when the
+    file spells it plainly (a best effort: only to point an editor to it)."""
+    section, name = key.rsplit(".", 1)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    current = ""
+    for number, text in enumerate(lines, start=1):
+        stripped = text.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            current = stripped.strip("[]").strip()
+        elif current == section and stripped.split("=", 1)[0].strip() == name:
+            value = stripped.split("=", 1)[1].strip()
+            for quotes in ('"""', "'''"):
+                if value.startswith(quotes):
+                    # TOML drops a newline right after the opening quotes.
+                    first = number + 1 if value == quotes else number
+                    return first + line - 1
+            return None
+    return None
 
 
 def check_locales(
@@ -116,7 +163,7 @@ def check_locales(
         if strict or lang == default_language:
             for key in sorted(all_keys - keys):
                 problems.append(Problem(f"{lang}.toml", key, "is missing"))
-    for key in sorted(all_keys):
+    for key in sorted(all_keys - {DANGER_PATTERNS_KEY}):
         shapes = {lang: placeholders(texts[key]) for lang, texts in locales.items() if key in texts}
         if len(set(shapes.values())) > 1:
             detail = ", ".join(
@@ -166,9 +213,6 @@ class Texts:
         return key in self._own or key in self._fallback
 
 
-DANGER_WORDS_KEY = "safety.keywords"
-
-
 @dataclass(frozen=True)
 class Catalog:
     """All loaded locales. Immutable: a reload builds a new catalog."""
@@ -191,13 +235,16 @@ class Catalog:
         return self._texts.get(lang) or self._texts[self.default_language]
 
     @cached_property
-    def danger_words(self) -> tuple[str, ...]:
-        """Words that suggest danger, in every language, to show the emergency routes."""
-        words = set()
-        for texts in self._texts.values():
-            words |= {w.strip().casefold() for w in texts(DANGER_WORDS_KEY).split(",")}
-        words.discard("")
-        return tuple(sorted(words))
+    def danger_detector(self) -> DangerDetector:
+        """Hears danger in a message, with the patterns of every loaded language (people
+        mix languages). The patterns were checked when the locales were loaded."""
+        return DangerDetector.from_sources(
+            {
+                lang: own[DANGER_PATTERNS_KEY]
+                for lang, own in sorted(self.locales.items())
+                if DANGER_PATTERNS_KEY in own
+            }
+        )
 
 
 def load_catalog(locales_dir: Path, default_language: str) -> Catalog:
