@@ -172,6 +172,8 @@ class Person:
         if "adviser-a" in self.choice_ids():
             await self.pick(adviser)
         await self.pick(danger)
+        if danger == "yes":
+            await self.pick("go_on")  # not sent at once: the other questions first
 
     async def full_intake(
         self, description: str = "My manager shouts at me", name: str = "Robin", danger: str = "no"
@@ -182,6 +184,7 @@ class Person:
         await self.say(name)
         await self.pick("email")
         await self.say("robin@example.nl")
+        await self.pick("message_ok")
         await self.pick("evenings")
         await self.pick("this_week")
         return await self.pick("send")
@@ -190,6 +193,11 @@ class Person:
 @pytest.fixture
 def person(runtime: Runtime) -> Person:
     return Person(runtime, "alice")
+
+
+def asked(t: Texts, key: str, **values: object) -> str:
+    """An intake question as the person sees it: with how to stop, pause or erase."""
+    return f"{t(key, **values)}\n\n{t('intake.way_out', hours='72')}"
 
 
 def run_cli(

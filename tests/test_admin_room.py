@@ -97,7 +97,7 @@ async def test_an_admin_changes_a_text_from_the_room_and_the_next_message_shows_
         shown = await boss.command("show menu.prompt")
         assert shown == f"[en]\n{en('menu.prompt')}\n\n[nl]\nWat wil je doen?"
         preview = await boss.command("!preview intro.text en")
-        assert preview == en("intro.text", organisation="Demo Organisation")
+        assert preview == en("intro.text", organisation="Stichting Voorbeeld")
         assert (await boss.command("set menu.prompt")).startswith("Gebruik het zo: set KEY")
 
         answer = await boss.command("set menu.prompt en How can I help you today?")

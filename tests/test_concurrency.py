@@ -6,7 +6,7 @@ import asyncio
 
 from bot.runtime import Runtime
 from bot.texts import Texts
-from tests.conftest import Person
+from tests.conftest import Person, asked
 
 
 async def test_concurrent_conversations_do_not_mix_answers(runtime: Runtime):
@@ -37,7 +37,7 @@ async def test_messages_of_one_person_sent_at_once_are_handled_in_order(
 
     await asyncio.gather(send("bullying"), send("what happened"), send("Sam"))
     assert [a[-1] for a in answers] == [
-        en("description.prompt", max=1000),
-        en("name.prompt"),
-        en("contact.prompt"),
+        asked(en, "description.prompt", max=1000),
+        asked(en, "name.prompt"),
+        asked(en, "contact.prompt"),
     ]

@@ -14,7 +14,7 @@ from bot.flows.summary import emergency_text
 from bot.messages import Inbound, Reply
 from bot.runtime import open_runtime
 from bot.texts import Texts
-from tests.conftest import FakeClock, Person, make_config
+from tests.conftest import FakeClock, Person, asked, make_config
 
 CASE_REF = re.compile(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}\b")
 
@@ -33,7 +33,7 @@ async def stored_answers(person: Person) -> dict[str, Any] | None:
 
 async def test_first_message_introduces_the_bot_and_shows_the_menu(person: Person, en: Texts):
     await person.say("hi")
-    assert person.texts[0] == en("intro.text", organisation="Demo Organisation")
+    assert person.texts[0] == en("intro.text", organisation="Stichting Voorbeeld")
     assert person.question.text == en("menu.prompt")
     assert person.choice_ids() == ["intake", "help_now", "about", "language", "delete"]
 
@@ -44,7 +44,7 @@ async def test_full_intake_reaches_the_adviser_inbox_with_every_answer(person: P
     assert match, replies[0].text
     case_ref = match.group()
     assert set(case_ref.replace("-", "")) <= set(CASE_REF_ALPHABET)
-    assert replies[0].text == en("sent.text", case_ref=case_ref, days=2)
+    assert replies[0].text == f"{en('sent.text', case_ref=case_ref, days=2)}\n\n{en('sent.after')}"
     assert person.question.text == en("menu.line_open", case_ref=case_ref)
 
     [payload] = await inbox_payloads(person)
@@ -58,6 +58,7 @@ async def test_full_intake_reaches_the_adviser_inbox_with_every_answer(person: P
         "name": "Robin",
         "contact_method": "email",
         "contact_detail": "robin@example.nl",
+        "contact_safe": "message_ok",
         "reachable": {"choice": "evenings"},
         "urgency": "this_week",
     }
@@ -76,13 +77,13 @@ async def test_single_adviser_skips_the_adviser_question(
         await person.say("hi")
         await person.pick("intake")
         await person.pick("agree")
-        assert person.question.text == en("danger.prompt")
+        assert person.question.text == asked(en, "danger.prompt")
         await person.pick("no")
         await person.pick("other")
         await person.pick("skip")
         await person.pick("anonymous")
         await person.pick("chat")
-        assert person.question.text == en("reachable.prompt")
+        assert person.question.text == asked(en, "reachable.prompt")
         await person.say("after 5 pm")
         await person.pick("no_rush")
         assert f"{en('review.label.adviser')}: Eva" in person.question.text
@@ -100,18 +101,15 @@ async def test_single_adviser_skips_the_adviser_question(
 async def test_typed_answers_by_number_or_label_in_any_case(person: Person, en: Texts):
     await person.say("hello")
     await person.say("1")  # contact the adviser
-    assert person.question.text.startswith(
-        en("consent.text", organisation="Demo Organisation", draft_hours="72", closed_days="30")[
-            :40
-        ]
-    )
-    await person.say("yes, i AGREE")
+    assert person.texts[0].startswith(en("consent.intro"))
+    assert person.question.text == en("consent.prompt")
+    await person.say("yes, i CONSENT")
     assert person.question.text.startswith(en("adviser.prompt"))
     await person.say("karim")
     await person.say("2.")  # No
-    assert person.question.text == en("topic.prompt")
+    assert person.question.text == asked(en, "topic.prompt")
     await person.say("  DISCRIMINATION ")
-    assert person.question.text == en("description.prompt", max=1000)
+    assert person.question.text == asked(en, "description.prompt", max=1000)
     answers = await stored_answers(person)
     assert answers is not None
     assert {"adviser": "adviser-b", "danger": False, "topic": "discrimination"}.items() <= (
@@ -123,11 +121,11 @@ async def test_unexpected_text_gets_a_gentle_reask_of_the_same_question(person: 
     await person.until_topic()
     for text in ("blue", "9", "0", "???"):
         await person.say(text)
-        assert person.texts == [en("input.not_understood"), en("topic.prompt")]
+        assert person.texts == [en("input.not_understood"), asked(en, "topic.prompt")]
     await person.say("")
-    assert person.texts == [en("input.empty"), en("topic.prompt")]
+    assert person.texts == [en("input.empty"), asked(en, "topic.prompt")]
     await person.say("\x00\x07\x1b")
-    assert person.texts == [en("input.empty"), en("topic.prompt")]
+    assert person.texts == [en("input.empty"), asked(en, "topic.prompt")]
 
 
 async def test_danger_yes_shows_emergency_routes_first_and_marks_the_intake_urgent(
@@ -136,22 +134,33 @@ async def test_danger_yes_shows_emergency_routes_first_and_marks_the_intake_urge
     calm = Person(runtime, "calm")
     await calm.full_intake()
     person = Person(runtime, "in-danger")
-    await person.until_topic(danger="yes")
-    assert person.texts[0] == emergency_text(en, person.runtime.config)
+    await person.say("hello")
+    await person.pick("intake")
+    await person.pick("agree")
+    await person.pick("adviser-a")
+    await person.pick("yes")
+    assert person.texts[:2] == [emergency_text(en, person.runtime.config), en("danger.marked")]
     assert "112" in person.texts[0] and "113" in person.texts[0]
-    assert person.question.text == en("topic.prompt")
+    # Offered to send at once; nothing is called sent yet.
+    assert person.question.text == en("urgent.prompt_marked")
+    await person.pick("go_on")
+    assert person.question.text == asked(en, "topic.prompt")
     await person.pick("aggression")
     await person.pick("skip")
     await person.pick("anonymous")
     await person.pick("phone")
     await person.say("06 12345678")
+    await person.pick("no_message")
     await person.pick("anytime")
     await person.pick("today")
     assert f"{en('review.label.danger')}: {en('danger.yes')}" in person.question.text
-    await person.pick("send")
+    replies = await person.pick("send")
+    assert replies[0].text.startswith(en("sent.urgent", case_ref=replies[0].text[49:58])[:40])
+    assert "usually within" not in replies[0].text  # never days after someone is in danger
     payloads = await inbox_payloads(person)
     assert [p["urgent"] for p in payloads] == [True, False]  # urgent first
     assert payloads[0]["answers"]["contact_detail"] == "+31 6 12345678"
+    assert payloads[0]["answers"]["contact_safe"] == "no_message"
 
 
 async def test_menu_help_now_shows_the_emergency_routes(person: Person, en: Texts):
@@ -189,8 +198,13 @@ async def test_words_about_danger_anywhere_bring_up_the_emergency_routes(person:
     await person.until_topic()
     await person.pick("other")
     await person.say("Sometimes I think about suicide")
-    assert person.texts[0] == emergency_text(en, person.runtime.config)
-    assert person.question.text == en("name.prompt")
+    assert person.texts == [
+        emergency_text(en, person.runtime.config),
+        en("danger.heard"),
+        en("urgent.prompt"),
+    ]
+    await person.pick("not_now")
+    assert person.question.text == asked(en, "name.prompt")
 
 
 async def test_consent_refused_stores_nothing_and_still_offers_information(
@@ -199,7 +213,9 @@ async def test_consent_refused_stores_nothing_and_still_offers_information(
     await person.say("hi")
     await person.pick("intake")
     await person.pick("disagree")
-    assert person.texts == [en("consent.refused"), en("menu.prompt")]
+    assert person.texts[0] == en("consent.refused")
+    assert person.texts[1].startswith(en("other_ways.unknown"))
+    assert person.texts[2] == en("menu.prompt")
     assert {"about", "help_now"} <= set(person.choice_ids())
     assert await stored_answers(person) == {}
     await person.pick("about")
@@ -216,9 +232,9 @@ async def test_about_explains_role_and_faq(person: Person, en: Texts):
     await person.pick("role")
     assert person.texts == [en("about.role"), en("about.prompt")]
     await person.say("frequently asked questions")
-    assert person.texts[0] == en("about.faq")
+    assert person.texts[0] == f"{en('about.faq')}\n\n{en('about.faq_distrust_several')}"
     await person.pick("intake")
-    assert person.choice_ids() == ["agree", "disagree"]
+    assert person.choice_ids() == ["agree", "disagree", "reread"]
 
 
 async def test_change_one_answer_at_review_then_send(person: Person, en: Texts):
@@ -234,7 +250,7 @@ async def test_change_one_answer_at_review_then_send(person: Person, en: Texts):
     await person.pick("change")
     assert "description" in person.choice_ids() and "back" in person.choice_ids()
     await person.pick("topic")
-    assert person.question.text == en("topic.prompt")
+    assert person.question.text == asked(en, "topic.prompt")
     await person.pick("conflict")
     assert person.question.text.startswith(en("review.intro"))
     assert f"{en('review.label.topic')}: {en('topic.conflict')}" in person.question.text
@@ -243,10 +259,12 @@ async def test_change_one_answer_at_review_then_send(person: Person, en: Texts):
     await person.pick("change")
     await person.pick("contact")
     await person.pick("email")
-    assert person.question.text == en("email.prompt")
+    assert person.question.text == asked(en, "email.prompt")
     await person.say("not an address")
-    assert person.texts == [en("email.invalid"), en("email.prompt")]
+    assert person.texts == [en("email.invalid"), asked(en, "email.prompt")]
     await person.say("Robin@Example.NL")
+    assert person.question.text == asked(en, "contact_safe.prompt_email")
+    await person.pick("no_message")
     assert person.question.text.startswith(en("review.intro"))
     assert "Robin@example.nl" in person.question.text
 
@@ -267,6 +285,9 @@ async def test_cancel_at_review_drops_the_intake(person: Person, en: Texts):
     for step in ("bullying", "skip", "anonymous", "chat", "anytime", "no_rush"):
         await person.pick(step)
     await person.pick("cancel")
+    assert person.texts == [en("cancel.confirm", hours="72")]  # asked first
+    assert await stored_answers(person) != {}
+    await person.pick("yes")
     assert person.texts == [en("cancel.done"), en("menu.prompt")]
     assert person.choice_ids()[0] == "intake"
     assert await stored_answers(person) == {}
@@ -277,6 +298,10 @@ async def test_cancel_command_mid_intake_drops_the_answers(person: Person, en: T
     await person.until_topic()
     await person.pick("integrity")
     await person.say("/cancel")
+    await person.pick("no")
+    assert person.texts == [en("cancel.kept"), asked(en, "description.prompt", max=1000)]
+    await person.say("/cancel")
+    await person.pick("yes")
     assert person.texts == [en("cancel.done"), en("menu.prompt")]
     assert await stored_answers(person) == {}
     await person.say("/cancel")
@@ -292,7 +317,7 @@ async def test_menu_mid_intake_keeps_the_answers_and_continues_at_the_same_quest
     assert person.question.text == en("menu.prompt")
     assert person.choice_ids()[0] == "continue"
     await person.pick("continue")
-    assert person.question.text == en("description.prompt", max=1000)
+    assert person.question.text == asked(en, "description.prompt", max=1000)
     assert (await stored_answers(person))["topic"] == "bullying"
 
 
@@ -304,7 +329,7 @@ async def test_language_switch_mid_intake_asks_the_same_question_in_the_new_lang
     assert person.question.text == en("language.prompt")
     assert {c.label for c in person.question.choices} == {"English", "Nederlands"}
     await person.say("nederlands")
-    assert person.texts == [nl("language.changed"), nl("topic.prompt")]
+    assert person.texts == [nl("language.changed"), asked(nl, "topic.prompt")]
     await person.say("pesten")
     assert person.question.text.startswith(nl("description.prompt", max=1000)[:20])
 
@@ -312,15 +337,18 @@ async def test_language_switch_mid_intake_asks_the_same_question_in_the_new_lang
 async def test_help_and_unknown_commands_reask_the_question(person: Person, en: Texts):
     await person.until_topic()
     await person.say("/help")
-    assert person.texts == [en("help.text"), en("topic.prompt")]
+    help_text = en("help.text", hours="72")
+    assert person.texts == [help_text, asked(en, "topic.prompt")]
+    await person.say("hulp")  # the Dutch word works as well as the slash command
+    assert person.texts == [help_text, asked(en, "topic.prompt")]
     await person.say("/frobnicate")
-    assert person.texts == [en("input.unknown_command"), en("help.text"), en("topic.prompt")]
+    assert person.texts == [en("input.unknown_command"), help_text, asked(en, "topic.prompt")]
 
 
 async def test_start_mid_intake_introduces_again_and_offers_to_continue(person: Person, en: Texts):
     await person.until_topic()
     await person.say("/start")
-    assert person.texts[0] == en("intro.text", organisation="Demo Organisation")
+    assert person.texts[0] == en("intro.text", organisation="Stichting Voorbeeld")
     assert person.choice_ids()[0] == "continue"
 
 
@@ -330,7 +358,7 @@ async def test_delete_asks_to_confirm_then_erases_everything(person: Person, en:
     await person.say("/delete")
     assert person.question.text == en("delete.confirm")
     await person.pick("no")
-    assert person.texts == [en("delete.kept"), en("description.prompt", max=1000)]
+    assert person.texts == [en("delete.kept"), asked(en, "description.prompt", max=1000)]
     assert (await stored_answers(person))["topic"] == "bullying"
 
     await person.say("/delete")
@@ -338,7 +366,7 @@ async def test_delete_asks_to_confirm_then_erases_everything(person: Person, en:
     assert person.texts == [en("delete.done")]
     assert await stored_answers(person) is None
     await person.say("hello again")
-    assert person.texts[0] == en("intro.text", organisation="Demo Organisation")
+    assert person.texts[0] == en("intro.text", organisation="Stichting Voorbeeld")
 
 
 async def test_phone_number_is_checked_with_a_friendly_reask(person: Person, en: Texts):
@@ -347,12 +375,14 @@ async def test_phone_number_is_checked_with_a_friendly_reask(person: Person, en:
         await person.pick(step)
     for wrong in ("12", "call me", "+31 6 1234"):
         await person.say(wrong)
-        assert person.texts == [en("phone.invalid"), en("phone.prompt")]
+        assert person.texts == [en("phone.invalid"), asked(en, "phone.prompt")]
     await person.pick("other_way")
-    assert person.question.text == en("contact.prompt")
+    assert person.question.text == asked(en, "contact.prompt")
     await person.pick("phone")
     await person.say("+44 20 7946 0958")
-    assert person.question.text == en("reachable.prompt")
+    assert person.question.text == asked(en, "contact_safe.prompt_phone")
+    await person.pick("message_ok")
+    assert person.question.text == asked(en, "reachable.prompt")
     assert (await stored_answers(person))["contact_detail"] == "+44 20 7946 0958"
 
 
@@ -361,15 +391,24 @@ async def test_too_long_answers_are_refused_calmly_and_the_question_stays(
 ):
     await person.until_topic()
     await person.pick("bullying")
+    # A too-long description is not thrown away: keep its first part, or shorten it.
     await person.say("x" * 1001)
-    assert person.texts == [
-        en("input.answer_too_long", max=1000, length=1001),
-        en("description.prompt", max=1000),
-    ]
+    assert person.texts == [en("too_long.prompt", length=1001, max=1000)]
+    assert person.choice_ids() == ["keep", "shorten"]
+    await person.pick("shorten")
+    assert person.texts == [en("too_long.shorten_hint"), asked(en, "description.prompt", max=1000)]
     await person.say("y" * 5000)
-    assert person.texts == [en("input.too_long", max=4000), en("description.prompt", max=1000)]
-    await person.say("x" * 1000)
-    assert person.question.text == en("name.prompt")
+    assert person.texts == [en("too_long.prompt", length=5000, max=1000)]
+    await person.pick("keep")
+    assert person.texts == [en("too_long.kept"), asked(en, "name.prompt")]
+    kept = (await stored_answers(person))["description"]
+    assert kept.startswith("y" * 900) and len(kept) <= 1000
+    # Other answers are short by nature: a calm refusal, the question stays.
+    await person.say("z" * 81)
+    assert person.texts == [
+        en("input.answer_too_long", max=80, length=81),
+        asked(en, "name.prompt"),
+    ]
 
 
 async def test_control_characters_are_removed_from_answers(person: Person):
@@ -382,7 +421,7 @@ async def test_control_characters_are_removed_from_answers(person: Person):
 async def test_a_button_from_an_earlier_question_is_not_acted_on(person: Person, en: Texts):
     await person.until_topic()
     await person.pick("agree")  # the consent button, pressed again later
-    assert person.texts == [en("input.stale_choice"), en("topic.prompt")]
+    assert person.texts == [en("input.stale_choice"), asked(en, "topic.prompt")]
 
 
 async def test_a_yes_button_on_an_older_identical_question_is_not_acted_on(
@@ -408,9 +447,7 @@ async def test_a_message_replayed_by_its_channel_is_handled_once(person: Person,
         got.extend(replies)
 
     await person.runtime.engine.handle(replayed, deliver)
-    assert got[-1].text == en(
-        "consent.text", organisation="Demo Organisation", draft_hours="72", closed_days="30"
-    )
+    assert got[-1].text == en("consent.prompt")
     got.clear()
     await person.runtime.engine.handle(replayed, deliver)  # as after a crash mid-sync
     assert got == []
@@ -427,13 +464,14 @@ async def test_mydata_shows_everything_held_and_nothing_else(person: Person, en:
     [shown, question] = person.replies
     assert shown.text.startswith(en("mydata.intro"))
     assert "Language: English" in shown.text
-    assert "You agreed to how your answers are used on " in shown.text
+    assert "You gave your consent on " in shown.text
     assert "My manager shouts at me" in shown.text and "Bullying" in shown.text
-    assert question.text == en("name.prompt")  # the intake goes on where it was
+    assert question.text == asked(en, "name.prompt")  # the intake goes on where it was
 
     await person.say("Robin")
     await person.pick("email")
     await person.say("robin@example.nl")
+    await person.pick("message_ok")
     await person.pick("evenings")
     await person.pick("this_week")
     await person.pick("send")
@@ -450,7 +488,7 @@ async def test_media_gets_a_calm_reply_and_nothing_is_stored(person: Person, en:
     await person.until_topic()
     before = await stored_answers(person)
     await person.send_media()
-    assert person.texts == [en("input.unsupported"), en("topic.prompt")]
+    assert person.texts == [en("input.unsupported"), asked(en, "topic.prompt")]
     assert await stored_answers(person) == before
 
 
@@ -480,7 +518,7 @@ async def test_idle_unsent_intakes_are_purged_after_the_retention_time(
     assert await store.purge_idle_conversations(clock() - 72 * 3600) == 1
     assert await stored_answers(person) is None
     await person.say("hello?")
-    assert person.texts[0] == en("intro.text", organisation="Demo Organisation")
+    assert person.texts[0] == en("intro.text", organisation="Stichting Voorbeeld")
 
 
 async def test_the_running_bot_purges_expired_intakes_on_its_own(tmp_path: Path, en: Texts):

@@ -163,6 +163,9 @@ async def test_stop_closes_the_line_and_the_adviser_hears_of_it(
     case_ref = await sent_case(employee)
     assert await runtime.store.line_counts() == (1, 0)  # one open line, nothing waiting
     await employee.say("/stop")
+    assert employee.texts == [en("stop.confirm", case_ref=case_ref)]  # asked first
+    assert await runtime.store.line_counts() == (1, 0)
+    await employee.pick("yes")
     assert employee.texts[0] == en("line.stopped", case_ref=case_ref)
     assert employee.question.text == en("menu.prompt")
     assert await thread(runtime, case_ref) == [nl("thread.stopped", case_ref=case_ref)]
@@ -292,30 +295,48 @@ async def test_working_days_skip_the_weekend(tmp_path: Path):
         assert len(await thread(runtime, case_ref)) == 1
 
 
-async def test_a_report_of_wrongdoing_brings_reminders_before_the_whistleblower_terms(
+async def test_an_integrity_intake_is_no_report_the_terms_run_from_the_recorded_report(
     tmp_path: Path, en: Texts, nl: Texts
 ):
     config = make_config(tmp_path)
-    clock = FakeClock()  # 2026-09-21 14:13 UTC, 16:13 in Amsterdam
+    clock = FakeClock()  # Monday 2026-09-21 14:13 UTC, 16:13 in Amsterdam
     async with open_runtime(config, clock) as runtime:
-        case_ref = await sent_case(Employee(runtime, "gus"), topic="integrity")
+        employee = Employee(runtime, "gus")
+        employee.listen()
+        case_ref = await sent_case(employee, topic="integrity")
         info = await runtime.store.case(case_ref)
         assert info is not None
-        due = {timer.kind: timer.due_at for timer in info.pending_timers}
-        assert due["ack_reminder"] == clock() + 5 * DAY
-        # Three months on is 21 December; the reminder comes 14 days before.
-        assert due["feedback_reminder"] == pytest.approx(clock() + 91 * DAY - 14 * DAY, abs=HOUR)
-        clock.advance(5 * DAY)
-        await runtime.timers.fire_due()
-        assert await thread(runtime, case_ref) == [
-            nl("thread.reply_reminder", case_ref=case_ref, days=2),
-            nl("thread.ack_reminder", case_ref=case_ref, days=7, date="2026-09-28 16:13"),
-        ]
-        await adviser_writes(runtime, case_ref, "Received, thank you.", "$g1")
-        clock.advance(73 * DAY)  # 14 days before 21 December (winter time by then)
+        # A confidential talk is not a report: no whistleblower reminders yet.
+        assert {timer.kind for timer in info.pending_timers} == {"reply_reminder"}
+
+        answer = await adviser_writes(runtime, case_ref, "!melding 2026-09-21", "$g1")
+        assert answer == nl(
+            "desk.report_recorded",
+            case_ref=case_ref,
+            date="2026-09-21",
+            ack="2026-09-28",
+            feedback="2026-12-28",
+        )
+        assert await adviser_writes(runtime, case_ref, "!melding morgen", "$g0") == nl(
+            "desk.report_invalid"
+        )
+        # The employee ends the chat: the organisation's terms still run.
+        await employee.say("stop")
+        await employee.pick("yes")
+        clock.advance(5 * DAY)  # Saturday 26 September: two days before the 7 days end
         await runtime.timers.fire_due()
         assert (await thread(runtime, case_ref))[-1] == nl(
-            "thread.feedback_reminder", case_ref=case_ref, months=3, date="2026-12-21 16:13"
+            "thread.ack_reminder", case_ref=case_ref, days=7, date="2026-09-28 09:00"
+        )
+        # Receipt confirmed on 25 September: the 3 months count from there.
+        answer = await adviser_writes(runtime, case_ref, "!ontvangst 25-09-2026", "$g2")
+        assert answer == nl(
+            "desk.receipt_recorded", case_ref=case_ref, date="2026-09-25", feedback="2026-12-25"
+        )
+        clock.advance(76 * DAY)  # 11 December, 14 days before the feedback is due
+        await runtime.timers.fire_due()
+        assert (await thread(runtime, case_ref))[-1] == nl(
+            "thread.feedback_reminder", case_ref=case_ref, months=3, date="2026-12-25 09:00"
         )
 
 
@@ -352,7 +373,7 @@ async def test_delete_withdraws_the_case_and_leaves_no_trace_of_the_person(
         assert owner not in content, path.name
         assert CANARY.encode() not in content, path.name
     await employee.say("hello")
-    assert employee.texts[0] == en("intro.text", organisation="Demo Organisation")
+    assert employee.texts[0] == en("intro.text", organisation="Stichting Voorbeeld")
 
 
 async def test_retention_purges_exactly_what_has_expired(tmp_path: Path, en: Texts, nl: Texts):

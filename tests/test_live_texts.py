@@ -43,8 +43,8 @@ async def test_an_edited_text_is_used_from_the_next_message_on(live: Runtime, lo
     [
         ("[menu]\n", "[menu\n", "en.toml: not valid TOML"),
         (
-            "Your case reference is {case_ref}.",
-            "Your case reference is {case}.",
+            "Your case number is {case_ref}.",
+            "Your case number is {case}.",
             "en.toml: sent.text: placeholders differ",
         ),
         ('prompt = "What would you like to do?"', 'prompt = ""', "en.toml: menu.prompt: is empty"),

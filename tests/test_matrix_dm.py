@@ -93,7 +93,7 @@ async def test_an_intake_in_an_encrypted_direct_chat_reaches_the_adviser(
         room_id = await employee.open_direct_chat(world.bot_id)
         await employee.wait_for_member(room_id, world.bot_id, "join")
         [intro] = await employee.say(room_id, "hoi")
-        assert intro["body"].startswith(nl("intro.text", organisation="Demo Organisation")[:30])
+        assert intro["body"].startswith(nl("intro.text", organisation="Stichting Voorbeeld")[:30])
         assert intro["body"].endswith(
             f"1. {nl('menu.intake')}\n2. {nl('menu.help_now')}"
             f"\n3. {nl('menu.about')}\n4. {nl('menu.language')}"
@@ -157,7 +157,7 @@ async def test_an_unencrypted_direct_chat_is_encrypted_before_anything_is_asked(
         await employee.person.collect(room_id, 20, want=2)
         first, second = employee.person.text_events[:2]
         assert first.body == nl("channel.encryption_on")
-        assert second.body.startswith(nl("intro.text", organisation="Demo Organisation")[:30])
+        assert second.body.startswith(nl("intro.text", organisation="Stichting Voorbeeld")[:30])
         assert first.decrypted and second.decrypted
     assert employee.client.rooms[room_id].encrypted
     await employee.person.close()

@@ -49,7 +49,7 @@ async def assert_served_and_kept(config: Config) -> None:
     """The employee is answered as usual and the handoff waits in the outbox."""
     async with open_runtime(config) as runtime:
         replies = await Person(runtime, "employee").full_intake()
-        assert "case reference" in replies[0].text
+        assert "case number" in replies[0].text
         await asyncio.sleep(1.0)
         assert await runtime.store.pending_count() == 1
 

@@ -15,7 +15,7 @@ from bot.adapters.outgoing import compose, split_text, utf16_length
 from bot.doctor import run_checks
 from bot.messages import Choice, Reply
 from bot.texts import Texts
-from tests.conftest import run_cli, write_config
+from tests.conftest import asked, run_cli, write_config
 from tests.fake_telegram import FakeTelegram, Person
 from tests.telegram_harness import (
     BotProcess,
@@ -43,7 +43,7 @@ async def test_a_full_intake_with_buttons_and_typed_answers_reaches_the_adviser(
 ):
     chat = Chat(fake, bot, Person(5_551_001, "Robin", language_code="en"))
     await chat.say("/start")
-    assert chat.texts()[0].startswith(en("intro.text", organisation="Demo Organisation")[:40])
+    assert chat.texts()[0].startswith(en("intro.text", organisation="Stichting Voorbeeld")[:40])
     menu = chat.last_keyboard()
     await chat.press("intake")
     # The pressed keyboard is gone and the message shows what was chosen.
@@ -51,7 +51,9 @@ async def test_a_full_intake_with_buttons_and_typed_answers_reaches_the_adviser(
     assert fake.messages[menu["message_id"]]["text"].endswith(
         en("channel.chosen", choice=en("menu.intake"))
     )
-    assert chat.choice_ids() == ["agree", "disagree"]
+    assert chat.choice_ids() == ["agree", "disagree", "reread"]
+    # On Telegram, the consent says that Telegram can read chats with bots.
+    assert any(en("consent.carrier_telegram") in text for text in chat.texts())
     await chat.press("agree")
     adviser_question = chat.new[-1]
     assert chat.choice_ids() == ["adviser-a", "adviser-b"]
@@ -69,6 +71,7 @@ async def test_a_full_intake_with_buttons_and_typed_answers_reaches_the_adviser(
     await chat.say("Robin")
     await chat.press("email")
     await chat.say("robin@example.nl")
+    await chat.press("message_ok")
     await chat.press("evenings")
     await chat.press("this_week")
     review = chat.texts()[-1]
@@ -102,7 +105,7 @@ async def test_the_language_comes_from_telegram_where_the_bot_speaks_it(
 ):
     chat = Chat(fake, bot, Person(5_551_002, "Sam", language_code=code))
     await chat.say("hallo")
-    intro = catalog.texts(expected)("intro.text", organisation="Demo Organisation")
+    intro = catalog.texts(expected)("intro.text", organisation="Stichting Voorbeeld")
     assert chat.texts()[0].startswith(intro[:40])
 
 
@@ -225,7 +228,7 @@ async def test_long_and_markup_like_texts_are_escaped_and_split_cleanly(
     for source in (Path(__file__).parent.parent / "locales").glob("*.toml"):
         text = source.read_text(encoding="utf-8")
         if source.stem == "nl":
-            long_intro = " ".join(f"<b>Zin {n} & meer</b>." for n in range(165))
+            long_intro = " ".join(f"<b>Zin {n} & meer</b>." for n in range(162))
             text = text.replace('[intro]\ntext = """', f'[intro]\ntext = """{long_intro}\n\n', 1)
         (locales / source.name).write_text(text, encoding="utf-8")
     config = dataclasses.replace(telegram_config(tmp_path, fake), locales_dir=locales)
@@ -235,7 +238,7 @@ async def test_long_and_markup_like_texts_are_escaped_and_split_cleanly(
     assert len(chat.new) >= 2
     assert all(utf16_length(m["text"]) <= 4096 for m in chat.new)
     shown = " ".join(m["text"] for m in chat.new)
-    assert "<b>Zin 0 & meer</b>." in shown and "<b>Zin 164 & meer</b>." in shown
+    assert "<b>Zin 0 & meer</b>." in shown and "<b>Zin 161 & meer</b>." in shown
     assert chat.new[-1].get("reply_markup")  # the menu's buttons under the last piece
 
 
@@ -326,7 +329,7 @@ async def test_a_restarted_bot_resumes_at_the_same_question(
     await chat.press("agree")
     await chat.press("adviser-a")
     danger_question = chat.new[-1]
-    assert danger_question["text"].endswith(en("danger.prompt"))
+    assert danger_question["text"].endswith(asked(en, "danger.prompt"))
     code, logged = await bot.stop()
     assert code == 0, logged
     assert "telegram channel stopped" in logged
@@ -336,9 +339,9 @@ async def test_a_restarted_bot_resumes_at_the_same_question(
     chat.bot = restarted
     # The buttons sent before the restart still answer the question they belong to.
     await chat.press("no", message=danger_question)
-    assert chat.texts()[-1].endswith(en("topic.prompt"))
+    assert chat.texts()[-1].endswith(asked(en, "topic.prompt"))
     await chat.say("Bullying")
-    assert chat.texts()[-1].endswith(en("description.prompt", max=1000))
+    assert chat.texts()[-1].endswith(asked(en, "description.prompt", max=1000))
     code, logged = await restarted.stop()
     assert code == 0, logged
 

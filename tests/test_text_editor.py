@@ -79,13 +79,18 @@ async def test_impossible_edits_are_named(editor: TextEditor, key: str, lang: st
 
 
 async def test_history_and_revert(runtime: Runtime, editor: TextEditor, clock: FakeClock):
-    first = await editor.set(ADMIN, "help.text", "nl", "Typ /menu voor het menu.")
+    first = await editor.set(ADMIN, "help.text", "nl", "Typ menu voor het menu. Wacht {hours} uur.")
     clock.advance(60)
-    second = await editor.set("@other:example.org", "help.text", "nl", "Regel één\nRegel twee")
+    second = await editor.set(
+        "@other:example.org", "help.text", "nl", "Regel één\nRegel twee, {hours} uur"
+    )
     history = await editor.history("help.text", "nl")
     assert [c.id for c in history] == [second.change, first.change]
-    assert history[0].actor == "@other:example.org" and history[0].after == "Regel één\nRegel twee"
-    assert history[1].before is not None and history[1].before.startswith("Deze opdrachten")
+    assert (
+        history[0].actor == "@other:example.org"
+        and history[0].after == "Regel één\nRegel twee, {hours} uur"
+    )
+    assert history[1].before is not None and history[1].before.startswith("Dit kun je altijd typen")
     assert '"""' in (runtime.config.locales_dir / "nl.toml").read_text()  # multi-line kept so
 
     assert first.change is not None

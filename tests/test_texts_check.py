@@ -29,7 +29,7 @@ def test_a_text_missing_from_the_default_language_is_named_with_its_file(locales
 
 
 def test_different_placeholders_are_named(locales: Path):
-    edit(locales / "en.toml", "Your case reference is {case_ref}.", "Your case reference is.")
+    edit(locales / "en.toml", "Your case number is {case_ref}.", "Your case number is.")
     code, output = check(locales)
     assert code == 1
     assert "en.toml: sent.text: placeholders differ" in output

@@ -36,7 +36,7 @@ from telegram.ext import (
 from bot.adapters.outgoing import compose
 from bot.config import ConfigError, TelegramSettings
 from bot.engine import Engine, describe_failure
-from bot.flows.intake import COMMANDS
+from bot.flows.commands import COMMANDS
 from bot.line.relay import RelayWorker
 from bot.locks import KeyedLocks
 from bot.messages import Inbound, InboundKind, Reply
