@@ -106,6 +106,7 @@ async def test_an_intake_in_an_encrypted_direct_chat_reaches_the_adviser(
         await employee.say(room_id, "Robin")
         await employee.say(room_id, "3")  # e-mail
         await employee.say(room_id, "robin@example.nl")
+        await employee.say(room_id, "1")  # a message at that address is safe
         await employee.say(room_id, "1")  # mornings
         [review] = await employee.say(room_id, "1")  # today
         assert f"Mijn <b>chef</b> & {CANARY}" in review["body"]
@@ -117,7 +118,7 @@ async def test_an_intake_in_an_encrypted_direct_chat_reaches_the_adviser(
         assert record is not None and record.data["reply_to"] == room_id
     [handoff] = world.adviser.texts
     assert f"Mijn <b>chef</b> & {CANARY}" in handoff["body"]
-    case_ref = handoff["body"].split("Case reference: ")[1].split()[0]
+    case_ref = handoff["body"].split("Case number: ")[1].split()[0]
     assert case_ref in sent["body"]
     assert all(event.decrypted for event in employee.person.text_events)
     files = [p for p in config.data_dir.rglob("*") if p.is_file()]

@@ -46,7 +46,7 @@ async def test_the_adviser_decrypts_the_handoff_with_every_answer(world: World):
         "robin@example.nl",
         "Evenings",
         "This week",
-        "Case reference:",
+        "Case number:",
         "Consent: given on",
         "Channel: terminal",
     ):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Any, TextIO
 
@@ -76,7 +78,30 @@ def _write_line(out: TextIO, value: dict[str, Any]) -> None:
 
 
 async def _read_line(stream: TextIO) -> str:
-    return await asyncio.get_running_loop().run_in_executor(None, stream.readline)
+    """A line from ``stream`` without blocking the loop. The read runs in a daemon
+    thread, so Ctrl-C ends the program at once instead of waiting for Enter."""
+    loop = asyncio.get_running_loop()
+    line: asyncio.Future[str] = loop.create_future()
+
+    def settle(value: str | None, error: BaseException | None) -> None:
+        if line.done():
+            return
+        if error is not None:
+            line.set_exception(error)
+        else:
+            line.set_result(value or "")
+
+    def read() -> None:
+        try:
+            value, error = stream.readline(), None
+        except (OSError, ValueError) as exc:  # a closed stream: treated like its end
+            value, error = None, exc
+        # RuntimeError: the loop has closed, and nobody waits for this line any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(settle, value, error)
+
+    threading.Thread(target=read, name="stdin", daemon=True).start()
+    return await line
 
 
 async def run_jsonl(
@@ -126,6 +151,9 @@ def render_reply(reply: Reply) -> str:
     return "\n".join(lines)
 
 
+PROMPT = "\n> "
+
+
 async def run_interactive(
     engine: Engine,
     user: str,
@@ -134,11 +162,15 @@ async def run_interactive(
     stdout: TextIO = sys.stdout,
     relay: RelayWorker | None = None,
 ) -> None:
-    """A conversation at the keyboard: choices are typed as their number or label."""
+    """A conversation at the keyboard: choices are typed as their number or label.
+    Ctrl-D or Ctrl-C leaves at once, with a goodbye; the answers stay stored."""
+    waiting = False  # the prompt is on screen: a message from the adviser shows it again
 
     async def deliver(replies: Sequence[Reply]) -> None:
         for reply in replies:
             stdout.write("\n" + render_reply(reply) + "\n")
+        if waiting:
+            stdout.write(PROMPT)
         stdout.flush()
 
     _serve_line(relay, user, deliver, with_choices=False)
@@ -146,14 +178,22 @@ async def run_interactive(
         Inbound(CHANNEL, user, kind=InboundKind.RESUME, language_hint=lang, reply_to=user),
         deliver,
     )
-    while True:
-        stdout.write("\n> ")
+    goodbye = await engine.notice(CHANNEL, user, "terminal.goodbye", lang)
+    stdout.write("\n" + await engine.notice(CHANNEL, user, "terminal.quit_hint", lang) + "\n")
+    try:
+        while True:
+            stdout.write(PROMPT)
+            stdout.flush()
+            waiting = True
+            line = await _read_line(stdin)
+            waiting = False
+            if not line:
+                break
+            await engine.handle(
+                Inbound(CHANNEL, user, text=line.rstrip("\n"), language_hint=lang, reply_to=user),
+                deliver,
+            )
+    finally:
+        # Ctrl-C arrives here as a cancellation; Ctrl-D as the end of input.
+        stdout.write("\n" + goodbye + "\n")
         stdout.flush()
-        line = await _read_line(stdin)
-        if not line:
-            stdout.write("\n")
-            return
-        await engine.handle(
-            Inbound(CHANNEL, user, text=line.rstrip("\n"), language_hint=lang, reply_to=user),
-            deliver,
-        )

@@ -83,7 +83,8 @@ def consent_parts(t: Texts, ctx: StepContext) -> list[str]:
     return [
         "\n\n".join((t("consent.intro"), t(what, **values), t("consent.special"))),
         "\n\n".join(second),
-        "\n\n".join((t("consent.keep", **values), t("consent.withdraw"), t("consent.count"))),
+        t("consent.keep", **values),
+        "\n\n".join((t("consent.withdraw"), t("consent.count"))),
     ]
 
 
