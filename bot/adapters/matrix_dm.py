@@ -21,6 +21,7 @@ from nio import (
     MatrixRoom,
     MegolmEvent,
     RoomEncryptedMedia,
+    RoomMemberEvent,
     RoomMessageEmote,
     RoomMessageMedia,
     RoomMessageText,
@@ -94,12 +95,23 @@ class MatrixDmChannel:
                 continue
             if catching_up:
                 continue  # history from before this bot's first sync: not new messages
-            if joined.timeline.limited:
+            if joined.timeline.limited and not self._joined_in(joined.timeline.events):
                 log.warning("a direct chat had more new messages than one sync holds")
             events = [e for e in joined.timeline.events if e.sender != self._bot]
             if events:
                 work.append(self._handle_room(client, room, events))
         await asyncio.gather(*work)
+
+    def _joined_in(self, events: Sequence[Any]) -> bool:
+        """Whether the bot's own join is among these events: what came before it is the
+        chat's history from before the bot was there, not messages it missed."""
+        return any(
+            isinstance(event, RoomMemberEvent)
+            and event.state_key == self._bot
+            and event.membership == "join"
+            and event.prev_membership != "join"  # not a change of the bot's display name
+            for event in events
+        )
 
     # -- rooms ------------------------------------------------------------------------
 
