@@ -131,6 +131,18 @@ class Engine:
         """A text outside the conversation (a channel's notice) in the person's language."""
         return await self._text_for(self._keyer(channel, user_id), key, language_hint, **values)
 
+    async def conversation_state(self, channel: str, user_id: str) -> str | None:
+        """Where the person's conversation stands; None when none is kept."""
+        record = await self._store.load_conversation(self._keyer(channel, user_id))
+        return record.state if record is not None else None
+
+    async def keeps_anything(self, channel: str, user_id: str) -> bool:
+        """Whether a conversation or an open line of this person is kept."""
+        user = self._keyer(channel, user_id)
+        if await self._store.load_conversation(user) is not None:
+            return True
+        return await self._store.open_case(user) is not None
+
     async def _text_for(
         self, user: UserKey, key: str, language_hint: str | None = None, **values: Any
     ) -> str:

@@ -36,6 +36,7 @@ from nio import (
 from bot.adapters.outgoing import compose
 from bot.config import MatrixDmSettings
 from bot.engine import Engine, describe_failure
+from bot.matrix.direct_keys import DirectChatKeys, IdentityChanged
 from bot.matrix.errors import HomeserverUnreachable
 from bot.matrix.guard import MEGOLM
 from bot.matrix.http import NETWORK_ERRORS
@@ -77,12 +78,17 @@ class MatrixDmChannel:
         self._bot = session.settings.user_id
         # Rooms where the bot asked for encryption and greets once it is on.
         self._awaiting_encryption: set[str] = set()
+        # Who gets the room keys (Element's rule for people), and where the employee
+        # was told already that a changed identity holds relays back.
+        self._keys = DirectChatKeys(session)
+        self._told_changed: set[str] = set()
         session.listeners.append(self.on_sync)
 
     async def on_sync(self, response: SyncResponse, catching_up: bool) -> None:
         """Invites first, then the messages of every served room, rooms side by side."""
         client = self._session.client
         assert client is not None
+        self._keys.forget(response.device_list.changed)
         for room_id, invite in response.rooms.invite.items():
             if room_id not in self._other_rooms:
                 await self._consider_invite(client, room_id, invite)
@@ -191,7 +197,7 @@ class MatrixDmChannel:
                 continue
             try:
                 inbound = await self._inbound(client, room, event)
-                if inbound is not None:
+                if inbound is not None and not await self._held_back(client, room, inbound):
                     await self._engine.handle(inbound, self._replier(client, room))
             except (ReplyNotSent, HomeserverUnreachable, *NETWORK_ERRORS) as exc:
                 # The step is saved; the person sees the question again on their next message.
@@ -223,15 +229,70 @@ class MatrixDmChannel:
 
     async def _say(self, client: AsyncClient, room: MatrixRoom, key: str, person: str) -> None:
         text = await self._engine.notice(CHANNEL, person, key)
-        await self._send(client, room, direct_message(text))
+        try:
+            await self._send(client, room, direct_message(text))
+        except IdentityChanged:
+            await self._identity_changed(client, room, person)
+
+    # -- a changed identity -----------------------------------------------------------
+
+    async def _held_back(self, client: AsyncClient, room: MatrixRoom, inbound: Inbound) -> bool:
+        """While the person's identity is not the pinned one, their messages do not
+        move the conversation on (its next question could be their own answers
+        shown back); only erasing everything does, which also settles the change."""
+        if not room.encrypted:
+            return False
+        person = inbound.user_id
+        keys = await self._keys.of(person)
+        if not keys.changed:
+            return False
+        if not await self._engine.keeps_anything(CHANNEL, person):
+            self._keys.repin(keys)  # nothing of theirs to protect: start afresh
+            return False
+        deleting = (inbound.text or "").strip().casefold() == "/delete"
+        if deleting or await self._engine.conversation_state(CHANNEL, person) == "confirm_delete":
+            await self._engine.handle(inbound, self._erasing_replier(client, room, person))
+        else:
+            await self._identity_changed(client, room, person)
+        return True
+
+    def _erasing_replier(
+        self, client: AsyncClient, room: MatrixRoom, person: str
+    ) -> Callable[[Sequence[Reply]], Awaitable[None]]:
+        """Replies on the way to erasing: the question whether to, and its answer."""
+
+        async def deliver(replies: Sequence[Reply]) -> None:
+            if not await self._engine.keeps_anything(CHANNEL, person):
+                self._keys.repin(await self._keys.of(person))
+                self._told_changed.discard(room.room_id)
+                await self._replier(client, room)(replies)
+            elif await self._engine.conversation_state(CHANNEL, person) == "confirm_delete":
+                for outgoing in compose(list(replies), _MESSAGE_LIMIT):
+                    choices = outgoing.question.choices if outgoing.question else ()
+                    content = direct_message(outgoing.text, choices)
+                    await self._send(client, room, content, to_every_device=True)
+            else:
+                await self._identity_changed(client, room, person)
+
+        return deliver
+
+    async def _identity_changed(self, client: AsyncClient, room: MatrixRoom, person: str) -> None:
+        """Tell the person, on any device of theirs, why the bot stopped and how to go on."""
+        text = await self._engine.notice(CHANNEL, person, "dm_identity.changed")
+        await self._send(client, room, direct_message(text), to_every_device=True)
+        self._told_changed.add(room.room_id)
+        log.warning("a direct chat waits: the employee's identity changed")
 
     def _replier(
         self, client: AsyncClient, room: MatrixRoom
     ) -> Callable[[Sequence[Reply]], Awaitable[None]]:
         async def deliver(replies: Sequence[Reply]) -> None:
-            for outgoing in compose(list(replies), _MESSAGE_LIMIT):
-                choices = outgoing.question.choices if outgoing.question else ()
-                await self._send(client, room, direct_message(outgoing.text, choices))
+            try:
+                for outgoing in compose(list(replies), _MESSAGE_LIMIT):
+                    choices = outgoing.question.choices if outgoing.question else ()
+                    await self._send(client, room, direct_message(outgoing.text, choices))
+            except IdentityChanged:
+                await self._identity_changed(client, room, self._person(room))
 
         return deliver
 
@@ -253,6 +314,10 @@ class MatrixDmChannel:
                 refs.append(
                     await self._send(client, room, direct_message(outgoing.text), f"{txn_id}-{n}")
                 )
+        except IdentityChanged as exc:
+            if address not in self._told_changed:
+                await self._identity_changed(client, room, self._person(room))
+            raise DeliveryDeferred("employee-identity-changed") from exc
         except (ReplyNotSent, HomeserverUnreachable, *NETWORK_ERRORS) as exc:
             raise DeliveryDeferred(f"matrix:{type(exc).__name__}") from exc
         return ",".join(refs)
@@ -263,15 +328,39 @@ class MatrixDmChannel:
         room: MatrixRoom,
         content: dict[str, Any],
         txn_id: str | None = None,
+        *,
+        to_every_device: bool = False,
     ) -> str:
         if room.encrypted:
             self._exclude_own_other_devices(client)
-        response = await client.room_send(
-            room.room_id, "m.room.message", content, ignore_unverified_devices=True, tx_id=txn_id
-        )
+            person = self._person(room)
+            keys = await self._keys.of(person)
+
+            async def reason() -> str:
+                return await self._engine.notice(CHANNEL, person, "key_sharing.withheld_reason")
+
+            async with self._keys.sending(
+                client, room, keys, reason, to_every_device=to_every_device
+            ):
+                response = await client.room_send(
+                    room.room_id,
+                    "m.room.message",
+                    content,
+                    ignore_unverified_devices=True,
+                    tx_id=txn_id,
+                )
+        else:
+            response = await client.room_send(room.room_id, "m.room.message", content, tx_id=txn_id)
         if not isinstance(response, RoomSendResponse):
             raise ReplyNotSent(str(getattr(response, "status_code", "?")))
         return str(response.event_id)
+
+    def _person(self, room: MatrixRoom) -> str:
+        """The employee in a direct chat: the one member who is not the bot."""
+        others = [user for user in room.users if user != self._bot]
+        if len(others) != 1:
+            raise ReplyNotSent("not-one-to-one")
+        return str(others[0])
 
     def _exclude_own_other_devices(self, client: AsyncClient) -> None:
         """The bot's own older devices (a lost store) never get an employee's room key."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 from urllib.parse import quote
 
@@ -57,7 +57,12 @@ class WithheldNotices:
         self._told: dict[str, tuple[str, set[Device]]] = {}
 
     async def tell(
-        self, client: AsyncClient, http: MatrixHttp, room_id: str, devices: set[Device], reason: str
+        self,
+        client: AsyncClient,
+        http: MatrixHttp,
+        room_id: str,
+        devices: set[Device],
+        reason: Callable[[], Awaitable[str]],
     ) -> None:
         """Send the notice to those of ``devices`` not told yet about the current session.
 
@@ -73,9 +78,8 @@ class WithheldNotices:
         fresh = devices - told - session.users_shared_with
         if not fresh:
             return
-        content = withheld_content(
-            room_id, session.id, client.olm.account.identity_keys["curve25519"], reason
-        )
+        sender_key = client.olm.account.identity_keys["curve25519"]
+        content = withheld_content(room_id, session.id, sender_key, await reason())
         messages: dict[str, dict[str, Any]] = {}
         for user_id, device_id in sorted(fresh):
             messages.setdefault(user_id, {})[device_id] = content

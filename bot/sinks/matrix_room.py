@@ -189,7 +189,10 @@ class MatrixRoomSink:
         await self._announce_exclusions(client, room_id, adviser, excluded_now)
         room = client.rooms.get(room_id)
         if room is not None:
-            reason = self._texts(adviser)("key_sharing.withheld_reason")
+
+            async def reason() -> str:
+                return self._texts(adviser)("key_sharing.withheld_reason")
+
             await self._withheld.tell(
                 client, http, room_id, left_out(client, room_id, room.users), reason
             )
