@@ -7,6 +7,9 @@ personal until the employee has settled it.
 
 from __future__ import annotations
 
+from bot.config import Config
+from bot.crypto import FieldCipher, load_or_create_keys
+from bot.matrix.state import MatrixState
 from bot.texts import Texts
 from tests.matrix_people import MatrixPerson
 from tests.matrix_serving import serving
@@ -80,4 +83,64 @@ async def test_a_changed_identity_stops_the_chat_until_the_employee_erases_it(
         assert consent["body"].startswith(nl("consent.text")[:30])
     assert all(e.decrypted for e in employee.person.text_events)
     assert CANARY not in str(employee.person.texts)
+    await employee.person.close()
+
+
+async def test_without_an_identity_every_device_of_the_employee_gets_the_key(world: World):
+    employee = Employee(await world.stranger("employee"))  # never set up cross-signing
+    laptop = await other_device(world, employee, "laptop")
+    async with serving(dm_config(world)):
+        dm = await employee.open_direct_chat(world.bot_id)
+        await employee.wait_for_member(dm, world.bot_id, "join")
+        [intro] = await employee.say(dm, "hoi")
+        await laptop.until_seen(dm, lambda p: len(p.texts) + p.undecryptable >= 1)
+    assert [t["body"] for t in laptop.texts] == [intro["body"]]
+    assert not [e for e in laptop.to_device if e["type"] == "m.room_key.withheld"]
+    await laptop.close()
+    await employee.person.close()
+
+
+async def test_after_an_identity_change_the_advisers_message_waits(world: World, nl: Texts):
+    employee = await cross_signed_employee(world)
+    adviser, room = world.adviser, world.room_id
+    async with serving(dm_config(world)) as runtime:
+        dm = await employee.open_direct_chat(world.bot_id)
+        await employee.wait_for_member(dm, world.bot_id, "join")
+        await employee.say(dm, "hoi")
+        # contact the adviser, agree, not in danger, bullying, what happened, name,
+        # via this chat, mornings, today, send
+        for answer in ("1", "1", "2", "1", "Het gebeurt elke week", "Sam", "1", "1", "1", "1"):
+            await employee.say(dm, answer)
+        await adviser.until_seen(room, lambda a: len(a.text_events) >= 1)
+        root = adviser.text_events[0].event_id
+        await employee.person.cross_sign()  # a new identity: a reset, or someone else
+        before = len(employee.person.texts)
+        await adviser.send_text(room, f"Bel me dinsdag {CANARY}", thread_root=root)
+        await employee.person.collect(dm, 20, want=before + 1)
+        assert [t["body"] for t in employee.person.texts[before:]] == [nl("dm_identity.changed")]
+        await employee.person.collect(dm, 2, want=99)
+        assert CANARY not in str(employee.person.texts)
+        assert len(await runtime.store.due_relays(1e12, 10, ["matrix"])) == 1  # it waits
+    await employee.person.close()
+
+
+def pinned_identities(config: Config) -> dict[str, str]:
+    cipher = FieldCipher(load_or_create_keys(config.key_file))
+    return MatrixState.load(config.data_dir, cipher).employee_master_keys
+
+
+async def test_a_pinned_identity_goes_with_everything_else_the_bot_kept(world: World, nl: Texts):
+    employee = await cross_signed_employee(world)
+    config = dm_config(world)
+    async with serving(config):
+        dm = await employee.open_direct_chat(world.bot_id)
+        await employee.wait_for_member(dm, world.bot_id, "join")
+        await employee.say(dm, "hoi")
+        [pinned] = pinned_identities(config).items()
+        assert employee.person.user_id not in pinned[0]  # kept under the keyed hash only
+        await employee.say(dm, "/delete")
+        [done] = await employee.say(dm, "1")
+        assert done["body"] == nl("delete.done")
+    async with serving(config):
+        assert pinned_identities(config) == {}
     await employee.person.close()

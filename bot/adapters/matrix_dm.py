@@ -33,6 +33,7 @@ from nio import (
     UnknownBadEvent,
 )
 
+from bot.adapters.matrix_dm_identity import ChangedIdentity
 from bot.adapters.outgoing import compose
 from bot.config import MatrixDmSettings
 from bot.engine import Engine, describe_failure
@@ -81,7 +82,8 @@ class MatrixDmChannel:
         # Who gets the room keys (Element's rule for people), and where the employee
         # was told already that a changed identity holds relays back.
         self._keys = DirectChatKeys(session)
-        self._told_changed: set[str] = set()
+        self._changed = ChangedIdentity(CHANNEL, engine, self._keys, self._send, _MESSAGE_LIMIT)
+        self._pruned = False
         session.listeners.append(self.on_sync)
 
     async def on_sync(self, response: SyncResponse, catching_up: bool) -> None:
@@ -89,6 +91,9 @@ class MatrixDmChannel:
         client = self._session.client
         assert client is not None
         self._keys.forget(response.device_list.changed)
+        if not self._pruned:
+            await self._keys.prune(self._changed.keeps_anything)
+            self._pruned = True
         for room_id, invite in response.rooms.invite.items():
             if room_id not in self._other_rooms:
                 await self._consider_invite(client, room_id, invite)
@@ -197,8 +202,11 @@ class MatrixDmChannel:
                 continue
             try:
                 inbound = await self._inbound(client, room, event)
-                if inbound is not None and not await self._held_back(client, room, inbound):
-                    await self._engine.handle(inbound, self._replier(client, room))
+                if inbound is None:
+                    continue
+                replier = self._replier(client, room)
+                if not await self._changed.held_back(client, room, inbound, replier):
+                    await self._engine.handle(inbound, replier)
             except (ReplyNotSent, HomeserverUnreachable, *NETWORK_ERRORS) as exc:
                 # The step is saved; the person sees the question again on their next message.
                 log.error("reply in a direct chat not sent: %s", describe_failure(exc))
@@ -232,56 +240,7 @@ class MatrixDmChannel:
         try:
             await self._send(client, room, direct_message(text))
         except IdentityChanged:
-            await self._identity_changed(client, room, person)
-
-    # -- a changed identity -----------------------------------------------------------
-
-    async def _held_back(self, client: AsyncClient, room: MatrixRoom, inbound: Inbound) -> bool:
-        """While the person's identity is not the pinned one, their messages do not
-        move the conversation on (its next question could be their own answers
-        shown back); only erasing everything does, which also settles the change."""
-        if not room.encrypted:
-            return False
-        person = inbound.user_id
-        keys = await self._keys.of(person)
-        if not keys.changed:
-            return False
-        if not await self._engine.keeps_anything(CHANNEL, person):
-            self._keys.repin(keys)  # nothing of theirs to protect: start afresh
-            return False
-        deleting = (inbound.text or "").strip().casefold() == "/delete"
-        if deleting or await self._engine.conversation_state(CHANNEL, person) == "confirm_delete":
-            await self._engine.handle(inbound, self._erasing_replier(client, room, person))
-        else:
-            await self._identity_changed(client, room, person)
-        return True
-
-    def _erasing_replier(
-        self, client: AsyncClient, room: MatrixRoom, person: str
-    ) -> Callable[[Sequence[Reply]], Awaitable[None]]:
-        """Replies on the way to erasing: the question whether to, and its answer."""
-
-        async def deliver(replies: Sequence[Reply]) -> None:
-            if not await self._engine.keeps_anything(CHANNEL, person):
-                self._keys.repin(await self._keys.of(person))
-                self._told_changed.discard(room.room_id)
-                await self._replier(client, room)(replies)
-            elif await self._engine.conversation_state(CHANNEL, person) == "confirm_delete":
-                for outgoing in compose(list(replies), _MESSAGE_LIMIT):
-                    choices = outgoing.question.choices if outgoing.question else ()
-                    content = direct_message(outgoing.text, choices)
-                    await self._send(client, room, content, to_every_device=True)
-            else:
-                await self._identity_changed(client, room, person)
-
-        return deliver
-
-    async def _identity_changed(self, client: AsyncClient, room: MatrixRoom, person: str) -> None:
-        """Tell the person, on any device of theirs, why the bot stopped and how to go on."""
-        text = await self._engine.notice(CHANNEL, person, "dm_identity.changed")
-        await self._send(client, room, direct_message(text), to_every_device=True)
-        self._told_changed.add(room.room_id)
-        log.warning("a direct chat waits: the employee's identity changed")
+            await self._changed.tell(client, room, person)
 
     def _replier(
         self, client: AsyncClient, room: MatrixRoom
@@ -292,7 +251,7 @@ class MatrixDmChannel:
                     choices = outgoing.question.choices if outgoing.question else ()
                     await self._send(client, room, direct_message(outgoing.text, choices))
             except IdentityChanged:
-                await self._identity_changed(client, room, self._person(room))
+                await self._changed.tell(client, room, self._person(room))
 
         return deliver
 
@@ -315,8 +274,11 @@ class MatrixDmChannel:
                     await self._send(client, room, direct_message(outgoing.text), f"{txn_id}-{n}")
                 )
         except IdentityChanged as exc:
-            if address not in self._told_changed:
-                await self._identity_changed(client, room, self._person(room))
+            if not self._changed.told(address):
+                try:
+                    await self._changed.tell(client, room, self._person(room))
+                except (ReplyNotSent, HomeserverUnreachable, *NETWORK_ERRORS) as failure:
+                    log.warning("a direct chat waits; notice not sent: %s", type(failure).__name__)
             raise DeliveryDeferred("employee-identity-changed") from exc
         except (ReplyNotSent, HomeserverUnreachable, *NETWORK_ERRORS) as exc:
             raise DeliveryDeferred(f"matrix:{type(exc).__name__}") from exc
@@ -334,7 +296,7 @@ class MatrixDmChannel:
         if room.encrypted:
             self._exclude_own_other_devices(client)
             person = self._person(room)
-            keys = await self._keys.of(person)
+            keys = await self._changed.keys_of(person)
 
             async def reason() -> str:
                 return await self._engine.notice(CHANNEL, person, "key_sharing.withheld_reason")

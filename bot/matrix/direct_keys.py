@@ -39,6 +39,7 @@ class IdentityChanged(Exception):
 @dataclass(frozen=True)
 class PersonKeys:
     person: str
+    ref: str  # the keyed hash of their id, hex: the pin is kept under it
     trust: DeviceTrust
     pinned: str | None  # the master key first seen; None while they have none
 
@@ -66,7 +67,7 @@ class DirectChatKeys:
         for user_id in user_ids:
             self._trust.pop(user_id, None)
 
-    async def of(self, person: str) -> PersonKeys:
+    async def of(self, person: str, ref: str) -> PersonKeys:
         """The person's devices and identity now; an identity seen first is pinned."""
         now = time.monotonic()
         cached = self._trust.get(person)
@@ -77,21 +78,31 @@ class DirectChatKeys:
             self._trust[person] = cached
         trust = cached[1]
         pins = self._session.state.employee_master_keys
-        if trust.master_key is not None and person not in pins:
-            pins[person] = trust.master_key
+        if trust.master_key is not None and ref not in pins:
+            pins[ref] = trust.master_key
             self._session.save_state()
             log.info("pinned the identity of an employee in a direct chat")
-        return PersonKeys(person, trust, pins.get(person))
+        return PersonKeys(person, ref, trust, pins.get(ref))
 
     def repin(self, keys: PersonKeys) -> None:
         """Take the identity the person has now (when nothing of theirs is kept any more)."""
         pins = self._session.state.employee_master_keys
         if keys.trust.master_key is None:
-            pins.pop(keys.person, None)
+            pins.pop(keys.ref, None)
         else:
-            pins[keys.person] = keys.trust.master_key
+            pins[keys.ref] = keys.trust.master_key
         self._session.save_state()
         log.info("an employee's changed identity was pinned, with nothing of theirs kept")
+
+    async def prune(self, keeps_anything: Callable[[str], Awaitable[bool]]) -> None:
+        """Drop the pins of people of whom nothing is kept any more (erased, expired)."""
+        pins = self._session.state.employee_master_keys
+        gone = [ref for ref in list(pins) if not await keeps_anything(ref)]
+        for ref in gone:
+            del pins[ref]
+        if gone:
+            self._session.save_state()
+            log.info("dropped %d pinned employee identities with nothing kept", len(gone))
 
     @asynccontextmanager
     async def sending(
