@@ -18,13 +18,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from nio import AsyncClient, MatrixRoom
-from nio.exceptions import OlmUnverifiedDeviceError
 
 from bot.locks import KeyedLocks
+from bot.matrix.errors import HomeserverUnreachable, MatrixHttpError
 from bot.matrix.session import MatrixSession
 from bot.matrix.trust import DeviceTrust, device_trust
 from bot.matrix.withheld import Device, WithheldNotices, left_out
-from bot.sinks.base import DeliveryDeferred
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +72,13 @@ class DirectChatKeys:
         cached = self._trust.get(person)
         if cached is None or now - cached[0] > _TRUST_KEPT_SECONDS:
             http = self._session.http
-            assert http is not None
-            cached = (now, device_trust(await http.keys_query([person]), person))
+            if http is None:
+                raise HomeserverUnreachable("session closed")
+            try:
+                answer = await http.keys_query([person])
+            except MatrixHttpError as exc:  # as if away: the message waits, nothing unsafe
+                raise HomeserverUnreachable(f"keys query: {exc.errcode or exc.status}") from exc
+            cached = (now, device_trust(answer, person))
             self._trust[person] = cached
         trust = cached[1]
         pins = self._session.state.employee_master_keys
@@ -156,9 +160,6 @@ class DirectChatKeys:
         if current is not None and current.shared and not current.users_shared_with <= wanted:
             client.invalidate_outbound_session(room.room_id)  # someone left out since
         if client.olm.should_share_group_session(room.room_id):
-            try:
-                # Unverified devices still wanted are those of a person without an
-                # identity; every other device is blacklisted above.
-                await client.share_group_session(room.room_id, ignore_unverified_devices=True)
-            except OlmUnverifiedDeviceError as exc:
-                raise DeliveryDeferred("unknown-device-in-direct-chat") from exc
+            # Unverified devices still wanted are those of a person without an
+            # identity; every other device is blacklisted above.
+            await client.share_group_session(room.room_id, ignore_unverified_devices=True)
