@@ -134,7 +134,7 @@ class DirectChatKeys:
                     client.invalidate_outbound_session(room.room_id)
             http = self._session.http
             if http is not None:
-                devices = left_out(client, room.room_id, room.users)
+                devices = left_out(client, room.users)
                 await self._withheld.tell(client, http, room.room_id, devices, reason)
 
     @staticmethod

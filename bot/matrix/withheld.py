@@ -40,13 +40,16 @@ def withheld_content(room_id: str, session_id: str, sender_key: str, reason: str
     }
 
 
-def left_out(client: AsyncClient, room_id: str, users: Iterable[str]) -> set[Device]:
-    """The devices of ``users`` that the bot keeps out of the room's keys (blacklisted)."""
+def left_out(client: AsyncClient, users: Iterable[str]) -> set[Device]:
+    """The devices of ``users`` that the bot keeps out of the room's keys (blacklisted)
+    for not being verified by their owner. The bot's own older devices are left out
+    for another reason (their store is gone) and are not told."""
     return {
         (user_id, device.id)
         for user_id in users
+        if user_id != client.user_id
         for device in client.device_store.active_user_devices(user_id)
-        if device.blacklisted and device.id != client.device_id
+        if device.blacklisted
     }
 
 

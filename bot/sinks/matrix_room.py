@@ -193,9 +193,7 @@ class MatrixRoomSink:
             async def reason() -> str:
                 return self._texts(adviser)("key_sharing.withheld_reason")
 
-            await self._withheld.tell(
-                client, http, room_id, left_out(client, room_id, room.users), reason
-            )
+            await self._withheld.tell(client, http, room_id, left_out(client, room.users), reason)
         return Receipt(str(response.event_id), room_id)
 
     @staticmethod
