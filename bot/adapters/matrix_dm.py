@@ -79,8 +79,8 @@ class MatrixDmChannel:
         self._bot = session.settings.user_id
         # Rooms where the bot asked for encryption and greets once it is on.
         self._awaiting_encryption: set[str] = set()
-        # Who gets the room keys (Element's rule for people), and where the employee
-        # was told already that a changed identity holds relays back.
+        # Who gets the room keys (Element's rule for people), and what the chat does
+        # while an employee's identity is not the pinned one.
         self._keys = DirectChatKeys(session)
         self._changed = ChangedIdentity(CHANNEL, engine, self._keys, self._send, _MESSAGE_LIMIT)
         self._pruned = False
