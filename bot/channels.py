@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Protocol
 
 from bot.config import Config, ConfigError
@@ -61,3 +63,39 @@ async def serve(runtime: Runtime, stopping: asyncio.Event) -> None:
     for result in results:
         if isinstance(result, BaseException):
             raise result
+
+
+@contextlib.asynccontextmanager
+async def matrix_listening(runtime: Runtime) -> AsyncIterator[None]:
+    """While the block runs, sync for whoever listens to the Matrix session.
+
+    For `vertrouwd chat` with the Matrix sink: the adviser answers in the case's
+    thread, and only a sync brings that answer to the person at the terminal."""
+    session = runtime.matrix_session
+    if session is None or not session.listeners:
+        yield
+        return
+    from bot.matrix.listening import MatrixSyncLoop
+
+    stopping = asyncio.Event()
+    task = asyncio.create_task(MatrixSyncLoop(session).run(stopping), name="matrix-sync")
+    task.add_done_callback(_report_stopped)
+    try:
+        yield
+    finally:
+        stopping.set()
+        # The loop ends after its current long poll; a person leaving waits no longer
+        # than this (what that poll brought is fetched again at the next start).
+        done, _ = await asyncio.wait({task}, timeout=2.0)
+        if not done:
+            task.cancel()
+            await asyncio.wait({task})
+
+
+def _report_stopped(task: asyncio.Task[None]) -> None:
+    exc = None if task.cancelled() else task.exception()
+    if exc is not None:
+        log.error(
+            "matrix: stopped listening (%s); the adviser's answers arrive after a restart",
+            type(exc).__name__,
+        )

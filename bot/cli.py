@@ -50,7 +50,9 @@ def _chat(config: Config, args: argparse.Namespace) -> int:
     lang = args.lang
 
     async def main() -> None:
-        async with open_runtime(config) as runtime:
+        from bot.channels import matrix_listening
+
+        async with open_runtime(config) as runtime, matrix_listening(runtime):
             if args.jsonl:
                 await run_jsonl(runtime.engine, args.user, lang, relay=runtime.relay)
             else:

@@ -132,6 +132,21 @@ class Engine:
         """A text outside the conversation (a channel's notice) in the person's language."""
         return await self._text_for(self._keyer(channel, user_id), key, language_hint, **values)
 
+    def user_key(self, channel: str, user_id: str) -> UserKey:
+        """The keyed hash that stands for this person in everything the bot keeps."""
+        return self._keyer(channel, user_id)
+
+    async def conversation_state(self, user: UserKey) -> str | None:
+        """Where the person's conversation stands; None when none is kept."""
+        record = await self._store.load_conversation(user)
+        return record.state if record is not None else None
+
+    async def keeps_anything(self, user: UserKey) -> bool:
+        """Whether a conversation or an open line of this person is kept."""
+        if await self._store.load_conversation(user) is not None:
+            return True
+        return await self._store.open_case(user) is not None
+
     async def _text_for(
         self, user: UserKey, key: str, language_hint: str | None = None, **values: Any
     ) -> str:

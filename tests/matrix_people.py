@@ -16,6 +16,7 @@ from nio import (
     RoomMessageNotice,
     RoomMessageText,
     RoomSendResponse,
+    UnknownToDeviceEvent,
 )
 
 from bot.matrix.http import MatrixHttp
@@ -47,6 +48,8 @@ class MatrixPerson:
         self.undecryptable = 0
         self.text_events: list[RoomMessageText] = []  # with nio's "decrypted" flag
         self.notice_events: list[RoomMessageNotice] = []
+        self.undecryptable_events: list[MegolmEvent] = []
+        self.to_device: list[dict[str, Any]] = []  # events nio does not handle itself
 
     async def login(self) -> MatrixPerson:
         response = await self.client.login(self.password, device_name=self.device_name)
@@ -82,6 +85,9 @@ class MatrixPerson:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             response = await self.client.sync(timeout=500)
+            for to_device in getattr(response, "to_device_events", []):
+                if isinstance(to_device, UnknownToDeviceEvent):
+                    self.to_device.append(to_device.source)
             room = getattr(response, "rooms", None)
             timeline = (
                 room.join.get(room_id).timeline.events if room and room_id in room.join else []
@@ -97,6 +103,7 @@ class MatrixPerson:
                     self.notice_events.append(event)
                 elif isinstance(event, MegolmEvent):
                     self.undecryptable += 1
+                    self.undecryptable_events.append(event)
             if len(self.texts) + self.undecryptable >= want:
                 return
             await asyncio.sleep(0.05)

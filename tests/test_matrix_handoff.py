@@ -152,6 +152,16 @@ async def test_only_cross_signed_devices_of_the_adviser_get_the_room_key(world: 
     assert laptop.undecryptable >= 1
     notices = world.adviser.notices + laptop.notices
     assert any(laptop.client.device_id in n and "not verified" in n for n in notices), notices
+    # And the laptop is told why, as the spec says, so Element does not wait for ever.
+    [handoff] = [e for e in laptop.undecryptable_events if e.sender == world.bot_id][:1]
+    withheld = [e for e in laptop.to_device if e["type"] == "m.room_key.withheld"]
+    assert [(e["sender"], e["content"]["code"]) for e in withheld] == [
+        (world.bot_id, "m.unverified")
+    ]
+    content = withheld[0]["content"]
+    assert (content["room_id"], content["session_id"]) == (world.room_id, handoff.session_id)
+    assert content["algorithm"] == "m.megolm.v1.aes-sha2"
+    assert content["sender_key"] == handoff.sender_key and content["reason"]
     await laptop.close()
 
 

@@ -21,6 +21,7 @@ from nio import (
     MatrixRoom,
     MegolmEvent,
     RoomEncryptedMedia,
+    RoomMemberEvent,
     RoomMessageEmote,
     RoomMessageMedia,
     RoomMessageText,
@@ -32,9 +33,11 @@ from nio import (
     UnknownBadEvent,
 )
 
+from bot.adapters.matrix_dm_identity import ChangedIdentity
 from bot.adapters.outgoing import compose
 from bot.config import MatrixDmSettings
 from bot.engine import Engine, describe_failure
+from bot.matrix.direct_keys import DirectChatKeys, IdentityChanged
 from bot.matrix.errors import HomeserverUnreachable
 from bot.matrix.guard import MEGOLM
 from bot.matrix.http import NETWORK_ERRORS
@@ -76,12 +79,21 @@ class MatrixDmChannel:
         self._bot = session.settings.user_id
         # Rooms where the bot asked for encryption and greets once it is on.
         self._awaiting_encryption: set[str] = set()
+        # Who gets the room keys (Element's rule for people), and what the chat does
+        # while an employee's identity is not the pinned one.
+        self._keys = DirectChatKeys(session)
+        self._changed = ChangedIdentity(CHANNEL, engine, self._keys, self._send, _MESSAGE_LIMIT)
+        self._pruned = False
         session.listeners.append(self.on_sync)
 
     async def on_sync(self, response: SyncResponse, catching_up: bool) -> None:
         """Invites first, then the messages of every served room, rooms side by side."""
         client = self._session.client
         assert client is not None
+        self._keys.forget(response.device_list.changed)
+        if not self._pruned:
+            await self._keys.prune(self._changed.keeps_anything)
+            self._pruned = True
         for room_id, invite in response.rooms.invite.items():
             if room_id not in self._other_rooms:
                 await self._consider_invite(client, room_id, invite)
@@ -94,12 +106,23 @@ class MatrixDmChannel:
                 continue
             if catching_up:
                 continue  # history from before this bot's first sync: not new messages
-            if joined.timeline.limited:
+            if joined.timeline.limited and not self._joined_in(joined.timeline.events):
                 log.warning("a direct chat had more new messages than one sync holds")
             events = [e for e in joined.timeline.events if e.sender != self._bot]
             if events:
                 work.append(self._handle_room(client, room, events))
         await asyncio.gather(*work)
+
+    def _joined_in(self, events: Sequence[Any]) -> bool:
+        """Whether the bot's own join is among these events: what came before it is the
+        chat's history from before the bot was there, not messages it missed."""
+        return any(
+            isinstance(event, RoomMemberEvent)
+            and event.state_key == self._bot
+            and event.membership == "join"
+            and event.prev_membership != "join"  # not a change of the bot's display name
+            for event in events
+        )
 
     # -- rooms ------------------------------------------------------------------------
 
@@ -179,8 +202,11 @@ class MatrixDmChannel:
                 continue
             try:
                 inbound = await self._inbound(client, room, event)
-                if inbound is not None:
-                    await self._engine.handle(inbound, self._replier(client, room))
+                if inbound is None:
+                    continue
+                replier = self._replier(client, room)
+                if not await self._changed.held_back(client, room, inbound, replier):
+                    await self._engine.handle(inbound, replier)
             except (ReplyNotSent, HomeserverUnreachable, *NETWORK_ERRORS) as exc:
                 # The step is saved; the person sees the question again on their next message.
                 log.error("reply in a direct chat not sent: %s", describe_failure(exc))
@@ -211,15 +237,21 @@ class MatrixDmChannel:
 
     async def _say(self, client: AsyncClient, room: MatrixRoom, key: str, person: str) -> None:
         text = await self._engine.notice(CHANNEL, person, key)
-        await self._send(client, room, direct_message(text))
+        try:
+            await self._send(client, room, direct_message(text))
+        except IdentityChanged:
+            await self._changed.tell(client, room, person)
 
     def _replier(
         self, client: AsyncClient, room: MatrixRoom
     ) -> Callable[[Sequence[Reply]], Awaitable[None]]:
         async def deliver(replies: Sequence[Reply]) -> None:
-            for outgoing in compose(list(replies), _MESSAGE_LIMIT):
-                choices = outgoing.question.choices if outgoing.question else ()
-                await self._send(client, room, direct_message(outgoing.text, choices))
+            try:
+                for outgoing in compose(list(replies), _MESSAGE_LIMIT):
+                    choices = outgoing.question.choices if outgoing.question else ()
+                    await self._send(client, room, direct_message(outgoing.text, choices))
+            except IdentityChanged:
+                await self._changed.tell(client, room, self._person(room))
 
         return deliver
 
@@ -241,6 +273,13 @@ class MatrixDmChannel:
                 refs.append(
                     await self._send(client, room, direct_message(outgoing.text), f"{txn_id}-{n}")
                 )
+        except IdentityChanged as exc:
+            if not self._changed.told(address):
+                try:
+                    await self._changed.tell(client, room, self._person(room))
+                except (ReplyNotSent, HomeserverUnreachable, *NETWORK_ERRORS) as failure:
+                    log.warning("a direct chat waits; notice not sent: %s", type(failure).__name__)
+            raise DeliveryDeferred("employee-identity-changed") from exc
         except (ReplyNotSent, HomeserverUnreachable, *NETWORK_ERRORS) as exc:
             raise DeliveryDeferred(f"matrix:{type(exc).__name__}") from exc
         return ",".join(refs)
@@ -251,15 +290,39 @@ class MatrixDmChannel:
         room: MatrixRoom,
         content: dict[str, Any],
         txn_id: str | None = None,
+        *,
+        to_every_device: bool = False,
     ) -> str:
         if room.encrypted:
             self._exclude_own_other_devices(client)
-        response = await client.room_send(
-            room.room_id, "m.room.message", content, ignore_unverified_devices=True, tx_id=txn_id
-        )
+            person = self._person(room)
+            keys = await self._changed.keys_of(person)
+
+            async def reason() -> str:
+                return await self._engine.notice(CHANNEL, person, "key_sharing.withheld_reason")
+
+            async with self._keys.sending(
+                client, room, keys, reason, to_every_device=to_every_device
+            ):
+                response = await client.room_send(
+                    room.room_id,
+                    "m.room.message",
+                    content,
+                    ignore_unverified_devices=True,
+                    tx_id=txn_id,
+                )
+        else:
+            response = await client.room_send(room.room_id, "m.room.message", content, tx_id=txn_id)
         if not isinstance(response, RoomSendResponse):
             raise ReplyNotSent(str(getattr(response, "status_code", "?")))
         return str(response.event_id)
+
+    def _person(self, room: MatrixRoom) -> str:
+        """The employee in a direct chat: the one member who is not the bot."""
+        others = [user for user in room.users if user != self._bot]
+        if len(others) != 1:
+            raise ReplyNotSent("not-one-to-one")
+        return str(others[0])
 
     def _exclude_own_other_devices(self, client: AsyncClient) -> None:
         """The bot's own older devices (a lost store) never get an employee's room key."""

@@ -31,6 +31,9 @@ class MatrixState:
     sync_token: str | None = None
     # Direct chats with employees the bot joined; only these are served as a channel.
     direct_rooms: list[str] = field(default_factory=list)
+    # Employees' master keys as first seen in their direct chat, by the keyed hash of
+    # their Matrix id (hex), as the store knows them: a change stops sending.
+    employee_master_keys: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, data_dir: Path, cipher: FieldCipher) -> MatrixState:

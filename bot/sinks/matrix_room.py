@@ -29,6 +29,7 @@ from bot.matrix.http import NETWORK_ERRORS
 from bot.matrix.render import handoff_message, notice, thread_message
 from bot.matrix.session import MatrixSession
 from bot.matrix.trust import DeviceTrust, device_trust, trust_problem
+from bot.matrix.withheld import WithheldNotices, left_out
 from bot.sinks.base import CasePosts, DeliveryDeferred, OutgoingHandoff, Receipt, ThreadPost
 from bot.texts import Catalog, Texts
 
@@ -49,6 +50,7 @@ class MatrixRoomSink:
         self._config = config
         self._catalog = catalog
         self._prepared: dict[str, tuple[float, asyncio.Task[tuple[Any, Any]]]] = {}
+        self._withheld = WithheldNotices()
 
     def prepare(self, adviser_id: str) -> None:
         """Start the room and device checks while the handoff is being committed."""
@@ -185,6 +187,13 @@ class MatrixRoomSink:
                 retry_after=retry_ms / 1000 if retry_ms else None,
             )
         await self._announce_exclusions(client, room_id, adviser, excluded_now)
+        room = client.rooms.get(room_id)
+        if room is not None:
+
+            async def reason() -> str:
+                return self._texts(adviser)("key_sharing.withheld_reason")
+
+            await self._withheld.tell(client, http, room_id, left_out(client, room.users), reason)
         return Receipt(str(response.event_id), room_id)
 
     @staticmethod
