@@ -35,6 +35,7 @@ from bot.store.line_records import (
     RelayNote,
     Timer,
 )
+from bot.store.stat_records import Registration, Tally
 
 _CASE_COLUMNS = (
     "case_ref, adviser_id, channel, status, whistleblower, created_at, delivered_at,"
@@ -78,6 +79,15 @@ class LineQueries:
     _tx_db: aiosqlite.Connection
     _cipher: FieldCipher
     _write_lock: asyncio.Lock
+
+    # The annual report's side (StatisticsQueries), written in the same transactions.
+    async def _first_contact(self, db: aiosqlite.Connection, case_ref: str, tally: Tally) -> None:
+        raise NotImplementedError
+
+    async def _start_registration(
+        self, db: aiosqlite.Connection, registration: Registration, now: float
+    ) -> None:
+        raise NotImplementedError
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -315,6 +325,10 @@ class LineQueries:
         self, db: aiosqlite.Connection, step: AdviserStep, now: float
     ) -> None:
         await self._insert_notes(db, step.case_ref, step.notes, now)
+        if step.first_contact is not None:
+            await self._first_contact(db, step.case_ref, step.first_contact)
+        if step.registration is not None:
+            await self._start_registration(db, step.registration, now)
         await db.execute(
             "UPDATE cases SET last_activity_at = ?,"
             " adviser_replied_at = CASE WHEN ? THEN COALESCE(adviser_replied_at, ?)"
@@ -485,9 +499,15 @@ class LineQueries:
         ``require_redacted`` not before it happened), and old audit entries. Returns
         the counts; never any content."""
         async with self._transaction() as db:
-            return await self._purge(
+            counts = await self._purge(
                 db, now, idle_since, closed_before, keep_rows_after, audit_before, require_redacted
             )
+        if counts.links_erased or counts.cases_deleted:
+            async with self._write_lock:
+                # Earlier versions of the purged rows are still in the WAL: fold it into
+                # the database file (where secure_delete zeroed them) and empty it.
+                await self._tx_db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return counts
 
     async def _purge(
         self,
