@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.config import Config
-from bot.report.hiding import COMPLEMENT, SMALL, Cell, hide_column
+from bot.report.hiding import COMPLEMENT, SMALL, Cell, hide_column, pinned
 from bot.report.periods import FIRST_CONTACT_BUCKETS, bucket_upper_bound
 from bot.report.register import CHOICES, NOT_ANSWERED
 from bot.store.stat_records import StatRow
@@ -223,9 +223,8 @@ def build_report(
 def _first_contact(b: _Builder) -> list[Table]:
     t, promise = b.t, b.config.contact_within_working_days
     buckets = list(FIRST_CONTACT_BUCKETS)
-    labels = [
-        (v, t("report.same_day") if v == "0" else t("report.working_days", days=v)) for v in buckets
-    ]
+    keys = {"0": "report.same_day", "1": "report.one_working_day"}
+    labels = [(v, t(keys.get(v, "report.working_days"), days=v)) for v in buckets]
     this = [b.this.get("first_contact", v) for v in buckets]
     last = [b.last.get("first_contact", v) for v in buckets]
     totals = (sum(this), sum(last))
@@ -239,12 +238,47 @@ def _first_contact(b: _Builder) -> list[Table]:
 
     kept = [("within", t("report.within", days=promise)), ("later", t("report.later"))]
     split = b.table("promise", kept, within(this), within(last), totals)
+    split = _unless_it_tells(split, table, buckets, promise, b.min_count)
     share = None
     first, later = split.lines
     if first.this.shown and later.this.shown and totals[0]:
         percent = round(100 * first.this.count / totals[0])
         share = t("report.share", percent=percent, days=promise)
     return [table, Table(**{**vars(split), "share": share})]
+
+
+def _unless_it_tells(
+    split: Table, buckets_table: Table, buckets: list[str], promise: int, min_count: int
+) -> Table:
+    """The split within / later adds up buckets on each side: where that sum would let
+    a hidden bucket be worked out, the split of that year is hidden too."""
+
+    def tells(column: str) -> bool:
+        cells = [getattr(line, column) for line in buckets_table.lines]
+        for inside in (True, False):
+            side = [
+                c
+                for v, c in zip(buckets, cells, strict=True)
+                if (bucket_upper_bound(v) <= promise) == inside
+            ]
+            if pinned([c.count for c in side], [c.hidden for c in side], min_count):
+                return True
+        return False
+
+    hide = {column: tells(column) for column in ("this", "last")}
+
+    def line(old: Line) -> Line:
+        cells = {
+            column: Cell(getattr(old, column).count, COMPLEMENT)
+            if hide[column] and getattr(old, column).shown
+            else getattr(old, column)
+            for column in ("this", "last")
+        }
+        return Line(old.label, cells["this"], cells["last"])
+
+    return Table(
+        split.id, split.title, split.note, tuple(line(x) for x in split.lines), split.total
+    )
 
 
 def _hidden_lines(

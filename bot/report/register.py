@@ -152,12 +152,14 @@ def _match(
         if any(
             w == part or (len(part) >= 4 and w.startswith(part))
             for name in names
-            for w in re.split(r"[\s,()/-]+", name)
+            for w in re.split(r"[\s,()/:.-]+", name)
         )
     ]
     if len(set(words)) == 1:
         return words[0]
-    return None
+    # A part of a choice's text: "company doctor", "formele klacht".
+    inside = {c for c, names in named.items() if len(part) >= 4 and any(part in n for n in names)}
+    return inside.pop() if len(inside) == 1 else None
 
 
 def answer(

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Protocol
+
 from bot.config import Config
 from bot.report.figures import Report, build_report
 from bot.report.html import html
 from bot.report.render import cell_text, csv_text, markdown
-from bot.store import SqliteStore
+from bot.store import Store
+from bot.store.stat_records import StatRow
 from bot.texts import Catalog, Texts
 
 FORMATS = ("html", "md", "csv")
+
+
+class Counts(Store, Protocol):
+    async def statistics(self, years: Iterable[int], adviser_id: str | None) -> list[StatRow]:
+        """The counts of those years, of one adviser or (None) of all."""
 
 
 def scope_text(config: Config, adviser_id: str | None, t: Texts) -> str:
@@ -20,7 +29,7 @@ def scope_text(config: Config, adviser_id: str | None, t: Texts) -> str:
 
 
 async def annual_report(
-    store: SqliteStore, config: Config, t: Texts, year: int, adviser_id: str | None
+    store: Counts, config: Config, t: Texts, year: int, adviser_id: str | None
 ) -> Report:
     rows = await store.statistics((year - 1, year), adviser_id)
     return build_report(rows, year, config, t, scope_text(config, adviser_id, t))
