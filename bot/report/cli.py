@@ -81,7 +81,7 @@ async def add_contact(config: Config, adviser_id: str | None, answers: Iterable[
     languages = [catalog.texts(lang) for lang in catalog.languages()]
     topics = config.intake.topics
     state = new_state(OUTSIDE)
-    print(t("register.intro_outside"))
+    print(t("register.intro_terminal"))
     lines = iter(answers)
     while True:
         print("\n" + question_text(state, t, topics))

@@ -54,7 +54,6 @@ NOT_ANSWERED = "none"
 
 _SKIP = {"-", "skip", "overslaan", "sla over", "pass", "geen", "none", "weet niet", "n/a"}
 _STOP = {"stop", "klaar", "done", "einde", "end", "!stop", "!klaar", "!done"}
-_NUMBERS = re.compile(r"^[\d\s,;.]+$")
 _PARTS = re.compile(r"\s*(?:[,;/+]|\s(?:en|and|&)\s)\s*")
 
 
@@ -120,19 +119,21 @@ def parse(
     choices = choices_of(question, topics)
     if answer in _SKIP or not answer:
         return []
-    if _NUMBERS.match(answer):
-        numbers = [int(n) for n in re.findall(r"\d+", answer)]
-        if not numbers or any(not 1 <= n <= len(choices) for n in numbers):
-            return None
-        picked = list(dict.fromkeys(choices[n - 1] for n in numbers))
-    else:
-        picked = []
-        for part in filter(None, _PARTS.split(answer)):
-            match = _match(part, question, choices, languages)
+    picked = []
+    for part in filter(None, _PARTS.split(answer)):
+        # Numbers and words may be mixed: "2 mediation", "1, 3", "luisteren 3".
+        tokens = part.replace(",", " ").replace(";", " ").split()
+        for number in (int(t) for t in tokens if t.isdigit()):
+            if not 1 <= number <= len(choices):
+                return None
+            picked.append(choices[number - 1])
+        words = " ".join(t for t in tokens if not t.isdigit()).strip(" .")
+        if words:
+            match = _match(words, question, choices, languages)
             if match is None:
                 return None
             picked.append(match)
-        picked = list(dict.fromkeys(picked))
+    picked = list(dict.fromkeys(picked))
     if question not in MULTIPLE and len(picked) != 1:
         return None
     return picked
