@@ -123,8 +123,49 @@ async def test_the_counts_outlive_the_persons_delete(runtime: Runtime, clock: Fa
     assert [(r.dimension, r.value, r.count) for r in before if r.dimension == "contact"] == [
         ("contact", "bot", 1)
     ]
+    await runtime.worker.deliver_due()  # the adviser has it: the case stays, unlinked
     await person.say("/delete")
     await person.pick("yes")
     [case] = await runtime.store.cases_of_adviser("adviser-a")
     assert case.status == WITHDRAWN
     assert await runtime.store.statistics([year], None) == before
+
+
+async def test_the_admin_command_and_the_adviser_filter(runtime: Runtime, clock: FakeClock, en):
+    from bot.admin.commands import AdminCommands
+
+    person = Person(runtime, "fay")
+    await person.full_intake()
+    year = datetime.fromtimestamp(clock.now).year
+    assert runtime.editor is not None
+
+    async def no_lines() -> list[str]:
+        return []
+
+    commands = AdminCommands(
+        runtime.config, lambda: runtime.catalog, runtime.editor, runtime.store, no_lines
+    )
+    nl = runtime.catalog.texts("nl")
+    for wrong in ("report", "report next", "report 26", "report 2026 en extra"):
+        assert await commands.report(wrong) == (nl("report.usage"), None)
+    summary, page = await commands.report(f"report {year} en")
+    assert summary.split("\n")[2] == en(
+        "report.summary_total",
+        year=year,
+        count="< 5",
+        previous=year - 1,
+        previous_count=0,
+        change="-",
+    )
+    assert page is not None and page.startswith("<!DOCTYPE html>")
+    assert en("report.admin_help") not in await commands.answer("@a:example.org", "help")
+    assert nl("report.admin_help") in await commands.answer("@a:example.org", "help")
+
+    # One adviser's counts only: adviser-b had nobody.
+    from bot.report.service import annual_report
+
+    only_b = await annual_report(runtime.store, runtime.config, en, year, "adviser-b")
+    assert only_b.scope == en("report.scope_adviser", name="Karim")
+    assert only_b.table("contacts").total.this.count == 0
+    only_a = await annual_report(runtime.store, runtime.config, en, year, "adviser-a")
+    assert only_a.table("contacts").total.this.count == 1
