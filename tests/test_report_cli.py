@@ -86,9 +86,10 @@ def test_a_contact_outside_the_bot_and_preventive_work_are_counted_from_the_term
 
 
 def test_the_html_report_is_one_file_that_needs_nothing_from_elsewhere(tmp_path: Path):
-    config = config_file(tmp_path)
+    config = config_file(tmp_path, "[report]\nmin_count = 1\n")  # so that it has bars
     run_cli(["chat", "--config", config, "--jsonl", "--user", "x"], stdin='{"text": "hi"}\n')
     run_cli(["report", "activity", "--config", config, "today", "12"])
+    run_cli(["report", "add", "--config", config], stdin="1\n1\n1\n1\n1 2 3\n1\n")
     page = run_cli(["report", "--config", config, "--year", str(this_year())])
     assert page.returncode == 0, page.stderr
     parser = html5lib.HTMLParser(strict=True)

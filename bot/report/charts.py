@@ -12,8 +12,8 @@ from bot.texts import Texts
 
 _WIDTH = 700
 _LABEL = 270
-_BAR = 11
-_ROW = 2 * _BAR + 10
+_BAR = 10
+_ROW = 2 * _BAR + 6
 _TOP = 28
 _NUMBER_ROOM = 70
 

@@ -16,7 +16,7 @@ _STYLE = """
 body { font-family: "Segoe UI", Helvetica, Arial, sans-serif; font-size: 10.5pt;
   color: #000; background: #fff; line-height: 1.4; max-width: 178mm; margin: 0 auto; }
 h1 { font-size: 18pt; margin: 0 0 4pt; }
-h2 { font-size: 13pt; margin: 16pt 0 6pt; border-bottom: 1px solid #000; }
+h2 { font-size: 13pt; margin: 12pt 0 4pt; border-bottom: 1px solid #000; }
 p.scope { margin: 0 0 10pt; }
 section { break-inside: avoid; page-break-inside: avoid; }
 table { border-collapse: collapse; width: 100%; margin: 4pt 0; }
@@ -50,10 +50,16 @@ def _table(table: Table, report: Report, t: Texts) -> str:
         f"<table><thead>{_row(head, 'th')}</thead><tbody>{body}"
         f"{_row(line_cells(table.total, report, t), css='total')}</tbody></table>",
         f'<p class="share">{escape(table.share)}</p>' if table.share else "",
-        bar_chart(table, report, t) if len(table.lines) > 1 else "",
+        bar_chart(table, report, t) if _worth_a_chart(table) else "",
         "</section>",
     ]
     return "".join(parts)
+
+
+def _worth_a_chart(table: Table) -> bool:
+    """Bars for a table of several rows with something to show; not for all zeros."""
+    shown = [c.count for line in table.lines for c in (line.this, line.last) if c.shown]
+    return len(table.lines) > 2 and any(shown)
 
 
 def html(report: Report, t: Texts) -> str:
