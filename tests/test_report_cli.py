@@ -167,6 +167,7 @@ async def test_the_admin_command_and_the_adviser_filter(runtime: Runtime, clock:
 
     only_b = await annual_report(runtime.store, runtime.config, en, year, "adviser-b")
     assert only_b.scope == en("report.scope_adviser", name="Karim")
+    assert only_b.hidden[-1] == en("report.one_of_several")
     assert only_b.table("contacts").total.this.count == 0
     only_a = await annual_report(runtime.store, runtime.config, en, year, "adviser-a")
     assert only_a.table("contacts").total.this.count == 1

@@ -141,3 +141,13 @@ async def test_counts_survive_the_purge_of_their_case_and_a_registration_goes_wi
     assert await store.case(REF) is None
     assert await store.registration(f"case:{REF}") is None
     assert [r.count for r in await store.statistics([2026], None)] == [1]
+
+
+async def test_an_unfinished_registration_outside_the_bot_goes_after_its_term(store: SqliteStore):
+    outside = Registration("room:$reg", "adviser-a", None, {"source": "outside"})
+    assert await store.start_registration(outside, "$reg", 100.0)
+    assert await store.purge_registrations(50.0) == 0
+    assert await store.registration("room:$reg") is not None
+    assert await store.purge_registrations(101.0) == 1
+    assert await store.registration("room:$reg") is None
+    assert await store.statistics([2026], None) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Protocol
 
 from bot.config import Config
@@ -32,7 +33,12 @@ async def annual_report(
     store: Counts, config: Config, t: Texts, year: int, adviser_id: str | None
 ) -> Report:
     rows = await store.statistics((year - 1, year), adviser_id)
-    return build_report(rows, year, config, t, scope_text(config, adviser_id, t))
+    report = build_report(rows, year, config, t, scope_text(config, adviser_id, t))
+    if adviser_id is not None and len(config.advisers) > 1:
+        # Each report hides its own small counts; one adviser's beside everyone's
+        # would let the others' be subtracted. The report says so.
+        report = replace(report, hidden=(*report.hidden, t("report.one_of_several")))
+    return report
 
 
 def rendered(report: Report, t: Texts, fmt: str) -> str:

@@ -114,6 +114,16 @@ class StatisticsQueries(LineQueries):
 
     # -- registrations --------------------------------------------------------------------
 
+    async def purge_registrations(self, started_before: float) -> int:
+        """Registrations of contacts outside the bot left unfinished since before then:
+        their answers go, uncounted (those of a case go with the case)."""
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "DELETE FROM registrations WHERE case_ref IS NULL AND started_at < ?",
+                (started_before,),
+            )
+            return cursor.rowcount
+
     async def registration(self, thread_key: str) -> Registration | None:
         rows = list(
             await self._db.execute_fetchall(
