@@ -35,7 +35,6 @@ from bot.store.line_records import (
     RelayNote,
     Timer,
 )
-from bot.store.stat_records import Registration, Tally
 
 _CASE_COLUMNS = (
     "case_ref, adviser_id, channel, status, whistleblower, created_at, delivered_at,"
@@ -79,15 +78,6 @@ class LineQueries:
     _tx_db: aiosqlite.Connection
     _cipher: FieldCipher
     _write_lock: asyncio.Lock
-
-    # The annual report's side (StatisticsQueries), written in the same transactions.
-    async def _first_contact(self, db: aiosqlite.Connection, case_ref: str, tally: Tally) -> None:
-        raise NotImplementedError
-
-    async def _start_registration(
-        self, db: aiosqlite.Connection, registration: Registration, now: float
-    ) -> None:
-        raise NotImplementedError
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -325,10 +315,6 @@ class LineQueries:
         self, db: aiosqlite.Connection, step: AdviserStep, now: float
     ) -> None:
         await self._insert_notes(db, step.case_ref, step.notes, now)
-        if step.first_contact is not None:
-            await self._first_contact(db, step.case_ref, step.first_contact)
-        if step.registration is not None:
-            await self._start_registration(db, step.registration, now)
         await db.execute(
             "UPDATE cases SET last_activity_at = ?,"
             " adviser_replied_at = CASE WHEN ? THEN COALESCE(adviser_replied_at, ?)"

@@ -17,6 +17,7 @@ import aiosqlite
 
 from bot.crypto import DecryptionError
 from bot.store.base import StoreError
+from bot.store.line_records import AdviserStep
 from bot.store.lines import LineQueries
 from bot.store.stat_records import CODE, Registration, StatRow, Tally
 
@@ -48,6 +49,17 @@ class StatisticsQueries(LineQueries):
                 for c in tally.counts
             ],
         )
+
+    async def _apply_adviser_step(
+        self, db: aiosqlite.Connection, step: AdviserStep, now: float
+    ) -> None:
+        """The line's side of an adviser's step, with what it counts: before it, while
+        the case still shows whether the adviser had answered."""
+        if step.first_contact is not None:
+            await self._first_contact(db, step.case_ref, step.first_contact)
+        if step.registration is not None:
+            await self._start_registration(db, step.registration, now)
+        await super()._apply_adviser_step(db, step, now)
 
     async def _first_contact(self, db: aiosqlite.Connection, case_ref: str, tally: Tally) -> None:
         """Counted once per case: only while the case has no answer of the adviser yet."""
