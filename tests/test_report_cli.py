@@ -171,3 +171,39 @@ async def test_the_admin_command_and_the_adviser_filter(runtime: Runtime, clock:
     assert only_b.table("contacts").total.this.count == 0
     only_a = await annual_report(runtime.store, runtime.config, en, year, "adviser-a")
     assert only_a.table("contacts").total.this.count == 1
+
+
+async def test_a_case_ended_without_registering_is_registered_later(
+    runtime: Runtime, clock: FakeClock, en, nl
+):
+    person = Person(runtime, "gus")
+    await person.full_intake()
+    await runtime.worker.deliver_due()
+    [case] = await runtime.store.cases_of_adviser("adviser-a")
+    adviser = runtime.config.adviser("adviser-a")
+
+    async def write(text: str, event_id: str) -> str | None:
+        info = await runtime.store.case(case.case_ref)
+        return (await runtime.desk.in_thread(info, adviser, event_id, text)).text
+
+    assert await write("!register", "$early") == nl("register.close_first", case_ref=case.case_ref)
+    await person.say("/stop")  # the employee ends the line: nothing is asked then
+    ended = nl("desk.case_ended", case_ref=case.case_ref, status=nl("desk.status_stopped"))
+    assert await write("signaal", "$stray") == ended
+    clock.advance(20 * 86400)
+    asked = await write("!registreer", "$later")
+    assert asked is not None and asked.endswith(
+        runtime.desk.registrations._question({"source": "case", "asked": 0, "answers": {}}, nl)
+    )
+    again = await write("!register", "$again")  # where it stands, not a second one
+    assert again is not None and again.startswith("Vraag 1 van 5")
+    for number, text in enumerate(("signaal", "-", "-", "-", "stop")):
+        said = await write(text, f"$r{number}")
+    assert said == nl("register.done")
+    year = datetime.fromtimestamp(case.created_at).year
+    counted = {
+        (r.dimension, r.value): r.count
+        for r in await runtime.store.statistics([year], "adviser-a")
+        if r.dimension in ("kind", "route", "registered")
+    }
+    assert counted == {("kind", "signaal"): 1, ("route", "none"): 1, ("registered", "case"): 1}
