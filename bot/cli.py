@@ -9,7 +9,9 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from bot.adapters.terminal import run_interactive, run_jsonl
 from bot.config import Config, ConfigError, load_config
@@ -152,6 +154,41 @@ def _matrix_setup(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def _report_parser(commands: Any, common: argparse.ArgumentParser) -> None:
+    report = commands.add_parser(
+        "report", parents=[common], help="the annual report, and registrations outside the bot"
+    )
+    report.add_argument("--year", type=int, default=datetime.now().year, help="calendar year")
+    scope = report.add_mutually_exclusive_group()
+    scope.add_argument("--adviser", help="only this adviser's counts (adviser id)")
+    scope.add_argument("--all", action="store_true", help="every adviser together (default)")
+    report.add_argument("--lang", help="language of the report, e.g. nl or en")
+    report.add_argument("--format", choices=["html", "md", "csv"], help="default: html")
+    report.add_argument("--out", type=Path, help="write to this file instead of stdout")
+    parts = report.add_subparsers(dest="report_command")
+    add = parts.add_parser(
+        "add", parents=[common], help="register a contact outside the bot (asks the questions)"
+    )
+    add.add_argument("--adviser", help="the adviser registering (default: the first)")
+    activity = parts.add_parser(
+        "activity", parents=[common], help="count preventive work: DATE PARTICIPANTS [KIND]"
+    )
+    activity.add_argument("words", nargs="+", help="e.g. 2026-03-12 25 training")
+    activity.add_argument("--adviser", help="the adviser (default: the first)")
+
+
+def _report(config: Config, args: argparse.Namespace) -> int:
+    from bot.report.cli import add_activity, add_contact, write_report
+
+    if args.report_command == "add":
+        return asyncio.run(add_contact(config, args.adviser, sys.stdin))
+    if args.report_command == "activity":
+        return asyncio.run(add_activity(config, args.adviser, " ".join(args.words)))
+    return asyncio.run(
+        write_report(config, args.year, args.adviser, args.lang, args.format, args.out)
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", type=Path, help="config file (default: built-in defaults)")
@@ -190,6 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     setup.add_argument("--adviser", required=True, help="the adviser's id in the config")
 
+    _report_parser(commands, common)
+
     texts = commands.add_parser("texts", help="work with the locale files")
     text_commands = texts.add_subparsers(dest="texts_command", required=True)
     check = text_commands.add_parser("check", parents=[common], help="validate every locale")
@@ -219,6 +258,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _doctor(config, args)
         if args.command == "matrix":
             return _matrix_setup(config, args)
+        if args.command == "report":
+            return _report(config, args)
         return _texts_check(config, args)
     except (ConfigError, KeyFileError, TextsInvalid, StoreError, EncryptionUnavailable) as exc:
         print(f"vertrouwd: {exc}", file=sys.stderr)

@@ -175,6 +175,13 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class ReportSettings:
+    # Counts below this show as "< N" in the annual report (and cells that would give
+    # them away are hidden too).
+    min_count: int = 5
+
+
+@dataclass(frozen=True)
 class Config:
     data_dir: Path
     locales_dir: Path
@@ -203,6 +210,7 @@ class Config:
     telegram: TelegramSettings | None = None  # None: the channel is off
     matrix_dm: MatrixDmSettings | None = None  # None: the channel is off
     admin: AdminSettings | None = None  # None: no admin room
+    report: ReportSettings = ReportSettings()
 
     @property
     def draft_hours(self) -> float:
@@ -532,6 +540,13 @@ def _admin(raw: dict[str, Any]) -> AdminSettings | None:
     return AdminSettings(users=tuple(users), room_id=room_id)
 
 
+def _report(raw: dict[str, Any]) -> ReportSettings:
+    min_count = _get(raw, "report", "min_count", int)
+    if min_count < 1:
+        raise ConfigError("report.min_count: must be 1 or more (1 hides nothing)")
+    return ReportSettings(min_count=min_count)
+
+
 def _resolve(base_dir: Path, value: str) -> Path:
     path = Path(value).expanduser()
     return path if path.is_absolute() else base_dir / path
@@ -640,4 +655,5 @@ def _build(raw: dict[str, Any], base_dir: Path, env: os._Environ[str] | dict[str
         limits=limits,
         retry_initial_seconds=_get(raw, "outbox", "retry_initial_seconds", float),
         retry_max_seconds=_get(raw, "outbox", "retry_max_seconds", float),
+        report=_report(raw),
     )

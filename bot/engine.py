@@ -17,6 +17,7 @@ from bot.line.terms import opening_timers
 from bot.locks import KeyedLocks
 from bot.messages import Inbound, Reply
 from bot.ratelimit import FloodLimiter
+from bot.report.tallies import handoff_tally
 from bot.store import CaseRefTaken, ConversationRecord, NewHandoff, Store, StoreError
 from bot.store.line_records import (
     STOPPED,
@@ -263,4 +264,6 @@ class Engine:
             whistleblower,
             opening_timers(now, self._config, whistleblower),
         )
-        return NewHandoff(step.handoff.case_ref, step.handoff.adviser_id, payload, case)
+        adviser_id = step.handoff.adviser_id
+        tally = handoff_tally(payload, adviser_id, inbound.channel, now, self._config)
+        return NewHandoff(step.handoff.case_ref, adviser_id, payload, case, tally)

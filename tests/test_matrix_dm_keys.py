@@ -44,7 +44,7 @@ async def test_only_the_employees_cross_signed_devices_get_the_room_key(world: W
             await employee.say(dm, answer)
         await laptop.collect(dm, 10, want=3)
     bodies = [t["body"] for t in employee.person.texts]
-    assert bodies[0].startswith(nl("intro.text", organisation="Demo Organisation")[:30])
+    assert bodies[0].startswith(nl("intro.text", organisation="Stichting Voorbeeld")[:30])
     assert all(e.decrypted for e in employee.person.text_events)
     # The laptop sees the chat but can read none of it, and is told why.
     assert laptop.texts == [] and laptop.undecryptable >= 3
@@ -78,9 +78,9 @@ async def test_a_changed_identity_stops_the_chat_until_the_employee_erases_it(
         assert done["body"] == nl("delete.done")
         # Nothing of theirs is kept: the new identity is theirs now, the chat goes on.
         [intro] = await employee.say(dm, "hoi")
-        assert intro["body"].startswith(nl("intro.text", organisation="Demo Organisation")[:30])
+        assert intro["body"].startswith(nl("intro.text", organisation="Stichting Voorbeeld")[:30])
         [consent] = await employee.say(dm, "1")
-        assert consent["body"].startswith(nl("consent.text")[:30])
+        assert consent["body"].startswith(nl("consent.intro"))
     assert all(e.decrypted for e in employee.person.text_events)
     assert CANARY not in str(employee.person.texts)
     await employee.person.close()

@@ -20,6 +20,7 @@ INTAKE = [
     {"text": "Robin"},
     {"choice": "email"},
     {"text": "robin@example.nl"},
+    {"choice": "message_ok"},
     {"choice": "evenings"},
     {"choice": "this_week"},
     {"choice": "send"},

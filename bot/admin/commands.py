@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 
 from bot.admin.text_editor import EditResult, TextEditor
 from bot.config import Config
-from bot.store import Store
+from bot.report.html import html
+from bot.report.service import Counts, annual_report, summary, texts_for
 from bot.texts import Catalog, Texts
 
 _KEYS_SHOWN = 60
@@ -42,7 +43,7 @@ class AdminCommands:
         config: Config,
         catalog: Callable[[], Catalog],
         editor: TextEditor,
-        store: Store,
+        store: Counts,
         status_lines: StatusLines,
     ) -> None:
         self._config = config
@@ -62,7 +63,7 @@ class AdminCommands:
         t = self._t()
         match command:
             case "help":
-                return t("admin.help")
+                return f"{t('admin.help')}\n{t('report.admin_help')}"
             case "keys":
                 return self._keys(words[0] if words else "")
             case "show" if len(words) == 1:
@@ -85,6 +86,16 @@ class AdminCommands:
             case _ if command in _USAGE:
                 return t("admin.usage", usage=_USAGE[command])
         return t("admin.unknown")
+
+    async def report(self, message: str) -> tuple[str, str | None]:
+        """``report YEAR [LANG]``: the summary, and the whole report as HTML."""
+        words = message.split()[1:]
+        if len(words) not in (1, 2) or not words[0].isdigit() or len(words[0]) != 4:
+            return self._t()("report.usage"), None
+        year = int(words[0])
+        t = texts_for(self._catalog(), self._config, words[1] if len(words) == 2 else None)
+        made = await annual_report(self._store, self._config, t, year, None)
+        return summary(made, t), html(made, t)
 
     def _keys(self, part: str) -> str:
         t = self._t()

@@ -6,10 +6,18 @@ was written. A refused edit of the locale files on disk is reported here too.
 
 from __future__ import annotations
 
+import io
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
-from nio import AsyncClient, InviteMemberEvent, RoomMessageText, RoomSendResponse, SyncResponse
+from nio import (
+    AsyncClient,
+    InviteMemberEvent,
+    RoomMessageText,
+    RoomSendResponse,
+    SyncResponse,
+    UploadResponse,
+)
 
 from bot.admin.commands import AdminCommands
 from bot.config import AdminSettings
@@ -60,12 +68,18 @@ class AdminRoom:
                 continue
             command = event.body.strip().partition(" ")[0].lstrip("!").casefold()[:20]
             log.info("admin room: %s command from an admin", command or "empty")
+            attachment = None
             try:
-                answer = await self._commands.answer(event.sender, event.body)
+                if command == "report":
+                    answer, attachment = await self._commands.report(event.body)
+                else:
+                    answer = await self._commands.answer(event.sender, event.body)
             except Exception as exc:  # noqa: BLE001 - the admin hears of it; the sync goes on
                 log.error("admin room: %s command failed: %s", command, describe_failure(exc))
                 answer = self._texts()("admin.failed", problem=type(exc).__name__)
             await self._say(client, answer)
+            if attachment is not None:
+                await self._send_file(client, attachment, f"report-{event.body.split()[1]}.html")
 
     async def _accept_invite(self, client: AsyncClient, invite_state: list[object]) -> None:
         inviters = {
@@ -89,10 +103,36 @@ class AdminRoom:
         lines = [self._texts()("admin.files_refused"), *(f"- {p}" for p in problems)]
         await self._say(client, "\n".join(lines))
 
+    async def _send_file(self, client: AsyncClient, text: str, name: str) -> None:
+        """An HTML file, encrypted before it is uploaded; the event itself is encrypted
+        like every message in the room."""
+        data = text.encode()
+        try:
+            uploaded, keys = await client.upload(
+                io.BytesIO(data), "text/html", name, encrypt=True, filesize=len(data)
+            )
+        except NETWORK_ERRORS as exc:
+            log.error("admin room: file not uploaded (%s)", type(exc).__name__)
+            return
+        if not isinstance(uploaded, UploadResponse) or keys is None:
+            log.error("admin room: file refused (%s)", getattr(uploaded, "status_code", "?"))
+            return
+        content = {
+            "msgtype": "m.file",
+            "body": name,
+            "filename": name,
+            "info": {"mimetype": "text/html", "size": len(data)},
+            "file": {**keys, "url": uploaded.content_uri, "mimetype": "text/html"},
+        }
+        await self._send(client, content)
+
     async def _say(self, client: AsyncClient, text: str) -> None:
+        await self._send(client, notice(text))
+
+    async def _send(self, client: AsyncClient, content: Mapping[str, object]) -> None:
         try:
             response = await client.room_send(
-                self.room_id, "m.room.message", notice(text), ignore_unverified_devices=True
+                self.room_id, "m.room.message", content, ignore_unverified_devices=True
             )
         except NETWORK_ERRORS as exc:
             log.error("admin room: answer not sent (%s)", type(exc).__name__)

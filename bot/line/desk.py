@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.config import Adviser, Config
+from bot.line.register_desk import RegistrationDesk, Said, case_key, room_key
 from bot.line.terms import (
     ACK_REMINDER,
     CHECKIN,
@@ -22,8 +23,10 @@ from bot.line.terms import (
     report_timers,
     term_deadline,
 )
+from bot.report.tallies import first_contact_tally
 from bot.store import SqliteStore
 from bot.store.line_records import OPEN, TO_EMPLOYEE, AdviserStep, CaseInfo, RelayNote, Timer
+from bot.store.stat_records import Tally
 from bot.texts import Catalog, Texts
 
 # Command words in English and Dutch; what they do is explained in the adviser's texts.
@@ -41,6 +44,10 @@ _COMMANDS = {
     "melding": "report",
     "receipt": "receipt",
     "ontvangst": "receipt",
+    "register": "register",
+    "registreer": "register",
+    "activity": "activity",
+    "activiteit": "activity",
 }
 _DAY = 86400.0
 
@@ -65,6 +72,7 @@ class AdviserDesk:
         self._catalog = catalog
         self._clock = clock
         self._on_change = on_change
+        self.registrations = RegistrationDesk(store, config, catalog, clock)
 
     def texts(self, adviser: Adviser) -> Texts:
         return self._catalog().texts(adviser.language)
@@ -84,21 +92,64 @@ class AdviserDesk:
         if words[0][:1] == "!" and command is None:
             return DeskAnswer(t("desk.unknown_command") + "\n\n" + t("desk.help"), False)
         if command == "help":
-            return DeskAnswer(t("desk.help"), False)
+            return DeskAnswer(desk_help(t), False)
         if command == "status":
             return DeskAnswer(self.status(case, t), False)
         if command in ("report", "receipt"):
             return await self._terms(case, event_id, command, argument, t)
+        if command == "activity":
+            return _answer(await self.registrations.activity(adviser, event_id, argument, t))
         if case.status != OPEN:
+            if command == "register":
+                return _answer(await self.registrations.case_command(case, event_id, t))
+            if command is None:
+                key = case_key(case.case_ref)
+                said = await self.registrations.answer(key, adviser, event_id, text)
+                if said is not None:
+                    return _answer(said)
             status = t(f"desk.status_{case.status}")
             return DeskAnswer(t("desk.case_ended", case_ref=case.case_ref, status=status), False)
         if command == "close":
             return await self._close(case, event_id, t)
         if command == "checkin":
             return await self._checkin(case, event_id, argument, t)
+        if command == "register":
+            return DeskAnswer(t("register.close_first", case_ref=case.case_ref), False)
         note = RelayNote(TO_EMPLOYEE, "message", text=text.strip())
-        step = AdviserStep(case.case_ref, event_id, notes=(note,), replied=True)
+        step = AdviserStep(
+            case.case_ref,
+            event_id,
+            notes=(note,),
+            replied=True,
+            first_contact=self._first_contact(case),
+        )
         return DeskAnswer(None, await self._apply(step))
+
+    async def in_room(self, adviser: Adviser, event_id: str, text: str) -> DeskAnswer | None:
+        """A command written in the room outside any thread: `!register` (a contact
+        outside the bot) or `!activity`; None for anything else."""
+        words = text.strip().split(maxsplit=1)
+        command = _COMMANDS.get(words[0][1:].lower()) if words and words[0][:1] == "!" else None
+        t = self.texts(adviser)
+        if command == "register":
+            return _answer(await self.registrations.outside(adviser, event_id, t))
+        if command == "activity":
+            argument = words[1] if len(words) > 1 else ""
+            return _answer(await self.registrations.activity(adviser, event_id, argument, t))
+        return None
+
+    async def in_registration(
+        self, adviser: Adviser, root: str, event_id: str, text: str
+    ) -> DeskAnswer | None:
+        """An answer in the thread of a `!register` from the room; None if there is none."""
+        said = await self.registrations.answer(room_key(root), adviser, event_id, text)
+        return _answer(said) if said is not None else None
+
+    def _first_contact(self, case: CaseInfo) -> Tally | None:
+        """The time to first contact, counted with the adviser's first answer."""
+        if case.adviser_replied_at is not None:
+            return None
+        return first_contact_tally(case.created_at, case.adviser_id, self._clock(), self._config)
 
     async def _apply(self, step: AdviserStep) -> bool:
         acted = await self._store.adviser_step(step, self._clock())
@@ -108,9 +159,21 @@ class AdviserDesk:
 
     async def _close(self, case: CaseInfo, event_id: str, t: Texts) -> DeskAnswer:
         note = RelayNote(TO_EMPLOYEE, "closed_by_adviser")
-        step = AdviserStep(case.case_ref, event_id, notes=(note,), replied=True, close=True)
+        registration = self.registrations.start_for_case(case)
+        step = AdviserStep(
+            case.case_ref,
+            event_id,
+            notes=(note,),
+            replied=True,
+            close=True,
+            first_contact=self._first_contact(case),
+            registration=registration,
+        )
         acted = await self._apply(step)
-        return DeskAnswer(t("desk.closed", case_ref=case.case_ref), acted)
+        closed = t("desk.closed", case_ref=case.case_ref)
+        return DeskAnswer(
+            f"{closed}\n\n{self.registrations.first_question(registration, t)}", acted
+        )
 
     async def _checkin(self, case: CaseInfo, event_id: str, argument: str, t: Texts) -> DeskAnswer:
         delay = checkin_delay(argument)
@@ -118,7 +181,13 @@ class AdviserDesk:
         if delay is None or delay <= 0 or delay > most * _DAY:
             return DeskAnswer(t("desk.checkin_invalid", max=most), False)
         due = self._clock() + delay
-        step = AdviserStep(case.case_ref, event_id, replied=True, timer=Timer(CHECKIN, due))
+        step = AdviserStep(
+            case.case_ref,
+            event_id,
+            replied=True,
+            timer=Timer(CHECKIN, due),
+            first_contact=self._first_contact(case),
+        )
         acted = await self._apply(step)
         when = local_date(due, self._config)
         return DeskAnswer(t("desk.checkin_planned", case_ref=case.case_ref, date=when), acted)
@@ -177,3 +246,11 @@ class AdviserDesk:
             unsent=case.unsent_relays,
             timers=timers or t("desk.no_timers"),
         )
+
+
+def desk_help(t: Texts) -> str:
+    return f"{t('desk.help')}\n\n{t('register.help')}"
+
+
+def _answer(said: Said) -> DeskAnswer:
+    return DeskAnswer(said.text, said.acted)

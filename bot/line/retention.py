@@ -45,6 +45,9 @@ class RetentionWorker:
             audit_before=now - terms.audit_days * _DAY,
             require_redacted=redact_days > 0,
         )
+        registrations = await self._store.purge_registrations(now - terms.closed_case_days * _DAY)
+        if registrations:
+            log.info("retention: %d unfinished registrations", registrations)
         if drafts or redacted or counts.total():
             log.info(
                 "retention: %d idle conversations, %d silent lines closed, %d case links"

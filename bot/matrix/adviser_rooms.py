@@ -23,7 +23,7 @@ from nio import (
 
 from bot.config import Adviser, Config
 from bot.engine import describe_failure
-from bot.line.desk import AdviserDesk
+from bot.line.desk import AdviserDesk, desk_help
 from bot.matrix.render import without_reply_fallback
 from bot.matrix.session import MatrixSession
 from bot.sinks.base import DeliveryDeferred, ThreadPost, ThreadText
@@ -87,19 +87,33 @@ class AdviserRooms:
         elif root is None:
             command = event.body.strip().split(maxsplit=1)[:1]
             help_asked = command and command[0].lower() in ("!help", "!hulp")
-            answer = t("desk.help") if help_asked else t("desk.not_in_thread")
+            in_room = await self._desk.in_room(adviser, event.event_id, event.body)
+            if in_room is not None:
+                # A registration's questions go in a thread of their own, on the command.
+                root = event.event_id
+                answer = in_room.text
+            else:
+                answer = desk_help(t) if help_asked else t("desk.not_in_thread")
         else:
-            case = await self._store.case_in_thread(room_id, root)
-            text = without_reply_fallback(event.body)
-            desk = await self._desk.in_thread(case, adviser, event.event_id, text)
-            log.info(
-                "adviser %s wrote in the thread of case %s",
-                adviser.id,
-                case.case_ref if case else "unknown",
-            )
-            answer = desk.text
+            answer = await self._in_thread(room_id, adviser, root, event)
         if answer is not None:
             await self._answer(adviser, room_id, root, event.event_id, answer)
+
+    async def _in_thread(self, room_id: str, adviser: Adviser, root: str, event: Any) -> str | None:
+        case = await self._store.case_in_thread(room_id, root)
+        text = without_reply_fallback(event.body)
+        if case is None:
+            registering = await self._desk.in_registration(adviser, root, event.event_id, text)
+            if registering is not None:
+                log.info("adviser %s answered a registration question", adviser.id)
+                return registering.text
+        desk = await self._desk.in_thread(case, adviser, event.event_id, text)
+        log.info(
+            "adviser %s wrote in the thread of case %s",
+            adviser.id,
+            case.case_ref if case else "unknown",
+        )
+        return desk.text
 
     async def _answer(
         self, adviser: Adviser, room_id: str, root: str | None, event_id: str, text: str

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from bot.crypto import UserKey
 from bot.sinks.base import Receipt
 from bot.store.line_records import LineStep, NewCase
+from bot.store.stat_records import Tally
 
 
 class StoreError(Exception):
@@ -31,6 +32,7 @@ class NewHandoff:
     adviser_id: str
     payload: dict[str, Any]  # personal: stored encrypted, purged once delivered
     case: NewCase | None = None  # the line that opens with it
+    tally: Tally | None = None  # what it adds to the annual report's counts
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+from bot.store.stat_records import Registration, Tally
+
 TO_ADVISER: Final = "to_adviser"
 TO_EMPLOYEE: Final = "to_employee"
 Direction = Literal["to_adviser", "to_employee"]
@@ -73,6 +75,8 @@ class AdviserStep:
     timers: tuple[Timer, ...] = ()
     replace_timers: tuple[str, ...] = ()  # kinds of pending timers that the new ones replace
     any_status: bool = False  # acts on a closed case too (the whistleblower terms)
+    first_contact: Tally | None = None  # counted if this is the adviser's first answer
+    registration: Registration | None = None  # the questions asked at closing
 
 
 @dataclass(frozen=True)

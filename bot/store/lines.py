@@ -496,9 +496,15 @@ class LineQueries:
         ``require_redacted`` not before it happened), and old audit entries. Returns
         the counts; never any content."""
         async with self._transaction() as db:
-            return await self._purge(
+            counts = await self._purge(
                 db, now, idle_since, closed_before, keep_rows_after, audit_before, require_redacted
             )
+        if counts.links_erased or counts.cases_deleted:
+            async with self._write_lock:
+                # Earlier versions of the purged rows are still in the WAL: fold it into
+                # the database file (where secure_delete zeroed them) and empty it.
+                await self._tx_db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return counts
 
     async def _purge(
         self,

@@ -117,4 +117,39 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         ) WITHOUT ROWID;
         """,
     ),
+    (
+        40,
+        """
+        -- Counts for the annual report, apart from cases: the period (year and quarter),
+        -- the adviser, what is counted and how often. Never a case reference, a person,
+        -- a time finer than the quarter, or free text: the checks refuse anything but
+        -- short lowercase codes. Kept when the cases they came from are purged.
+        CREATE TABLE statistics (
+            year INTEGER NOT NULL CHECK (year BETWEEN 2000 AND 2999),
+            quarter INTEGER NOT NULL CHECK (quarter BETWEEN 1 AND 4),
+            adviser_id TEXT NOT NULL,
+            dimension TEXT NOT NULL CHECK (
+                length(dimension) BETWEEN 1 AND 40 AND dimension NOT GLOB '*[^a-z0-9_+-]*'
+            ),
+            value TEXT NOT NULL CHECK (
+                length(value) BETWEEN 1 AND 40 AND value NOT GLOB '*[^a-z0-9_+-]*'
+            ),
+            count INTEGER NOT NULL CHECK (count >= 0),
+            PRIMARY KEY (year, quarter, adviser_id, dimension, value)
+        ) WITHOUT ROWID;
+
+        -- An adviser's registration while they answer its questions: the answers
+        -- sealed, the row deleted in the transaction that turns them into counts.
+        CREATE TABLE registrations (
+            thread_key TEXT PRIMARY KEY,  -- "case:<ref>"; "room:<event>" outside the bot
+            adviser_id TEXT NOT NULL,
+            case_ref TEXT REFERENCES cases (case_ref) ON DELETE CASCADE,
+            sealed BLOB NOT NULL,         -- AES-GCM, associated data binds thread_key
+            started_at REAL NOT NULL
+        ) WITHOUT ROWID;
+
+        -- A case is registered (counted at closing) once.
+        ALTER TABLE cases ADD COLUMN registered INTEGER NOT NULL DEFAULT 0;
+        """,
+    ),
 )

@@ -25,8 +25,8 @@ from bot.store.base import (
 from bot.store.connection import apply_migrations, open_database
 from bot.store.group_commit import BatchedLookup, GroupCommit
 from bot.store.line_records import LineStep
-from bot.store.lines import LineQueries
 from bot.store.migrations import MIGRATIONS
+from bot.store.statistics import StatisticsQueries
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def _outbox_aad(case_ref: str) -> bytes:
     return b"outbox\x00" + case_ref.encode()
 
 
-class SqliteStore(LineQueries):
+class SqliteStore(StatisticsQueries):
     def __init__(
         self, db: aiosqlite.Connection, tx_db: aiosqlite.Connection, cipher: FieldCipher
     ) -> None:
@@ -166,6 +166,8 @@ class SqliteStore(LineQueries):
                 await self._insert_case(
                     self._tx_db, user, handoff.case_ref, handoff.adviser_id, handoff.case, now
                 )
+            if handoff.tally is not None:
+                await self._add_tally(self._tx_db, handoff.tally)
 
     async def due_handoffs(self, now: float, limit: int) -> list[PendingHandoff]:
         rows = await self._db.execute_fetchall(

@@ -1,0 +1,115 @@
+"""The annual report as Markdown and CSV: the same figures as the HTML. Pure."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from bot.report.figures import Activity, Line, Report, Table
+from bot.report.hiding import SMALL, Cell
+from bot.texts import Texts
+
+
+def cell_text(cell: Cell, report: Report, t: Texts) -> str:
+    if cell.shown:
+        return str(cell.count)
+    return f"< {report.min_count}" if cell.hidden == SMALL else t("report.hidden_mark")
+
+
+def line_cells(line: Line, report: Report, t: Texts) -> list[str]:
+    return [
+        line.label,
+        cell_text(line.this, report, t),
+        cell_text(line.last, report, t),
+        line.change() or "",
+    ]
+
+
+def header(report: Report, t: Texts) -> list[str]:
+    return ["", str(report.year), str(report.previous), t("report.change")]
+
+
+def _md_row(cells: list[str]) -> str:
+    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+
+def _md_table(table: Table, report: Report, t: Texts) -> list[str]:
+    rows = [f"## {table.title}", ""]
+    if table.note:
+        rows += [table.note, ""]
+    rows += [_md_row(header(report, t)), "| --- | ---: | ---: | ---: |"]
+    rows += [_md_row(line_cells(line, report, t)) for line in table.lines]
+    rows.append(_md_row([f"**{c}**" if c else c for c in line_cells(table.total, report, t)]))
+    if table.share:
+        rows += ["", table.share]
+    return [*rows, ""]
+
+
+def markdown(report: Report, t: Texts) -> str:
+    out = [f"# {report.title}", "", report.scope, "", t("report.about"), ""]
+    out += [f"## {t('report.title_hidden')}", "", *(f"- {line}" for line in report.hidden), ""]
+    for table in report.tables:
+        out += _md_table(table, report, t)
+    out += [f"## {t('report.title_activities')}", ""]
+    if report.activities:
+        out += [
+            _md_row(activity_header(report, t)),
+            "| --- | ---: | ---: | ---: | ---: |",
+            *(_md_row(activity_cells(a)) for a in report.activities),
+        ]
+    else:
+        out.append(t("report.no_activities"))
+    out += ["", f"## {t('report.title_observations')}", "", t("report.observations_hint"), ""]
+    return "\n".join(out)
+
+
+def activity_header(report: Report, t: Texts) -> list[str]:
+    return [
+        t("report.activity_kind"),
+        t("report.sessions", year=report.year),
+        t("report.participants", year=report.year),
+        t("report.sessions", year=report.previous),
+        t("report.participants", year=report.previous),
+    ]
+
+
+def activity_cells(activity: Activity) -> list[str]:
+    return [
+        activity.label,
+        str(activity.sessions),
+        str(activity.participants),
+        str(activity.last_sessions),
+        str(activity.last_participants),
+    ]
+
+
+def csv_text(report: Report, t: Texts) -> str:
+    buffer = io.StringIO()
+    out = csv.writer(buffer, lineterminator="\n")
+    out.writerow([t("report.csv_table"), *header(report, t)])
+    for table in report.tables:
+        for line in (*table.lines, table.total):
+            out.writerow([table.title, *line_cells(line, report, t)])
+    for activity in report.activities:
+        cells = activity_cells(activity)
+        out.writerow(
+            [
+                t("report.title_activities"),
+                f"{cells[0]}: {t('report.sessions_word')}",
+                cells[1],
+                cells[3],
+                "",
+            ]
+        )
+        out.writerow(
+            [
+                t("report.title_activities"),
+                f"{cells[0]}: {t('report.participants_word')}",
+                cells[2],
+                cells[4],
+                "",
+            ]
+        )
+    for rule in report.hidden:
+        out.writerow([t("report.title_hidden"), rule, "", "", ""])
+    return buffer.getvalue()
