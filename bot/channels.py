@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Protocol
 
 from bot.config import Config, ConfigError
@@ -19,9 +20,15 @@ class Channel(Protocol):
 
 def check_channels(config: Config) -> None:
     """Fail before anything starts when no channel is on or a channel's secret is missing."""
-    if config.telegram is None and config.matrix_dm is None and config.admin is None:
+    if (
+        config.telegram is None
+        and config.matrix_dm is None
+        and config.admin is None
+        and config.web is None
+    ):
         raise ConfigError(
-            "no channel is switched on: set enabled = true under [telegram] or [matrix_dm]"
+            "no channel is switched on: set enabled = true under [telegram], [matrix_dm]"
+            " or [web]"
             " (to try the bot in this terminal, use `vertrouwd chat`)"
         )
     if config.telegram is not None:
@@ -41,6 +48,8 @@ def build_channels(runtime: Runtime) -> list[Channel]:
         runtime.texts.reload_listeners.append(telegram.texts_changed)
         telegram.relay = runtime.relay
         channels.append(telegram)
+    if config.web is not None and runtime.keys is not None:
+        channels.append(web_channel(runtime))
     session = runtime.matrix_session
     if session is not None and session.listeners:
         # Direct chats and the admin room listen to the session's syncs.
@@ -48,6 +57,24 @@ def build_channels(runtime: Runtime) -> list[Channel]:
 
         channels.append(MatrixSyncLoop(session))
     return channels
+
+
+def web_channel(runtime: Runtime) -> Channel:
+    # Imported here: aiohttp's server and the templates only load when the web is on.
+    from bot.adapters.web import WebChannel
+
+    config = runtime.config
+    assert config.web is not None and runtime.keys is not None
+    return WebChannel(
+        config,
+        config.web,
+        runtime.engine,
+        runtime.store,
+        lambda: runtime.catalog,
+        runtime.keys,
+        time.time,
+        runtime.relay,
+    )
 
 
 async def serve(runtime: Runtime, stopping: asyncio.Event) -> None:
