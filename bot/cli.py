@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import asyncio
 import getpass
 import logging
@@ -66,6 +67,10 @@ def _chat(config: Config, args: argparse.Namespace) -> int:
 def _run(config: Config, args: argparse.Namespace) -> int:
     from bot.channels import check_channels, serve
 
+    if args.web and config.web is None:
+        from bot.config_web import default_web_settings
+
+        config = dataclasses.replace(config, web=default_web_settings())
     check_channels(config)
 
     async def main() -> None:
@@ -162,8 +167,11 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--user", default=getpass.getuser(), help="name of the simulated person")
     chat.add_argument("--lang", help="starting language, e.g. nl or en")
 
-    commands.add_parser(
+    run = commands.add_parser(
         "run", parents=[common], help="serve employees on the channels switched on in the config"
+    )
+    run.add_argument(
+        "--web", action="store_true", help="also serve the web chat (on 127.0.0.1:8080 by default)"
     )
 
     inbox = commands.add_parser("inbox", parents=[common], help="read the local adviser inbox")

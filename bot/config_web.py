@@ -73,3 +73,14 @@ def web_settings(raw: dict[str, Any], base_dir: Path) -> WebSettings | None:
         logo_file=logo,
         accent_colour=colour.lower(),
     )
+
+
+def default_web_settings() -> WebSettings:
+    """The web chat as the built-in defaults have it, switched on (for the demo)."""
+    from bot.config import _defaults
+
+    raw = _defaults()
+    raw["web"]["enabled"] = True
+    settings = web_settings(raw, Path.cwd())
+    assert settings is not None
+    return settings

@@ -138,7 +138,7 @@ class WebChannel:
             server = site._server
             sockets = getattr(server, "sockets", None) or []
             self.port = sockets[0].getsockname()[1] if sockets else self._settings.port
-            log.info("web chat listening on %s:%s", self._settings.listen, self.port)
+            log.info("web chat listening on http://%s:%s/", self._settings.listen, self.port)
             tasks = [
                 asyncio.create_task(self._every(self._purge_seconds, self._purge)),
                 asyncio.create_task(self._every(_RELAY_NUDGE_SECONDS, self._nudge_relays)),
