@@ -78,7 +78,7 @@ def test_every_response_carries_the_security_headers(server: WebServer):
             server, "POST", "/chat", form(csrf="0" * 32, text="hi"), with_session
         ),
     }
-    for name, (status, headers, body, _) in responses.items():
+    for name, (_status, headers, body, _) in responses.items():
         assert headers["Content-Security-Policy"] == CSP, name
         assert headers["Referrer-Policy"] == "no-referrer", name
         assert headers["X-Content-Type-Options"] == "nosniff", name
@@ -104,7 +104,7 @@ def test_every_response_carries_the_security_headers(server: WebServer):
 
 
 def test_the_one_cookie_is_strict_and_ends_with_the_browser(server: WebServer):
-    cookie, (status, headers, _, [raw]) = started(server)
+    _cookie, (_status, headers, _, [raw]) = started(server)
     assert headers["Location"] == "/chat"
     attributes = raw.lower()
     assert "httponly" in attributes and "samesite=strict" in attributes

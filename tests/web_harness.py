@@ -164,6 +164,8 @@ class WebServer:
 
 
 def chromium(javascript: bool = True, lang: str = "en-GB,en") -> WebDriver:
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        pytest.skip("Debian's chromium and chromium-driver are not installed (./dev test does)")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for argument in (
