@@ -85,17 +85,22 @@ class NeutralSite:
 class WebServer:
     """`vertrouwd run` with the web chat on, stopped and started at will."""
 
-    def __init__(self, tmp_path: Path, exit_url: str, extra: str = "") -> None:
+    def __init__(self, tmp_path: Path, exit_url: str, base: str | None = None) -> None:
+        """``base``: a config to add the web chat to (else the embedded default's)."""
         self.tmp_path = tmp_path
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.config = write_config(
-            tmp_path,
+        web = (
             "[web]\nenabled = true\n"
             f"port = {self.port}\n"
             f'exit_url = "{exit_url}"\n'
-            'trusted_proxies = ["127.0.0.1"]\n' + extra,
+            'trusted_proxies = ["127.0.0.1"]\n'
         )
+        if base is None:
+            self.config = write_config(tmp_path, web)
+        else:
+            self.config = tmp_path / "config.toml"
+            self.config.write_text(base + web)
         self.data_dir = tmp_path / "data"
         self.log_path = tmp_path / "run.log"
         self.process: subprocess.Popen[bytes] | None = None
