@@ -155,6 +155,16 @@ def _matrix_setup(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def _poster(config: Config, args: argparse.Namespace) -> int:
+    from bot.poster import write_poster
+
+    catalog = load_catalog(config.locales_dir, config.default_language)
+    languages = [lang.strip() for lang in (args.lang or config.default_language).split(",")]
+    write_poster(config, catalog, languages, args.out)
+    print(f"wrote {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", type=Path, help="config file (default: built-in defaults)")
@@ -196,6 +206,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     setup.add_argument("--adviser", required=True, help="the adviser's id in the config")
 
+    poster = commands.add_parser(
+        "poster",
+        parents=[common],
+        help="an A4 poster (SVG) with the web chat's address and QR code",
+    )
+    poster.add_argument("--out", type=Path, default=Path("poster.svg"), help="file to write")
+    poster.add_argument("--lang", help="one language, or two side by side: nl,en")
+
     texts = commands.add_parser("texts", help="work with the locale files")
     text_commands = texts.add_subparsers(dest="texts_command", required=True)
     check = text_commands.add_parser("check", parents=[common], help="validate every locale")
@@ -225,6 +243,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _doctor(config, args)
         if args.command == "matrix":
             return _matrix_setup(config, args)
+        if args.command == "poster":
+            return _poster(config, args)
         return _texts_check(config, args)
     except (ConfigError, KeyFileError, TextsInvalid, StoreError, EncryptionUnavailable) as exc:
         print(f"vertrouwd: {exc}", file=sys.stderr)
