@@ -16,6 +16,7 @@ import aiosqlite
 
 from bot.crypto import DecryptionError, FieldCipher, UserKey
 from bot.store.base import StoreError
+from bot.store.line_records import OPEN
 
 
 @dataclass
@@ -34,6 +35,8 @@ class WebScreen:
     relays: list[str] = field(default_factory=list)
     # Grows with every change: an open page knows when to fetch again.
     version: int = 0
+    # The conversation's language at the last step (the page's language).
+    lang: str | None = None
 
     def to_json(self) -> bytes:
         return json.dumps(self.__dict__, separators=(",", ":"), ensure_ascii=False).encode()
@@ -41,6 +44,15 @@ class WebScreen:
     @classmethod
     def from_json(cls, data: bytes) -> WebScreen:
         return cls(**json.loads(data))
+
+
+@dataclass(frozen=True)
+class WebPerson:
+    """What the web chat needs to know of a person after a step, in one query."""
+
+    known: bool  # a conversation, or a case that still links to them
+    has_open_case: bool
+    lang: str | None  # the conversation's language, if there is one
 
 
 def _screen_aad(user: UserKey) -> bytes:
@@ -89,6 +101,18 @@ class WebScreenQueries:
             )
         )
         return bool(rows[0][0])
+
+    async def web_person(self, user: UserKey) -> WebPerson:
+        rows = list(
+            await self._db.execute_fetchall(
+                "SELECT (SELECT lang FROM conversations WHERE user_key = ?),"
+                " EXISTS (SELECT 1 FROM cases WHERE owner_key = ?),"
+                " EXISTS (SELECT 1 FROM cases WHERE owner_key = ? AND status = ?)",
+                (user, user, user, OPEN),
+            )
+        )
+        lang, linked, open_case = rows[0]
+        return WebPerson(lang is not None or bool(linked), bool(open_case), lang)
 
     async def purge_orphan_web_screens(self) -> int:
         """Drop the screens of people with no conversation and no linked case left."""

@@ -163,6 +163,7 @@ class WebChannel:
     async def _purge(self) -> None:
         dropped = await self._store.purge_orphan_web_screens()
         if dropped:
+            self.screens.forget()
             log.info("web: %d screen(s) of people no longer known dropped", dropped)
 
     async def _nudge_relays(self) -> None:

@@ -226,19 +226,19 @@ class WebChat:
         if not session.code:
             return self.redirect("/")
         user = self.user(session.code)
-        record = await self._store.load_conversation(user)
-        t = self.texts_for(request, session, record.lang if record else None)
         async with self._screens.locks.hold(user):
             screen = await self._screens.load(user)
         if screen is None:
             # The first page after a restart lost it, or the person's data is gone.
             if not await self._store.web_person_known(user):
                 return self.redirect("/")
+            t = self.texts_for(request, session)
             screen, _ = await self.step(
                 session.code, self.inbound(session.code, t, kind=InboundKind.RESUME)
             )
             if screen is None:
                 return self.redirect("/")
+        t = self.texts_for(request, session, screen.lang)
         code = None
         if screen.code_pending:
             code = session.code

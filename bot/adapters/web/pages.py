@@ -82,7 +82,7 @@ class Pages:
             organisation=self._config.organisation_name,
             has_logo=self._settings.logo_file is not None,
             exit_url=self._settings.exit_url,
-            emergency=emergency_text(t, self._config),
+            emergency=emergency_text(t, self._config) if template == "help.html" else "",
             draft_hours=f"{self._config.retention.draft_hours:g}",
             closed_days=f"{self._config.retention.closed_case_days:g}",
             **values,

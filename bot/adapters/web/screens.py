@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 
 _LINE_KEPT = 50
 _RELAYS_KEPT = 50
+_CACHED = 5000
 BOT, YOU, ADVISER = "bot", "you", "adviser"
 
 
@@ -41,31 +43,63 @@ def address_of(user: UserKey) -> str:
 
 
 class Screens:
-    def __init__(self, store: SqliteStore, clock: Callable[[], float]) -> None:
+    """This process is the only writer of web screens (the web channel runs in one
+    process), so the screens last used stay in memory too, written through."""
+
+    def __init__(
+        self, store: SqliteStore, clock: Callable[[], float], cached: int = _CACHED
+    ) -> None:
         self._store = store
         self._clock = clock
         self.locks: KeyedLocks[UserKey] = KeyedLocks()
         self._listeners: dict[UserKey, set[asyncio.Queue[int]]] = {}
+        # Kept as JSON: each load gets its own copy, cheaper than a deep copy.
+        self._cache: OrderedDict[UserKey, bytes] = OrderedDict()
+        self._cached = cached
 
     async def load(self, user: UserKey) -> WebScreen | None:
-        return await self._store.load_web_screen(user)
+        cached = self._cache.get(user)
+        if cached is None:
+            screen = await self._store.load_web_screen(user)
+            if screen is not None:
+                self._remember(user, screen)
+            return screen
+        self._cache.move_to_end(user)
+        return WebScreen.from_json(cached)
+
+    def _remember(self, user: UserKey, screen: WebScreen) -> None:
+        self._cache[user] = screen.to_json()
+        self._cache.move_to_end(user)
+        while len(self._cache) > self._cached:
+            self._cache.popitem(last=False)
 
     async def save(self, user: UserKey, screen: WebScreen) -> None:
         screen.version += 1
         await self._store.save_web_screen(user, screen, self._clock())
+        self._remember(user, screen)
         self._notify(user, screen.version)
+
+    async def drop(self, user: UserKey) -> None:
+        self._cache.pop(user, None)
+        await self._store.drop_web_screen(user)
+        self._notify(user, -1)
+
+    def forget(self) -> None:
+        """After the store's purge: screens are read again from the store."""
+        self._cache.clear()
 
     async def after_step(
         self, user: UserKey, typed: str | None, replies: Sequence[Reply]
     ) -> WebScreen | None:
         """Put a step's replies on the person's screen; None when nothing of the person
         is left (they erased their data): then the screen goes too."""
-        if not await self._store.web_person_known(user):
-            await self._store.drop_web_screen(user)
-            self._notify(user, -1)
+        person = await self._store.web_person(user)
+        if not person.known:
+            await self.drop(user)
             return None
         screen = await self.load(user) or WebScreen()
-        has_case = await self._store.open_case(user) is not None
+        has_case = person.has_open_case
+        screen.lang = person.lang
         current = [entry(Reply(typed), YOU)] if typed else []
         current += [entry(r, BOT) for r in replies]
         if has_case and not screen.had_case:
@@ -84,7 +118,7 @@ class Screens:
 
     async def add_relay(self, user: UserKey, replies: Sequence[Reply], txn_id: str) -> None:
         async with self.locks.hold(user):
-            if not await self._store.web_person_known(user):
+            if not (await self._store.web_person(user)).known:
                 raise RecipientGone("web-person-gone")
             screen = await self.load(user) or WebScreen(had_case=True)
             if txn_id in screen.relays:
