@@ -154,6 +154,8 @@ def test_coming_back_on_another_device_shows_the_adviser_live_and_delete_works(
             raise AssertionError("the message did not reach the adviser's thread")
         type_answer(other, "/mydata")
         assert case_ref in replies(other)
+        type_answer(other, "/stop")
+        assert en("line.stopped", case_ref=case_ref) in replies(other)
         type_answer(other, "/delete")
         after(other, other.find_element(By.CSS_SELECTOR, 'form.choices button[value="yes"]').click)
         assert other.current_url == server.url + "/"

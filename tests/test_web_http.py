@@ -13,7 +13,14 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from bot.adapters.web.guard import CSP, PERMISSIONS_POLICY
 from bot.texts import Texts
-from tests.web_harness import WebServer, browser, neutral, server  # noqa: F401 - fixtures
+from tests.web_harness import (  # noqa: F401 - fixtures
+    ACCENT,
+    LOGO,
+    WebServer,
+    browser,
+    neutral,
+    server,
+)
 
 # ruff: noqa: F811
 
@@ -153,3 +160,27 @@ def test_an_error_page_has_no_accessibility_violations(server: WebServer, browse
     axe = Axe(browser)
     axe.inject()
     assert axe.run()["violations"] == []
+
+
+def test_every_page_has_the_safety_links_the_privacy_line_and_the_branding(
+    server: WebServer, en: Texts
+):
+    cookie, _ = started(server)
+    pages = {
+        "start": request(server, "GET", "/"),
+        "chat": request(server, "GET", "/chat", headers={"Cookie": f"vw={cookie}"}),
+        "help": request(server, "GET", "/help"),
+        "error": request(server, "GET", "/nothing-here"),
+    }
+    privacy = en("web.privacy", draft_hours=72, closed_days=30)
+    for name, (_, _, html, _) in pages.items():
+        assert 'id="quick-exit"' in html and 'href="/help"' in html, name
+        assert privacy in html, name
+        assert "Demo Organisation" in html and 'src="/static/logo"' in html, name
+    # The emergency routes, one tap away.
+    help_page = pages["help"][2]
+    assert "112" in help_page and "113" in help_page and "Veilig Thuis" in help_page
+    status, headers, logo, _ = request(server, "GET", "/static/logo")
+    assert status == 200 and headers["Content-Type"].startswith("image/svg+xml") and logo == LOGO
+    _, _, theme, _ = request(server, "GET", "/static/theme.css")
+    assert f"--accent: {ACCENT}" in theme and "--on-accent: #ffffff" in theme

@@ -49,6 +49,8 @@ INTAKE: list[tuple[str, str]] = [
     ("choice", "this_week"),
 ]
 SEND = ("choice", "send")
+LOGO = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="9"/></svg>'
+ACCENT = "#7a1f5c"
 
 
 def free_port() -> int:
@@ -85,8 +87,11 @@ class NeutralSite:
 class WebServer:
     """`vertrouwd run` with the web chat on, stopped and started at will."""
 
-    def __init__(self, tmp_path: Path, exit_url: str, base: str | None = None) -> None:
-        """``base``: a config to add the web chat to (else the embedded default's)."""
+    def __init__(
+        self, tmp_path: Path, exit_url: str, base: str | None = None, web_extra: str = ""
+    ) -> None:
+        """``base``: a config to add the web chat to (else the embedded default's);
+        ``web_extra``: more settings under [web]."""
         self.tmp_path = tmp_path
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -94,7 +99,7 @@ class WebServer:
             "[web]\nenabled = true\n"
             f"port = {self.port}\n"
             f'exit_url = "{exit_url}"\n'
-            'trusted_proxies = ["127.0.0.1"]\n'
+            'trusted_proxies = ["127.0.0.1"]\n' + web_extra
         )
         if base is None:
             self.config = write_config(tmp_path, web)
@@ -203,7 +208,11 @@ def neutral() -> Iterator[NeutralSite]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, neutral: NeutralSite) -> Iterator[WebServer]:
-    web = WebServer(tmp_path_factory.mktemp("web"), neutral.url)
+    folder = tmp_path_factory.mktemp("web")
+    (folder / "logo.svg").write_text(LOGO)
+    web = WebServer(
+        folder, neutral.url, web_extra=f'logo_file = "logo.svg"\naccent_colour = "{ACCENT}"\n'
+    )
     web.start()
     yield web
     web.stop()
