@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import http.client
 import re
+import socket
+import time
 import urllib.parse
 from http.cookies import SimpleCookie
 
@@ -184,3 +186,16 @@ def test_every_page_has_the_safety_links_the_privacy_line_and_the_branding(
     assert status == 200 and headers["Content-Type"].startswith("image/svg+xml") and logo == LOGO
     _, _, theme, _ = request(server, "GET", "/static/theme.css")
     assert f"--accent: {ACCENT}" in theme and "--on-accent: #ffffff" in theme
+
+
+def test_a_request_that_is_not_valid_http_leaves_no_address_in_the_log(server: WebServer):
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw:
+        raw.sendall(b"POST /chat HTTP/1.1\r\nHost: x\r\nContent-Length: many\r\n\r\n")
+        answer = raw.recv(4096)
+    assert answer.split(b" ")[1] == b"400"
+    time.sleep(0.3)
+    log = server.log()
+    assert "Error handling request" in log
+    assert [
+        line for line in log.splitlines() if "127.0.0.1" in line and "listening" not in line
+    ] == []

@@ -39,6 +39,25 @@ _RELAY_NUDGE_SECONDS = 2.0
 _STATIC_TYPES = {"style.css": "text/css", "chat.js": "text/javascript"}
 
 
+class _NoAddresses(logging.Filter):
+    """aiohttp logs "Error handling request from <address>" (with a traceback that can
+    quote the request) for requests that are not valid HTTP: only what went wrong stays."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg).split(" from ", 1)[0]
+        if record.exc_info and record.exc_info[1] is not None:
+            message = f"{message}: {type(record.exc_info[1]).__name__}"
+        record.msg = message + " (details withheld)"
+        record.args = None
+        record.exc_info = record.exc_text = None
+        return True
+
+
+_NO_ADDRESSES = _NoAddresses()
+for _name in ("aiohttp.server", "aiohttp.web", "aiohttp.access"):
+    logging.getLogger(_name).addFilter(_NO_ADDRESSES)
+
+
 class WebChannel:
     def __init__(
         self,
