@@ -15,24 +15,31 @@
   var version = Number(document.body.getAttribute("data-version")) || 0;
   var busy = false;
 
+  // The live regions stay in place (screen readers announce what changes in them);
+  // the rest of the conversation is replaced.
   function swap(html) {
     var page = new DOMParser().parseFromString(html, "text/html");
     if (page.body.getAttribute("data-page") !== "chat") {
       window.location.replace("/");
       return false;
     }
-    var fresh = page.getElementById("main");
-    var typed = document.getElementById("text");
-    var draft = typed ? typed.value : "";
-    var hadFocus = document.activeElement === typed;
-    document.getElementById("main").innerHTML = fresh.innerHTML;
+    ["receipt-slot", "choices-slot", "line-log", "replies"].forEach(function (id) {
+      var now = document.getElementById(id);
+      var fresh = page.getElementById(id);
+      if (now && fresh && now.innerHTML !== fresh.innerHTML) {
+        now.innerHTML = fresh.innerHTML;
+      }
+    });
+    var title = document.getElementById("line-title");
+    var freshTitle = page.getElementById("line-title");
+    if (title && freshTitle) { title.className = freshTitle.className; }
+    var hidden = page.querySelectorAll("form.typed input[type=hidden]");
+    Array.prototype.forEach.call(hidden, function (input) {
+      var mine = document.querySelector('form.typed input[name="' + input.name + '"]');
+      if (mine) { mine.value = input.value; }
+    });
     version = Number(page.body.getAttribute("data-version")) || version;
     document.body.setAttribute("data-version", String(version));
-    var again = document.getElementById("text");
-    if (again) {
-      again.value = draft;
-      if (hadFocus) { again.focus(); }
-    }
     attach();
     return true;
   }
@@ -60,9 +67,8 @@
         if (typed) { typed.value = ""; }
         if (swap(html)) {
           var first = document.querySelector(".choices button");
-          var target = typed ? document.getElementById("text") : (first || document.getElementById("text"));
+          var target = typed ? typed : (first || document.getElementById("text"));
           if (target) { target.focus(); }
-          if (typed) { document.getElementById("text").value = ""; }
         }
       })
       .catch(function () { form.submit(); })
@@ -72,6 +78,8 @@
   function attach() {
     var forms = document.querySelectorAll("main form");
     Array.prototype.forEach.call(forms, function (form) {
+      if (form.getAttribute("data-live")) { return; }
+      form.setAttribute("data-live", "1");
       form.addEventListener("submit", function (event) {
         event.preventDefault();
         if (!busy) { send(form, event.submitter); }
