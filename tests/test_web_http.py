@@ -199,3 +199,18 @@ def test_a_request_that_is_not_valid_http_leaves_no_address_in_the_log(server: W
     assert [
         line for line in log.splitlines() if "127.0.0.1" in line and "listening" not in line
     ] == []
+
+
+def test_a_visitor_starting_conversation_after_conversation_is_asked_to_wait(
+    server: WebServer, en: Texts
+):
+    visitor = {"X-Forwarded-For": "192.0.2.99"}
+    _, _, page, _ = request(server, "GET", "/")
+    statuses = [
+        request(server, "POST", "/start", form(csrf=csrf_of(page)), visitor)[0] for _ in range(12)
+    ]
+    assert statuses[:10] == [303] * 10 and statuses[10:] == [429, 429]
+    _, _, body, _ = request(server, "POST", "/start", form(csrf=csrf_of(page)), visitor)
+    assert en("web.start_wait") in body
+    # Someone else is not held up.
+    assert request(server, "POST", "/start", form(csrf=csrf_of(page)))[0] == 303

@@ -22,6 +22,7 @@ from bot.config_web import WebSettings
 from bot.crypto import UserKey, UserKeyer
 from bot.engine import Engine, describe_failure
 from bot.messages import Inbound, InboundKind, Reply
+from bot.ratelimit import FloodLimiter
 from bot.store import SqliteStore
 from bot.store.web_screens import WebScreen
 from bot.texts import Catalog, Texts
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 
 _PAGES = {"start": "/", "chat": "/chat", "help": "/help"}
 _ENDED_KEPT = 200
+_STARTS_AT_ONCE = 10
+_STARTS_PER_MINUTE = 1
 
 
 def accepted_language(header: str, catalog: Catalog) -> str | None:
@@ -74,6 +77,9 @@ class WebChat:
         self._clock = clock
         self._pages = Pages(config, settings)
         self.throttle = CodeThrottle()
+        # New conversations per visitor (by the same hash): a few at once, then one a
+        # minute; each one is a row in the store.
+        self._starts = FloodLimiter(_STARTS_AT_ONCE, _STARTS_PER_MINUTE)
         # What an erasure said, shown once on the start page (the person is gone).
         self._ended: dict[str, list[str]] = {}
 
@@ -186,6 +192,12 @@ class WebChat:
         await self.form(request, anonymous_ok=True)
         session = self.session(request)
         t = self.texts_for(request, session)
+        client = self.throttle.client(client_address(request, self._settings))
+        allowed, _ = self._starts.check(UserKey(client), self._clock())
+        if not allowed:
+            log.info("web: a visitor started too many conversations; asked to wait")
+            notice = t("web.start_wait")
+            return self.page(request, "start.html", t, 429, notice=notice, code_problem=None)
         code = new_receipt_code()
         await self.step(code, self.inbound(code, t, kind=InboundKind.RESUME))
         response = self.redirect("/chat")
