@@ -148,6 +148,9 @@ def test_coming_back_on_another_device_shows_the_adviser_live_and_delete_works(
         assert receipt_code(other) is None
         assert axe_violations(other) == []
         type_answer(other, "One more thing, PersonWords2")
+        # Passed on; the menu on screen stays, with its buttons.
+        assert en("line.queued") in replies(other)
+        assert other.find_elements(By.CSS_SELECTOR, 'form.choices button[value="intake"]')
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             [item] = [i for i in server.inbox() if i["case_ref"] == case_ref]

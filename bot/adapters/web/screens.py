@@ -98,18 +98,25 @@ class Screens:
             await self.drop(user)
             return None
         screen = await self.load(user) or WebScreen()
+        if not replies and screen.current:
+            return screen  # a form sent twice, or a flood: nothing was read
         has_case = person.has_open_case
         screen.lang = person.lang
-        current = [entry(Reply(typed), YOU)] if typed else []
-        current += [entry(r, BOT) for r in replies]
+        said = [entry(r, BOT) for r in replies]
+        if not any(r.question for r in replies):
+            # No new question (a message passed on to the adviser, a flood notice): the
+            # one on screen still stands, and so do its buttons.
+            asked = next((e for e in reversed(screen.current) if e["question"]), None)
+            said += [asked] if asked else []
+        current = [entry(Reply(typed), YOU), *said] if typed else said
         if has_case and not screen.had_case:
             # The request was just sent: the code is shown on the next page, and what was
             # typed in the intake leaves the screen.
             screen.code_pending = True
-            current = [entry(r, BOT) for r in replies]
+            current = said
         if typed and has_case and screen.had_case and not typed.startswith("/"):
             screen.line = [*screen.line, entry(Reply(typed), YOU)][-_LINE_KEPT:]
-            current = [entry(r, BOT) for r in replies]
+            current = said
         screen.had_case = has_case
         if current:
             screen.current = current
