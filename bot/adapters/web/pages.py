@@ -69,6 +69,7 @@ class Pages:
             loader=jinja2.FileSystemLoader(HERE / "templates"),
             autoescape=True,
             undefined=jinja2.StrictUndefined,
+            auto_reload=False,  # the templates ship with the package: no stat per page
         )
         self._env.filters["paragraphs"] = paragraphs
 
