@@ -207,9 +207,9 @@ def test_a_visitor_starting_conversation_after_conversation_is_asked_to_wait(
     visitor = {"X-Forwarded-For": "192.0.2.99"}
     _, _, page, _ = request(server, "GET", "/")
     statuses = [
-        request(server, "POST", "/start", form(csrf=csrf_of(page)), visitor)[0] for _ in range(12)
+        request(server, "POST", "/start", form(csrf=csrf_of(page)), visitor)[0] for _ in range(32)
     ]
-    assert statuses[:10] == [303] * 10 and statuses[10:] == [429, 429]
+    assert statuses[:30] == [303] * 30 and statuses[30:] == [429, 429]
     _, _, body, _ = request(server, "POST", "/start", form(csrf=csrf_of(page)), visitor)
     assert en("web.start_wait") in body
     # Someone else is not held up.

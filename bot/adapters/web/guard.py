@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import logging
 import secrets
 from dataclasses import dataclass
 
@@ -68,6 +69,7 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 HSTS = "max-age=31536000"
+log = logging.getLogger(__name__)
 
 
 def add_security_headers(response: web.StreamResponse, https: bool) -> None:
@@ -96,14 +98,25 @@ def _from_trusted_proxy(request: web.Request, settings: WebSettings) -> bool:
     return any(address in network for network in settings.trusted_proxies)
 
 
+_untrusted_proxy_noted = False
+
+
 def client_address(request: web.Request, settings: WebSettings) -> str:
     """The visitor's address (the proxy's word for it when the proxy is trusted). Only
     ever hashed, in memory: it is never logged or stored."""
+    forwarded = request.headers.get("X-Forwarded-For", "")
     if _from_trusted_proxy(request, settings):
-        forwarded = request.headers.get("X-Forwarded-For", "")
         hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
         if hops:
             return hops[-1]
+    elif forwarded:
+        global _untrusted_proxy_noted
+        if not _untrusted_proxy_noted:
+            _untrusted_proxy_noted = True
+            log.warning(
+                "web: requests come through a proxy not in web.trusted_proxies; every"
+                " visitor shares its address for the slow-downs (add the proxy there)"
+            )
     return request.remote or ""
 
 
