@@ -7,6 +7,7 @@ come back) and otherwise only sealed in the session cookie.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 
 _PAGES = {"start": "/", "chat": "/chat", "help": "/help"}
 _ENDED_KEPT = 200
+_MESSAGE_ID = re.compile(r"[0-9a-f]{16}")
 _STARTS_AT_ONCE = 30
 _STARTS_PER_MINUTE = 10
 
@@ -281,7 +283,9 @@ class WebChat:
         if not session.code:
             return self.redirect("/")
         t = self.texts_for(request, session)
-        message_id = fields.get("m") or None
+        # The form's own id (each page draws one): a form sent twice is handled once.
+        message_id = fields.get("m", "")
+        message_id = message_id if _MESSAGE_ID.fullmatch(message_id) else None
         choice = fields.get("choice")
         if choice:
             inbound = self.inbound(
