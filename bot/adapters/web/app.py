@@ -284,8 +284,8 @@ class WebChat:
             return self.redirect("/")
         t = self.texts_for(request, session)
         # The form's own id (each page draws one): a form sent twice is handled once.
-        message_id = fields.get("m", "")
-        message_id = message_id if _MESSAGE_ID.fullmatch(message_id) else None
+        form_id = fields.get("m", "")
+        message_id = form_id if _MESSAGE_ID.fullmatch(form_id) else None
         choice = fields.get("choice")
         if choice:
             inbound = self.inbound(
