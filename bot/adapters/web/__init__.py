@@ -126,9 +126,9 @@ class WebChannel:
     async def events(self, request: web.Request) -> web.StreamResponse:
         """Server-sent events: the screen's version each time it changes."""
         session = self.chat.session(request)
-        if not session.code:
+        user = self.chat.user(session.code) if session.code else None
+        if user is None or not await self._store.web_person_known(user):
             raise web.HTTPForbidden()
-        user = self.chat.user(session.code)
         response = web.StreamResponse(
             headers={"Content-Type": "text/event-stream", "X-Accel-Buffering": "no"}
         )
