@@ -157,11 +157,12 @@ class WebChat:
         return fields
 
     async def step(
-        self, code: str, inbound: Inbound, typed: str | None = None
+        self, code: str, t: Texts, typed: str | None = None, **fields: Any
     ) -> tuple[WebScreen | None, list[Reply]]:
-        """One inbound through the engine; its replies land on the person's screen
-        (None: nothing of the person is left)."""
+        """One inbound message (``fields``) through the engine; its replies land on the
+        person's screen (None: nothing of the person is left)."""
         user = self.user(code)
+        inbound = Inbound(CHANNEL, code, language_hint=t.lang, reply_to=address_of(user), **fields)
         replies: list[Reply] = []
 
         async def deliver(batch: Sequence[Reply]) -> None:
@@ -170,11 +171,6 @@ class WebChat:
         async with self._screens.locks.hold(user):
             await self._engine.handle(inbound, deliver)
             return await self._screens.after_step(user, typed, replies), replies
-
-    def inbound(self, code: str, t: Texts, **fields: Any) -> Inbound:
-        return Inbound(
-            CHANNEL, code, language_hint=t.lang, reply_to=address_of(self.user(code)), **fields
-        )
 
     # -- pages ------------------------------------------------------------------------
 
@@ -202,7 +198,7 @@ class WebChat:
             notice = t("web.start_wait")
             return self.page(request, "start.html", t, 429, notice=notice, code_problem=None)
         code = new_receipt_code()
-        await self.step(code, self.inbound(code, t, kind=InboundKind.RESUME))
+        await self.step(code, t, kind=InboundKind.RESUME)
         response = self.redirect("/chat")
         self.set_session(response, request, Session(code=code, lang=session.lang))
         return response
@@ -230,7 +226,7 @@ class WebChat:
             if screen is None:
                 screen = WebScreen(had_case=await self._store.open_case(user) is not None)
                 await self._screens.save(user, screen)
-        await self.step(code, self.inbound(code, t, kind=InboundKind.RESUME))
+        await self.step(code, t, kind=InboundKind.RESUME)
         log.info("web: a person came back with their receipt code")
         response = self.redirect("/chat")
         self.set_session(response, request, Session(code=code, lang=session.lang))
@@ -248,9 +244,7 @@ class WebChat:
             if not await self._store.web_person_known(user):
                 return self.redirect("/")
             t = self.texts_for(request, session)
-            screen, _ = await self.step(
-                session.code, self.inbound(session.code, t, kind=InboundKind.RESUME)
-            )
+            screen, _ = await self.step(session.code, t, kind=InboundKind.RESUME)
             if screen is None:
                 return self.redirect("/")
         t = self.texts_for(request, session, screen.lang)
@@ -288,18 +282,18 @@ class WebChat:
         message_id = form_id if _MESSAGE_ID.fullmatch(form_id) else None
         choice = fields.get("choice")
         if choice:
-            inbound = self.inbound(
+            screen, replies = await self.step(
                 session.code,
                 t,
                 choice=choice,
                 question=fields.get("question"),
                 message_id=message_id,
             )
-            typed = None
         else:
             typed = fields.get("text", "")
-            inbound = self.inbound(session.code, t, text=typed, message_id=message_id)
-        screen, replies = await self.step(session.code, inbound, typed.strip() if typed else None)
+            screen, replies = await self.step(
+                session.code, t, typed.strip(), text=typed, message_id=message_id
+            )
         if screen is None:
             return self.ended(request, t, [r.text for r in replies])
         return self.redirect("/chat")
@@ -335,12 +329,12 @@ class WebChat:
     async def _switch_conversation_language(self, code: str, lang: str) -> None:
         """The flow's own language question, answered with the language picked."""
         t = self._catalog().texts(lang)
-        screen, _ = await self.step(code, self.inbound(code, t, text="/language"))
+        screen, _ = await self.step(code, t, text="/language")
         question = (
             next((e for e in reversed(screen.current) if e["choices"]), None) if screen else None
         )
         if question is not None and any(c[0] == lang for c in question["choices"]):
-            await self.step(code, self.inbound(code, t, choice=lang, question=question["question"]))
+            await self.step(code, t, choice=lang, question=question["question"])
 
     async def help_page(self, request: web.Request) -> web.StreamResponse:
         session = self.session(request)
