@@ -85,7 +85,8 @@ class WebChannel:
             self.screens,
             clock,
         )
-        self._purge_seconds = config.retention.purge_interval_minutes * 60
+        # Screens go soon after the conversation or case link they belong to.
+        self._purge_seconds = min(config.retention.purge_interval_minutes * 60, 60.0)
         self._static = {name: (STATIC / name).read_bytes() for name in _STATIC_TYPES}
         self._theme = theme_css(settings).encode()
         self._logo = settings.logo_file.read_bytes() if settings.logo_file else None
