@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Protocol
 
@@ -21,9 +22,15 @@ class Channel(Protocol):
 
 def check_channels(config: Config) -> None:
     """Fail before anything starts when no channel is on or a channel's secret is missing."""
-    if config.telegram is None and config.matrix_dm is None and config.admin is None:
+    if (
+        config.telegram is None
+        and config.matrix_dm is None
+        and config.admin is None
+        and config.web is None
+    ):
         raise ConfigError(
-            "no channel is switched on: set enabled = true under [telegram] or [matrix_dm]"
+            "no channel is switched on: set enabled = true under [telegram], [matrix_dm]"
+            " or [web]"
             " (to try the bot in this terminal, use `vertrouwd chat`)"
         )
     if config.telegram is not None:
@@ -43,6 +50,8 @@ def build_channels(runtime: Runtime) -> list[Channel]:
         runtime.texts.reload_listeners.append(telegram.texts_changed)
         telegram.relay = runtime.relay
         channels.append(telegram)
+    if config.web is not None and runtime.keys is not None:
+        channels.append(web_channel(runtime))
     session = runtime.matrix_session
     if session is not None and session.listeners:
         # Direct chats and the admin room listen to the session's syncs.
@@ -50,6 +59,24 @@ def build_channels(runtime: Runtime) -> list[Channel]:
 
         channels.append(MatrixSyncLoop(session))
     return channels
+
+
+def web_channel(runtime: Runtime) -> Channel:
+    # Imported here: aiohttp's server and the templates only load when the web is on.
+    from bot.adapters.web import WebChannel
+
+    config = runtime.config
+    assert config.web is not None and runtime.keys is not None
+    return WebChannel(
+        config,
+        config.web,
+        runtime.engine,
+        runtime.store,
+        lambda: runtime.catalog,
+        runtime.keys,
+        time.time,
+        runtime.relay,
+    )
 
 
 async def serve(runtime: Runtime, stopping: asyncio.Event) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import getpass
 import logging
 import signal
@@ -70,6 +71,10 @@ def _chat(config: Config, args: argparse.Namespace) -> int:
 def _run(config: Config, args: argparse.Namespace) -> int:
     from bot.channels import check_channels, serve
 
+    if args.web and config.web is None:
+        from bot.config_web import default_web_settings
+
+        config = dataclasses.replace(config, web=default_web_settings())
     check_channels(config)
 
     async def main() -> None:
@@ -189,6 +194,16 @@ def _report(config: Config, args: argparse.Namespace) -> int:
     )
 
 
+def _poster(config: Config, args: argparse.Namespace) -> int:
+    from bot.poster import write_poster
+
+    catalog = load_catalog(config.locales_dir, config.default_language)
+    languages = [lang.strip() for lang in (args.lang or config.default_language).split(",")]
+    write_poster(config, catalog, languages, args.out)
+    print(f"wrote {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", type=Path, help="config file (default: built-in defaults)")
@@ -201,8 +216,11 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--user", default=getpass.getuser(), help="name of the simulated person")
     chat.add_argument("--lang", help="starting language, e.g. nl or en")
 
-    commands.add_parser(
+    run = commands.add_parser(
         "run", parents=[common], help="serve employees on the channels switched on in the config"
+    )
+    run.add_argument(
+        "--web", action="store_true", help="also serve the web chat (on 127.0.0.1:8080 by default)"
     )
 
     inbox = commands.add_parser("inbox", parents=[common], help="read the local adviser inbox")
@@ -228,6 +246,13 @@ def build_parser() -> argparse.ArgumentParser:
     setup.add_argument("--adviser", required=True, help="the adviser's id in the config")
 
     _report_parser(commands, common)
+    poster = commands.add_parser(
+        "poster",
+        parents=[common],
+        help="an A4 poster (SVG) with the web chat's address and QR code",
+    )
+    poster.add_argument("--out", type=Path, default=Path("poster.svg"), help="file to write")
+    poster.add_argument("--lang", help="one language, or two side by side: nl,en")
 
     texts = commands.add_parser("texts", help="work with the locale files")
     text_commands = texts.add_subparsers(dest="texts_command", required=True)
@@ -260,6 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _matrix_setup(config, args)
         if args.command == "report":
             return _report(config, args)
+        if args.command == "poster":
+            return _poster(config, args)
         return _texts_check(config, args)
     except (ConfigError, KeyFileError, TextsInvalid, StoreError, EncryptionUnavailable) as exc:
         print(f"vertrouwd: {exc}", file=sys.stderr)

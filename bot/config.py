@@ -13,7 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.config_web import WebSettings
 
 DURABILITY_MODES = ("handoff-synced", "all-synced", "os-buffered")
 CONFIG_ENV = "VERTROUWD_CONFIG"
@@ -211,6 +214,7 @@ class Config:
     matrix_dm: MatrixDmSettings | None = None  # None: the channel is off
     admin: AdminSettings | None = None  # None: no admin room
     report: ReportSettings = ReportSettings()
+    web: WebSettings | None = None  # None: the web chat is off
 
     @property
     def draft_hours(self) -> float:
@@ -547,6 +551,12 @@ def _report(raw: dict[str, Any]) -> ReportSettings:
     return ReportSettings(min_count=min_count)
 
 
+def _web(raw: dict[str, Any], base_dir: Path) -> WebSettings | None:
+    from bot.config_web import web_settings
+
+    return web_settings(raw, base_dir)
+
+
 def _resolve(base_dir: Path, value: str) -> Path:
     path = Path(value).expanduser()
     return path if path.is_absolute() else base_dir / path
@@ -636,6 +646,7 @@ def _build(raw: dict[str, Any], base_dir: Path, env: os._Environ[str] | dict[str
         telegram=_telegram(raw, base_dir),
         matrix_dm=matrix_dm,
         admin=admin,
+        web=_web(raw, base_dir),
         data_dir=data_dir,
         locales_dir=locales_dir,
         default_language=_get(raw, "bot", "default_language", str),

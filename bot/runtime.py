@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from bot.admin.text_editor import TextEditor
 from bot.config import Config
-from bot.crypto import FieldCipher, UserKeyer, load_or_create_keys
+from bot.crypto import FieldCipher, KeyMaterial, UserKeyer, load_or_create_keys
 from bot.engine import Engine
 from bot.line.clock import TimerWorker
 from bot.line.desk import AdviserDesk
@@ -65,6 +65,7 @@ class Runtime:
     editor: TextEditor | None = None
     admin_room: AdminRoom | None = None
     retention: RetentionWorker | None = None
+    keys: KeyMaterial | None = None  # for channels that seal their own tokens (web)
 
     @property
     def catalog(self) -> Catalog:
@@ -200,6 +201,7 @@ async def open_runtime(
             config, texts, store, inbox, worker, engine, relay, timers, desk, sink, session
         )
         runtime.editor = TextEditor(config, texts, store, clock)
+        runtime.keys = keys
         runtime.matrix_dm = _matrix_dm(runtime)
         runtime.admin_room = _admin_room(runtime)
         _adviser_rooms(runtime)

@@ -79,11 +79,17 @@ def consent_parts(t: Texts, ctx: StepContext) -> list[str]:
     what = "consent.what_one" if len(config.advisers) == 1 else "consent.what_several"
     second = [t(who, **values), t("consent.exceptions")]
     if t.has(f"consent.carrier_{ctx.channel}"):
-        second.append(t(f"consent.carrier_{ctx.channel}"))
+        second.append(t(f"consent.carrier_{ctx.channel}", **values))
     return [
         "\n\n".join((t("consent.intro"), t(what, **values), t("consent.special"))),
         "\n\n".join(second),
-        t("consent.keep", **values),
+        # A channel that keeps the line's messages for the person (the web chat) says so.
+        t(
+            f"consent.keep_{ctx.channel}"
+            if t.has(f"consent.keep_{ctx.channel}")
+            else "consent.keep",
+            **values,
+        ),
         "\n\n".join((t("consent.withdraw"), t("consent.count"))),
     ]
 

@@ -152,4 +152,16 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         ALTER TABLE cases ADD COLUMN registered INTEGER NOT NULL DEFAULT 0;
         """,
     ),
+    (
+        50,
+        """
+        -- What the web chat shows a person: the bot's last replies and the messages on
+        -- their line. Sealed; dropped with the conversation and the case's link.
+        CREATE TABLE web_screens (
+            user_key BLOB PRIMARY KEY,   -- the same HMAC as the person's conversation
+            sealed BLOB NOT NULL,        -- AES-GCM, associated data binds user_key
+            updated_at REAL NOT NULL
+        ) WITHOUT ROWID;
+        """,
+    ),
 )

@@ -27,6 +27,7 @@ from bot.store.group_commit import BatchedLookup, GroupCommit
 from bot.store.line_records import LineStep
 from bot.store.migrations import MIGRATIONS
 from bot.store.statistics import StatisticsQueries
+from bot.store.web_screens import WebScreenQueries
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def _outbox_aad(case_ref: str) -> bytes:
     return b"outbox\x00" + case_ref.encode()
 
 
-class SqliteStore(StatisticsQueries):
+class SqliteStore(StatisticsQueries, WebScreenQueries):
     def __init__(
         self, db: aiosqlite.Connection, tx_db: aiosqlite.Connection, cipher: FieldCipher
     ) -> None:

@@ -1,0 +1,194 @@
+"""The web chat: an anonymous channel in the browser, on aiohttp's server.
+
+Pages work without JavaScript (forms, posted and redirected); a small script of our own
+makes them a live chat. The person's id is their receipt code; the engine, the flow,
+the texts, the store and the line are the ones every channel uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from bot.adapters.web.app import CHANNEL, WebChat
+from bot.adapters.web.guard import add_security_headers, served_over_https
+from bot.adapters.web.pages import STATIC, logo_type, theme_css
+from bot.adapters.web.screens import Screens, WebSender
+from bot.adapters.web.session import SessionKeys
+from bot.config import Config
+from bot.config_web import WebSettings
+from bot.crypto import KeyMaterial, UserKeyer
+from bot.engine import Engine, describe_failure
+from bot.line.relay import RelayWorker
+from bot.store import SqliteStore
+from bot.texts import Catalog
+
+__all__ = ["CHANNEL", "WebChannel"]
+
+log = logging.getLogger(__name__)
+
+# Form bodies: the longest message and its fields fit many times over.
+MAX_BODY_BYTES = 64 * 1024
+_KEEPALIVE_SECONDS = 20.0
+# While a page is open, the relay worker looks for the adviser's messages this often
+# (`vertrouwd write` adds them from another process).
+_RELAY_NUDGE_SECONDS = 2.0
+_STATIC_TYPES = {"style.css": "text/css", "chat.js": "text/javascript"}
+
+
+class _NoAddresses(logging.Filter):
+    """aiohttp logs "Error handling request from <address>" (with a traceback that can
+    quote the request) for requests that are not valid HTTP: only what went wrong stays."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg).split(" from ", 1)[0]
+        if record.exc_info and record.exc_info[1] is not None:
+            message = f"{message}: {type(record.exc_info[1]).__name__}"
+        record.msg = message + " (details withheld)"
+        record.args = None
+        record.exc_info = record.exc_text = None
+        return True
+
+
+_NO_ADDRESSES = _NoAddresses()
+for _name in ("aiohttp.server", "aiohttp.web", "aiohttp.access"):
+    logging.getLogger(_name).addFilter(_NO_ADDRESSES)
+
+
+class WebChannel:
+    def __init__(
+        self,
+        config: Config,
+        settings: WebSettings,
+        engine: Engine,
+        store: SqliteStore,
+        catalog: Callable[[], Catalog],
+        keys: KeyMaterial,
+        clock: Callable[[], float],
+        relay: RelayWorker | None = None,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._relay = relay
+        self.screens = Screens(store, clock)
+        self.chat = WebChat(
+            config,
+            settings,
+            engine,
+            store,
+            catalog,
+            UserKeyer(keys),
+            SessionKeys(keys),
+            self.screens,
+            clock,
+        )
+        # Screens go soon after the conversation or case link they belong to.
+        self._purge_seconds = min(config.retention.purge_interval_minutes * 60, 60.0)
+        self._static = {name: (STATIC / name).read_bytes() for name in _STATIC_TYPES}
+        self._theme = theme_css(settings).encode()
+        self._logo = settings.logo_file.read_bytes() if settings.logo_file else None
+        self._closing = False
+        self.port: int | None = None  # the port listened on, once serving
+        if relay is not None:
+            relay.serve(CHANNEL, WebSender(self.screens))
+
+    def app(self) -> web.Application:
+        chat = self.chat
+        app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[chat.middleware()])
+        app.router.add_get("/", chat.start_page)
+        app.router.add_post("/start", chat.start)
+        app.router.add_post("/return", chat.come_back)
+        app.router.add_get("/chat", chat.chat_page)
+        app.router.add_post("/chat", chat.chat_post)
+        app.router.add_post("/language", chat.language)
+        app.router.add_get("/help", chat.help_page)
+        app.router.add_get("/events", self.events)
+        app.router.add_get("/static/{name}", self.static)
+        app.on_response_prepare.append(self._headers)
+        return app
+
+    async def _headers(self, request: web.Request, response: web.StreamResponse) -> None:
+        add_security_headers(response, served_over_https(request, self._settings))
+        response.headers["Server"] = "vertrouwd"  # not which libraries, nor their versions
+
+    async def static(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        if name == "theme.css":
+            return web.Response(body=self._theme, content_type="text/css")
+        if name == "logo" and self._logo is not None:
+            return web.Response(body=self._logo, content_type=logo_type(self._settings))
+        if name in self._static:
+            return web.Response(body=self._static[name], content_type=_STATIC_TYPES[name])
+        raise web.HTTPNotFound()
+
+    async def events(self, request: web.Request) -> web.StreamResponse:
+        """Server-sent events: the screen's version each time it changes."""
+        session = self.chat.session(request)
+        user = self.chat.user(session.code) if session.code else None
+        if user is None or not await self._store.web_person_known(user):
+            raise web.HTTPForbidden()
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "X-Accel-Buffering": "no"}
+        )
+        await response.prepare(request)
+        await response.write(b"retry: 3000\n\n")
+        async with self.screens.listening(user) as queue:
+            while not self._closing:
+                try:
+                    async with asyncio.timeout(_KEEPALIVE_SECONDS):
+                        version = await queue.get()
+                except TimeoutError:
+                    await response.write(b": still here\n\n")
+                    continue
+                if version == _CLOSING:
+                    break
+                await response.write(f"data: {version}\n\n".encode())
+        return response
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        # No access log: it would hold every visitor's address.
+        runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, self._settings.listen, self._settings.port)
+        try:
+            await site.start()
+            server = site._server
+            sockets = getattr(server, "sockets", None) or []
+            self.port = sockets[0].getsockname()[1] if sockets else self._settings.port
+            log.info("web chat listening on http://%s:%s/", self._settings.listen, self.port)
+            tasks = [
+                asyncio.create_task(self._every(self._purge_seconds, self._purge)),
+                asyncio.create_task(self._every(_RELAY_NUDGE_SECONDS, self._nudge_relays)),
+            ]
+            await stopping.wait()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            self._closing = True
+            self.screens.close_all(_CLOSING)
+            await runner.cleanup()
+
+    async def _every(self, seconds: float, work: Callable[[], Awaitable[None]]) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await work()
+            except Exception as exc:  # noqa: BLE001 - the next round tries again
+                log.error("web: background work failed: %s", describe_failure(exc))
+
+    async def _purge(self) -> None:
+        dropped = await self._store.purge_orphan_web_screens()
+        if dropped:
+            self.screens.forget()
+            log.info("web: %d screen(s) of people no longer known dropped", dropped)
+
+    async def _nudge_relays(self) -> None:
+        if self._relay is not None and self.screens.open_pages:
+            self._relay.wake()
+
+
+_CLOSING = -2

@@ -1,0 +1,380 @@
+"""The web chat's routes: every step a plain form, posted, then redirected to a page.
+
+Nothing personal is ever in a URL: the receipt code travels in a form body once (to
+come back) and otherwise only sealed in the session cookie.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from aiohttp import web
+
+from bot.adapters.web.guard import CodeThrottle, client_address, served_over_https
+from bot.adapters.web.pages import Pages
+from bot.adapters.web.screens import Screens, address_of
+from bot.adapters.web.session import COOKIE, Session, SessionKeys, new_receipt_code, normalise_code
+from bot.config import Config
+from bot.config_web import WebSettings
+from bot.crypto import UserKey, UserKeyer
+from bot.engine import Engine, describe_failure
+from bot.messages import Inbound, InboundKind, Reply
+from bot.ratelimit import FloodLimiter
+from bot.store import SqliteStore
+from bot.store.web_screens import WebScreen
+from bot.texts import Catalog, Texts
+
+CHANNEL = "web"
+log = logging.getLogger(__name__)
+
+_PAGES = {"start": "/", "chat": "/chat", "help": "/help"}
+_ENDED_KEPT = 200
+_MESSAGE_ID = re.compile(r"[0-9a-f]{16}")
+_STARTS_AT_ONCE = 30
+_STARTS_PER_MINUTE = 10
+
+
+def accepted_language(header: str, catalog: Catalog) -> str | None:
+    """The first language of the browser's Accept-Language that the texts have."""
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate(header.split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                continue
+        primary = tag.strip().split("-")[0].lower()
+        if primary and quality > 0:
+            ranked.append((-quality, index, primary))
+    return next((lang for _, _, lang in sorted(ranked) if catalog.supports(lang)), None)
+
+
+class WebChat:
+    def __init__(
+        self,
+        config: Config,
+        settings: WebSettings,
+        engine: Engine,
+        store: SqliteStore,
+        catalog: Callable[[], Catalog],
+        keyer: UserKeyer,
+        keys: SessionKeys,
+        screens: Screens,
+        clock: Callable[[], float],
+    ) -> None:
+        self._config = config
+        self._settings = settings
+        self._engine = engine
+        self._store = store
+        self._catalog = catalog
+        self._keyer = keyer
+        self._keys = keys
+        self._screens = screens
+        self._clock = clock
+        self._pages = Pages(config, settings)
+        self.throttle = CodeThrottle()
+        # New conversations per visitor (by the same hash): a burst, then some a minute;
+        # each is a row in the store. Generous: behind a proxy that is not trusted, every
+        # visitor has the proxy's address.
+        self._starts = FloodLimiter(_STARTS_AT_ONCE, _STARTS_PER_MINUTE)
+        # What an erasure said, shown once on the start page (the person is gone).
+        self._ended: dict[str, list[str]] = {}
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def session(self, request: web.Request) -> Session:
+        return self._keys.open(request.cookies.get(COOKIE)) or Session()
+
+    def texts_for(self, request: web.Request, session: Session, known: str | None = None) -> Texts:
+        catalog = self._catalog()
+        candidates = (
+            known,
+            session.lang,
+            accepted_language(request.headers.get("Accept-Language", ""), catalog),
+        )
+        lang = next((c for c in candidates if c and catalog.supports(c)), None)
+        return catalog.texts(lang or catalog.default_language)
+
+    def user(self, code: str) -> UserKey:
+        return self._keyer(CHANNEL, code)
+
+    def page(
+        self,
+        request: web.Request,
+        template: str,
+        t: Texts,
+        status: int = 200,
+        **values: Any,
+    ) -> web.Response:
+        catalog = self._catalog()
+        languages = [
+            (lang, catalog.texts(lang)("meta.language_name")) for lang in catalog.languages()
+        ]
+        page = template.removesuffix(".html")
+        html = self._pages.render(
+            template,
+            t,
+            languages,
+            page=page,
+            csrf=self._keys.csrf_token(request.cookies.get(COOKIE), self._clock()),
+            version=values.pop("version", 0),
+            **values,
+        )
+        return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+
+    def set_session(
+        self, response: web.StreamResponse, request: web.Request, session: Session
+    ) -> None:
+        response.set_cookie(
+            COOKIE,
+            self._keys.seal(session),
+            httponly=True,
+            secure=served_over_https(request, self._settings),
+            samesite="Strict",
+            path="/",
+        )
+
+    def redirect(self, to: str) -> web.Response:
+        return web.Response(status=303, headers={"Location": to})
+
+    async def form(self, request: web.Request, anonymous_ok: bool = False) -> dict[str, str]:
+        """The posted fields, after the CSRF check; a stale or forged form gets an error."""
+        if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+            raise web.HTTPForbidden(reason="cross-site")
+        data = await request.post()
+        fields = {k: v for k, v in data.items() if isinstance(v, str)}
+        token = fields.get("csrf", "")
+        if not self._keys.csrf_valid(
+            token, request.cookies.get(COOKIE), anonymous_ok, self._clock()
+        ):
+            raise web.HTTPForbidden(reason="stale-form")
+        return fields
+
+    async def step(
+        self, code: str, t: Texts, typed: str | None = None, **fields: Any
+    ) -> tuple[WebScreen | None, list[Reply]]:
+        """One inbound message (``fields``) through the engine; its replies land on the
+        person's screen (None: nothing of the person is left)."""
+        user = self.user(code)
+        inbound = Inbound(CHANNEL, code, language_hint=t.lang, reply_to=address_of(user), **fields)
+        replies: list[Reply] = []
+
+        async def deliver(batch: Sequence[Reply]) -> None:
+            replies.extend(batch)
+
+        async with self._screens.locks.hold(user):
+            await self._engine.handle(inbound, deliver)
+            return await self._screens.after_step(user, typed, replies), replies
+
+    # -- pages ------------------------------------------------------------------------
+
+    async def start_page(self, request: web.Request) -> web.StreamResponse:
+        session = self.session(request)
+        if session.code and await self._store.web_person_known(self.user(session.code)):
+            return self.redirect("/chat")
+        t = self.texts_for(request, session)
+        # Shown on this page until the person starts again (a script's fetch and its
+        # reload both see it); it lives in memory only, for a short while.
+        notice = "\n\n".join(self._ended.get(session.ended, [])) if session.ended else None
+        response = self.page(request, "start.html", t, notice=notice, code_problem=None)
+        if session.code or (session.ended and notice is None):
+            self.set_session(response, request, Session(lang=session.lang))
+        return response
+
+    async def start(self, request: web.Request) -> web.StreamResponse:
+        await self.form(request, anonymous_ok=True)
+        session = self.session(request)
+        t = self.texts_for(request, session)
+        client = self.throttle.client(client_address(request, self._settings))
+        allowed, _ = self._starts.check(UserKey(client), self._clock())
+        if not allowed:
+            log.info("web: a visitor started too many conversations; asked to wait")
+            notice = t("web.start_wait")
+            return self.page(request, "start.html", t, 429, notice=notice, code_problem=None)
+        code = new_receipt_code()
+        await self.step(code, t, kind=InboundKind.RESUME)
+        response = self.redirect("/chat")
+        self.set_session(response, request, Session(code=code, lang=session.lang))
+        return response
+
+    async def come_back(self, request: web.Request) -> web.StreamResponse:
+        fields = await self.form(request, anonymous_ok=True)
+        session = self.session(request)
+        t = self.texts_for(request, session)
+        client = self.throttle.client(client_address(request, self._settings))
+        now = self._clock()
+        wait = self.throttle.wait(client, now)
+        if wait > 0:
+            problem = t("web.code_wait", seconds=int(wait) + 1)
+            return self.page(request, "start.html", t, 429, notice=None, code_problem=problem)
+        code = normalise_code(fields.get("code", ""))
+        user = self.user(code) if code else None
+        if code is None or user is None or not await self._store.web_person_known(user):
+            self.throttle.failed(client, now)
+            log.info("web: a receipt code did not open a conversation")
+            problem = t("web.code_wrong")
+            return self.page(request, "start.html", t, 200, notice=None, code_problem=problem)
+        self.throttle.succeeded(client)
+        async with self._screens.locks.hold(user):
+            screen = await self._screens.load(user)
+            if screen is None:
+                screen = WebScreen(had_case=await self._store.open_case(user) is not None)
+                await self._screens.save(user, screen)
+        await self.step(code, t, kind=InboundKind.RESUME)
+        log.info("web: a person came back with their receipt code")
+        response = self.redirect("/chat")
+        self.set_session(response, request, Session(code=code, lang=session.lang))
+        return response
+
+    async def chat_page(self, request: web.Request) -> web.StreamResponse:
+        session = self.session(request)
+        if not session.code:
+            return self.redirect("/")
+        user = self.user(session.code)
+        async with self._screens.locks.hold(user):
+            screen = await self._screens.load(user)
+        if screen is None:
+            # The first page after a restart lost it, or the person's data is gone.
+            if not await self._store.web_person_known(user):
+                return self.redirect("/")
+            t = self.texts_for(request, session)
+            screen, _ = await self.step(session.code, t, kind=InboundKind.RESUME)
+            if screen is None:
+                return self.redirect("/")
+        t = self.texts_for(request, session, screen.lang)
+        code = None
+        if screen.code_pending:
+            code = session.code
+            async with self._screens.locks.hold(user):
+                fresh = await self._screens.load(user)
+                if fresh is not None:
+                    fresh.code_pending = False
+                    await self._screens.save(user, fresh)
+                    screen = fresh
+        question = next((e for e in reversed(screen.current) if e["choices"]), None)
+        return self.page(
+            request,
+            "chat.html",
+            t,
+            code=code,
+            line=screen.line,
+            current=screen.current,
+            question=question,
+            message_id=secrets.token_hex(8),
+            max_chars=self._config.limits.message_max_chars,
+            version=screen.version,
+        )
+
+    async def chat_post(self, request: web.Request) -> web.StreamResponse:
+        fields = await self.form(request)
+        session = self.session(request)
+        if not session.code:
+            return self.redirect("/")
+        t = self.texts_for(request, session)
+        # The form's own id (each page draws one): a form sent twice is handled once.
+        form_id = fields.get("m", "")
+        message_id = form_id if _MESSAGE_ID.fullmatch(form_id) else None
+        choice = fields.get("choice")
+        if choice:
+            screen, replies = await self.step(
+                session.code,
+                t,
+                choice=choice,
+                question=fields.get("question"),
+                message_id=message_id,
+            )
+        else:
+            typed = fields.get("text", "")
+            screen, replies = await self.step(
+                session.code, t, typed.strip(), text=typed, message_id=message_id
+            )
+        if screen is None:
+            return self.ended(request, t, [r.text for r in replies])
+        return self.redirect("/chat")
+
+    def ended(self, request: web.Request, t: Texts, said: list[str]) -> web.StreamResponse:
+        """Everything of the person was erased: the session ends; what the bot said about
+        it shows once, on the start page."""
+        token = secrets.token_hex(8)
+        self._ended[token] = [*said, t("web.ended")]
+        while len(self._ended) > _ENDED_KEPT:
+            self._ended.pop(next(iter(self._ended)))
+        response = self.redirect("/")
+        self.set_session(response, request, Session(lang=t.lang, ended=token))
+        log.info("web: a person's data was erased; their session ended")
+        return response
+
+    async def language(self, request: web.Request) -> web.StreamResponse:
+        fields = await self.form(request, anonymous_ok=True)
+        session = self.session(request)
+        lang = fields.get("lang", "")
+        back = _PAGES.get(fields.get("back", ""), "/")
+        if not self._catalog().supports(lang):
+            return self.redirect(back)
+        if session.code:
+            user = self.user(session.code)
+            record = await self._store.load_conversation(user)
+            if record is not None and record.lang != lang:
+                await self._switch_conversation_language(session.code, lang)
+        response = self.redirect(back)
+        self.set_session(response, request, Session(session.code, lang, None))
+        return response
+
+    async def _switch_conversation_language(self, code: str, lang: str) -> None:
+        """The flow's own language question, answered with the language picked."""
+        t = self._catalog().texts(lang)
+        screen, _ = await self.step(code, t, text="/language")
+        question = (
+            next((e for e in reversed(screen.current) if e["choices"]), None) if screen else None
+        )
+        if question is not None and any(c[0] == lang for c in question["choices"]):
+            await self.step(code, t, choice=lang, question=question["question"])
+
+    async def help_page(self, request: web.Request) -> web.StreamResponse:
+        session = self.session(request)
+        record = (
+            await self._store.load_conversation(self.user(session.code)) if session.code else None
+        )
+        t = self.texts_for(request, session, record.lang if record else None)
+        back = "/chat" if session.code else "/"
+        return self.page(request, "help.html", t, back=back)
+
+    def error_page(self, request: web.Request, status: int, reason: str) -> web.Response:
+        session = self.session(request)
+        t = self.texts_for(request, session)
+        key = {
+            403: "web.error_stale",
+            404: "web.error_not_found",
+            405: "web.error_method",
+            413: "web.error_too_large",
+        }.get(status, "web.error_general")
+        return self.page(request, "error.html", t, status, message=t(key))
+
+    def middleware(self) -> Callable[..., Awaitable[web.StreamResponse]]:
+        chat = self
+
+        @web.middleware
+        async def calm_errors(
+            request: web.Request,
+            handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+        ) -> web.StreamResponse:
+            try:
+                return await handler(request)
+            except web.HTTPRedirection:
+                raise
+            except web.HTTPException as exc:
+                if exc.status < 400:
+                    raise
+                log.info("web: a request was refused (%d)", exc.status)
+                return chat.error_page(request, exc.status, exc.reason)
+            except Exception as exc:  # noqa: BLE001 - a calm page, never a traceback
+                log.error("web: a request failed: %s", describe_failure(exc))
+                return chat.error_page(request, 500, "error")
+
+        return calm_errors

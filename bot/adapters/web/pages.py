@@ -1,0 +1,90 @@
+"""Drawing the pages: Jinja templates (autoescaped) in this package, every word from the
+locale files, the organisation's look from the config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup, escape
+
+from bot.config import Config
+from bot.config_web import LOGO_TYPES, WebSettings
+from bot.flows.summary import emergency_text
+from bot.texts import Texts
+
+HERE = Path(__file__).resolve().parent
+STATIC = HERE / "static"
+
+
+def paragraphs(text: str) -> Markup:
+    """Plain text as paragraphs: blank lines part them, single newlines break lines."""
+    parts = [p.strip("\n") for p in str(text).split("\n\n") if p.strip()]
+    return Markup("").join(
+        Markup("<p>")
+        + Markup("<br>").join(escape(line) for line in part.split("\n"))
+        + Markup("</p>")
+        for part in parts
+    )
+
+
+def _channel(value: float) -> float:
+    value /= 255
+    return value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4
+
+
+def luminance(colour: str) -> float:
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return 0.2126 * _channel(r) + 0.7152 * _channel(g) + 0.0722 * _channel(b)
+
+
+def contrast(a: str, b: str) -> float:
+    la, lb = sorted((luminance(a), luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def theme_css(settings: WebSettings) -> str:
+    """The accent colour, with whichever text colour reads best on it (AA or better when
+    the colour allows), and a darker accent for links on white."""
+    accent = settings.accent_colour
+    on_accent = (
+        "#ffffff" if contrast(accent, "#ffffff") >= contrast(accent, "#111111") else "#111111"
+    )
+    link = accent if contrast(accent, "#ffffff") >= 4.5 else "#1a4d72"
+    return f":root {{ --accent: {accent}; --on-accent: {on_accent}; --link: {link}; }}\n"
+
+
+def logo_type(settings: WebSettings) -> str | None:
+    if settings.logo_file is None:
+        return None
+    return LOGO_TYPES[settings.logo_file.suffix.lower()]
+
+
+class Pages:
+    def __init__(self, config: Config, settings: WebSettings) -> None:
+        self._config = config
+        self._settings = settings
+        self._env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(HERE / "templates"),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            auto_reload=False,  # the templates ship with the package: no stat per page
+        )
+        self._env.filters["paragraphs"] = paragraphs
+
+    def render(
+        self, template: str, t: Texts, languages: list[tuple[str, str]], **values: Any
+    ) -> str:
+        return self._env.get_template(template).render(
+            t=t,
+            lang=t.lang,
+            languages=languages,
+            organisation=self._config.organisation_name,
+            has_logo=self._settings.logo_file is not None,
+            exit_url=self._settings.exit_url,
+            emergency=emergency_text(t, self._config) if template == "help.html" else "",
+            draft_hours=f"{self._config.retention.draft_hours:g}",
+            closed_days=f"{self._config.retention.closed_case_days:g}",
+            **values,
+        )

@@ -1,0 +1,125 @@
+"""SQL for the web chat's screens: what a person's page shows, sealed, per person.
+
+A mixin of SqliteStore: it shares the store's connection, cipher and write lock. A
+screen lives only as long as the person's conversation or the link of one of their
+cases: the purge drops the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiosqlite
+
+from bot.crypto import DecryptionError, FieldCipher, UserKey
+from bot.store.base import StoreError
+from bot.store.line_records import OPEN
+
+
+@dataclass
+class WebScreen:
+    """What the person's page shows. Entries are {"who", "text", "choices", "question"}."""
+
+    # The bot's replies to the last step (and the person's own words in it).
+    current: list[dict[str, Any]] = field(default_factory=list)
+    # Messages on the line to the adviser, both ways, oldest first.
+    line: list[dict[str, Any]] = field(default_factory=list)
+    # The receipt code is to be shown on the next page (once).
+    code_pending: bool = False
+    # Whether the person had a case at the last step (a new one shows the code).
+    had_case: bool = False
+    # The relays already put on this screen, so a retried relay is not shown twice.
+    relays: list[str] = field(default_factory=list)
+    # Grows with every change: an open page knows when to fetch again.
+    version: int = 0
+    # The conversation's language at the last step (the page's language).
+    lang: str | None = None
+
+    def to_json(self) -> bytes:
+        return json.dumps(self.__dict__, separators=(",", ":"), ensure_ascii=False).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> WebScreen:
+        return cls(**json.loads(data))
+
+
+@dataclass(frozen=True)
+class WebPerson:
+    """What the web chat needs to know of a person after a step, in one query."""
+
+    known: bool  # a conversation, or a case that still links to them
+    has_open_case: bool
+    lang: str | None  # the conversation's language, if there is one
+
+
+def _screen_aad(user: UserKey) -> bytes:
+    return b"web_screen\x00" + user
+
+
+class WebScreenQueries:
+    _db: aiosqlite.Connection
+    _cipher: FieldCipher
+    _write_lock: asyncio.Lock
+
+    async def load_web_screen(self, user: UserKey) -> WebScreen | None:
+        rows = list(
+            await self._db.execute_fetchall(
+                "SELECT sealed FROM web_screens WHERE user_key = ?", (user,)
+            )
+        )
+        if not rows:
+            return None
+        try:
+            return WebScreen.from_json(self._cipher.open(rows[0][0], _screen_aad(user)))
+        except (DecryptionError, ValueError, TypeError) as exc:
+            raise StoreError("a stored web screen cannot be read") from exc
+
+    async def save_web_screen(self, user: UserKey, screen: WebScreen, now: float) -> None:
+        sealed = self._cipher.seal(screen.to_json(), _screen_aad(user))
+        async with self._write_lock:
+            await self._db.execute(
+                "INSERT INTO web_screens (user_key, sealed, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (user_key) DO UPDATE SET"
+                " sealed = excluded.sealed, updated_at = excluded.updated_at",
+                (user, sealed, now),
+            )
+
+    async def drop_web_screen(self, user: UserKey) -> None:
+        async with self._write_lock:
+            await self._db.execute("DELETE FROM web_screens WHERE user_key = ?", (user,))
+
+    async def web_person_known(self, user: UserKey) -> bool:
+        """Whether the person has a conversation or a case that still links to them."""
+        rows = list(
+            await self._db.execute_fetchall(
+                "SELECT EXISTS (SELECT 1 FROM conversations WHERE user_key = ?)"
+                " OR EXISTS (SELECT 1 FROM cases WHERE owner_key = ?)",
+                (user, user),
+            )
+        )
+        return bool(rows[0][0])
+
+    async def web_person(self, user: UserKey) -> WebPerson:
+        rows = list(
+            await self._db.execute_fetchall(
+                "SELECT (SELECT lang FROM conversations WHERE user_key = ?),"
+                " EXISTS (SELECT 1 FROM cases WHERE owner_key = ?),"
+                " EXISTS (SELECT 1 FROM cases WHERE owner_key = ? AND status = ?)",
+                (user, user, user, OPEN),
+            )
+        )
+        lang, linked, open_case = rows[0]
+        return WebPerson(lang is not None or bool(linked), bool(open_case), lang)
+
+    async def purge_orphan_web_screens(self) -> int:
+        """Drop the screens of people with no conversation and no linked case left."""
+        async with self._write_lock:
+            cursor = await self._db.execute(
+                "DELETE FROM web_screens WHERE user_key NOT IN"
+                " (SELECT user_key FROM conversations)"
+                " AND user_key NOT IN (SELECT owner_key FROM cases WHERE owner_key IS NOT NULL)"
+            )
+            return cursor.rowcount

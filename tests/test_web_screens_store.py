@@ -1,0 +1,71 @@
+"""The store's web screens: sealed, bound to their person, gone with the person's data."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.crypto import FieldCipher, UserKey, new_key_material
+from bot.store import ConversationRecord, NewHandoff, SqliteStore, StoreError
+from bot.store.line_records import CaseContact, NewCase
+from bot.store.web_screens import WebScreen
+
+ALICE = UserKey(b"a" * 32)
+BOB = UserKey(b"b" * 32)
+SECRET = "Secret words 0xBADC0DE"
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    opened = await SqliteStore.open(
+        tmp_path / "store.sqlite3", FieldCipher(new_key_material()), "handoff-synced"
+    )
+    yield opened
+    await opened.close()
+
+
+def screen(text: str = SECRET) -> WebScreen:
+    return WebScreen(current=[{"who": "bot", "text": text, "choices": [], "question": None}])
+
+
+def record() -> ConversationRecord:
+    return ConversationRecord("menu", "en", {"answers": {}})
+
+
+async def test_a_screen_loads_back_sealed_and_only_for_its_person(tmp_path: Path):
+    path = tmp_path / "store.sqlite3"
+    store = await SqliteStore.open(path, FieldCipher(new_key_material()), "handoff-synced")
+    await store.save_web_screen(ALICE, screen(), 1.0)
+    assert await store.load_web_screen(ALICE) == screen()
+    assert await store.load_web_screen(BOB) is None
+    await store.close()
+    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
+    assert SECRET.encode() not in raw
+    other_key = await SqliteStore.open(path, FieldCipher(new_key_material()), "handoff-synced")
+    try:
+        with pytest.raises(StoreError):
+            await other_key.load_web_screen(ALICE)
+    finally:
+        await other_key.close()
+
+
+async def test_screens_go_with_the_conversation_and_the_cases_link(store: SqliteStore):
+    await store.save_step(ALICE, record(), None, now=1.0)
+    case = NewCase("web", CaseContact("61" * 32, "en", None), False, ())
+    await store.save_step(BOB, record(), NewHandoff("ACDE-FGHJ", "adviser-a", {}, case), now=1.0)
+    for user in (ALICE, BOB):
+        await store.save_web_screen(user, screen(), 1.0)
+    assert await store.purge_orphan_web_screens() == 0
+    # Both conversations expire; Bob's case still links to him.
+    await store.purge_idle_conversations(idle_since=2.0)
+    assert await store.web_person_known(ALICE) is False
+    assert await store.web_person_known(BOB) is True
+    assert await store.purge_orphan_web_screens() == 1
+    assert await store.load_web_screen(ALICE) is None
+    assert await store.load_web_screen(BOB) == screen()
+    # Bob erases everything: the case no longer links to him, the screen goes too.
+    await store.save_step(BOB, None, None, now=3.0)
+    assert await store.web_person_known(BOB) is False
+    assert await store.purge_orphan_web_screens() == 1
