@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.adapters.terminal import run_interactive, run_jsonl
-from bot.config import Config, ConfigError, load_config
+from bot.config import LOG_FORMATS, Config, ConfigError, load_config
 from bot.crypto import FieldCipher, KeyFileError, load_or_create_keys
 from bot.local_adviser import read_inbox, write_in_thread
 from bot.logs import keep_content_out_of_logs
@@ -26,17 +26,23 @@ from bot.matrix.errors import (
 from bot.runtime import open_runtime
 from bot.store import StoreError
 from bot.texts import TextsInvalid, check_locales, load_catalog, missing_texts
+from bot.version import program_version
 
 EXIT_PROBLEM = 2
 log = logging.getLogger("bot")
 
 
-def setup_logging(level: str) -> None:
+def setup_logging(level: str, log_format: str = "text") -> None:
     logging.basicConfig(
         level=level,
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if log_format == "json":
+        from bot.log_json import JsonLines
+
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(JsonLines())
     keep_content_out_of_logs(level)
 
 
@@ -64,9 +70,11 @@ def _chat(config: Config, args: argparse.Namespace) -> int:
 
 
 def _run(config: Config, args: argparse.Namespace) -> int:
-    from bot.channels import check_channels, serve
+    from bot.channels import check_channels
 
     check_channels(config)
+
+    from bot.ops.service import run_service
 
     async def main() -> None:
         stopping = asyncio.Event()
@@ -74,7 +82,7 @@ def _run(config: Config, args: argparse.Namespace) -> int:
         for signal_number in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signal_number, stopping.set)
         async with open_runtime(config) as runtime:
-            await serve(runtime, stopping)
+            await run_service(runtime, stopping)
         log.info("stopped")
 
     try:
@@ -154,7 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", type=Path, help="config file (default: built-in defaults)")
     common.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    common.add_argument("--log-format", choices=LOG_FORMATS, help="text, or json (one per line)")
     parser = argparse.ArgumentParser(prog="vertrouwd", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"vertrouwd {program_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     chat = commands.add_parser("chat", parents=[common], help="talk to the bot in this terminal")
@@ -204,7 +214,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         config = load_config(args.config)
-        setup_logging(args.log_level or _default_log_level(config, args))
+        setup_logging(
+            args.log_level or _default_log_level(config, args),
+            args.log_format or config.log_format,
+        )
         if args.command == "chat":
             return _chat(config, args)
         if args.command == "run":

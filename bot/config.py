@@ -23,6 +23,7 @@ MATRIX_PASSWORD_ENV = "VERTROUWD_MATRIX_PASSWORD"
 TELEGRAM_TOKEN_ENV = "VERTROUWD_TELEGRAM_TOKEN"
 TELEGRAM_MODES = ("polling", "webhook")
 SINKS = ("local", "matrix")
+LOG_FORMATS = ("text", "json")
 _TABLE_LISTS = ("advisers", "emergency_routes", "referral_resources")
 # Ids travel in button data (Telegram allows 64 bytes) and in locale keys.
 _ID = re.compile(r"^[a-z0-9_-]{1,40}$")
@@ -157,6 +158,15 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class OpsSettings:
+    """The health, readiness and metrics listener."""
+
+    listen: str
+    port: int
+    stuck_minutes: float  # a handoff or relay waiting longer makes /readyz red
+
+
+@dataclass(frozen=True)
 class Config:
     data_dir: Path
     locales_dir: Path
@@ -185,6 +195,8 @@ class Config:
     telegram: TelegramSettings | None = None  # None: the channel is off
     matrix_dm: MatrixDmSettings | None = None  # None: the channel is off
     admin: AdminSettings | None = None  # None: no admin room
+    ops: OpsSettings | None = None  # None: no ops listener
+    log_format: str = "text"  # or "json": one object per line
 
     @property
     def draft_hours(self) -> float:
@@ -478,6 +490,27 @@ def _admin(raw: dict[str, Any]) -> AdminSettings | None:
     return AdminSettings(users=tuple(users), room_id=room_id)
 
 
+def _ops(raw: dict[str, Any]) -> OpsSettings | None:
+    if not _get(raw, "ops", "enabled", bool):
+        return None
+    port = _get(raw, "ops", "port", int)
+    if not 0 < port < 65536:
+        raise ConfigError(f"ops.port: must be a port number, got {port}")
+    stuck = _get(raw, "ops", "stuck_minutes", float)
+    _positive("ops", "stuck_minutes", stuck)
+    listen = _get(raw, "ops", "listen", str)
+    if not listen:
+        raise ConfigError('ops.listen: must be an address, e.g. "127.0.0.1"')
+    return OpsSettings(listen=listen, port=port, stuck_minutes=stuck)
+
+
+def _log_format(raw: dict[str, Any]) -> str:
+    value = _get(raw, "log", "format", str)
+    if value not in LOG_FORMATS:
+        raise ConfigError(f"log.format: must be one of {', '.join(LOG_FORMATS)}")
+    return str(value)
+
+
 def _resolve(base_dir: Path, value: str) -> Path:
     path = Path(value).expanduser()
     return path if path.is_absolute() else base_dir / path
@@ -567,6 +600,8 @@ def _build(raw: dict[str, Any], base_dir: Path, env: os._Environ[str] | dict[str
         telegram=_telegram(raw, base_dir),
         matrix_dm=matrix_dm,
         admin=admin,
+        ops=_ops(raw),
+        log_format=_log_format(raw),
         data_dir=data_dir,
         locales_dir=locales_dir,
         default_language=_get(raw, "bot", "default_language", str),

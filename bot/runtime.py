@@ -22,6 +22,7 @@ from bot.line.relay import RelayWorker
 from bot.line.retention import RetentionWorker
 from bot.live_texts import LiveCatalog
 from bot.logs import keep_content_out_of_logs
+from bot.observe import NO_OBSERVER, Observer
 from bot.outbox import OutboxWorker
 from bot.sinks.base import HandoffSink
 from bot.sinks.local_inbox import LocalInbox
@@ -65,6 +66,7 @@ class Runtime:
     editor: TextEditor | None = None
     admin_room: AdminRoom | None = None
     retention: RetentionWorker | None = None
+    observer: Observer = NO_OBSERVER  # the metrics, with [ops] on
 
     @property
     def catalog(self) -> Catalog:
@@ -200,6 +202,7 @@ async def open_runtime(
             config, texts, store, inbox, worker, engine, relay, timers, desk, sink, session
         )
         runtime.editor = TextEditor(config, texts, store, clock)
+        _observe(runtime, clock)
         runtime.matrix_dm = _matrix_dm(runtime)
         runtime.admin_room = _admin_room(runtime)
         _adviser_rooms(runtime)
@@ -214,6 +217,25 @@ async def open_runtime(
         ]
         resources.push_async_callback(_stop_tasks, tasks)
         yield runtime
+
+
+def _observe(runtime: Runtime, clock: Callable[[], float]) -> None:
+    """With [ops] on, the engine, the delivery loops and the texts report to the metrics."""
+    if runtime.config.ops is None:
+        return
+    from bot.ops.metrics import PrometheusObserver  # prometheus-client: only when asked for
+
+    observer = runtime.observer = PrometheusObserver(clock)
+    runtime.engine.observer = runtime.worker.observer = runtime.relay.observer = observer
+
+    async def applied(catalog: Catalog) -> None:
+        observer.texts_reloaded(applied=True)
+
+    async def refused(problems: object) -> None:
+        observer.texts_reloaded(applied=False)
+
+    runtime.texts.reload_listeners.append(applied)
+    runtime.texts.refusal_listeners.append(refused)
 
 
 async def _stop_tasks(tasks: list[asyncio.Task[None]]) -> None:

@@ -17,6 +17,7 @@ import aiosqlite
 
 from bot.crypto import FieldCipher
 from bot.sinks.base import CasePosts, OutgoingHandoff, Receipt, ThreadPost, handoff_txn_id
+from bot.store.base import StoreError
 from bot.store.connection import apply_migrations, open_database
 
 INBOX_FILE = "adviser-inbox.sqlite3"
@@ -77,7 +78,11 @@ class LocalInbox:
         cls, data_dir: Path, cipher: FieldCipher, clock: Callable[[], float] = time.time
     ) -> LocalInbox:
         db = await open_database(data_dir / INBOX_FILE, "FULL")
-        await apply_migrations(db, _MIGRATIONS)
+        try:
+            await apply_migrations(db, _MIGRATIONS, f"local inbox {INBOX_FILE}")
+        except StoreError:
+            await db.close()  # an open database thread would keep the process alive
+            raise
         return cls(db, cipher, clock)
 
     def prepare(self, adviser_id: str) -> None:

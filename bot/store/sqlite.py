@@ -27,6 +27,7 @@ from bot.store.group_commit import BatchedLookup, GroupCommit
 from bot.store.line_records import LineStep
 from bot.store.lines import LineQueries
 from bot.store.migrations import MIGRATIONS
+from bot.store.ops_queries import OpsQueries
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def _outbox_aad(case_ref: str) -> bytes:
     return b"outbox\x00" + case_ref.encode()
 
 
-class SqliteStore(LineQueries):
+class SqliteStore(LineQueries, OpsQueries):
     def __init__(
         self, db: aiosqlite.Connection, tx_db: aiosqlite.Connection, cipher: FieldCipher
     ) -> None:
@@ -88,7 +89,7 @@ class SqliteStore(LineQueries):
         steps_sync, transactions_sync = _SYNCHRONOUS[durability]
         db = await open_database(path, steps_sync)
         try:
-            await apply_migrations(db, MIGRATIONS)
+            await apply_migrations(db, MIGRATIONS, f"database {path.name}")
             tx_db = await open_database(path, transactions_sync, isolation_level="IMMEDIATE")
         except StoreError:
             await db.close()
@@ -169,13 +170,13 @@ class SqliteStore(LineQueries):
 
     async def due_handoffs(self, now: float, limit: int) -> list[PendingHandoff]:
         rows = await self._db.execute_fetchall(
-            "SELECT id, case_ref, adviser_id, sealed, attempts FROM outbox"
+            "SELECT id, case_ref, adviser_id, sealed, attempts, created_at FROM outbox"
             " WHERE delivered_at IS NULL AND next_attempt_at <= ?"
             " ORDER BY next_attempt_at, id LIMIT ?",
             (now, limit),
         )
         due: list[PendingHandoff] = []
-        for row_id, case_ref, adviser_id, sealed, attempts in rows:
+        for row_id, case_ref, adviser_id, sealed, attempts, created_at in rows:
             try:
                 payload = json.loads(self._cipher.open(sealed, _outbox_aad(case_ref)))
             except DecryptionError:
@@ -183,7 +184,7 @@ class SqliteStore(LineQueries):
                 log.error("handoff %s cannot be decrypted; check the key file", case_ref)
                 await self.defer_handoff(row_id, now + _UNREADABLE_RETRY_SECONDS, "undecryptable")
                 continue
-            due.append(PendingHandoff(row_id, case_ref, adviser_id, payload, attempts))
+            due.append(PendingHandoff(row_id, case_ref, adviser_id, payload, attempts, created_at))
         return due
 
     async def _scalar(self, sql: str) -> Any:

@@ -1,0 +1,41 @@
+"""Which version runs, and a database it is too old for."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from tests.conftest import jsonl, run_cli, write_config
+
+
+def dump(database: Path) -> list[str]:
+    raw = sqlite3.connect(database)
+    try:
+        return list(raw.iterdump())
+    finally:
+        raw.close()
+
+
+def test_version_prints_the_installed_version():
+    done = run_cli(["--version"])
+    assert done.returncode == 0
+    assert done.stdout.strip() == "vertrouwd 0.1.0"
+
+
+def test_an_older_program_refuses_a_newer_database_with_one_clear_line(tmp_path: Path):
+    config = write_config(tmp_path)
+    first = run_cli(["chat", "--jsonl", "--config", str(config)], stdin=jsonl({"text": "hi"}))
+    assert first.returncode == 0, first.stderr
+    database = tmp_path / "data" / "vertrouwd.sqlite3"
+    with sqlite3.connect(database) as raw:
+        assert raw.execute("SELECT version FROM written_by").fetchall() == [("0.1.0",)]
+        raw.execute("INSERT INTO schema_version (version) VALUES (999)")
+        raw.execute("UPDATE written_by SET version = '2.0.0'")
+    before = dump(database)
+    done = run_cli(["chat", "--jsonl", "--config", str(config)], stdin=jsonl({"text": "hi"}))
+    assert done.returncode == 2
+    assert "written by a newer vertrouwd (2.0.0)" in done.stderr
+    assert "this is vertrouwd 0.1.0" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""  # nobody was answered from a database it cannot read
+    assert dump(database) == before
