@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+import signal
 import time
 from pathlib import Path
 
@@ -58,12 +60,14 @@ async def wait_listening(port: int, process: BotProcess) -> None:
 
 
 async def test_a_running_bot_counts_what_it_does_and_nothing_about_whom(
-    tmp_path: Path, fake: FakeTelegram, unused_tcp_port: int
+    tmp_path: Path, fake: FakeTelegram, locales: Path, unused_tcp_port: int
 ):
     port = unused_tcp_port
     config = telegram_config_file(tmp_path, fake)
-    with config.open("a") as file:
-        file.write(ops_section(port))
+    text = config.read_text().replace(
+        "[bot]\n", f'[bot]\nlocales_dir = "{locales}"\ntexts_reload_seconds = 3600\n', 1
+    )
+    config.write_text(text + '[log]\nformat = "json"\n' + ops_section(port))
     started = time.time()
     bot = BotProcess(config)
     await bot.start()
@@ -111,14 +115,38 @@ async def test_a_running_bot_counts_what_it_does_and_nothing_about_whom(
     assert status == 200, body
     assert '"telegram": "ok"' in body and '"store": "ok"' in body
 
+    # `systemctl reload` (SIGHUP) reads the edited texts at once.
+    with (locales / "en.toml").open("a") as file:
+        file.write("\n# edited by the admin\n")
+    assert bot.process is not None
+    bot.process.send_signal(signal.SIGHUP)
+    reloaded = ("vertrouwd_text_reloads_total", (("result", "applied"),))
+    for _ in range(100):
+        if (await scrape(port)).get(reloaded) == 1:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the reload was not counted")
+
     await fake.stop()  # Telegram goes away: not ready, and /readyz says why
     status, body = await get(port, "/readyz")
     assert status == 503
     assert '"telegram": "Telegram does not answer' in body and '"store": "ok"' in body
     assert (await get(port, "/healthz"))[0] == 200  # alive all the same
+    errors = ("vertrouwd_channel_errors_total", (("channel", "telegram"),))
+    for _ in range(100):
+        if (await scrape(port)).get(errors, 0) >= 1:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the failed polling was not counted")
     code, logged = await bot.stop()
     assert code == 0, logged
-    assert CANARY not in logged
+    entries = [json.loads(line) for line in logged.splitlines()]  # log.format = "json"
+    assert any(e["message"] == "reload asked: texts changed" for e in entries)
+    assert [e["case_ref"] for e in entries if "delivered" in e["message"]] == [case_ref.group(0)]
+    for secret in (CANARY, str(person.id), "someone@example.nl", fake.token):
+        assert secret not in logged
 
 
 async def test_a_stuck_handoff_turns_readyz_red_and_green_again_once_delivered(
