@@ -158,6 +158,23 @@ def _matrix_setup(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def _keys_new(args: argparse.Namespace) -> int:
+    from bot.crypto import new_key_material, write_key_file
+
+    path: Path = args.file
+    try:
+        write_key_file(path, new_key_material())
+    except FileExistsError:
+        print(f"vertrouwd: {path} exists; it is left as it is (never overwritten)", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"vertrouwd: cannot write {path} ({exc.strerror})", file=sys.stderr)
+        return 1
+    print(f"wrote a new key file {path}, readable only by its owner. Back it up:")
+    print("without it the bot's data cannot be read.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", type=Path, help="config file (default: built-in defaults)")
@@ -198,6 +215,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     setup.add_argument("--adviser", required=True, help="the adviser's id in the config")
 
+    keys = commands.add_parser("keys", help="the bot's data and lookup keys")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    new = key_commands.add_parser("new", help="write a new key file (never overwrites one)")
+    new.add_argument("file", type=Path, help="where, e.g. /etc/vertrouwd/credentials/secret.key")
+
     texts = commands.add_parser("texts", help="work with the locale files")
     text_commands = texts.add_subparsers(dest="texts_command", required=True)
     check = text_commands.add_parser("check", parents=[common], help="validate every locale")
@@ -212,6 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "keys":
+        return _keys_new(args)  # needs no config: it makes what a config will name
     try:
         config = load_config(args.config)
         setup_logging(

@@ -21,6 +21,13 @@ DATA_DIR_ENV = "VERTROUWD_DATA_DIR"
 KEY_FILE_ENV = "VERTROUWD_KEY_FILE"
 MATRIX_PASSWORD_ENV = "VERTROUWD_MATRIX_PASSWORD"
 TELEGRAM_TOKEN_ENV = "VERTROUWD_TELEGRAM_TOKEN"
+# systemd's LoadCredential= puts secrets here (deploy/vertrouwd.service), by these names.
+CREDENTIALS_ENV = "CREDENTIALS_DIRECTORY"
+CREDENTIAL_NAMES = {
+    MATRIX_PASSWORD_ENV: "matrix-password",
+    TELEGRAM_TOKEN_ENV: "telegram-token",
+    KEY_FILE_ENV: "secret.key",
+}
 TELEGRAM_MODES = ("polling", "webhook")
 SINKS = ("local", "matrix")
 LOG_FORMATS = ("text", "json")
@@ -69,12 +76,24 @@ class MatrixSettings:
         return _secret(MATRIX_PASSWORD_ENV, self.password_file, "matrix.password_file", environ)
 
 
+def credential(env_name: str, environ: Mapping[str, str] | None = None) -> Path | None:
+    """The file systemd handed over for this secret (LoadCredential=), if there is one."""
+    env = os.environ if environ is None else environ
+    folder = env.get(CREDENTIALS_ENV)
+    if not folder:
+        return None
+    path = Path(folder) / CREDENTIAL_NAMES[env_name]
+    return path if path.is_file() else None
+
+
 def _secret(
     env_name: str, file: Path | None, setting: str, environ: Mapping[str, str] | None
 ) -> str:
+    """From the environment variable, else systemd's credential, else the file named."""
     env = os.environ if environ is None else environ
     if env.get(env_name):
         return env[env_name]
+    file = credential(env_name, env) or file
     if file is None:
         raise ConfigError(f"{setting}: not set, and {env_name} is not set either")
     try:
@@ -548,6 +567,8 @@ def _build(raw: dict[str, Any], base_dir: Path, env: os._Environ[str] | dict[str
     locales_dir = _resolve(base_dir, locales_value) if locales_value else default_locales_dir()
     key_value = env.get(KEY_FILE_ENV) or _get(raw, "storage", "key_file", str)
     key_file = _resolve(base_dir, key_value) if key_value else data_dir / "secret.key"
+    if not env.get(KEY_FILE_ENV):
+        key_file = credential(KEY_FILE_ENV, env) or key_file
     durability = _get(raw, "storage", "durability", str)
     if durability not in DURABILITY_MODES:
         raise ConfigError(f"storage.durability: must be one of {', '.join(DURABILITY_MODES)}")
