@@ -14,6 +14,7 @@ from pathlib import Path
 from bot.adapters.terminal import run_interactive, run_jsonl
 from bot.config import LOG_FORMATS, Config, ConfigError, load_config
 from bot.crypto import FieldCipher, KeyFileError, load_or_create_keys
+from bot.first_run.command import add_init_parser, init_command
 from bot.local_adviser import read_inbox, write_in_thread
 from bot.logs import keep_content_out_of_logs
 from bot.matrix.errors import (
@@ -215,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     setup.add_argument("--adviser", required=True, help="the adviser's id in the config")
 
+    add_init_parser(commands, common)
     keys = commands.add_parser("keys", help="the bot's data and lookup keys")
     key_commands = keys.add_subparsers(dest="keys_command", required=True)
     new = key_commands.add_parser("new", help="write a new key file (never overwrites one)")
@@ -236,6 +238,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "keys":
         return _keys_new(args)  # needs no config: it makes what a config will name
+    if args.command == "init":
+        # It writes the config: it cannot load one first.
+        setup_logging(args.log_level or "WARNING", args.log_format or "text")
+        return init_command(args)
     try:
         config = load_config(args.config)
         setup_logging(
