@@ -39,7 +39,11 @@ def ops_app(
         return web.json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
 
     async def metrics(request: web.Request) -> web.Response:
-        waiting = await runtime.store.waiting(runtime.relay.senders)
+        try:
+            waiting = await runtime.store.waiting(runtime.relay.senders)
+        except Exception as exc:  # noqa: BLE001 - the scraper gets an answer, not a traceback
+            log.error("metrics: the store cannot be read (%s)", type(exc).__name__)
+            return web.Response(status=503, text="the store cannot be read\n")
         body = observer.render(waiting)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
