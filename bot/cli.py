@@ -221,6 +221,18 @@ def build_parser() -> argparse.ArgumentParser:
     key_commands = keys.add_subparsers(dest="keys_command", required=True)
     new = key_commands.add_parser("new", help="write a new key file (never overwrites one)")
     new.add_argument("file", type=Path, help="where, e.g. /etc/vertrouwd/credentials/secret.key")
+    rotate = key_commands.add_parser(
+        "rotate",
+        parents=[common],
+        help="a new data key: every field sealed again, then the old key retired",
+    )
+    rotate.add_argument("--batch", type=int, default=200, help="fields per transaction")
+    rotate.add_argument(
+        "--settle",
+        type=float,
+        help="seconds to give running bots to take up the new key"
+        " (default: twice bot.texts_reload_seconds, plus one)",
+    )
 
     texts = commands.add_parser("texts", help="work with the locale files")
     text_commands = texts.add_subparsers(dest="texts_command", required=True)
@@ -236,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "keys":
+    if args.command == "keys" and args.keys_command == "new":
         return _keys_new(args)  # needs no config: it makes what a config will name
     if args.command == "init":
         # It writes the config: it cannot load one first.
@@ -260,6 +272,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _doctor(config, args)
         if args.command == "matrix":
             return _matrix_setup(config, args)
+        if args.command == "keys":
+            from bot.key_rotation import rotate_command
+
+            return rotate_command(config, max(args.batch, 1), args.settle)
         return _texts_check(config, args)
     except (ConfigError, KeyFileError, TextsInvalid, StoreError, EncryptionUnavailable) as exc:
         print(f"vertrouwd: {exc}", file=sys.stderr)

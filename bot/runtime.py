@@ -16,6 +16,7 @@ from bot.admin.text_editor import TextEditor
 from bot.config import Config
 from bot.crypto import FieldCipher, UserKeyer, load_or_create_keys
 from bot.engine import Engine
+from bot.key_watch import watch_key_file
 from bot.line.clock import TimerWorker
 from bot.line.desk import AdviserDesk
 from bot.line.relay import RelayWorker
@@ -214,6 +215,9 @@ async def open_runtime(
             asyncio.create_task(timers.run(), name="timers"),
             asyncio.create_task(retention.run(), name="retention"),
             asyncio.create_task(texts.watch(config.texts_reload_seconds), name="texts"),
+            asyncio.create_task(
+                watch_key_file(config.key_file, cipher, config.texts_reload_seconds), name="keys"
+            ),
         ]
         resources.push_async_callback(_stop_tasks, tasks)
         yield runtime

@@ -276,3 +276,24 @@ async def test_a_database_of_a_newer_version_is_refused_and_left_as_it_was(
     with sqlite3.connect(tmp_path / "store.sqlite3") as raw:
         assert raw.execute("SELECT MAX(version) FROM schema_version").fetchall() == [(999,)]
         assert raw.execute("SELECT version FROM written_by").fetchall() == [("9.4.0",)]
+
+
+async def test_every_sealed_field_is_sealed_again_with_a_new_key(
+    store: Store, tmp_path: Path, keys: KeyMaterial
+):
+    assert isinstance(store, SqliteStore)
+    await store.save_step(ALICE, record(), handoff_with_case("ACDE-FGHJ"), now=100.0)
+    note = RelayNote("to_employee", "message", text=SECRET)
+    await store.adviser_step(AdviserStep("ACDE-FGHJ", "$e1", notes=(note,)), now=101.0)
+    rotated = KeyMaterial(keys.lookup_key, {**keys.data_keys, 2: b"\x07" * 32}, current=2)
+    store._cipher.use(rotated)
+    assert await store.sealed_with_old_keys() == 4  # conversation, handoff, case, relay
+    done = await store.reseal(batch=1)
+    assert (done.resealed, done.unreadable) == (4, 0)
+    assert await store.sealed_with_old_keys() == 0
+    store._cipher.use(KeyMaterial(keys.lookup_key, {2: b"\x07" * 32}, current=2))  # 1 retired
+    assert await store.load_conversation(ALICE) == record()
+    [pending] = await store.due_handoffs(now=200.0, limit=10)
+    assert pending.payload == handoff_with_case("ACDE-FGHJ").payload
+    [relay] = await store.due_relays(200.0, 10, ["terminal"])
+    assert relay.text == SECRET and relay.contact is not None

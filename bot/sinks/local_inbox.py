@@ -6,6 +6,7 @@ same sink contract, and ``vertrouwd inbox`` reads it as the adviser would.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from bot.crypto import FieldCipher
 from bot.sinks.base import CasePosts, OutgoingHandoff, Receipt, ThreadPost, handoff_txn_id
 from bot.store.base import StoreError
 from bot.store.connection import apply_migrations, open_database
+from bot.store.reseal import Resealed, SealedColumn, count_old, reseal_columns
 
 INBOX_FILE = "adviser-inbox.sqlite3"
 
@@ -63,6 +65,12 @@ def _aad(txn_id: str) -> bytes:
     return b"inbox\x00" + txn_id.encode()
 
 
+_SEALED_COLUMNS = (
+    SealedColumn("handoffs", "txn_id", ("txn_id",), _aad),
+    SealedColumn("thread_posts", "txn_id", ("txn_id",), _aad),
+)
+
+
 class LocalInbox:
     name = "local-inbox"
 
@@ -87,6 +95,13 @@ class LocalInbox:
 
     def prepare(self, adviser_id: str) -> None:
         """Nothing to prepare for a local file."""
+
+    async def reseal(self, batch: int = 200) -> Resealed:
+        """Seal every handoff and post again with the current data key."""
+        return await reseal_columns(self._db, asyncio.Lock(), self._cipher, _SEALED_COLUMNS, batch)
+
+    async def sealed_with_old_keys(self) -> int:
+        return await count_old(self._db, self._cipher, _SEALED_COLUMNS)
 
     async def deliver(self, handoff: OutgoingHandoff) -> Receipt:
         sealed = self._cipher.seal(

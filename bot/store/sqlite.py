@@ -25,9 +25,10 @@ from bot.store.base import (
 from bot.store.connection import apply_migrations, open_database
 from bot.store.group_commit import BatchedLookup, GroupCommit
 from bot.store.line_records import LineStep
-from bot.store.lines import LineQueries
+from bot.store.lines import LineQueries, _relay_aad, case_aad
 from bot.store.migrations import MIGRATIONS
 from bot.store.ops_queries import OpsQueries
+from bot.store.reseal import Resealed, SealedColumn, count_old, reseal_columns
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,15 @@ def _conversation_aad(user: UserKey) -> bytes:
 
 def _outbox_aad(case_ref: str) -> bytes:
     return b"outbox\x00" + case_ref.encode()
+
+
+# Every sealed field of the store, with what its associated data is made of.
+SEALED_COLUMNS = (
+    SealedColumn("conversations", "user_key", ("user_key",), lambda user: _conversation_aad(user)),
+    SealedColumn("outbox", "id", ("case_ref",), lambda case_ref: _outbox_aad(case_ref)),
+    SealedColumn("cases", "case_ref", ("case_ref",), case_aad),
+    SealedColumn("relays", "id", ("id", "case_ref", "direction"), _relay_aad),
+)
 
 
 class SqliteStore(LineQueries, OpsQueries):
@@ -272,6 +282,13 @@ class SqliteStore(LineQueries, OpsQueries):
     async def last_delivery_at(self) -> float | None:
         value = await self._scalar("SELECT MAX(delivered_at) FROM outbox")
         return float(value) if value is not None else None
+
+    async def reseal(self, batch: int = 200) -> Resealed:
+        """Seal every field again with the current data key, in batches."""
+        return await reseal_columns(self._db, self._write_lock, self._cipher, SEALED_COLUMNS, batch)
+
+    async def sealed_with_old_keys(self) -> int:
+        return await count_old(self._db, self._cipher, SEALED_COLUMNS)
 
     async def close(self) -> None:
         async with self._write_lock:
