@@ -38,6 +38,16 @@ from bot.store import SqliteStore
 log = logging.getLogger(__name__)
 
 
+def _rewrite(path: Path, material: KeyMaterial, retiring: tuple[int, ...]) -> None:
+    try:
+        replace_key_file(path, material, retiring)
+    except OSError as exc:  # a read-only key file: a systemd credential, say
+        raise KeyFileError(
+            f"cannot rewrite the key file {path} ({exc.strerror}); run this where the key"
+            " file itself is writable (VERTROUWD_KEY_FILE names it)"
+        ) from exc
+
+
 def start_rotation(path: Path) -> tuple[KeyMaterial, tuple[int, ...], bool]:
     """The key material to rotate to; True when this run added the new version."""
     material = read_key_file(path)
@@ -49,7 +59,7 @@ def start_rotation(path: Path) -> tuple[KeyMaterial, tuple[int, ...], bool]:
         material.lookup_key, {**material.data_keys, version: secrets.token_bytes(32)}, version
     )
     retiring = tuple(sorted(material.data_keys))
-    replace_key_file(path, rotated, retiring)
+    _rewrite(path, rotated, retiring)
     return rotated, retiring, True
 
 
@@ -107,14 +117,10 @@ async def rotate(
         )
         return 1
     kept = {v: k for v, k in material.data_keys.items() if v not in retiring}
-    replace_key_file(path, KeyMaterial(material.lookup_key, kept, material.current), ())
+    _rewrite(path, KeyMaterial(material.lookup_key, kept, material.current), ())
     say(f"key file: retired version(s) {versions}; only version {material.current} is left")
     return 0
 
 
 def rotate_command(config: Config, batch: int, settle: float | None) -> int:
-    try:
-        return asyncio.run(rotate(config, batch, print, settle))
-    except KeyFileError as exc:
-        print(f"vertrouwd: {exc}")
-        return 2
+    return asyncio.run(rotate(config, batch, print, settle))

@@ -17,6 +17,7 @@ from bot.config import MATRIX_PASSWORD_ENV, TELEGRAM_TOKEN_ENV, Config
 from bot.crypto import new_key_material, write_key_file
 from bot.first_run import config_doc
 from bot.first_run.answers import AnswerError, Answers, Ask, ask_everything, parse_adviser
+from bot.runtime import prepare_data_dir
 
 Secret = Callable[[str], str]  # asks for a secret without showing it
 
@@ -105,6 +106,8 @@ def run_init(
     _ensure_secrets(config, secret, say)
     if config.matrix is not None:
         from bot.first_run.matrix_rooms import set_up_matrix  # loads matrix-nio
+
+        prepare_data_dir(config.data_dir)  # the Matrix store lives there
 
         def made(adviser_id: str | None, room_id: str) -> None:
             config_doc.set_room(doc, adviser_id, room_id)
