@@ -15,43 +15,46 @@ from nio import RoomCreateResponse, RoomPreset, RoomVisibility
 from bot.config import Adviser, Config
 from bot.crypto import FieldCipher, load_or_create_keys
 from bot.matrix.errors import MatrixHttpError
-from bot.matrix.guard import MEGOLM, room_problems
+from bot.matrix.guard import MEGOLM
 from bot.matrix.session import MatrixSession
-from bot.matrix.setup import create_adviser_room
+from bot.matrix.setup import create_adviser_room, private_room_state
 from bot.texts import Texts, load_catalog
 
 # Called with (adviser id, or None for the admin room; room id) once a room exists.
 RoomMade = Callable[[str | None, str], None]
 
 
-def _named(state: list[dict[str, Any]]) -> str:
-    return next(
-        (
-            str((e.get("content") or {}).get("name", ""))
-            for e in state
-            if e.get("type") == "m.room.name"
-        ),
-        "",
-    )
+def _fits(state: list[dict[str, Any]], name: str, people: set[str]) -> bool:
+    """The room has this name, is encrypted, and holds exactly these people."""
+    members, named, encrypted = set(), "", False
+    for event in state:
+        content = event.get("content") or {}
+        kind = event.get("type")
+        if kind == "m.room.member" and content.get("membership") in ("join", "invite"):
+            members.add(str(event.get("state_key")))
+        elif kind == "m.room.name":
+            named = str(content.get("name", ""))
+        elif kind == "m.room.encryption":
+            encrypted = content.get("algorithm") == MEGOLM
+    return named == name and encrypted and members == people
 
 
-async def _existing(session: MatrixSession, name: str, member: str) -> str | None:
-    """A room of the bot's with this name that the guard would accept for ``member``
-    (asked of the homeserver: a later run's client has not synced old rooms)."""
+async def _existing(session: MatrixSession, name: str, people: set[str]) -> str | None:
+    """A room of the bot's made for this purpose before (asked of the homeserver: a
+    later run's client has not synced the old rooms)."""
     http = session.http
     assert http is not None
     joined = await http.request("GET", "/_matrix/client/v3/joined_rooms")
+    everyone = {session.settings.user_id, *people}
     for room_id in joined.get("joined_rooms", []):
-        state = await http.room_state(str(room_id))
-        if _named(state) == name and not room_problems(state, session.settings.user_id, member):
+        if _fits(await http.room_state(str(room_id)), name, everyone):
             return str(room_id)
     return None
 
 
 async def _adviser_room(session: MatrixSession, adviser: Adviser, t: Texts) -> tuple[str, bool]:
-    found = await _existing(
-        session, t("matrix.room_name", adviser=adviser.name), adviser.matrix_user_id
-    )
+    name = t("matrix.room_name", adviser=adviser.name)
+    found = await _existing(session, name, {adviser.matrix_user_id})
     if found:
         return found, False
     return await create_adviser_room(session, adviser, t), True
@@ -60,7 +63,7 @@ async def _adviser_room(session: MatrixSession, adviser: Adviser, t: Texts) -> t
 async def _admin_room(
     session: MatrixSession, admins: tuple[str, ...], t: Texts
 ) -> tuple[str, bool]:
-    found = await _existing(session, t("admin_room.name"), admins[0])
+    found = await _existing(session, t("admin_room.name"), set(admins))
     if found:
         return found, False
     client = session.client
@@ -73,15 +76,7 @@ async def _admin_room(
         invite=list(admins),
         is_direct=False,
         power_level_override={"users": dict.fromkeys(admins, 100), "invite": 50},
-        initial_state=[
-            {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": MEGOLM}},
-            {
-                "type": "m.room.history_visibility",
-                "state_key": "",
-                "content": {"history_visibility": "invited"},
-            },
-            {"type": "m.room.join_rules", "state_key": "", "content": {"join_rule": "invite"}},
-        ],
+        initial_state=private_room_state(),
     )
     if not isinstance(response, RoomCreateResponse):
         raise MatrixHttpError(400, getattr(response, "status_code", None), {})
