@@ -29,10 +29,11 @@ from bot.crypto import (
     read_key_file,
     replace_key_file,
     retiring_versions,
+    version_prefix,
 )
 from bot.matrix.state import STATE_FILE, MatrixState
 from bot.runtime import STORE_FILE, prepare_data_dir
-from bot.sinks.local_inbox import LocalInbox
+from bot.sinks.local_inbox import INBOX_FILE, LocalInbox
 from bot.store import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -63,8 +64,11 @@ def start_rotation(path: Path) -> tuple[KeyMaterial, tuple[int, ...], bool]:
     return rotated, retiring, True
 
 
-async def _reseal_everything(config: Config, cipher: FieldCipher, batch: int) -> tuple[int, int]:
-    """Re-seal all there is; returns (re-sealed, still old) over every place."""
+async def _reseal_everything(
+    config: Config, cipher: FieldCipher, batch: int, retiring: tuple[int, ...]
+) -> tuple[int, int, list[str]]:
+    """Re-seal all there is; returns how many were re-sealed and still use a retiring
+    key over every place, and the columns of records this rotation does not know."""
     prepare_data_dir(config.data_dir)
     store = await SqliteStore.open(config.data_dir / STORE_FILE, cipher, config.durability)
     try:
@@ -84,7 +88,12 @@ async def _reseal_everything(config: Config, cipher: FieldCipher, batch: int) ->
             state_file.exists() and not state_file.read_bytes().startswith(cipher.prefix)
         )
         old = await store.sealed_with_old_keys() + await inbox.sealed_with_old_keys() + state_old
-        return done.resealed, old
+        prefixes = [version_prefix(v) for v in retiring]
+        unknown = [
+            *await store.unknown_sealed_fields(prefixes),
+            *[f"{INBOX_FILE}: {c}" for c in await inbox.unknown_sealed_fields(prefixes)],
+        ]
+        return done.resealed, old, unknown
     finally:
         await inbox.close()
         await store.close()
@@ -108,8 +117,14 @@ async def rotate(
         say(f"waiting {settle - waited:.0f} s for running bots to take up the new key ...")
         await asyncio.sleep(settle - waited)
     cipher = FieldCipher(material)
-    resealed, old = await _reseal_everything(config, cipher, batch)
+    resealed, old, unknown = await _reseal_everything(config, cipher, batch, retiring)
     say(f"re-sealed {resealed} field(s) with version {material.current}")
+    if unknown:
+        say(
+            f"{', '.join(unknown)}: holds values sealed with a retiring key that this"
+            " version cannot re-seal; the old key stays (a newer vertrouwd can finish)"
+        )
+        return 1
     if old:
         say(
             f"{old} field(s) still use a retiring key (a bot that has not taken up the new"

@@ -163,3 +163,23 @@ async def test_rotating_while_the_bot_runs_loses_nothing_written_meanwhile(tmp_p
         assert record is not None and CANARY in json.dumps(record.data)
     assert_only_version(config.data_dir, 2)
     await assert_everything_reads(config, case_ref)
+
+
+async def test_a_kind_of_record_it_cannot_reseal_keeps_the_old_key(tmp_path: Path):
+    config = load_config(write_config(tmp_path), environ={})
+    async with open_runtime(config) as runtime:
+        await fill(runtime)
+    # A newer version's records (say, a web chat's sessions), sealed with key 1.
+    old = FieldCipher(read_key_file(config.key_file))
+    with sqlite3.connect(config.data_dir / STORE_FILE) as db:
+        db.execute("CREATE TABLE web_sessions (id INTEGER PRIMARY KEY, sealed BLOB)")
+        db.execute("INSERT INTO web_sessions (sealed) VALUES (?)", (old.seal(b"hi", b"web"),))
+    done = run_cli(["keys", "rotate", "--config", str(tmp_path / "config.toml"), "--settle", "0"])
+    assert done.returncode == 1
+    assert "web_sessions.sealed: holds values sealed with a retiring key" in done.stdout
+    material = read_key_file(config.key_file)
+    assert sorted(material.data_keys) == [1, 2]  # nothing is retired
+    assert retiring_versions(config.key_file) == (1,)
+    with sqlite3.connect(config.data_dir / STORE_FILE) as db:
+        [(sealed,)] = db.execute("SELECT sealed FROM web_sessions").fetchall()
+    assert FieldCipher(material).open(sealed, b"web") == b"hi"  # still opens

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,13 @@ from bot.crypto import FieldCipher
 from bot.sinks.base import CasePosts, OutgoingHandoff, Receipt, ThreadPost, handoff_txn_id
 from bot.store.base import StoreError
 from bot.store.connection import apply_migrations, open_database
-from bot.store.reseal import Resealed, SealedColumn, count_old, reseal_columns
+from bot.store.reseal import (
+    Resealed,
+    SealedColumn,
+    count_old,
+    reseal_columns,
+    unknown_fields_with,
+)
 
 INBOX_FILE = "adviser-inbox.sqlite3"
 
@@ -102,6 +108,9 @@ class LocalInbox:
 
     async def sealed_with_old_keys(self) -> int:
         return await count_old(self._db, self._cipher, _SEALED_COLUMNS)
+
+    async def unknown_sealed_fields(self, prefixes: Sequence[bytes]) -> list[str]:
+        return await unknown_fields_with(self._db, prefixes, _SEALED_COLUMNS)
 
     async def deliver(self, handoff: OutgoingHandoff) -> Receipt:
         sealed = self._cipher.seal(

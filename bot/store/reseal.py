@@ -112,3 +112,40 @@ async def count_old(
         )
         total += int(rows[0][0])
     return total
+
+
+# A sealed field is at least its version, its nonce and its tag long.
+_SEALED_MIN_BYTES = 2 + 12 + 16
+
+
+async def unknown_fields_with(
+    db: aiosqlite.Connection,
+    prefixes: Sequence[bytes],
+    known: Sequence[SealedColumn],
+    hashes: Sequence[tuple[str, str]] = (),
+) -> list[str]:
+    """Columns outside ``known`` that hold values which look sealed with one of these
+    key versions: a kind of record this rotation does not know how to re-seal. Retiring
+    the key would leave them unreadable, so the rotation stops instead. ``hashes``: the
+    (table, column) of keyed hashes, which may look like one by chance."""
+    registered = {(c.table, c.column) for c in known} | set(hashes)
+    found = []
+    tables = await db.execute_fetchall(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    )
+    marks = ",".join("?" * len(prefixes))
+    for (table,) in tables:
+        for column in await db.execute_fetchall(f"SELECT name FROM pragma_table_info('{table}')"):
+            name = column[0]
+            if (table, name) in registered:
+                continue
+            rows = list(
+                await db.execute_fetchall(
+                    f'SELECT COUNT(*) FROM "{table}" WHERE typeof("{name}") = \'blob\''
+                    f' AND length("{name}") >= ? AND substr("{name}", 1, 2) IN ({marks})',
+                    (_SEALED_MIN_BYTES, *prefixes),
+                )
+            )
+            if rows[0][0]:
+                found.append(f"{table}.{name}")
+    return found

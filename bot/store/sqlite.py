@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,13 @@ from bot.store.line_records import LineStep
 from bot.store.lines import LineQueries, _relay_aad, case_aad
 from bot.store.migrations import MIGRATIONS
 from bot.store.ops_queries import OpsQueries
-from bot.store.reseal import Resealed, SealedColumn, count_old, reseal_columns
+from bot.store.reseal import (
+    Resealed,
+    SealedColumn,
+    count_old,
+    reseal_columns,
+    unknown_fields_with,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +81,13 @@ SEALED_COLUMNS = (
     SealedColumn("outbox", "id", ("case_ref",), lambda case_ref: _outbox_aad(case_ref)),
     SealedColumn("cases", "case_ref", ("case_ref",), case_aad),
     SealedColumn("relays", "id", ("id", "case_ref", "direction"), _relay_aad),
+)
+
+# Keyed hashes (HMAC), random-looking blobs that are never sealed.
+KEYED_HASH_COLUMNS = (
+    ("conversations", "user_key"),
+    ("outbox", "owner_key"),
+    ("cases", "owner_key"),
 )
 
 
@@ -289,6 +303,9 @@ class SqliteStore(LineQueries, OpsQueries):
 
     async def sealed_with_old_keys(self) -> int:
         return await count_old(self._db, self._cipher, SEALED_COLUMNS)
+
+    async def unknown_sealed_fields(self, prefixes: Sequence[bytes]) -> list[str]:
+        return await unknown_fields_with(self._db, prefixes, SEALED_COLUMNS, KEYED_HASH_COLUMNS)
 
     async def close(self) -> None:
         async with self._write_lock:
