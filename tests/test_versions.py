@@ -39,3 +39,15 @@ def test_an_older_program_refuses_a_newer_database_with_one_clear_line(tmp_path:
     assert "Traceback" not in done.stderr
     assert done.stdout == ""  # nobody was answered from a database it cannot read
     assert dump(database) == before
+
+
+def test_a_newer_local_inbox_is_refused_as_well(tmp_path: Path):
+    config = write_config(tmp_path)
+    first = run_cli(["chat", "--jsonl", "--config", str(config)], stdin=jsonl({"text": "hi"}))
+    assert first.returncode == 0, first.stderr
+    with sqlite3.connect(tmp_path / "data" / "adviser-inbox.sqlite3") as raw:
+        raw.execute("INSERT INTO schema_version (version) VALUES (999)")
+    done = run_cli(["inbox", "--config", str(config)])
+    assert done.returncode == 2
+    assert "the local inbox adviser-inbox.sqlite3 was written by a newer vertrouwd" in done.stderr
+    assert "Traceback" not in done.stderr
