@@ -7,6 +7,7 @@ import json
 import re
 import signal
 import time
+from importlib.metadata import version
 from pathlib import Path
 
 import aiohttp
@@ -21,6 +22,7 @@ from tests.matrix_world import World
 from tests.telegram_harness import BotProcess, Chat, telegram_config_file
 
 CANARY = "OcelotCanary3390"
+INSTALLED = version("vertrouwd")  # as pyproject.toml says
 CASE_REF = re.compile(rf"[{CASE_REF_ALPHABET}]{{4}}-[{CASE_REF_ALPHABET}]{{4}}")
 
 
@@ -105,7 +107,7 @@ async def test_a_running_bot_counts_what_it_does_and_nothing_about_whom(
     assert samples[("vertrouwd_oldest_waiting_handoff_age_seconds", ())] == 0
     assert samples[("vertrouwd_relays_waiting", ())] == 0
     assert started - 1 <= samples[("vertrouwd_start_time_seconds", ())] <= time.time()
-    assert samples[("vertrouwd_build_info", (("version", "0.1.0"),))] == 1
+    assert samples[("vertrouwd_build_info", (("version", INSTALLED),))] == 1
     # No label and no value names the person, the case or what they wrote.
     _, exposition = await get(port, "/metrics")
     for secret in (CANARY, str(person.id), case_ref.group(0), "someone@example.nl"):
