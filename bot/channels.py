@@ -49,6 +49,7 @@ def build_channels(runtime: Runtime) -> list[Channel]:
         )
         runtime.texts.reload_listeners.append(telegram.texts_changed)
         telegram.relay = runtime.relay
+        telegram.observer = runtime.observer
         channels.append(telegram)
     if config.web is not None and runtime.keys is not None:
         channels.append(web_channel(runtime))
@@ -57,7 +58,9 @@ def build_channels(runtime: Runtime) -> list[Channel]:
         # Direct chats and the admin room listen to the session's syncs.
         from bot.matrix.listening import MatrixSyncLoop
 
-        channels.append(MatrixSyncLoop(session))
+        sync_loop = MatrixSyncLoop(session)
+        sync_loop.observer = runtime.observer
+        channels.append(sync_loop)
     return channels
 
 
@@ -79,9 +82,14 @@ def web_channel(runtime: Runtime) -> Channel:
     )
 
 
-async def serve(runtime: Runtime, stopping: asyncio.Event) -> None:
-    """Run every channel; when one fails, the others stop too and the failure is raised."""
-    tasks = [asyncio.create_task(channel.run(stopping)) for channel in build_channels(runtime)]
+async def serve(
+    runtime: Runtime, stopping: asyncio.Event, channels: list[Channel] | None = None
+) -> None:
+    """Run every channel (those given, or those the config switches on); when one
+    fails, the others stop too and the failure is raised."""
+    if channels is None:
+        channels = build_channels(runtime)
+    tasks = [asyncio.create_task(channel.run(stopping)) for channel in channels]
     stop_requested = asyncio.create_task(stopping.wait())
     await asyncio.wait([*tasks, stop_requested], return_when=asyncio.FIRST_COMPLETED)
     stopping.set()

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.adapters.terminal import run_interactive, run_jsonl
-from bot.config import Config, ConfigError, load_config
+from bot.config import LOG_FORMATS, Config, ConfigError, load_config
 from bot.crypto import FieldCipher, KeyFileError, load_or_create_keys
+from bot.first_run.command import add_init_parser, init_command
 from bot.local_adviser import read_inbox, write_in_thread
 from bot.logs import keep_content_out_of_logs
 from bot.matrix.errors import (
@@ -29,17 +30,23 @@ from bot.matrix.errors import (
 from bot.runtime import open_runtime
 from bot.store import StoreError
 from bot.texts import TextsInvalid, check_locales, load_catalog, missing_texts
+from bot.version import program_version
 
 EXIT_PROBLEM = 2
 log = logging.getLogger("bot")
 
 
-def setup_logging(level: str) -> None:
+def setup_logging(level: str, log_format: str = "text") -> None:
     logging.basicConfig(
         level=level,
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if log_format == "json":
+        from bot.log_json import JsonLines
+
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(JsonLines())
     keep_content_out_of_logs(level)
 
 
@@ -69,7 +76,7 @@ def _chat(config: Config, args: argparse.Namespace) -> int:
 
 
 def _run(config: Config, args: argparse.Namespace) -> int:
-    from bot.channels import check_channels, serve
+    from bot.channels import check_channels
 
     if args.web and config.web is None:
         from bot.config_web import default_web_settings
@@ -77,13 +84,15 @@ def _run(config: Config, args: argparse.Namespace) -> int:
         config = dataclasses.replace(config, web=default_web_settings())
     check_channels(config)
 
+    from bot.ops.service import run_service
+
     async def main() -> None:
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signal_number in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signal_number, stopping.set)
         async with open_runtime(config) as runtime:
-            await serve(runtime, stopping)
+            await run_service(runtime, stopping)
         log.info("stopped")
 
     try:
@@ -204,11 +213,30 @@ def _poster(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def _keys_new(args: argparse.Namespace) -> int:
+    from bot.crypto import new_key_material, write_key_file
+
+    path: Path = args.file
+    try:
+        write_key_file(path, new_key_material())
+    except FileExistsError:
+        print(f"vertrouwd: {path} exists; it is left as it is (never overwritten)", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"vertrouwd: cannot write {path} ({exc.strerror})", file=sys.stderr)
+        return 1
+    print(f"wrote a new key file {path}, readable only by its owner. Back it up:")
+    print("without it the bot's data cannot be read.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", type=Path, help="config file (default: built-in defaults)")
     common.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    common.add_argument("--log-format", choices=LOG_FORMATS, help="text, or json (one per line)")
     parser = argparse.ArgumentParser(prog="vertrouwd", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"vertrouwd {program_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     chat = commands.add_parser("chat", parents=[common], help="talk to the bot in this terminal")
@@ -253,6 +281,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     poster.add_argument("--out", type=Path, default=Path("poster.svg"), help="file to write")
     poster.add_argument("--lang", help="one language, or two side by side: nl,en")
+    add_init_parser(commands, common)
+    keys = commands.add_parser("keys", help="the bot's data and lookup keys")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    new = key_commands.add_parser("new", help="write a new key file (never overwrites one)")
+    new.add_argument("file", type=Path, help="where, e.g. /etc/vertrouwd/credentials/secret.key")
+    rotate = key_commands.add_parser(
+        "rotate",
+        parents=[common],
+        help="a new data key: every field sealed again, then the old key retired",
+    )
+    rotate.add_argument("--batch", type=int, default=200, help="fields per transaction")
+    rotate.add_argument(
+        "--settle",
+        type=float,
+        help="seconds to give running bots to take up the new key"
+        " (default: twice bot.texts_reload_seconds, plus one)",
+    )
 
     texts = commands.add_parser("texts", help="work with the locale files")
     text_commands = texts.add_subparsers(dest="texts_command", required=True)
@@ -268,9 +313,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "keys" and args.keys_command == "new":
+        return _keys_new(args)  # needs no config: it makes what a config will name
+    if args.command == "init":
+        # It writes the config: it cannot load one first.
+        setup_logging(args.log_level or "WARNING", args.log_format or "text")
+        return init_command(args)
     try:
         config = load_config(args.config)
-        setup_logging(args.log_level or _default_log_level(config, args))
+        setup_logging(
+            args.log_level or _default_log_level(config, args),
+            args.log_format or config.log_format,
+        )
         if args.command == "chat":
             return _chat(config, args)
         if args.command == "run":
@@ -287,6 +341,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _report(config, args)
         if args.command == "poster":
             return _poster(config, args)
+        if args.command == "keys":
+            from bot.key_rotation import rotate_command
+
+            return rotate_command(config, max(args.batch, 1), args.settle)
         return _texts_check(config, args)
     except (ConfigError, KeyFileError, TextsInvalid, StoreError, EncryptionUnavailable) as exc:
         print(f"vertrouwd: {exc}", file=sys.stderr)

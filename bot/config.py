@@ -24,8 +24,16 @@ DATA_DIR_ENV = "VERTROUWD_DATA_DIR"
 KEY_FILE_ENV = "VERTROUWD_KEY_FILE"
 MATRIX_PASSWORD_ENV = "VERTROUWD_MATRIX_PASSWORD"
 TELEGRAM_TOKEN_ENV = "VERTROUWD_TELEGRAM_TOKEN"
+# systemd's LoadCredential= puts secrets here (deploy/vertrouwd.service), by these names.
+CREDENTIALS_ENV = "CREDENTIALS_DIRECTORY"
+CREDENTIAL_NAMES = {
+    MATRIX_PASSWORD_ENV: "matrix-password",
+    TELEGRAM_TOKEN_ENV: "telegram-token",
+    KEY_FILE_ENV: "secret.key",
+}
 TELEGRAM_MODES = ("polling", "webhook")
 SINKS = ("local", "matrix")
+LOG_FORMATS = ("text", "json")
 _TABLE_LISTS = ("advisers", "emergency_routes", "referral_resources")
 # Ids travel in button data (Telegram allows 64 bytes) and in locale keys.
 _ID = re.compile(r"^[a-z0-9_-]{1,40}$")
@@ -89,12 +97,24 @@ class MatrixSettings:
         return _secret(MATRIX_PASSWORD_ENV, self.password_file, "matrix.password_file", environ)
 
 
+def credential(env_name: str, environ: Mapping[str, str] | None = None) -> Path | None:
+    """The file systemd handed over for this secret (LoadCredential=), if there is one."""
+    env = os.environ if environ is None else environ
+    folder = env.get(CREDENTIALS_ENV)
+    if not folder:
+        return None
+    path = Path(folder) / CREDENTIAL_NAMES[env_name]
+    return path if path.is_file() else None
+
+
 def _secret(
     env_name: str, file: Path | None, setting: str, environ: Mapping[str, str] | None
 ) -> str:
+    """From the environment variable, else systemd's credential, else the file named."""
     env = os.environ if environ is None else environ
     if env.get(env_name):
         return env[env_name]
+    file = credential(env_name, env) or file
     if file is None:
         raise ConfigError(f"{setting}: not set, and {env_name} is not set either")
     try:
@@ -185,6 +205,15 @@ class ReportSettings:
 
 
 @dataclass(frozen=True)
+class OpsSettings:
+    """The health, readiness and metrics listener."""
+
+    listen: str
+    port: int
+    stuck_minutes: float  # a handoff or relay waiting longer makes /readyz red
+
+
+@dataclass(frozen=True)
 class Config:
     data_dir: Path
     locales_dir: Path
@@ -215,6 +244,8 @@ class Config:
     admin: AdminSettings | None = None  # None: no admin room
     report: ReportSettings = ReportSettings()
     web: WebSettings | None = None  # None: the web chat is off
+    ops: OpsSettings | None = None  # None: no ops listener
+    log_format: str = "text"  # or "json": one object per line
 
     @property
     def draft_hours(self) -> float:
@@ -557,6 +588,27 @@ def _web(raw: dict[str, Any], base_dir: Path) -> WebSettings | None:
     return web_settings(raw, base_dir)
 
 
+def _ops(raw: dict[str, Any]) -> OpsSettings | None:
+    if not _get(raw, "ops", "enabled", bool):
+        return None
+    port = _get(raw, "ops", "port", int)
+    if not 0 < port < 65536:
+        raise ConfigError(f"ops.port: must be a port number, got {port}")
+    stuck = _get(raw, "ops", "stuck_minutes", float)
+    _positive("ops", "stuck_minutes", stuck)
+    listen = _get(raw, "ops", "listen", str)
+    if not listen:
+        raise ConfigError('ops.listen: must be an address, e.g. "127.0.0.1"')
+    return OpsSettings(listen=listen, port=port, stuck_minutes=stuck)
+
+
+def _log_format(raw: dict[str, Any]) -> str:
+    value = _get(raw, "log", "format", str)
+    if value not in LOG_FORMATS:
+        raise ConfigError(f"log.format: must be one of {', '.join(LOG_FORMATS)}")
+    return str(value)
+
+
 def _resolve(base_dir: Path, value: str) -> Path:
     path = Path(value).expanduser()
     return path if path.is_absolute() else base_dir / path
@@ -594,6 +646,8 @@ def _build(raw: dict[str, Any], base_dir: Path, env: os._Environ[str] | dict[str
     locales_dir = _resolve(base_dir, locales_value) if locales_value else default_locales_dir()
     key_value = env.get(KEY_FILE_ENV) or _get(raw, "storage", "key_file", str)
     key_file = _resolve(base_dir, key_value) if key_value else data_dir / "secret.key"
+    if not env.get(KEY_FILE_ENV):
+        key_file = credential(KEY_FILE_ENV, env) or key_file
     durability = _get(raw, "storage", "durability", str)
     if durability not in DURABILITY_MODES:
         raise ConfigError(f"storage.durability: must be one of {', '.join(DURABILITY_MODES)}")
@@ -647,6 +701,8 @@ def _build(raw: dict[str, Any], base_dir: Path, env: os._Environ[str] | dict[str
         matrix_dm=matrix_dm,
         admin=admin,
         web=_web(raw, base_dir),
+        ops=_ops(raw),
+        log_format=_log_format(raw),
         data_dir=data_dir,
         locales_dir=locales_dir,
         default_language=_get(raw, "bot", "default_language", str),

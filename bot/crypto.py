@@ -45,13 +45,27 @@ class KeyMaterial:
     current: int
 
 
+def version_prefix(version: int) -> bytes:
+    return version.to_bytes(_VERSION_BYTES, "big")
+
+
 class FieldCipher:
     """Seals values with AES-256-GCM, binding the row identity as associated data."""
 
     def __init__(self, material: KeyMaterial) -> None:
+        self.use(material)
+
+    def use(self, material: KeyMaterial) -> None:
+        """Take up an edited key file (a rotation): new data is sealed with its current
+        key from now on, and only its versions open."""
         self._aeads = {version: AESGCM(key) for version, key in material.data_keys.items()}
         self._current = material.current
-        self._prefix = material.current.to_bytes(_VERSION_BYTES, "big")
+        self._prefix = version_prefix(material.current)
+
+    @property
+    def prefix(self) -> bytes:
+        """How every field sealed now begins: the current key's version."""
+        return self._prefix
 
     def seal(self, plaintext: bytes, aad: bytes) -> bytes:
         nonce = os.urandom(_NONCE_BYTES)
@@ -92,20 +106,53 @@ def new_key_material() -> KeyMaterial:
     )
 
 
-def write_key_file(path: Path, material: KeyMaterial) -> None:
-    """Write a new key file readable only by its owner; refuses to overwrite."""
-    document = {
+def _key_document(material: KeyMaterial, retiring: tuple[int, ...] = ()) -> dict[str, object]:
+    document: dict[str, object] = {
         "format": KEY_FILE_FORMAT,
         "lookup_key": _b64(material.lookup_key),
         "data_keys": {str(v): _b64(k) for v, k in material.data_keys.items()},
         "current": material.current,
     }
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if retiring:
+        document["retiring"] = list(retiring)  # a rotation in progress
+    return document
+
+
+def _write_new(path: Path, document: dict[str, object]) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(document, handle)
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def write_key_file(path: Path, material: KeyMaterial) -> None:
+    """Write a new key file readable only by its owner; refuses to overwrite."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _write_new(path, _key_document(material))
+
+
+def replace_key_file(path: Path, material: KeyMaterial, retiring: tuple[int, ...]) -> None:
+    """Rewrite the key file for a rotation, all at once: a crash leaves the old file
+    or the new one, never half of either. ``retiring``: versions being re-sealed."""
+    draft = path.with_name(path.name + ".new")
+    draft.unlink(missing_ok=True)  # left by a write that was cut off; the file itself is whole
+    _write_new(draft, _key_document(material, retiring))
+    os.replace(draft, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def retiring_versions(path: Path) -> tuple[int, ...]:
+    """The data key versions a rotation that has not finished still has to replace."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        return tuple(int(v) for v in document.get("retiring", []))
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        raise KeyFileError(f"key file {path} is not a valid vertrouwd key file") from exc
 
 
 def read_key_file(path: Path) -> KeyMaterial:

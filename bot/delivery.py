@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
+from bot.observe import NO_OBSERVER, Observer
 from bot.sinks.base import DeliveryDeferred
 from bot.store import StoreError
 from bot.waking import sleep_until_due
@@ -26,6 +27,9 @@ class RetryingDelivery(ABC, Generic[Item, Result]):
     # None: sleep until woken or the next retry; a number: also look this often (for
     # items another process adds).
     poll_seconds: float | None = None
+    # What is delivered, for the metrics ("handoff", "relay"), and who counts it.
+    kind = "item"
+    observer: Observer = NO_OBSERVER
 
     def __init__(
         self,
@@ -82,6 +86,10 @@ class RetryingDelivery(ABC, Generic[Item, Result]):
     def after_pass(self, delivered: int) -> None:
         """Called after a pass that delivered something."""
 
+    def waited(self, item: Item) -> float | None:
+        """How long the item waited for delivery, where known (for the metrics)."""
+        return None
+
     async def _attempt(self, item: Item) -> bool:
         try:
             result = await self.send(item)
@@ -93,8 +101,10 @@ class RetryingDelivery(ABC, Generic[Item, Result]):
             delay = self.backoff(self.attempts(item))
         else:
             await self.record_sent(item, result)
+            self.observer.delivered(self.kind, self.waited(item))
             return True
         await self.record_waiting(item, self._clock() + delay, reason)
+        self.observer.deferred(self.kind, reason)
         log.warning(
             "%s waits (%s); attempt %d, next try in %.0f s",
             self.describe(item),

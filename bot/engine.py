@@ -16,6 +16,7 @@ from bot.flows.intake import step as intake_step
 from bot.line.terms import opening_timers
 from bot.locks import KeyedLocks
 from bot.messages import Inbound, Reply
+from bot.observe import NO_OBSERVER, Observer
 from bot.ratelimit import FloodLimiter
 from bot.report.tallies import handoff_tally
 from bot.store import CaseRefTaken, ConversationRecord, NewHandoff, Store, StoreError
@@ -114,9 +115,11 @@ class Engine:
         self._on_line = on_line
         self._locks: KeyedLocks[UserKey] = KeyedLocks()
         self._flood = FloodLimiter(config.limits.burst_messages, config.limits.messages_per_minute)
+        self.observer: Observer = NO_OBSERVER  # counts for the metrics, never content
 
     async def handle(self, inbound: Inbound, deliver: Deliver) -> None:
         """Step the person's conversation with ``inbound`` and send the replies."""
+        self.observer.message(inbound.channel)
         user = self._keyer(inbound.channel, inbound.user_id)
         async with self._locks.hold(user):
             allowed, warn = self._flood.check(user, self._clock())
@@ -181,6 +184,7 @@ class Engine:
             step = await self._persisted_step(user, stored, inbound, catalog, now, line)
         except Exception as exc:  # noqa: BLE001 - the person gets a calm answer, never a crash
             log.error("step failed on %s: %s", inbound.channel, describe_failure(exc))
+            self.observer.step(ok=False)
             text = _texts_for(catalog, stored, inbound.language_hint)("input.error")
             await deliver([Reply(text)])
             return
@@ -192,7 +196,9 @@ class Engine:
             len(step.replies),
             f", handoff {step.handoff.case_ref} queued" if step.handoff else "",
         )
+        self.observer.step(ok=True)
         if step.handoff is not None:
+            self.observer.handoff_queued()
             self._on_handoff()
         if step.line is not None or step.conversation is None:
             self._on_line()

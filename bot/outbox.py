@@ -13,6 +13,8 @@ log = logging.getLogger(__name__)
 
 
 class OutboxWorker(RetryingDelivery[PendingHandoff, Receipt]):
+    kind = "handoff"
+
     def __init__(
         self,
         store: Store,
@@ -60,3 +62,6 @@ class OutboxWorker(RetryingDelivery[PendingHandoff, Receipt]):
 
     def after_pass(self, delivered: int) -> None:
         self._on_delivered()  # relays waiting for these cases' threads can go
+
+    def waited(self, item: PendingHandoff) -> float | None:
+        return self._clock() - item.created_at if item.created_at else None

@@ -16,12 +16,14 @@ from bot.admin.text_editor import TextEditor
 from bot.config import Config
 from bot.crypto import FieldCipher, KeyMaterial, UserKeyer, load_or_create_keys
 from bot.engine import Engine
+from bot.key_watch import watch_key_file
 from bot.line.clock import TimerWorker
 from bot.line.desk import AdviserDesk
 from bot.line.relay import RelayWorker
 from bot.line.retention import RetentionWorker
 from bot.live_texts import LiveCatalog
 from bot.logs import keep_content_out_of_logs
+from bot.observe import NO_OBSERVER, Observer
 from bot.outbox import OutboxWorker
 from bot.sinks.base import HandoffSink
 from bot.sinks.local_inbox import LocalInbox
@@ -66,6 +68,7 @@ class Runtime:
     admin_room: AdminRoom | None = None
     retention: RetentionWorker | None = None
     keys: KeyMaterial | None = None  # for channels that seal their own tokens (web)
+    observer: Observer = NO_OBSERVER  # the metrics, with [ops] on
 
     @property
     def catalog(self) -> Catalog:
@@ -202,6 +205,7 @@ async def open_runtime(
         )
         runtime.editor = TextEditor(config, texts, store, clock)
         runtime.keys = keys
+        _observe(runtime, clock)
         runtime.matrix_dm = _matrix_dm(runtime)
         runtime.admin_room = _admin_room(runtime)
         _adviser_rooms(runtime)
@@ -213,9 +217,31 @@ async def open_runtime(
             asyncio.create_task(timers.run(), name="timers"),
             asyncio.create_task(retention.run(), name="retention"),
             asyncio.create_task(texts.watch(config.texts_reload_seconds), name="texts"),
+            asyncio.create_task(
+                watch_key_file(config.key_file, cipher, config.texts_reload_seconds), name="keys"
+            ),
         ]
         resources.push_async_callback(_stop_tasks, tasks)
         yield runtime
+
+
+def _observe(runtime: Runtime, clock: Callable[[], float]) -> None:
+    """With [ops] on, the engine, the delivery loops and the texts report to the metrics."""
+    if runtime.config.ops is None:
+        return
+    from bot.ops.metrics import PrometheusObserver  # prometheus-client: only when asked for
+
+    observer = runtime.observer = PrometheusObserver(clock)
+    runtime.engine.observer = runtime.worker.observer = runtime.relay.observer = observer
+
+    async def applied(catalog: Catalog) -> None:
+        observer.texts_reloaded(applied=True)
+
+    async def refused(problems: object) -> None:
+        observer.texts_reloaded(applied=False)
+
+    runtime.texts.reload_listeners.append(applied)
+    runtime.texts.refusal_listeners.append(refused)
 
 
 async def _stop_tasks(tasks: list[asyncio.Task[None]]) -> None:

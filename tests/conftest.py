@@ -190,6 +190,17 @@ class Person:
         return await self.pick("send")
 
 
+@pytest.fixture(params=["text", "json"])
+def log_format(request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture) -> str:
+    """A log canary test runs twice: with caplog.text as text lines, then as JSON lines
+    (the formatter of `log.format = "json"`)."""
+    if request.param == "json":
+        from bot.log_json import JsonLines
+
+        caplog.handler.setFormatter(JsonLines())
+    return str(request.param)
+
+
 @pytest.fixture
 def person(runtime: Runtime) -> Person:
     return Person(runtime, "alice")

@@ -15,7 +15,14 @@ from tests.conftest import ROOT
 
 
 class JsonlSession:
-    def __init__(self, config: Path, user: str, lang: str = "en", log_level: str = "DEBUG"):
+    def __init__(
+        self,
+        config: Path,
+        user: str,
+        lang: str = "en",
+        log_level: str = "DEBUG",
+        log_format: str = "text",
+    ):
         env = {k: v for k, v in os.environ.items() if not k.startswith("VERTROUWD_")}
         self.process = subprocess.Popen(
             [
@@ -32,6 +39,8 @@ class JsonlSession:
                 lang,
                 "--log-level",
                 log_level,
+                "--log-format",
+                log_format,
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

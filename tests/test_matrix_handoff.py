@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import shutil
 
@@ -104,7 +105,7 @@ async def test_the_bot_device_is_cross_signed_by_its_own_identity(world: World):
 
 
 async def test_a_canary_never_rests_in_plain_text_on_the_homeserver_or_in_the_bot(
-    world: World, caplog: pytest.LogCaptureFixture
+    world: World, caplog: pytest.LogCaptureFixture, log_format: str
 ):
     caplog.set_level(logging.DEBUG)
     async with open_runtime(world.config()) as runtime:
@@ -113,6 +114,8 @@ async def test_a_canary_never_rests_in_plain_text_on_the_homeserver_or_in_the_bo
         await wait_delivered(runtime)
     bot_logs = caplog.text  # the bot's and matrix-nio's log lines, at DEBUG
     assert "handoff" in bot_logs and CANARY not in bot_logs
+    if log_format == "json":
+        assert all(json.loads(line)["logger"] for line in bot_logs.splitlines())
     await world.adviser.collect(world.room_id, 15)
     assert CANARY in world.adviser.texts[0]["body"]
     for path in [*world.synapse.data_files(), *(world.folder / "data").rglob("*")]:

@@ -230,3 +230,70 @@ async def test_a_relay_text_moved_to_another_relay_does_not_open(store: Store, t
         )
     [left] = await store.due_relays(102.0, 10, ["terminal"])
     assert left.text == "first"  # the second waits for the right key; nothing else opens
+
+
+async def test_the_queues_show_how_many_wait_and_since_when(store: Store):
+    empty = await store.waiting(["terminal"])
+    assert (empty.handoffs, empty.oldest_handoff_at, empty.relays) == (0, None, 0)
+    await store.save_step(ALICE, record(), handoff_with_case("ACDE-FGHJ"), now=100.0)
+    await store.save_step(BOB, record(), handoff(case_ref="KMNP-QRST"), now=150.0)
+    waiting = await store.waiting(["terminal"])
+    assert (waiting.handoffs, waiting.oldest_handoff_at) == (2, 100.0)
+    await store.mark_delivered(1, Receipt("$ev", "!room"), now=160.0)
+    note = RelayNote("to_employee", "message", text="hello")
+    assert isinstance(store, SqliteStore)
+    await store.adviser_step(AdviserStep("ACDE-FGHJ", "$e1", notes=(note,)), now=170.0)
+    waiting = await store.waiting(["terminal"])
+    assert (waiting.handoffs, waiting.oldest_handoff_at) == (1, 150.0)
+    assert (waiting.relays, waiting.oldest_relay_at) == (1, 170.0)
+    # A relay to a channel this process does not serve is not this process's to send.
+    elsewhere = await store.waiting(["telegram"])
+    assert (elsewhere.relays, elsewhere.oldest_relay_at) == (1, None)
+
+
+async def test_the_store_proves_it_takes_writes(store: Store, tmp_path: Path):
+    await store.probe_write(now=100.0)
+    await store.probe_write(now=102.0)
+    with sqlite3.connect(tmp_path / "store.sqlite3") as raw:
+        assert raw.execute("SELECT at FROM ops_probe").fetchall() == [(102.0,)]
+
+
+@pytest.mark.parametrize("name", sorted(STORES))
+async def test_a_database_of_a_newer_version_is_refused_and_left_as_it_was(
+    name: str, tmp_path: Path, keys: KeyMaterial
+):
+    first = await STORES[name](tmp_path, FieldCipher(keys))
+    await first.save_step(ALICE, record(), None, now=100.0)
+    await first.close()
+    with sqlite3.connect(tmp_path / "store.sqlite3") as raw:
+        raw.execute("INSERT INTO schema_version (version) VALUES (999)")
+        raw.execute("UPDATE written_by SET version = '9.4.0'")
+    with pytest.raises(StoreError) as refused:
+        await STORES[name](tmp_path, FieldCipher(keys))
+    message = str(refused.value)
+    assert "written by a newer vertrouwd (9.4.0), with schema version 999" in message
+    assert "does not migrate a database back" in message
+    with sqlite3.connect(tmp_path / "store.sqlite3") as raw:
+        assert raw.execute("SELECT MAX(version) FROM schema_version").fetchall() == [(999,)]
+        assert raw.execute("SELECT version FROM written_by").fetchall() == [("9.4.0",)]
+
+
+async def test_every_sealed_field_is_sealed_again_with_a_new_key(
+    store: Store, tmp_path: Path, keys: KeyMaterial
+):
+    assert isinstance(store, SqliteStore)
+    await store.save_step(ALICE, record(), handoff_with_case("ACDE-FGHJ"), now=100.0)
+    note = RelayNote("to_employee", "message", text=SECRET)
+    await store.adviser_step(AdviserStep("ACDE-FGHJ", "$e1", notes=(note,)), now=101.0)
+    rotated = KeyMaterial(keys.lookup_key, {**keys.data_keys, 2: b"\x07" * 32}, current=2)
+    store._cipher.use(rotated)
+    assert await store.sealed_with_old_keys() == 4  # conversation, handoff, case, relay
+    done = await store.reseal(batch=1)
+    assert (done.resealed, done.unreadable) == (4, 0)
+    assert await store.sealed_with_old_keys() == 0
+    store._cipher.use(KeyMaterial(keys.lookup_key, {2: b"\x07" * 32}, current=2))  # 1 retired
+    assert await store.load_conversation(ALICE) == record()
+    [pending] = await store.due_handoffs(now=200.0, limit=10)
+    assert pending.payload == handoff_with_case("ACDE-FGHJ").payload
+    [relay] = await store.due_relays(200.0, 10, ["terminal"])
+    assert relay.text == SECRET and relay.contact is not None

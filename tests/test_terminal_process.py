@@ -7,6 +7,8 @@ import stat
 import time
 from pathlib import Path
 
+import pytest
+
 from bot.texts import Texts
 from tests.conftest import asked, bot_messages, jsonl, run_cli, write_config
 from tests.jsonl_session import JsonlSession
@@ -91,17 +93,29 @@ def test_restart_resumes_at_the_same_question_with_the_answers_so_far(tmp_path: 
     second.close()
 
 
-def test_canary_in_every_free_text_answer_never_reaches_logs_or_files(tmp_path: Path):
+def assert_json_lines(logs: str, case_ref: str) -> None:
+    """One JSON object per line, and the lines about the case name it in a field."""
+    entries = [json.loads(line) for line in logs.splitlines()]
+    assert entries and all({"time", "level", "logger", "message"} <= set(e) for e in entries)
+    about_case = [e for e in entries if case_ref in e["message"]]
+    assert about_case and all(e["case_ref"] == case_ref for e in about_case)
+    assert {"DEBUG", "INFO"} <= {e["level"] for e in entries}
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_canary_in_every_free_text_answer_never_reaches_logs_or_files(
+    tmp_path: Path, log_format: str
+):
     config = write_config(tmp_path)
     data_dir = tmp_path / "data"
-    session = JsonlSession(config, "canary-person", log_level="DEBUG")
+    session = JsonlSession(config, "canary-person", log_level="DEBUG", log_format=log_format)
     for message in INTAKE:
         session.send(message)
     # Killed, so the write-ahead log and shared-memory files are left as they were.
     logs = session.kill()
     assert {"vertrouwd.sqlite3-wal", "vertrouwd.sqlite3"} <= {p.name for p in data_dir.iterdir()}
     assert files_containing(data_dir, CANARY) == []
-    session = JsonlSession(config, "canary-person", log_level="DEBUG")
+    session = JsonlSession(config, "canary-person", log_level="DEBUG", log_format=log_format)
     session.send({"text": f"one more thing: {CANARY}"})
     logs += session.close()
     assert "DEBUG" in logs and "handoff" in logs  # logging really was on
@@ -109,6 +123,8 @@ def test_canary_in_every_free_text_answer_never_reaches_logs_or_files(tmp_path: 
     assert files_containing(data_dir, CANARY) == []
 
     [handoff] = inbox(config)
+    if log_format == "json":
+        assert_json_lines(logs, handoff["case_ref"])
     rendered = handoff["text"]
     assert rendered.count(CANARY) == 3 and CANARY.lower() in rendered
     # The key file is readable by its owner only, the data folder likewise.

@@ -40,6 +40,7 @@ from bot.flows.commands import COMMANDS
 from bot.line.relay import RelayWorker
 from bot.locks import KeyedLocks
 from bot.messages import Inbound, InboundKind, Reply
+from bot.observe import NO_OBSERVER, Observer
 from bot.sinks.base import DeliveryDeferred, RecipientGone
 from bot.texts import Catalog
 
@@ -113,6 +114,9 @@ class ChatOrderedUpdates(BaseUpdateProcessor):
 
 
 class TelegramChannel:
+    observer: Observer = NO_OBSERVER  # counts channel errors for the metrics
+    ops_name = CHANNEL  # its name in /readyz
+
     def __init__(
         self,
         settings: TelegramSettings,
@@ -182,6 +186,7 @@ class TelegramChannel:
             except InvalidToken as exc:
                 raise ConfigError("telegram: the bot token was refused by Telegram") from exc
             except NetworkError as exc:
+                self.observer.channel_error(CHANNEL)
                 log.warning(
                     "telegram not reachable (%s); retrying in %gs", type(exc).__name__, delay
                 )
@@ -233,11 +238,24 @@ class TelegramChannel:
             except TelegramError as exc:
                 log.warning("could not register the command menu: %s", type(exc).__name__)
 
+    async def readiness(self) -> str | None:
+        """None while serving and Telegram answers; else what is wrong (for /readyz)."""
+        updater = self.app.updater
+        if not self.app.running or updater is None or not updater.running:
+            return "not serving (yet)"
+        try:
+            await self.app.bot.get_me(connect_timeout=5, read_timeout=5)
+        except TelegramError as exc:
+            return f"Telegram does not answer ({type(exc).__name__})"
+        return None
+
     def _on_polling_error(self, exc: TelegramError) -> None:
+        self.observer.channel_error(CHANNEL)
         log.warning("telegram polling failed, retrying: %s", type(exc).__name__)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         error = context.error
+        self.observer.channel_error(CHANNEL)
         log.error("telegram update failed: %s", describe_failure(error) if error else "unknown")
 
     # -- updates ----------------------------------------------------------------------

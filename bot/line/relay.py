@@ -39,6 +39,7 @@ def relay_txn_id(relay: PendingRelay) -> str:
 class RelayWorker(RetryingDelivery[PendingRelay, str]):
     # Another process (`vertrouwd write`, a second chat) may add relays.
     poll_seconds = 5.0
+    kind = "relay"
 
     def __init__(
         self,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from nio import RoomCreateResponse, RoomPreset, RoomVisibility
 
 from bot.config import Adviser
@@ -9,6 +11,20 @@ from bot.matrix.errors import MatrixHttpError
 from bot.matrix.guard import MEGOLM
 from bot.matrix.session import MatrixSession
 from bot.texts import Texts
+
+
+def private_room_state() -> list[dict[str, Any]]:
+    """Encrypted, invite only, history for members only, no guests: what the guard wants."""
+    return [
+        {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": MEGOLM}},
+        {
+            "type": "m.room.history_visibility",
+            "state_key": "",
+            "content": {"history_visibility": "invited"},
+        },
+        {"type": "m.room.join_rules", "state_key": "", "content": {"join_rule": "invite"}},
+        {"type": "m.room.guest_access", "state_key": "", "content": {"guest_access": "forbidden"}},
+    ]
 
 
 async def create_adviser_room(session: MatrixSession, adviser: Adviser, t: Texts) -> str:
@@ -28,20 +44,7 @@ async def create_adviser_room(session: MatrixSession, adviser: Adviser, t: Texts
         # inviting takes a rank only the two of them have. The creator (the bot)
         # is not listed: room version 12 ranks creators above everyone by itself.
         power_level_override={"users": {adviser.matrix_user_id: 100}, "invite": 50},
-        initial_state=[
-            {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": MEGOLM}},
-            {
-                "type": "m.room.history_visibility",
-                "state_key": "",
-                "content": {"history_visibility": "invited"},
-            },
-            {"type": "m.room.join_rules", "state_key": "", "content": {"join_rule": "invite"}},
-            {
-                "type": "m.room.guest_access",
-                "state_key": "",
-                "content": {"guest_access": "forbidden"},
-            },
-        ],
+        initial_state=private_room_state(),
     )
     if not isinstance(response, RoomCreateResponse):
         raise MatrixHttpError(400, getattr(response, "status_code", None), {})

@@ -6,9 +6,10 @@ same sink contract, and ``vertrouwd inbox`` reads it as the adviser would.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,15 @@ import aiosqlite
 
 from bot.crypto import FieldCipher
 from bot.sinks.base import CasePosts, OutgoingHandoff, Receipt, ThreadPost, handoff_txn_id
+from bot.store.base import StoreError
 from bot.store.connection import apply_migrations, open_database
+from bot.store.reseal import (
+    Resealed,
+    SealedColumn,
+    count_old,
+    reseal_columns,
+    unknown_fields_with,
+)
 
 INBOX_FILE = "adviser-inbox.sqlite3"
 
@@ -62,6 +71,12 @@ def _aad(txn_id: str) -> bytes:
     return b"inbox\x00" + txn_id.encode()
 
 
+_SEALED_COLUMNS = (
+    SealedColumn("handoffs", "txn_id", ("txn_id",), _aad),
+    SealedColumn("thread_posts", "txn_id", ("txn_id",), _aad),
+)
+
+
 class LocalInbox:
     name = "local-inbox"
 
@@ -77,11 +92,25 @@ class LocalInbox:
         cls, data_dir: Path, cipher: FieldCipher, clock: Callable[[], float] = time.time
     ) -> LocalInbox:
         db = await open_database(data_dir / INBOX_FILE, "FULL")
-        await apply_migrations(db, _MIGRATIONS)
+        try:
+            await apply_migrations(db, _MIGRATIONS, f"local inbox {INBOX_FILE}")
+        except StoreError:
+            await db.close()  # an open database thread would keep the process alive
+            raise
         return cls(db, cipher, clock)
 
     def prepare(self, adviser_id: str) -> None:
         """Nothing to prepare for a local file."""
+
+    async def reseal(self, batch: int = 200) -> Resealed:
+        """Seal every handoff and post again with the current data key."""
+        return await reseal_columns(self._db, asyncio.Lock(), self._cipher, _SEALED_COLUMNS, batch)
+
+    async def sealed_with_old_keys(self) -> int:
+        return await count_old(self._db, self._cipher, _SEALED_COLUMNS)
+
+    async def unknown_sealed_fields(self, prefixes: Sequence[bytes]) -> list[str]:
+        return await unknown_fields_with(self._db, prefixes, _SEALED_COLUMNS)
 
     async def deliver(self, handoff: OutgoingHandoff) -> Receipt:
         sealed = self._cipher.seal(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -42,6 +43,7 @@ class PendingHandoff:
     adviser_id: str
     payload: dict[str, Any]
     attempts: int
+    created_at: float = 0.0  # when it was queued: the delivery latency starts there
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,16 @@ class TextChange:
     key: str
     before: str | None  # None: the language had no text for the key
     after: str
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """The queues as the operator sees them: how many, and since when the oldest."""
+
+    handoffs: int
+    oldest_handoff_at: float | None
+    relays: int
+    oldest_relay_at: float | None  # of the relays this process can send
 
 
 class Store(Protocol):
@@ -132,3 +144,10 @@ class Store(Protocol):
 
     async def close(self) -> None:
         """Finish pending writes and release the database."""
+
+    async def probe_write(self, now: float) -> None:
+        """Write one row, to prove the store takes writes; raises StoreError if not."""
+
+    async def waiting(self, channels: Iterable[str]) -> Waiting:
+        """How many handoffs and relays wait, and since when the oldest of each (of
+        the relays, among those the ``channels`` this process serves can send)."""

@@ -9,6 +9,7 @@ from pathlib import Path
 import aiosqlite
 
 from bot.store.base import StoreError
+from bot.version import program_version
 
 
 async def open_database(
@@ -35,17 +36,34 @@ async def open_database(
     return db
 
 
+async def _writer_version(db: aiosqlite.Connection) -> str | None:
+    """The program version that last opened this database, if one recorded itself."""
+    try:
+        rows = list(await db.execute_fetchall("SELECT version FROM written_by WHERE id = 1"))
+    except sqlite3.OperationalError:  # written before programs recorded themselves
+        return None
+    return str(rows[0][0]) if rows else None
+
+
 async def apply_migrations(
-    db: aiosqlite.Connection, migrations: tuple[tuple[int, str], ...]
+    db: aiosqlite.Connection, migrations: tuple[tuple[int, str], ...], name: str = "database"
 ) -> int:
-    """Bring the schema up to the newest migration; returns the version now in force."""
+    """Bring the schema up to the newest migration; returns the version now in force.
+
+    A database a newer program has migrated further is refused, never migrated back.
+    """
     await db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
     rows = list(await db.execute_fetchall("SELECT MAX(version) FROM schema_version"))
     current = rows[0][0] or 0
     newest = max(version for version, _ in migrations)
     if current > newest:
+        writer = await _writer_version(db)
         raise StoreError(
-            f"database schema version {current} is newer than this program knows ({newest})"
+            f"the {name} was written by a newer vertrouwd"
+            f"{f' ({writer})' if writer else ''}, with schema version {current}; this is"
+            f" vertrouwd {program_version()}, which knows schema versions up to {newest}"
+            " and does not migrate a database back. Run the newer version again (or"
+            " restore a backup made before the upgrade); the database was left as it was."
         )
     for version, sql in migrations:
         if version > current:
@@ -59,4 +77,20 @@ async def apply_migrations(
                     await db.rollback()
                 raise StoreError(f"migration {version} failed: {exc}") from exc
             current = version
+    await _record_writer(db)
     return current
+
+
+async def _record_writer(db: aiosqlite.Connection) -> None:
+    """Note the program version, so a program too old for this database can name it."""
+    await db.execute(
+        "CREATE TABLE IF NOT EXISTS written_by"
+        " (id INTEGER PRIMARY KEY CHECK (id = 1), version TEXT NOT NULL)"
+    )
+    await db.execute(
+        "INSERT INTO written_by (id, version) VALUES (1, ?)"
+        " ON CONFLICT (id) DO UPDATE SET version = excluded.version",
+        (program_version(),),
+    )
+    if db.in_transaction:
+        await db.commit()

@@ -164,4 +164,14 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         ) WITHOUT ROWID;
         """,
     ),
+    (
+        60,
+        """
+        -- One row the readiness check rewrites: proof that the store takes writes.
+        CREATE TABLE ops_probe (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            at REAL NOT NULL
+        );
+        """,
+    ),
 )

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +26,18 @@ from bot.store.base import (
 from bot.store.connection import apply_migrations, open_database
 from bot.store.group_commit import BatchedLookup, GroupCommit
 from bot.store.line_records import LineStep
+from bot.store.lines import _relay_aad, case_aad
 from bot.store.migrations import MIGRATIONS
-from bot.store.statistics import StatisticsQueries
-from bot.store.web_screens import WebScreenQueries
+from bot.store.ops_queries import OpsQueries
+from bot.store.reseal import (
+    Resealed,
+    SealedColumn,
+    count_old,
+    reseal_columns,
+    unknown_fields_with,
+)
+from bot.store.statistics import StatisticsQueries, _registration_aad
+from bot.store.web_screens import WebScreenQueries, _screen_aad
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +77,26 @@ def _outbox_aad(case_ref: str) -> bytes:
     return b"outbox\x00" + case_ref.encode()
 
 
-class SqliteStore(StatisticsQueries, WebScreenQueries):
+# Every sealed field of the store, with what its associated data is made of.
+SEALED_COLUMNS = (
+    SealedColumn("conversations", "user_key", ("user_key",), lambda user: _conversation_aad(user)),
+    SealedColumn("outbox", "id", ("case_ref",), lambda case_ref: _outbox_aad(case_ref)),
+    SealedColumn("cases", "case_ref", ("case_ref",), case_aad),
+    SealedColumn("relays", "id", ("id", "case_ref", "direction"), _relay_aad),
+    SealedColumn("web_screens", "user_key", ("user_key",), _screen_aad),
+    SealedColumn("registrations", "thread_key", ("thread_key",), _registration_aad),
+)
+
+# Keyed hashes (HMAC), random-looking blobs that are never sealed.
+KEYED_HASH_COLUMNS = (
+    ("conversations", "user_key"),
+    ("outbox", "owner_key"),
+    ("cases", "owner_key"),
+    ("web_screens", "user_key"),
+)
+
+
+class SqliteStore(StatisticsQueries, WebScreenQueries, OpsQueries):
     def __init__(
         self, db: aiosqlite.Connection, tx_db: aiosqlite.Connection, cipher: FieldCipher
     ) -> None:
@@ -89,7 +118,7 @@ class SqliteStore(StatisticsQueries, WebScreenQueries):
         steps_sync, transactions_sync = _SYNCHRONOUS[durability]
         db = await open_database(path, steps_sync)
         try:
-            await apply_migrations(db, MIGRATIONS)
+            await apply_migrations(db, MIGRATIONS, f"database {path.name}")
             tx_db = await open_database(path, transactions_sync, isolation_level="IMMEDIATE")
         except StoreError:
             await db.close()
@@ -172,13 +201,13 @@ class SqliteStore(StatisticsQueries, WebScreenQueries):
 
     async def due_handoffs(self, now: float, limit: int) -> list[PendingHandoff]:
         rows = await self._db.execute_fetchall(
-            "SELECT id, case_ref, adviser_id, sealed, attempts FROM outbox"
+            "SELECT id, case_ref, adviser_id, sealed, attempts, created_at FROM outbox"
             " WHERE delivered_at IS NULL AND next_attempt_at <= ?"
             " ORDER BY next_attempt_at, id LIMIT ?",
             (now, limit),
         )
         due: list[PendingHandoff] = []
-        for row_id, case_ref, adviser_id, sealed, attempts in rows:
+        for row_id, case_ref, adviser_id, sealed, attempts, created_at in rows:
             try:
                 payload = json.loads(self._cipher.open(sealed, _outbox_aad(case_ref)))
             except DecryptionError:
@@ -186,7 +215,7 @@ class SqliteStore(StatisticsQueries, WebScreenQueries):
                 log.error("handoff %s cannot be decrypted; check the key file", case_ref)
                 await self.defer_handoff(row_id, now + _UNREADABLE_RETRY_SECONDS, "undecryptable")
                 continue
-            due.append(PendingHandoff(row_id, case_ref, adviser_id, payload, attempts))
+            due.append(PendingHandoff(row_id, case_ref, adviser_id, payload, attempts, created_at))
         return due
 
     async def _scalar(self, sql: str) -> Any:
@@ -274,6 +303,16 @@ class SqliteStore(StatisticsQueries, WebScreenQueries):
     async def last_delivery_at(self) -> float | None:
         value = await self._scalar("SELECT MAX(delivered_at) FROM outbox")
         return float(value) if value is not None else None
+
+    async def reseal(self, batch: int = 200) -> Resealed:
+        """Seal every field again with the current data key, in batches."""
+        return await reseal_columns(self._db, self._write_lock, self._cipher, SEALED_COLUMNS, batch)
+
+    async def sealed_with_old_keys(self) -> int:
+        return await count_old(self._db, self._cipher, SEALED_COLUMNS)
+
+    async def unknown_sealed_fields(self, prefixes: Sequence[bytes]) -> list[str]:
+        return await unknown_fields_with(self._db, prefixes, SEALED_COLUMNS, KEYED_HASH_COLUMNS)
 
     async def close(self) -> None:
         async with self._write_lock:

@@ -1,0 +1,1 @@
+"""Running it for real: health, readiness and metrics, and the service manager."""

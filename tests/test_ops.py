@@ -1,0 +1,229 @@
+"""The ops listener of a running bot: health, readiness and metrics, as a monitor sees them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import signal
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
+
+from bot.flows.answers import CASE_REF_ALPHABET
+from bot.runtime import open_runtime
+from tests.conftest import Person, run_cli
+from tests.fake_telegram import FakeTelegram
+from tests.fake_telegram import Person as TelegramPerson
+from tests.matrix_world import World
+from tests.telegram_harness import BotProcess, Chat, telegram_config_file
+
+CANARY = "OcelotCanary3390"
+INSTALLED = version("vertrouwd")  # as pyproject.toml says
+CASE_REF = re.compile(rf"[{CASE_REF_ALPHABET}]{{4}}-[{CASE_REF_ALPHABET}]{{4}}")
+
+
+def ops_section(port: int, stuck_minutes: float = 30.0) -> str:
+    return f"[ops]\nenabled = true\nport = {port}\nstuck_minutes = {stuck_minutes}\n"
+
+
+async def get(port: int, path: str) -> tuple[int, str]:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"http://127.0.0.1:{port}{path}") as answer,
+    ):
+        return answer.status, await answer.text()
+
+
+async def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample, parsed by prometheus-client's own parser: (name, labels) -> value."""
+    status, text = await get(port, "/metrics")
+    assert status == 200
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+async def wait_listening(port: int, process: BotProcess) -> None:
+    for _ in range(300):
+        assert process.process is not None and process.process.returncode is None
+        try:
+            if (await get(port, "/healthz"))[0] == 200:
+                return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.05)
+    raise AssertionError("the ops listener never answered")
+
+
+async def test_a_running_bot_counts_what_it_does_and_nothing_about_whom(
+    tmp_path: Path, fake: FakeTelegram, locales: Path, unused_tcp_port: int
+):
+    port = unused_tcp_port
+    config = telegram_config_file(tmp_path, fake)
+    text = config.read_text().replace(
+        "[bot]\n", f'[bot]\nlocales_dir = "{locales}"\ntexts_reload_seconds = 3600\n', 1
+    )
+    config.write_text(text + '[log]\nformat = "json"\n' + ops_section(port))
+    started = time.time()
+    bot = BotProcess(config)
+    await bot.start()
+    await wait_listening(port, bot)
+    person = TelegramPerson(7_300_111_222, f"First{CANARY}", language_code="en")
+    chat = Chat(fake, bot, person)
+    await chat.say("hi")
+    for choice in ("intake", "agree", "adviser-a", "no", "bullying"):
+        await chat.press(choice)
+    await chat.say(f"my manager {CANARY}")
+    await chat.say(f"Nick{CANARY}")
+    await chat.press("email")
+    await chat.say("someone@example.nl")
+    await chat.press("message_ok")
+    await chat.press("evenings")
+    await chat.press("this_week")
+    await chat.press("send")
+    case_ref = CASE_REF.search(chat.texts()[-1])
+    assert case_ref is not None
+
+    async def delivered() -> dict:
+        samples = await scrape(port)
+        return samples if samples.get(("vertrouwd_handoffs_delivered_total", ())) else {}
+
+    samples: dict = {}
+    for _ in range(100):
+        if samples := await delivered():
+            break
+        await asyncio.sleep(0.05)
+    assert samples, "the handoff was never counted as delivered"
+    assert samples[("vertrouwd_messages_total", (("channel", "telegram"),))] == 13
+    assert samples[("vertrouwd_steps_total", (("result", "stored"),))] == 13
+    assert samples[("vertrouwd_handoffs_queued_total", ())] == 1
+    assert samples[("vertrouwd_handoff_delivery_seconds_count", ())] == 1
+    assert samples[("vertrouwd_handoffs_waiting", ())] == 0
+    assert samples[("vertrouwd_oldest_waiting_handoff_age_seconds", ())] == 0
+    assert samples[("vertrouwd_relays_waiting", ())] == 0
+    assert started - 1 <= samples[("vertrouwd_start_time_seconds", ())] <= time.time()
+    assert samples[("vertrouwd_build_info", (("version", INSTALLED),))] == 1
+    # No label and no value names the person, the case or what they wrote.
+    _, exposition = await get(port, "/metrics")
+    for secret in (CANARY, str(person.id), case_ref.group(0), "someone@example.nl"):
+        assert secret not in exposition
+
+    status, body = await get(port, "/readyz")
+    assert status == 200, body
+    assert '"telegram": "ok"' in body and '"store": "ok"' in body
+
+    # `systemctl reload` (SIGHUP) reads the edited texts at once.
+    with (locales / "en.toml").open("a") as file:
+        file.write("\n# edited by the admin\n")
+    assert bot.process is not None
+    bot.process.send_signal(signal.SIGHUP)
+    reloaded = ("vertrouwd_text_reloads_total", (("result", "applied"),))
+    for _ in range(100):
+        if (await scrape(port)).get(reloaded) == 1:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the reload was not counted")
+
+    await fake.stop()  # Telegram goes away: not ready, and /readyz says why
+    status, body = await get(port, "/readyz")
+    assert status == 503
+    assert '"telegram": "Telegram does not answer' in body and '"store": "ok"' in body
+    assert (await get(port, "/healthz"))[0] == 200  # alive all the same
+    errors = ("vertrouwd_channel_errors_total", (("channel", "telegram"),))
+    for _ in range(100):
+        if (await scrape(port)).get(errors, 0) >= 1:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the failed polling was not counted")
+    code, logged = await bot.stop()
+    assert code == 0, logged
+    entries = [json.loads(line) for line in logged.splitlines()]  # log.format = "json"
+    assert any(e["message"] == "reload asked: texts changed" for e in entries)
+    assert [e["case_ref"] for e in entries if "delivered" in e["message"]] == [case_ref.group(0)]
+    for secret in (CANARY, str(person.id), "someone@example.nl", fake.token):
+        assert secret not in logged
+
+
+async def test_a_stuck_handoff_turns_readyz_red_and_green_again_once_delivered(
+    world: World, unused_tcp_port: int
+):
+    from bot.ops.server import ops_listener
+
+    port = unused_tcp_port
+    path = world.folder / "config.toml"
+    path.write_text(world.config_text() + ops_section(port, stuck_minutes=0.01))
+    from bot.config import load_config
+
+    config = load_config(path, environ={})
+    stranger = await world.stranger()
+    await world.adviser.client.room_invite(world.room_id, stranger.user_id)
+    await stranger.join(world.room_id)
+    async with open_runtime(config) as runtime, ops_listener(runtime, [], time.time):
+        status, body = await get(port, "/readyz")
+        assert status == 200, body
+        await Person(runtime, "employee").full_intake(description=f"held {CANARY}")
+        await asyncio.sleep(1.0)  # longer than ops.stuck_minutes
+        assert await runtime.store.pending_count() == 1
+        status, body = await get(port, "/readyz")
+        assert status == 503
+        assert '"handoffs": "one has waited' in body and "ops.stuck_minutes" in body
+        assert '"homeserver": "ok"' in body and '"store": "ok"' in body
+        samples = await scrape(port)
+        assert samples[("vertrouwd_handoffs_waiting", ())] == 1
+        assert samples[("vertrouwd_oldest_waiting_handoff_age_seconds", ())] >= 0.6
+        assert samples[("vertrouwd_handoffs_deferred_total", (("reason", "room-guard"),))] >= 1
+
+        await world.adviser.client.room_kick(world.room_id, stranger.user_id)
+        for _ in range(400):
+            if await runtime.store.pending_count() == 0:
+                break
+            await asyncio.sleep(0.05)
+        status, body = await get(port, "/readyz")
+        assert status == 200, body
+        samples = await scrape(port)
+        assert samples[("vertrouwd_handoffs_delivered_total", ())] == 1
+        assert samples[("vertrouwd_handoff_delivery_seconds_count", ())] == 1
+        assert samples[("vertrouwd_handoff_delivery_seconds_sum", ())] >= 0.6
+    await stranger.close()
+
+
+async def test_readyz_names_an_unreachable_homeserver(world: World, unused_tcp_port: int):
+    from bot.config import load_config
+    from bot.ops.server import ops_listener
+
+    path = world.folder / "config.toml"
+    path.write_text(
+        world.config_text(homeserver="http://127.0.0.1:9") + ops_section(unused_tcp_port)
+    )
+    config = load_config(path, environ={})
+    async with open_runtime(config) as runtime, ops_listener(runtime, [], time.time):
+        status, body = await get(unused_tcp_port, "/readyz")
+    assert status == 503
+    assert '"homeserver": "unreachable' in body and '"handoffs": "ok"' in body
+
+
+def test_a_taken_ops_port_stops_the_bot_with_one_clear_line(tmp_path: Path):
+    import socket
+
+    (tmp_path / "telegram.token").write_text("123456:never-used\n")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = tmp_path / "config.toml"
+        config.write_text(
+            '[bot]\ndata_dir = "data"\n[telegram]\nenabled = true\ntoken_file = "telegram.token"\n'
+            'api_base_url = "http://127.0.0.1:9"\n' + ops_section(port)
+        )
+        done = run_cli(["run", "--config", str(config)])
+    assert done.returncode == 2
+    assert f"ops.port: cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr
