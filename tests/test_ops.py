@@ -100,8 +100,8 @@ async def test_a_running_bot_counts_what_it_does_and_nothing_about_whom(
             break
         await asyncio.sleep(0.05)
     assert samples, "the handoff was never counted as delivered"
-    assert samples[("vertrouwd_messages_total", (("channel", "telegram"),))] == 13
-    assert samples[("vertrouwd_steps_total", (("result", "stored"),))] == 13
+    assert samples[("vertrouwd_messages_total", (("channel", "telegram"),))] == 14
+    assert samples[("vertrouwd_steps_total", (("result", "stored"),))] == 14
     assert samples[("vertrouwd_handoffs_queued_total", ())] == 1
     assert samples[("vertrouwd_handoff_delivery_seconds_count", ())] == 1
     assert samples[("vertrouwd_handoffs_waiting", ())] == 0
