@@ -10,17 +10,22 @@ A pattern source has one entry a line (``#`` starts a comment, blank lines are s
     violence: in_elkaar =slaan       ``_`` joins words that must stand next to each other;
                                      ``=`` turns off typo tolerance for one word
     stalking: staat .. voor deur     ``..`` allows up to 8 words between two parts
+    stalking: volgt me $             ``$`` at the end: the sentence ends there
     unsafe: bang & hem               ``&``: the groups in any order, close together
     negation: niet geen nooit        words that cancel a match shortly before it or inside it
+    clause: ik maar                  words that start a new clause: a negation before them
+                                     does not reach past them ("ik kan niet meer ik wil dood")
     except: deadline* kill*          a phrase that is not danger although a pattern hits it
 
 Text and patterns are normalised alike: casefolded, diacritics and apostrophes dropped
-(don't -> dont), other punctuation to spaces, runs of three or more equal letters to
-two. A word of 5 or more letters also matches with one typo (one letter wrong, missing,
-extra or two swapped). A match is cancelled when a negation word (of any loaded language)
-stands among the 3 words before it (within the same clause) or in a gap inside it,
-unless the pattern itself contains a negation word ("wil niet meer leven"). Every
-language's patterns are checked against every message: people mix languages.
+(don't -> dont), "ij" read as "ei" (a common Dutch slip), other punctuation to spaces,
+runs of three or more equal letters to two (or one: "dieee" is "die"). A word of 5 or
+more letters also matches with one typo (one letter wrong, missing, extra or two
+swapped); a ``*`` word needs 6 letters before the ``*`` for that. A match is cancelled
+when a negation word (of any loaded language) stands among the 3 words before it or
+right after it (within the same clause), or in a gap inside it, unless the pattern
+itself contains a negation word ("wil niet meer leven"). Every language's patterns are
+checked against every message: people mix languages.
 """
 
 from __future__ import annotations
@@ -42,17 +47,21 @@ CATEGORIES = (
     "unsafe",
 )
 NEGATION = "negation"
+CLAUSE = "clause"
 EXCEPT = "except"
 
 GAP = 3  # other words allowed between two parts of a phrase
 LONG_GAP = 8  # with ``..``
 NEAR = 10  # the span within which ``&`` groups must all occur
 LOOKBACK = 3  # words before a match in which a negation cancels it
+LOOKAHEAD = 1  # and words after it ("hij slaat me niet")
 TYPO_MIN = 5  # words this long or longer match with one typo
+TYPO_MIN_AFFIX = 6  # the same for the fixed part of a ``*`` word
 
 _APOSTROPHES = dict.fromkeys(map(ord, "'`\u00b4\u2018\u2019\u02bc\u2032"), None)
 _TOKENS = re.compile(r"[^\W_]+|(?P<sentence>[.!?;\n])|(?P<clause>[,:()\[\]\"\u201c\u201d])")
 _REPEATS = re.compile(r"(.)\1{2,}")
+_DOUBLES = re.compile(r"(.)\1+")
 _WORD = re.compile(r"(?P<exact>=?)(?P<suffix>\*?)(?P<core>[^\W_]+)(?P<prefix>\*?)")
 
 
@@ -77,14 +86,20 @@ class _Words:
     """What the text looks like to the patterns: words, and where clauses end."""
 
     words: tuple[str, ...]
+    emphasis: tuple[str, ...]  # each word with every run of letters made one ("" if none)
     clause: tuple[int, ...]  # clause number of each word (any punctuation ends one)
     sentence: tuple[int, ...]  # sentence number of each word (. ! ? ; newline end one)
 
 
 def normalise(text: str) -> _Words:
-    text = unicodedata.normalize("NFKD", text.translate(_APOSTROPHES))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+    text = text.translate(_APOSTROPHES)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.casefold()
+    text = text.replace("ij", "ei")
     words: list[str] = []
+    emphasis: list[str] = []
     clause: list[int] = []
     sentence: list[int] = []
     c = s = 0
@@ -95,10 +110,13 @@ def normalise(text: str) -> _Words:
         elif found.group("clause"):
             c += 1
         else:
-            words.append(_REPEATS.sub(r"\1\1", found.group()))
+            word = found.group()
+            shortened = _REPEATS.sub(r"\1\1", word)
+            words.append(shortened)
+            emphasis.append(_DOUBLES.sub(r"\1", word) if shortened != word else "")
             clause.append(c)
             sentence.append(s)
-    return _Words(tuple(words), tuple(clause), tuple(sentence))
+    return _Words(tuple(words), tuple(emphasis), tuple(clause), tuple(sentence))
 
 
 def within_one_edit(a: str, b: str) -> bool:
@@ -177,11 +195,11 @@ class _Lexicon:
         for length in self._prefix_lengths:
             for cut in (length - 1, length, length + 1) if fuzzy else (length,):
                 if 0 < cut <= len(word):
-                    self._lookup("prefix", word[:cut], fuzzy and length >= TYPO_MIN, found)
+                    self._lookup("prefix", word[:cut], fuzzy and cut >= TYPO_MIN, found)
         for length in self._suffix_lengths:
             for cut in (length - 1, length, length + 1) if fuzzy else (length,):
                 if 0 < cut <= len(word):
-                    self._lookup("suffix", word[-cut:], fuzzy and length >= TYPO_MIN, found)
+                    self._lookup("suffix", word[-cut:], fuzzy and cut >= TYPO_MIN, found)
         result = frozenset(found)
         if len(self._cache) > 100_000:
             self._cache.clear()
@@ -194,6 +212,7 @@ class _Part:
     ids: frozenset[int]
     gap: int  # other words allowed before this part (after the previous one)
     minimum: int  # length of its shortest word form, to pick the rarest part
+    end: bool = False  # the sentence must end right after this part
 
 
 @dataclass(frozen=True)
@@ -217,7 +236,12 @@ def _spans(group: Sequence[_Part], ids: Sequence[frozenset[int]], words: _Words)
 
     def extend(index: int, start: int, last: int, gaps: tuple[int, ...]) -> None:
         if index == len(group):
-            found.append((start, last, gaps))
+            if (
+                not group[-1].end
+                or last + 1 == len(ids)
+                or words.sentence[last + 1] != words.sentence[last]
+            ):
+                found.append((start, last, gaps))
             return
         part = group[index]
         for position in range(last + 1, min(len(ids), last + 2 + part.gap)):
@@ -240,16 +264,13 @@ class DangerDetector:
         patterns: list[_Pattern],
         exceptions: list[_Pattern],
         negation_ids: frozenset[int],
+        clause_ids: frozenset[int],
     ) -> None:
         self._lexicon = lexicon
-        self._patterns = sorted(patterns, key=lambda p: CATEGORIES.index(p.category))
-        self._exceptions = exceptions
+        self._patterns = _Index(sorted(patterns, key=lambda p: CATEGORIES.index(p.category)))
+        self._exceptions = _Index(exceptions)
         self._negation_ids = negation_ids
-        self._by_anchor: dict[int, list[int]] = {}
-        for number, pattern in enumerate(self._patterns):
-            anchor = max(pattern.parts, key=lambda part: part.minimum)
-            for word_id in anchor.ids:
-                self._by_anchor.setdefault(word_id, []).append(number)
+        self._clause_ids = clause_ids
 
     @classmethod
     def from_sources(cls, sources: Mapping[str, str]) -> DangerDetector:
@@ -261,6 +282,9 @@ class DangerDetector:
         ]
         negation_ids: frozenset[int] = frozenset().union(
             *(part.ids for p in parsed if p.category == NEGATION for part in p.parts)
+        )
+        clause_ids: frozenset[int] = frozenset().union(
+            *(part.ids for p in parsed if p.category == CLAUSE for part in p.parts)
         )
         patterns = [
             _Pattern(
@@ -277,25 +301,26 @@ class DangerDetector:
             _Pattern(p.category, p.groups, True, p.language) for p in parsed if p.category == EXCEPT
         ]
         lexicon.freeze()
-        return cls(lexicon, patterns, exceptions, negation_ids)
+        return cls(lexicon, patterns, exceptions, negation_ids, clause_ids)
 
     def detect(self, text: str) -> DangerMatch | None:
         """The kind of danger ``text`` speaks of, or None."""
         words = normalise(text)
-        ids = [self._lexicon.match(word) for word in words.words]
+        ids = [
+            self._lexicon.match(word) | self._lexicon.match(plain)
+            if plain
+            else self._lexicon.match(word)
+            for word, plain in zip(words.words, words.emphasis, strict=True)
+        ]
         present = frozenset().union(*ids) if ids else frozenset()
-        candidates = sorted(
-            {number for word_id in present for number in self._by_anchor.get(word_id, ())}
-        )
         excepted: list[_Span] | None = None
-        for number in candidates:
-            pattern = self._patterns[number]
-            if any(part.ids.isdisjoint(present) for part in pattern.parts):
-                continue
+        for pattern in self._patterns.candidates(present):
             for span in self._occurrences(pattern, ids, words):
                 if excepted is None:
                     excepted = [
-                        s for e in self._exceptions for s in self._occurrences(e, ids, words)
+                        s
+                        for e in self._exceptions.candidates(present)
+                        for s in self._occurrences(e, ids, words)
                     ]
                 if not any(s[0] <= span[1] and span[0] <= s[1] for s in excepted):
                     return DangerMatch(pattern.category)
@@ -320,13 +345,37 @@ class DangerDetector:
         yield from _together(per_group, words)
 
     def _negated(self, span: _Span, ids: Sequence[frozenset[int]], words: _Words) -> bool:
-        start, _last, gaps = span
-        before = [
-            p
-            for p in range(max(0, start - LOOKBACK), start)
-            if words.clause[p] == words.clause[start]
-        ]
-        return any(not ids[p].isdisjoint(self._negation_ids) for p in (*before, *gaps))
+        start, last, gaps = span
+        near = list(gaps)
+        for p in range(start - 1, max(-1, start - 1 - LOOKBACK), -1):
+            if words.clause[p] != words.clause[start] or not ids[p].isdisjoint(self._clause_ids):
+                break
+            near.append(p)
+        for p in range(last + 1, min(len(ids), last + 1 + LOOKAHEAD)):
+            if words.clause[p] != words.clause[last] or not ids[p].isdisjoint(self._clause_ids):
+                break
+            near.append(p)
+        return any(not ids[p].isdisjoint(self._negation_ids) for p in near)
+
+
+class _Index:
+    """Patterns found by their rarest part: only those whose every part is present in
+    a message are tried on it."""
+
+    def __init__(self, patterns: list[_Pattern]) -> None:
+        self._patterns = patterns
+        self._by_anchor: dict[int, list[int]] = {}
+        for number, pattern in enumerate(patterns):
+            anchor = max(pattern.parts, key=lambda part: part.minimum)
+            for word_id in anchor.ids:
+                self._by_anchor.setdefault(word_id, []).append(number)
+
+    def candidates(self, present: frozenset[int]) -> Iterator[_Pattern]:
+        numbers = {n for word_id in present for n in self._by_anchor.get(word_id, ())}
+        for number in sorted(numbers):
+            pattern = self._patterns[number]
+            if all(not part.ids.isdisjoint(present) for part in pattern.parts):
+                yield pattern
 
 
 def _together(per_group: list[list[_Span]], words: _Words) -> Iterator[_Span]:
@@ -355,7 +404,7 @@ def _parse(language: str, source: str, lexicon: _Lexicon) -> list[_Pattern]:
         category = category.strip()
         if not colon:
             raise PatternError(number, "expected 'category: words' (a colon is missing)", language)
-        known = (*CATEGORIES, NEGATION, EXCEPT)
+        known = (*CATEGORIES, NEGATION, CLAUSE, EXCEPT)
         if category not in known:
             raise PatternError(
                 number,
@@ -363,17 +412,17 @@ def _parse(language: str, source: str, lexicon: _Lexicon) -> list[_Pattern]:
                 language,
             )
         try:
-            groups = _parse_body(body, lexicon, negation=category == NEGATION)
+            groups = _parse_body(body, lexicon, single=category in (NEGATION, CLAUSE))
         except ValueError as exc:
             raise PatternError(number, str(exc), language) from None
         patterns.append(_Pattern(category, groups, False, language))
     return patterns
 
 
-def _parse_body(body: str, lexicon: _Lexicon, negation: bool) -> tuple[tuple[_Part, ...], ...]:
+def _parse_body(body: str, lexicon: _Lexicon, single: bool) -> tuple[tuple[_Part, ...], ...]:
     if not body.strip():
         raise ValueError("no words after the colon")
-    if negation:  # single words, exactly: "iemand" is no typo of "niemand"
+    if single:  # single words, exactly: "iemand" is no typo of "niemand"
         return tuple((_part(f"={item.lstrip('=')}", lexicon, GAP),) for item in body.split())
     groups = []
     for group_text in body.split("&"):
@@ -382,7 +431,12 @@ def _parse_body(body: str, lexicon: _Lexicon, negation: bool) -> tuple[tuple[_Pa
             raise ValueError("'&' needs words on both sides")
         parts: list[_Part] = []
         gap = GAP
+        end = items[-1] == "$"
+        if end:
+            items.pop()
         for item in items:
+            if item == "$":
+                raise ValueError("'$' can only stand at the end")
             if item == "..":
                 if not parts:
                     raise ValueError("'..' must stand between two words")
@@ -393,6 +447,10 @@ def _parse_body(body: str, lexicon: _Lexicon, negation: bool) -> tuple[tuple[_Pa
             gap = GAP
         if gap == LONG_GAP:
             raise ValueError("'..' must stand between two words")
+        if not parts:
+            raise ValueError("'$' must follow a word")
+        if end:
+            parts[-1] = _Part(parts[-1].ids, parts[-1].gap, parts[-1].minimum, end=True)
         groups.append(tuple(parts))
     return tuple(groups)
 
@@ -422,4 +480,5 @@ def _spec(alternative: str, item: str) -> _Spec:
         raise ValueError(f"{shown!r}: use '*' at the start or at the end, not both")
     kind = "suffix" if found.group("suffix") else "prefix" if found.group("prefix") else "word"
     core = words[0]
-    return _Spec(kind, core, typo=not found.group("exact") and len(core) >= TYPO_MIN)
+    shortest = TYPO_MIN if kind == "word" else TYPO_MIN_AFFIX
+    return _Spec(kind, core, typo=not found.group("exact") and len(core) >= shortest)
