@@ -3,10 +3,10 @@ corpus in bench/safety_corpus/, the held-out set apart, and its time per message
 
 Not a test: it prints figures, lists every miss and false alarm, and says whether the
 targets are met (recall >= 98 %, false alarms <= 3 % on the main corpus). The time per
-message is set beside a floor measured in the same run: the NFC clean-up every
+message (the best of 5 runs) is set beside a floor measured in the same run: the NFC clean-up every
 message already gets (bot.flows.intake.clean_text).
 
-    .venv/bin/python bench/safety.py [--rounds 20] [--quiet]
+    .venv/bin/python bench/safety.py [--rounds 4] [--quiet]
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 # The project root instead of bench/, whose telegram.py would shadow python-telegram-bot.
@@ -55,23 +56,23 @@ def score(detector: DangerDetector, prefix: str, lang: str, quiet: bool) -> tupl
     return recall >= RECALL_TARGET, false_alarms <= FALSE_ALARM_TARGET
 
 
-def per_message(function: object, messages: list[str], rounds: int) -> float:
-    call = function  # a callable taking one message
-    assert callable(call)
-    start = time.perf_counter()
-    for _ in range(rounds):
-        for message in messages:
-            call(message)
-    return (time.perf_counter() - start) / (rounds * len(messages))
+def per_message(call: Callable[[str], object], messages: list[str], rounds: int) -> float:
+    """Seconds per message: the best of 5 runs (the machine may be shared)."""
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(rounds):
+            for message in messages:
+                call(message)
+        best = min(best, time.perf_counter() - start)
+    return best / (rounds * len(messages))
 
 
 def timing(sources: dict[str, str], messages: list[str], rounds: int) -> None:
     start = time.perf_counter()
     detector = DangerDetector.from_sources(sources)
     built = time.perf_counter() - start
-    # First pass: every word is new to the detector's word cache.
-    cold = per_message(detector.detect, messages, 1)
-    warm = per_message(detector.detect, messages, rounds)
+    per_line = per_message(detector.detect, messages, rounds)
     floor = per_message(clean_text, messages, rounds)
     long_message = " ".join(messages)[:1000]
     long = per_message(detector.detect, [long_message], rounds)
@@ -79,21 +80,22 @@ def timing(sources: dict[str, str], messages: list[str], rounds: int) -> None:
     print(f"time per message ({len(messages)} corpus lines, {rounds} rounds):")
     print(f"  building the detector from both locales: {built * 1e3:.1f} ms (once per load)")
     print(
-        f"  detect, warm: {warm * 1e6:.1f} us; first sight of every word: {cold * 1e6:.1f} us;"
-        f" floor (clean_text): {floor * 1e6:.1f} us; ratio {warm / floor:.1f}x"
+        f"  detect: {per_line * 1e6:.1f} us per corpus line;"
+        f" floor (clean_text): {floor * 1e6:.1f} us; ratio {per_line / floor:.1f}x"
     )
     print(
         f"  a 1000-character message: {long * 1e6:.1f} us; floor {long_floor * 1e6:.1f} us;"
         f" ratio {long / long_floor:.1f}x"
     )
     print(
-        f"  target well under 200 us per typical message: {'met' if warm < 200e-6 else 'NOT met'}"
+        "  target well under 200 us per typical message:",
+        "met" if per_line < 200e-6 else "NOT met",
     )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--quiet", action="store_true", help="figures only, no line lists")
     args, _others = parser.parse_known_args()  # ./dev bench passes every script the same
     catalog = load_catalog(ROOT / "locales", "nl")

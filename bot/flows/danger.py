@@ -9,6 +9,7 @@ A pattern source has one entry a line (``#`` starts a comment, blank lines are s
     violence: *geweld                ``*`` in front: any word ending so (partnergeweld)
     violence: in_elkaar =slaan       ``_`` joins words that must stand next to each other;
                                      ``=`` turns off typo tolerance for one word
+    unsafe: in_gevaar/in_nood        ``/`` between alternatives, each a word or joined words
     stalking: staat .. voor deur     ``..`` allows up to 8 words between two parts
     stalking: volgt me $             ``$`` at the end: the sentence ends there
     unsafe: bang & hem               ``&``: the groups in any order, close together
@@ -33,16 +34,16 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # The categories in order of precedence: a message that fits several gets the first.
 CATEGORIES = (
     "suicide",
     "self_harm",
     "sexual_violence",
+    "domestic_violence",
     "violence",
     "threat",
-    "domestic_violence",
     "stalking",
     "unsafe",
 )
@@ -59,7 +60,9 @@ TYPO_MIN = 5  # words this long or longer match with one typo
 TYPO_MIN_AFFIX = 6  # the same for the fixed part of a ``*`` word
 
 _APOSTROPHES = dict.fromkeys(map(ord, "'`\u00b4\u2018\u2019\u02bc\u2032"), None)
-_TOKENS = re.compile(r"[^\W_]+|(?P<sentence>[.!?;\n])|(?P<clause>[,:()\[\]\"\u201c\u201d])")
+_TOKENS = re.compile(
+    r"(?P<word>[^\W_]+)|(?P<sentence>[.!?;\n])|(?P<clause>[,:()\[\]\"\u201c\u201d])"
+)
 _REPEATS = re.compile(r"(.)\1{2,}")
 _DOUBLES = re.compile(r"(.)\1+")
 _WORD = re.compile(r"(?P<exact>=?)(?P<suffix>\*?)(?P<core>[^\W_]+)(?P<prefix>\*?)")
@@ -102,20 +105,22 @@ def normalise(text: str) -> _Words:
     emphasis: list[str] = []
     clause: list[int] = []
     sentence: list[int] = []
+    emphasised = _REPEATS.search(text) is not None
     c = s = 0
     for found in _TOKENS.finditer(text):
-        if found.group("sentence"):
-            s += 1
-            c += 1
-        elif found.group("clause"):
-            c += 1
-        else:
+        kind = found.lastgroup
+        if kind == "word":
             word = found.group()
-            shortened = _REPEATS.sub(r"\1\1", word)
+            shortened = _REPEATS.sub(r"\1\1", word) if emphasised else word
             words.append(shortened)
             emphasis.append(_DOUBLES.sub(r"\1", word) if shortened != word else "")
             clause.append(c)
             sentence.append(s)
+        elif kind == "sentence":
+            s += 1
+            c += 1
+        else:
+            c += 1
     return _Words(tuple(words), tuple(emphasis), tuple(clause), tuple(sentence))
 
 
@@ -142,6 +147,23 @@ def _deletes(word: str) -> set[str]:
     return {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+_NOTHING: frozenset[int] = frozenset()
+
+
+def _neighbours(word: str) -> set[str]:
+    """Every string one typo away from ``word`` (in the letters a to z)."""
+    found = _deletes(word)
+    for i in range(len(word) - 1):
+        found.add(word[:i] + word[i + 1] + word[i] + word[i + 2 :])
+    for i in range(len(word) + 1):
+        for letter in _LETTERS:
+            found.add(word[:i] + letter + word[i:])
+            if i < len(word):
+                found.add(word[:i] + letter + word[i + 1 :])
+    return found
+
+
 @dataclass(frozen=True)
 class _Spec:
     kind: str  # "word", "prefix" or "suffix"
@@ -150,69 +172,92 @@ class _Spec:
 
 
 class _Lexicon:
-    """Every word form the patterns know, by number; looks up which ones a word fits."""
+    """Every word form the patterns know, by number; looks up which ones a word fits.
+
+    Keeps nothing of the words it is asked about: no cache of what people typed."""
 
     def __init__(self) -> None:
         self.ids: dict[_Spec, int] = {}
-        self._exact: dict[tuple[str, str], list[int]] = {}  # (kind, core) -> ids
-        self._fuzzy: dict[tuple[str, str], list[int]] = {}  # (kind, core or a delete)
-        self._lengths: dict[str, set[int]] = {"prefix": set(), "suffix": set()}
-        self._cache: dict[str, frozenset[int]] = {}
+        self._cores: list[str] = []
+        self._words: dict[str, set[int]] = {}  # whole words, exactly
+        self._word_deletes: dict[str, list[int]] = {}  # typo-tolerant words and their deletes
+        # Beginnings and endings: exactly, and every form one typo away (few and short).
+        self._affixes: dict[str, dict[str, set[int]]] = {"prefix": {}, "suffix": {}}
+        self._lengths: dict[str, tuple[int, ...]] = {"prefix": (), "suffix": ()}
 
     def add(self, spec: _Spec) -> int:
         if spec in self.ids:
             return self.ids[spec]
         number = self.ids[spec] = len(self.ids)
-        self._exact.setdefault((spec.kind, spec.core), []).append(number)
-        if spec.kind != "word":
-            self._lengths[spec.kind].add(len(spec.core))
-        if spec.typo:
-            for key in {spec.core} | _deletes(spec.core):
-                self._fuzzy.setdefault((spec.kind, key), []).append(number)
+        self._cores.append(spec.core)
+        if spec.kind == "word":
+            self._words.setdefault(spec.core, set()).add(number)
+            if spec.typo:
+                for key in {spec.core} | _deletes(spec.core):
+                    self._word_deletes.setdefault(key, []).append(number)
+        else:
+            forms = {spec.core}
+            if spec.typo:
+                forms |= {f for f in _neighbours(spec.core) if len(f) >= TYPO_MIN_AFFIX}
+            table = self._affixes[spec.kind]
+            for form in forms:
+                table.setdefault(form, set()).add(number)
+            lengths = {*self._lengths[spec.kind], *(len(form) for form in forms)}
+            self._lengths[spec.kind] = tuple(sorted(lengths))
         return number
 
-    def _lookup(self, kind: str, piece: str, fuzzy: bool, found: set[int]) -> None:
-        found.update(self._exact.get((kind, piece), ()))
-        if fuzzy and len(piece) >= TYPO_MIN - 1:
-            specs = self._specs_list
-            for key in {piece} | _deletes(piece):
-                for number in self._fuzzy.get((kind, key), ()):
-                    if within_one_edit(piece, specs[number].core):
-                        found.add(number)
-
-    def freeze(self) -> None:
-        self._specs_list = sorted(self.ids, key=self.ids.__getitem__)
-        self._prefix_lengths = sorted(self._lengths["prefix"])
-        self._suffix_lengths = sorted(self._lengths["suffix"])
-
     def match(self, word: str) -> frozenset[int]:
-        cached = self._cache.get(word)
-        if cached is not None:
-            return cached
-        found: set[int] = set()
-        fuzzy = len(word) >= TYPO_MIN
-        self._lookup("word", word, fuzzy, found)
-        for length in self._prefix_lengths:
-            for cut in (length - 1, length, length + 1) if fuzzy else (length,):
-                if 0 < cut <= len(word):
-                    self._lookup("prefix", word[:cut], fuzzy and cut >= TYPO_MIN, found)
-        for length in self._suffix_lengths:
-            for cut in (length - 1, length, length + 1) if fuzzy else (length,):
-                if 0 < cut <= len(word):
-                    self._lookup("suffix", word[-cut:], fuzzy and cut >= TYPO_MIN, found)
-        result = frozenset(found)
-        if len(self._cache) > 100_000:
-            self._cache.clear()
-        self._cache[word] = result
-        return result
+        found = set(self._words.get(word, ()))
+        if len(word) >= TYPO_MIN:
+            cores = self._cores
+            for key in (word, *_deletes(word)):
+                for number in self._word_deletes.get(key, ()):
+                    if number not in found and within_one_edit(word, cores[number]):
+                        found.add(number)
+        prefixes = self._affixes["prefix"]
+        for length in self._lengths["prefix"]:
+            if length > len(word):
+                break
+            hit = prefixes.get(word[:length])
+            if hit:
+                found |= hit
+        suffixes = self._affixes["suffix"]
+        for length in self._lengths["suffix"]:
+            if length > len(word):
+                break
+            hit = suffixes.get(word[-length:])
+            if hit:
+                found |= hit
+        return frozenset(found) if found else _NOTHING
 
 
 @dataclass(frozen=True)
 class _Part:
-    ids: frozenset[int]
+    """One place in a pattern: one of some alternatives, each a word or joined words."""
+
+    phrases: tuple[tuple[int, ...], ...]  # word numbers in the lexicon
     gap: int  # other words allowed before this part (after the previous one)
-    minimum: int  # length of its shortest word form, to pick the rarest part
+    anchors: tuple[int, ...]  # the longest word of each phrase, to find the pattern by
+    rarity: int  # the shortest of those anchors' lengths: the higher, the rarer the part
     end: bool = False  # the sentence must end right after this part
+
+    def __post_init__(self) -> None:
+        # Derived once: these are looked at for every message.
+        object.__setattr__(self, "ids", frozenset(w for phrase in self.phrases for w in phrase))
+        object.__setattr__(self, "first", frozenset(phrase[0] for phrase in self.phrases))
+        singles = frozenset(phrase[0] for phrase in self.phrases if len(phrase) == 1)
+        object.__setattr__(self, "_singles", singles)
+        object.__setattr__(self, "_longer", tuple(p for p in self.phrases if len(p) > 1))
+
+    ids: frozenset[int] = field(init=False, repr=False, compare=False)
+    first: frozenset[int] = field(init=False, repr=False, compare=False)
+    _singles: frozenset[int] = field(init=False, repr=False, compare=False)
+    _longer: tuple[tuple[int, ...], ...] = field(init=False, repr=False, compare=False)
+
+    def present(self, present: frozenset[int]) -> bool:
+        if not self._singles.isdisjoint(present):
+            return True
+        return any(all(word in present for word in phrase) for phrase in self._longer)
 
 
 @dataclass(frozen=True)
@@ -223,9 +268,8 @@ class _Pattern:
     language: str
 
     @property
-    def parts(self) -> Iterator[_Part]:
-        for group in self.groups:
-            yield from group
+    def parts(self) -> tuple[_Part, ...]:
+        return tuple(part for group in self.groups for part in group)
 
 
 _Span = tuple[int, int, tuple[int, ...]]  # first word, last word, the words of its gaps
@@ -233,27 +277,41 @@ _Span = tuple[int, int, tuple[int, ...]]  # first word, last word, the words of 
 
 def _spans(group: Sequence[_Part], ids: Sequence[frozenset[int]], words: _Words) -> list[_Span]:
     found: list[_Span] = []
+    count = len(ids)
+    sentence = words.sentence
+
+    def fits(phrase: tuple[int, ...], position: int) -> bool:
+        if position + len(phrase) > count:
+            return False
+        return all(
+            word in ids[position + i] and sentence[position + i] == sentence[position]
+            for i, word in enumerate(phrase)
+        )
 
     def extend(index: int, start: int, last: int, gaps: tuple[int, ...]) -> None:
         if index == len(group):
-            if (
-                not group[-1].end
-                or last + 1 == len(ids)
-                or words.sentence[last + 1] != words.sentence[last]
-            ):
+            if not group[-1].end or last + 1 == count or sentence[last + 1] != sentence[last]:
                 found.append((start, last, gaps))
             return
         part = group[index]
-        for position in range(last + 1, min(len(ids), last + 2 + part.gap)):
-            if words.sentence[position] != words.sentence[last]:
+        first = part.first
+        for position in range(last + 1, min(count, last + 2 + part.gap)):
+            if sentence[position] != sentence[last]:
                 break
-            if not part.ids.isdisjoint(ids[position]):
-                extend(index + 1, start, position, gaps + tuple(range(last + 1, position)))
+            if first.isdisjoint(ids[position]):
+                continue
+            for phrase in part.phrases:
+                if fits(phrase, position):
+                    gap = tuple(range(last + 1, position))
+                    extend(index + 1, start, position + len(phrase) - 1, gaps + gap)
 
-    first = group[0].ids
+    head = group[0]
+    first = head.first
     for position, word_ids in enumerate(ids):
         if not first.isdisjoint(word_ids):
-            extend(1, position, position, ())
+            for phrase in head.phrases:
+                if fits(phrase, position):
+                    extend(1, position, position + len(phrase) - 1, ())
     return found
 
 
@@ -300,16 +358,21 @@ class DangerDetector:
         exceptions = [
             _Pattern(p.category, p.groups, True, p.language) for p in parsed if p.category == EXCEPT
         ]
-        lexicon.freeze()
         return cls(lexicon, patterns, exceptions, negation_ids, clause_ids)
 
     def detect(self, text: str) -> DangerMatch | None:
         """The kind of danger ``text`` speaks of, or None."""
         words = normalise(text)
+        known: dict[str, frozenset[int]] = {}  # for this message only
+
+        def look(word: str) -> frozenset[int]:
+            found = known.get(word)
+            if found is None:
+                found = known[word] = self._lexicon.match(word)
+            return found
+
         ids = [
-            self._lexicon.match(word) | self._lexicon.match(plain)
-            if plain
-            else self._lexicon.match(word)
+            look(word) | look(plain) if plain else look(word)
             for word, plain in zip(words.words, words.emphasis, strict=True)
         ]
         present = frozenset().union(*ids) if ids else frozenset()
@@ -366,15 +429,15 @@ class _Index:
         self._patterns = patterns
         self._by_anchor: dict[int, list[int]] = {}
         for number, pattern in enumerate(patterns):
-            anchor = max(pattern.parts, key=lambda part: part.minimum)
-            for word_id in anchor.ids:
+            anchor = max(pattern.parts, key=lambda part: part.rarity)
+            for word_id in anchor.anchors:
                 self._by_anchor.setdefault(word_id, []).append(number)
 
     def candidates(self, present: frozenset[int]) -> Iterator[_Pattern]:
         numbers = {n for word_id in present for n in self._by_anchor.get(word_id, ())}
         for number in sorted(numbers):
             pattern = self._patterns[number]
-            if all(not part.ids.isdisjoint(present) for part in pattern.parts):
+            if all(part.present(present) for part in pattern.parts):
                 yield pattern
 
 
@@ -423,7 +486,10 @@ def _parse_body(body: str, lexicon: _Lexicon, single: bool) -> tuple[tuple[_Part
     if not body.strip():
         raise ValueError("no words after the colon")
     if single:  # single words, exactly: "iemand" is no typo of "niemand"
-        return tuple((_part(f"={item.lstrip('=')}", lexicon, GAP),) for item in body.split())
+        items = body.replace("/", " ").split()
+        if any("_" in item for item in items):
+            raise ValueError("only single words here, no '_'")
+        return tuple((_part(f"={item.lstrip('=')}", lexicon, GAP),) for item in items)
     groups = []
     for group_text in body.split("&"):
         items = group_text.split()
@@ -442,27 +508,33 @@ def _parse_body(body: str, lexicon: _Lexicon, single: bool) -> tuple[tuple[_Part
                     raise ValueError("'..' must stand between two words")
                 gap = LONG_GAP
                 continue
-            for index, piece in enumerate(item.split("_")):
-                parts.append(_part(piece, lexicon, 0 if index else gap))
+            parts.append(_part(item, lexicon, gap))
             gap = GAP
         if gap == LONG_GAP:
             raise ValueError("'..' must stand between two words")
         if not parts:
             raise ValueError("'$' must follow a word")
         if end:
-            parts[-1] = _Part(parts[-1].ids, parts[-1].gap, parts[-1].minimum, end=True)
+            last = parts[-1]
+            parts[-1] = _Part(last.phrases, last.gap, last.anchors, last.rarity, end=True)
         groups.append(tuple(parts))
     return tuple(groups)
 
 
 def _part(item: str, lexicon: _Lexicon, gap: int) -> _Part:
-    ids = set()
-    minimum = 1000
+    phrases = []
+    anchors = []
     for alternative in item.split("/"):
-        spec = _spec(alternative, item)
-        ids.add(lexicon.add(spec))
-        minimum = min(minimum, len(spec.core))
-    return _Part(frozenset(ids), gap, minimum)
+        specs = [_spec(word, item) for word in alternative.split("_")]
+        phrases.append(tuple(lexicon.add(spec) for spec in specs))
+        longest = max(specs, key=lambda spec: len(spec.core))
+        anchors.append((lexicon.ids[longest], len(longest.core)))
+    return _Part(
+        tuple(phrases),
+        gap,
+        tuple(word for word, _length in anchors),
+        min(length for _word, length in anchors),
+    )
 
 
 def _spec(alternative: str, item: str) -> _Spec:
