@@ -3,10 +3,10 @@ corpus in bench/safety_corpus/, the held-out set apart, and its time per message
 
 Not a test: it prints figures, lists every miss and false alarm, and says whether the
 targets are met (recall >= 98 %, false alarms <= 3 % on the main corpus). The time per
-message (the best of 5 runs) is set beside a floor measured in the same run: the NFC clean-up every
+message (the best of 7 runs) is set beside a floor measured in the same run: the NFC clean-up every
 message already gets (bot.flows.intake.clean_text).
 
-    .venv/bin/python bench/safety.py [--rounds 4] [--quiet]
+    .venv/bin/python bench/safety.py [--rounds 3] [--quiet]
 """
 
 from __future__ import annotations
@@ -56,28 +56,30 @@ def score(detector: DangerDetector, prefix: str, lang: str, quiet: bool) -> tupl
     return recall >= RECALL_TARGET, false_alarms <= FALSE_ALARM_TARGET
 
 
-def per_message(call: Callable[[str], object], messages: list[str], rounds: int) -> float:
-    """Seconds per message: the best of 5 runs (the machine may be shared)."""
-    best = float("inf")
-    for _ in range(5):
-        start = time.perf_counter()
-        for _ in range(rounds):
-            for message in messages:
-                call(message)
-        best = min(best, time.perf_counter() - start)
-    return best / (rounds * len(messages))
+def per_message(
+    calls: tuple[Callable[[str], object], ...], messages: list[str], rounds: int
+) -> list[float]:
+    """Seconds per message for each call: the best of 7 runs, the calls taking turns
+    (the machine may be shared, and a floor measured at another moment says little)."""
+    best = [float("inf")] * len(calls)
+    for _ in range(7):
+        for index, call in enumerate(calls):
+            start = time.perf_counter()
+            for _ in range(rounds):
+                for message in messages:
+                    call(message)
+            best[index] = min(best[index], time.perf_counter() - start)
+    return [seconds / (rounds * len(messages)) for seconds in best]
 
 
 def timing(sources: dict[str, str], messages: list[str], rounds: int) -> None:
     start = time.perf_counter()
     detector = DangerDetector.from_sources(sources)
     built = time.perf_counter() - start
-    per_line = per_message(detector.detect, messages, rounds)
-    floor = per_message(clean_text, messages, rounds)
+    per_line, floor = per_message((detector.detect, clean_text), messages, rounds)
     long_message = " ".join(messages)[:1000]
-    long = per_message(detector.detect, [long_message], rounds)
-    long_floor = per_message(clean_text, [long_message], rounds)
-    print(f"time per message ({len(messages)} corpus lines, {rounds} rounds):")
+    long, long_floor = per_message((detector.detect, clean_text), [long_message], rounds * 10)
+    print(f"time per message ({len(messages)} corpus lines, best of 7 runs of {rounds} rounds):")
     print(f"  building the detector from both locales: {built * 1e3:.1f} ms (once per load)")
     print(
         f"  detect: {per_line * 1e6:.1f} us per corpus line;"
@@ -95,7 +97,7 @@ def timing(sources: dict[str, str], messages: list[str], rounds: int) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quiet", action="store_true", help="figures only, no line lists")
     args, _others = parser.parse_known_args()  # ./dev bench passes every script the same
     catalog = load_catalog(ROOT / "locales", "nl")
