@@ -32,9 +32,18 @@ checked against every message: people mix languages.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+
+from bot.flows.danger_words import (
+    APOSTROPHES,
+    TYPO_MIN,
+    TYPO_MIN_AFFIX,
+    Lexicon,
+    Spec,
+    Words,
+    normalise,
+)
 
 # The categories in order of precedence: a message that fits several gets the first.
 CATEGORIES = (
@@ -56,15 +65,7 @@ LONG_GAP = 8  # with ``..``
 NEAR = 10  # the span within which ``&`` groups must all occur
 LOOKBACK = 3  # words before a match in which a negation cancels it
 LOOKAHEAD = 1  # and words after it ("hij slaat me niet")
-TYPO_MIN = 5  # words this long or longer match with one typo
-TYPO_MIN_AFFIX = 6  # the same for the fixed part of a ``*`` word
 
-_APOSTROPHES = dict.fromkeys(map(ord, "'`\u00b4\u2018\u2019\u02bc\u2032"), None)
-_TOKENS = re.compile(
-    r"(?P<word>[^\W_]+)|(?P<sentence>[.!?;\n])|(?P<clause>[,:()\[\]\"\u201c\u201d])"
-)
-_REPEATS = re.compile(r"(.)\1{2,}")
-_DOUBLES = re.compile(r"(.)\1+")
 _WORD = re.compile(r"(?P<exact>=?)(?P<suffix>\*?)(?P<core>[^\W_]+)(?P<prefix>\*?)")
 
 
@@ -82,153 +83,6 @@ class PatternError(ValueError):
 @dataclass(frozen=True)
 class DangerMatch:
     category: str
-
-
-@dataclass(frozen=True)
-class _Words:
-    """What the text looks like to the patterns: words, and where clauses end."""
-
-    words: tuple[str, ...]
-    emphasis: tuple[str, ...]  # each word with every run of letters made one ("" if none)
-    clause: tuple[int, ...]  # clause number of each word (any punctuation ends one)
-    sentence: tuple[int, ...]  # sentence number of each word (. ! ? ; newline end one)
-
-
-def normalise(text: str) -> _Words:
-    text = text.translate(_APOSTROPHES)
-    if not text.isascii():
-        text = unicodedata.normalize("NFKD", text)
-        text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = text.casefold()
-    text = text.replace("ij", "ei")
-    words: list[str] = []
-    emphasis: list[str] = []
-    clause: list[int] = []
-    sentence: list[int] = []
-    emphasised = _REPEATS.search(text) is not None
-    c = s = 0
-    for found in _TOKENS.finditer(text):
-        kind = found.lastgroup
-        if kind == "word":
-            word = found.group()
-            shortened = _REPEATS.sub(r"\1\1", word) if emphasised else word
-            words.append(shortened)
-            emphasis.append(_DOUBLES.sub(r"\1", word) if shortened != word else "")
-            clause.append(c)
-            sentence.append(s)
-        elif kind == "sentence":
-            s += 1
-            c += 1
-        else:
-            c += 1
-    return _Words(tuple(words), tuple(emphasis), tuple(clause), tuple(sentence))
-
-
-def within_one_edit(a: str, b: str) -> bool:
-    """True if ``a`` and ``b`` differ by at most one letter changed, added, dropped, or
-    two neighbours swapped."""
-    if a == b:
-        return True
-    if len(a) < len(b):
-        a, b = b, a
-    if len(a) - len(b) > 1:
-        return False
-    i = 0
-    while i < len(b) and a[i] == b[i]:
-        i += 1
-    if len(a) != len(b):
-        return a[i + 1 :] == b[i:]
-    if a[i + 1 :] == b[i + 1 :]:
-        return True
-    return i + 1 < len(a) and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2 :] == b[i + 2 :]
-
-
-def _deletes(word: str) -> set[str]:
-    return {word[:i] + word[i + 1 :] for i in range(len(word))}
-
-
-_LETTERS = "abcdefghijklmnopqrstuvwxyz"
-_NOTHING: frozenset[int] = frozenset()
-
-
-def _neighbours(word: str) -> set[str]:
-    """Every string one typo away from ``word`` (in the letters a to z)."""
-    found = _deletes(word)
-    for i in range(len(word) - 1):
-        found.add(word[:i] + word[i + 1] + word[i] + word[i + 2 :])
-    for i in range(len(word) + 1):
-        for letter in _LETTERS:
-            found.add(word[:i] + letter + word[i:])
-            if i < len(word):
-                found.add(word[:i] + letter + word[i + 1 :])
-    return found
-
-
-@dataclass(frozen=True)
-class _Spec:
-    kind: str  # "word", "prefix" or "suffix"
-    core: str
-    typo: bool
-
-
-class _Lexicon:
-    """Every word form the patterns know, by number; looks up which ones a word fits.
-
-    Keeps nothing of the words it is asked about: no cache of what people typed."""
-
-    def __init__(self) -> None:
-        self.ids: dict[_Spec, int] = {}
-        self._cores: list[str] = []
-        self._words: dict[str, set[int]] = {}  # whole words, exactly
-        self._word_deletes: dict[str, list[int]] = {}  # typo-tolerant words and their deletes
-        # Beginnings and endings: exactly, and every form one typo away (few and short).
-        self._affixes: dict[str, dict[str, set[int]]] = {"prefix": {}, "suffix": {}}
-        self._lengths: dict[str, tuple[int, ...]] = {"prefix": (), "suffix": ()}
-
-    def add(self, spec: _Spec) -> int:
-        if spec in self.ids:
-            return self.ids[spec]
-        number = self.ids[spec] = len(self.ids)
-        self._cores.append(spec.core)
-        if spec.kind == "word":
-            self._words.setdefault(spec.core, set()).add(number)
-            if spec.typo:
-                for key in {spec.core} | _deletes(spec.core):
-                    self._word_deletes.setdefault(key, []).append(number)
-        else:
-            forms = {spec.core}
-            if spec.typo:
-                forms |= {f for f in _neighbours(spec.core) if len(f) >= TYPO_MIN_AFFIX}
-            table = self._affixes[spec.kind]
-            for form in forms:
-                table.setdefault(form, set()).add(number)
-            lengths = {*self._lengths[spec.kind], *(len(form) for form in forms)}
-            self._lengths[spec.kind] = tuple(sorted(lengths))
-        return number
-
-    def match(self, word: str) -> frozenset[int]:
-        found = set(self._words.get(word, ()))
-        if len(word) >= TYPO_MIN:
-            cores = self._cores
-            for key in (word, *_deletes(word)):
-                for number in self._word_deletes.get(key, ()):
-                    if number not in found and within_one_edit(word, cores[number]):
-                        found.add(number)
-        prefixes = self._affixes["prefix"]
-        for length in self._lengths["prefix"]:
-            if length > len(word):
-                break
-            hit = prefixes.get(word[:length])
-            if hit:
-                found |= hit
-        suffixes = self._affixes["suffix"]
-        for length in self._lengths["suffix"]:
-            if length > len(word):
-                break
-            hit = suffixes.get(word[-length:])
-            if hit:
-                found |= hit
-        return frozenset(found) if found else _NOTHING
 
 
 @dataclass(frozen=True)
@@ -275,7 +129,7 @@ class _Pattern:
 _Span = tuple[int, int, tuple[int, ...]]  # first word, last word, the words of its gaps
 
 
-def _spans(group: Sequence[_Part], ids: Sequence[frozenset[int]], words: _Words) -> list[_Span]:
+def _spans(group: Sequence[_Part], ids: Sequence[frozenset[int]], words: Words) -> list[_Span]:
     found: list[_Span] = []
     count = len(ids)
     sentence = words.sentence
@@ -318,7 +172,7 @@ def _spans(group: Sequence[_Part], ids: Sequence[frozenset[int]], words: _Words)
 class DangerDetector:
     def __init__(
         self,
-        lexicon: _Lexicon,
+        lexicon: Lexicon,
         patterns: list[_Pattern],
         exceptions: list[_Pattern],
         negation_ids: frozenset[int],
@@ -334,7 +188,7 @@ class DangerDetector:
     def from_sources(cls, sources: Mapping[str, str]) -> DangerDetector:
         """Compile every language's pattern source; raises PatternError naming the
         language and line of the first thing wrong."""
-        lexicon = _Lexicon()
+        lexicon = Lexicon()
         parsed = [
             p for language, source in sources.items() for p in _parse(language, source, lexicon)
         ]
@@ -390,7 +244,7 @@ class DangerDetector:
         return None
 
     def _occurrences(
-        self, pattern: _Pattern, ids: Sequence[frozenset[int]], words: _Words
+        self, pattern: _Pattern, ids: Sequence[frozenset[int]], words: Words
     ) -> Iterator[_Span]:
         per_group = []
         for group in pattern.groups:
@@ -407,7 +261,7 @@ class DangerDetector:
             return
         yield from _together(per_group, words)
 
-    def _negated(self, span: _Span, ids: Sequence[frozenset[int]], words: _Words) -> bool:
+    def _negated(self, span: _Span, ids: Sequence[frozenset[int]], words: Words) -> bool:
         start, last, gaps = span
         near = list(gaps)
         for p in range(start - 1, max(-1, start - 1 - LOOKBACK), -1):
@@ -441,7 +295,7 @@ class _Index:
                 yield pattern
 
 
-def _together(per_group: list[list[_Span]], words: _Words) -> Iterator[_Span]:
+def _together(per_group: list[list[_Span]], words: Words) -> Iterator[_Span]:
     """Spans, one from each group, that lie close together in one sentence."""
 
     def pick(index: int, chosen: list[_Span]) -> Iterator[_Span]:
@@ -457,7 +311,7 @@ def _together(per_group: list[list[_Span]], words: _Words) -> Iterator[_Span]:
     yield from pick(0, [])
 
 
-def _parse(language: str, source: str, lexicon: _Lexicon) -> list[_Pattern]:
+def _parse(language: str, source: str, lexicon: Lexicon) -> list[_Pattern]:
     patterns = []
     for number, raw in enumerate(source.splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()
@@ -482,7 +336,7 @@ def _parse(language: str, source: str, lexicon: _Lexicon) -> list[_Pattern]:
     return patterns
 
 
-def _parse_body(body: str, lexicon: _Lexicon, single: bool) -> tuple[tuple[_Part, ...], ...]:
+def _parse_body(body: str, lexicon: Lexicon, single: bool) -> tuple[tuple[_Part, ...], ...]:
     if not body.strip():
         raise ValueError("no words after the colon")
     if single:  # single words, exactly: "iemand" is no typo of "niemand"
@@ -521,7 +375,7 @@ def _parse_body(body: str, lexicon: _Lexicon, single: bool) -> tuple[tuple[_Part
     return tuple(groups)
 
 
-def _part(item: str, lexicon: _Lexicon, gap: int) -> _Part:
+def _part(item: str, lexicon: Lexicon, gap: int) -> _Part:
     phrases = []
     anchors = []
     for alternative in item.split("/"):
@@ -537,9 +391,9 @@ def _part(item: str, lexicon: _Lexicon, gap: int) -> _Part:
     )
 
 
-def _spec(alternative: str, item: str) -> _Spec:
+def _spec(alternative: str, item: str) -> Spec:
     shown = alternative or item
-    found = _WORD.fullmatch(alternative.translate(_APOSTROPHES))
+    found = _WORD.fullmatch(alternative.translate(APOSTROPHES))
     if found is None:
         raise ValueError(
             f"{shown!r} is not a word: use letters and digits, with '*' only at the start "
@@ -553,4 +407,4 @@ def _spec(alternative: str, item: str) -> _Spec:
     kind = "suffix" if found.group("suffix") else "prefix" if found.group("prefix") else "word"
     core = words[0]
     shortest = TYPO_MIN if kind == "word" else TYPO_MIN_AFFIX
-    return _Spec(kind, core, typo=not found.group("exact") and len(core) >= shortest)
+    return Spec(kind, core, typo=not found.group("exact") and len(core) >= shortest)
