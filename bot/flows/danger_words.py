@@ -122,9 +122,7 @@ class Lexicon:
         self._word_deletes: dict[str, list[int]] = {}  # typo-tolerant words and their deletes
         # Beginnings and endings: exactly, and every form one typo away (few and short).
         self._affixes: dict[str, dict[str, set[int]]] = {"prefix": {}, "suffix": {}}
-        # Their lengths, by the first (or last) three letters: most words start (or end)
-        # unlike any of them, and are done with one look-up.
-        self._lengths: dict[str, dict[str, tuple[int, ...]]] = {"prefix": {}, "suffix": {}}
+        self._lengths: dict[str, tuple[int, ...]] = {"prefix": (), "suffix": ()}
 
     def add(self, spec: Spec) -> int:
         if spec in self.ids:
@@ -141,11 +139,10 @@ class Lexicon:
             if spec.typo:
                 forms |= {f for f in _neighbours(spec.core) if len(f) >= TYPO_MIN_AFFIX}
             table = self._affixes[spec.kind]
-            lengths = self._lengths[spec.kind]
             for form in forms:
                 table.setdefault(form, set()).add(number)
-                key = _edge(spec.kind, form)
-                lengths[key] = tuple(sorted({*lengths.get(key, ()), len(form)}))
+            lengths = {*self._lengths[spec.kind], *(len(form) for form in forms)}
+            self._lengths[spec.kind] = tuple(sorted(lengths))
         return number
 
     def match(self, word: str) -> frozenset[int]:
@@ -156,24 +153,18 @@ class Lexicon:
                 for number in self._word_deletes.get(key, ()):
                     if number not in found and within_one_edit(word, cores[number]):
                         found.add(number)
-        for kind in ("prefix", "suffix"):
-            table = self._affixes[kind]
-            by_edge = self._lengths[kind]
-            for key in (_edge(kind, word), ""):
-                for length in by_edge.get(key, ()):
-                    if length > len(word):
-                        break
-                    hit = table.get(word[:length] if kind == "prefix" else word[-length:])
-                    if hit:
-                        found |= hit
+        prefixes = self._affixes["prefix"]
+        for length in self._lengths["prefix"]:
+            if length > len(word):
+                break
+            hit = prefixes.get(word[:length])
+            if hit:
+                found |= hit
+        suffixes = self._affixes["suffix"]
+        for length in self._lengths["suffix"]:
+            if length > len(word):
+                break
+            hit = suffixes.get(word[-length:])
+            if hit:
+                found |= hit
         return frozenset(found) if found else _NOTHING
-
-
-_EDGE = 3
-
-
-def _edge(kind: str, form: str) -> str:
-    """The first (prefix) or last (suffix) letters a form is filed under; "" if short."""
-    if len(form) < _EDGE:
-        return ""
-    return form[:_EDGE] if kind == "prefix" else form[-_EDGE:]
