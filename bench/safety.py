@@ -1,5 +1,5 @@
 """How well the danger detector hears danger: recall and false alarms per language on the
-corpus in bench/safety_corpus/, the held-out set apart, and its time per message.
+corpus in bench/safety_corpus/, the two held-out sets apart, and its time per message.
 
 Not a test: it prints figures, lists every miss and false alarm, and says whether the
 targets are met (recall >= 98 %, false alarms <= 3 % on the main corpus). The time per
@@ -29,6 +29,7 @@ CORPUS = ROOT / "bench" / "safety_corpus"
 RECALL_TARGET = 0.98
 FALSE_ALARM_TARGET = 0.03
 LANGUAGES = ("nl", "en")
+_NAMES = {"": "main", "holdout_": "hold-out 1", "holdout2_": "hold-out 2"}
 
 
 def phrasings(path: Path) -> list[str]:
@@ -43,9 +44,9 @@ def score(detector: DangerDetector, prefix: str, lang: str, quiet: bool) -> tupl
     alarms = [(line, match.category) for line in neutral if (match := detector.detect(line))]
     recall = 1 - len(misses) / len(danger)
     false_alarms = len(alarms) / len(neutral)
-    label = f"{'hold-out' if prefix else 'main'} {lang}"
+    label = f"{_NAMES[prefix]} {lang}"
     print(
-        f"  {label:<12} recall {recall:6.1%} ({len(danger) - len(misses)}/{len(danger)})"
+        f"  {label:<14} recall {recall:6.1%} ({len(danger) - len(misses)}/{len(danger)})"
         f"   false alarms {false_alarms:5.1%} ({len(alarms)}/{len(neutral)})"
     )
     if not quiet:
@@ -105,13 +106,17 @@ def main() -> int:
     print("danger detector (bench/safety.py), patterns from locales/*.toml:")
     met = [score(detector, "", lang, args.quiet) for lang in LANGUAGES]
     held = [score(detector, "holdout_", lang, args.quiet) for lang in LANGUAGES]
+    # Written after the first round of tuning, before the second; never tuned on.
+    held2 = [score(detector, "holdout2_", lang, args.quiet) for lang in LANGUAGES]
     recall_met = all(r for r, _ in met)
     alarms_met = all(a for _, a in met)
     print(
         f"  main corpus: recall >= {RECALL_TARGET:.0%} {'met' if recall_met else 'NOT met'};"
         f" false alarms <= {FALSE_ALARM_TARGET:.0%} {'met' if alarms_met else 'NOT met'}"
-        f" (hold-out, not tuned on: recall {'met' if all(r for r, _ in held) else 'not met'},"
-        f" false alarms {'met' if all(a for _, a in held) else 'not met'})"
+        f" (hold-out 1: recall {'met' if all(r for r, _ in held) else 'not met'},"
+        f" false alarms {'met' if all(a for _, a in held) else 'not met'};"
+        f" hold-out 2: recall {'met' if all(r for r, _ in held2) else 'not met'},"
+        f" false alarms {'met' if all(a for _, a in held2) else 'not met'})"
     )
     sources = {lang: own[DANGER_PATTERNS_KEY] for lang, own in catalog.locales.items()}
     messages = [
