@@ -256,6 +256,13 @@ def test_a_plain_negation_is_not_danger_but_the_phrase_without_it_is(
     assert detector.detect(plain) is not None
 
 
+def test_a_work_threat_is_not_danger_but_a_threat_to_life_beside_it_is(detector: DangerDetector):
+    assert detector.detect("he threatened to fire me if i quit") is None
+    assert detector.detect("hij dreigde met ontslag als ik zou klagen") is None
+    assert detector.detect("he threatened to kill me if i quit") is not None
+    assert detector.detect("hij dreigde me te vermoorden als ik zou klagen") is not None
+
+
 def test_words_between_the_parts_of_a_phrase_count_up_to_a_few(detector: DangerDetector):
     assert detector.detect("ik wil dood") is not None
     assert detector.detect("ik wil eigenlijk gewoon echt dood") is not None

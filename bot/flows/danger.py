@@ -16,7 +16,8 @@ A pattern source has one entry a line (``#`` starts a comment, blank lines are s
     negation: niet geen nooit        words that cancel a match shortly before it or inside it
     clause: ik maar                  words that start a new clause: a negation before them
                                      does not reach past them ("ik kan niet meer ik wil dood")
-    except: deadline* kill*          a phrase that is not danger although a pattern hits it
+    except: deadline* kill*          a phrase that is not danger: it cancels a match that
+                                     shares a word with it (not one it merely surrounds)
 
 Text and patterns are normalised alike: casefolded, diacritics and apostrophes dropped
 (don't -> dont), "ij" read as "ei" (a common Dutch slip), other punctuation to spaces,
@@ -239,7 +240,7 @@ class DangerDetector:
                         for e in self._exceptions.candidates(present)
                         for s in self._occurrences(e, ids, words)
                     ]
-                if not any(s[0] <= span[1] and span[0] <= s[1] for s in excepted):
+                if not any(_shares(e, span) for e in excepted):
                     return DangerMatch(pattern.category)
         return None
 
@@ -273,6 +274,16 @@ class DangerDetector:
                 break
             near.append(p)
         return any(not ids[p].isdisjoint(self._negation_ids) for p in near)
+
+
+def _shares(exception: _Span, match: _Span) -> bool:
+    """An exception holds for a match when they share a matched word (not just a gap):
+    "threatened to fire me" excepts "threatened", not "kill me" in "threatened to kill me
+    if i leave"."""
+    start, last, gaps = match
+    words = set(range(start, last + 1)).difference(gaps)
+    e_start, e_last, e_gaps = exception
+    return any(e_start <= p <= e_last and p not in e_gaps for p in words)
 
 
 class _Index:
