@@ -83,6 +83,8 @@ class PatternError(ValueError):
 
 @dataclass(frozen=True)
 class DangerMatch:
+    """What kind of danger a message speaks of: one of CATEGORIES."""
+
     category: str
 
 
