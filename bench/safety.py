@@ -29,7 +29,7 @@ CORPUS = ROOT / "bench" / "safety_corpus"
 RECALL_TARGET = 0.98
 FALSE_ALARM_TARGET = 0.03
 LANGUAGES = ("nl", "en")
-_NAMES = {"": "main", "holdout_": "hold-out 1", "holdout3_": "hold-out 3"}
+_NAMES = {"": "main", "holdout_": "hold-out 1", "holdout4_": "hold-out 4"}
 
 
 def phrasings(path: Path) -> list[str]:
@@ -106,8 +106,8 @@ def main() -> int:
     print("danger detector (bench/safety.py), patterns from locales/*.toml:")
     met = [score(detector, "", lang, args.quiet) for lang in LANGUAGES]
     held = [score(detector, "holdout_", lang, args.quiet) for lang in LANGUAGES]
-    # Written after the second round of tuning, before the third; never tuned on.
-    held3 = [score(detector, "holdout3_", lang, args.quiet) for lang in LANGUAGES]
+    # Written after the third round of tuning, before the fourth; never tuned on.
+    held_last = [score(detector, "holdout4_", lang, args.quiet) for lang in LANGUAGES]
     recall_met = all(r for r, _ in met)
     alarms_met = all(a for _, a in met)
     print(
@@ -115,8 +115,8 @@ def main() -> int:
         f" false alarms <= {FALSE_ALARM_TARGET:.0%} {'met' if alarms_met else 'NOT met'}"
         f" (hold-out 1: recall {'met' if all(r for r, _ in held) else 'not met'},"
         f" false alarms {'met' if all(a for _, a in held) else 'not met'};"
-        f" hold-out 3: recall {'met' if all(r for r, _ in held3) else 'not met'},"
-        f" false alarms {'met' if all(a for _, a in held3) else 'not met'})"
+        f" hold-out 4: recall {'met' if all(r for r, _ in held_last) else 'not met'},"
+        f" false alarms {'met' if all(a for _, a in held_last) else 'not met'})"
     )
     sources = {lang: own[DANGER_PATTERNS_KEY] for lang, own in catalog.locales.items()}
     messages = [
