@@ -133,8 +133,14 @@ class MatrixSession:
             self.state.cross_signing = CrossSigningKeys.generate().to_dict()
             self.save_state()  # before the upload, so a crash cannot orphan the identity
         keys = CrossSigningKeys.from_dict(self.state.cross_signing)
+        assert client.olm is not None
         self.identity_status = await ensure_cross_signed(
-            http, self.settings.user_id, client.device_id, keys, self.settings.password
+            http,
+            self.settings.user_id,
+            client.device_id,
+            keys,
+            self.settings.password,
+            dict(client.olm.account.identity_keys),
         )
         log.info("matrix session ready on device %s (%s)", client.device_id, self.identity_status)
 
