@@ -187,6 +187,12 @@ class MatrixDmChannel:
 
     async def _inbound(self, client: AsyncClient, room: MatrixRoom, event: Any) -> Inbound | None:
         base: dict[str, Any] = {"reply_to": room.room_id, "message_id": event.event_id}
+        if not isinstance(event, MegolmEvent) and not getattr(event, "decrypted", False):
+            if isinstance(event, (RoomMessageText, RoomMessageEmote, *_UNSUPPORTED)):
+                # Anyone holding the person's token (or the server) can write in clear.
+                log.warning("direct chat: a message was not acted on (not-encrypted)")
+                await self._say(client, room, "trust.dm_not_encrypted", event.sender)
+            return None
         if isinstance(event, RoomMessageText | RoomMessageEmote):
             relation = event.source.get("content", {}).get("m.relates_to") or {}
             if relation.get("rel_type") == "m.replace":

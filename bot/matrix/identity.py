@@ -131,9 +131,7 @@ async def ensure_cross_signed(
     return "device signed" if did == "already cross-signed" else f"{did}, device signed"
 
 
-def is_own_device(
-    device: object, user_id: str, device_id: str, own_keys: dict[str, str]
-) -> bool:
+def is_own_device(device: object, user_id: str, device_id: str, own_keys: dict[str, str]) -> bool:
     """Whether a /keys/query device object is this very device: its ids, exactly its own
     identity keys, and its own signature over all of it."""
     ed25519, curve25519 = own_keys.get("ed25519"), own_keys.get("curve25519")
