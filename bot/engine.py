@@ -112,6 +112,8 @@ class Engine:
         self._on_line = on_line
         self._locks: KeyedLocks[UserKey] = KeyedLocks()
         self._flood = FloodLimiter(config.limits.burst_messages, config.limits.messages_per_minute)
+        # Told of each /delete once its answer is sent: a channel drops what it holds.
+        self.on_erased: list[Callable[[Inbound], Awaitable[None]]] = []
 
     async def handle(self, inbound: Inbound, deliver: Deliver) -> None:
         """Step the person's conversation with ``inbound`` and send the replies."""
@@ -130,6 +132,13 @@ class Engine:
     ) -> str:
         """A text outside the conversation (a channel's notice) in the person's language."""
         return await self._text_for(self._keyer(channel, user_id), key, language_hint, **values)
+
+    async def knows(self, channel: str, user_id: str) -> bool:
+        """Whether anything is kept about this person: a conversation or an open case."""
+        user = self._keyer(channel, user_id)
+        return await self._store.load_conversation(user) is not None or bool(
+            await self._store.open_case(user)
+        )
 
     async def _text_for(
         self, user: UserKey, key: str, language_hint: str | None = None, **values: Any
@@ -180,6 +189,9 @@ class Engine:
         if step.line is not None or step.conversation is None:
             self._on_line()
         await deliver(step.replies)
+        if step.conversation is None:
+            for erased in self.on_erased:
+                await erased(inbound)
 
     async def _persisted_step(
         self,

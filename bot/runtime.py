@@ -205,6 +205,8 @@ async def open_runtime(
         _adviser_rooms(runtime)
         retention = RetentionWorker(store, sink, config, lambda: texts.current, clock)
         runtime.retention = retention
+        if runtime.matrix_dm is not None:
+            retention.after_purge.append(runtime.matrix_dm.forget_the_forgotten)
         tasks = [
             asyncio.create_task(worker.run(), name="outbox"),
             asyncio.create_task(relay.run(), name="relay"),

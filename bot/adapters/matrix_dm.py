@@ -9,6 +9,7 @@ the engine skips messages it already handled, so a crash loses and doubles nothi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -36,6 +37,7 @@ from bot.adapters.outgoing import compose
 from bot.config import MatrixDmSettings
 from bot.engine import Engine, describe_failure
 from bot.matrix.errors import HomeserverUnreachable
+from bot.matrix.forget import leave_and_forget
 from bot.matrix.guard import MEGOLM
 from bot.matrix.http import NETWORK_ERRORS
 from bot.matrix.render import direct_message, without_reply_fallback
@@ -77,6 +79,32 @@ class MatrixDmChannel:
         # Rooms where the bot asked for encryption and greets once it is on.
         self._awaiting_encryption: set[str] = set()
         session.listeners.append(self.on_sync)
+        engine.on_erased.append(self._erased)
+
+    async def _erased(self, inbound: Inbound) -> None:
+        """After /delete (its answer sent), the chat and the person leave nio's store."""
+        if inbound.channel != CHANNEL or not inbound.reply_to:
+            return
+        client = self._session.client
+        room = client.rooms.get(inbound.reply_to) if client is not None else None
+        if client is not None and room is not None:
+            with contextlib.suppress(ReplyNotSent, *NETWORK_ERRORS):
+                await self._say(
+                    client, room, "trust.dm_left", inbound.user_id, inbound.language_hint
+                )
+        await leave_and_forget(self._session, inbound.reply_to, inbound.user_id)
+
+    async def forget_the_forgotten(self) -> None:
+        """At retention: a served chat whose person the bot keeps nothing about any more
+        (their conversation expired, no open case) is forgotten as after /delete."""
+        client = self._session.client
+        for room_id in list(self._session.state.direct_rooms):
+            room = client.rooms.get(room_id) if client is not None else None
+            others = [u for u in room.users if u != self._bot] if room is not None else []
+            if room is None or not room.encrypted or len(others) != 1:
+                continue  # not served yet, or being left already
+            if not await self._engine.knows(CHANNEL, others[0]):
+                await leave_and_forget(self._session, room_id, others[0])
 
     async def on_sync(self, response: SyncResponse, catching_up: bool) -> None:
         """Invites first, then the messages of every served room, rooms side by side."""
@@ -215,8 +243,10 @@ class MatrixDmChannel:
         # Notices (other bots), reactions, redactions, state: nothing to answer.
         return None
 
-    async def _say(self, client: AsyncClient, room: MatrixRoom, key: str, person: str) -> None:
-        text = await self._engine.notice(CHANNEL, person, key)
+    async def _say(
+        self, client: AsyncClient, room: MatrixRoom, key: str, person: str, lang: str | None = None
+    ) -> None:
+        text = await self._engine.notice(CHANNEL, person, key, lang)
         await self._send(client, room, direct_message(text))
 
     def _replier(

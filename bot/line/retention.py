@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from bot.config import Config
 from bot.sinks.base import DeliveryDeferred, HandoffSink, ThreadPost, ThreadText
@@ -30,6 +30,8 @@ class RetentionWorker:
         self._config = config
         self._catalog = catalog
         self._clock = clock
+        # Run after each pass: channels forget what they hold about people now gone.
+        self.after_purge: list[Callable[[], Awaitable[None]]] = []
 
     async def purge(self) -> None:
         """One pass over every kind of data with a term."""
@@ -45,6 +47,8 @@ class RetentionWorker:
             audit_before=now - terms.audit_days * _DAY,
             require_redacted=redact_days > 0,
         )
+        for forget in self.after_purge:
+            await forget()
         if drafts or redacted or counts.total():
             log.info(
                 "retention: %d idle conversations, %d silent lines closed, %d case links"

@@ -24,6 +24,7 @@ from bot.matrix.errors import (
     LoginFailed,
     MatrixHttpError,
 )
+from bot.matrix.forget import drop_inbound_session
 from bot.matrix.guard import room_problems
 from bot.matrix.http import NETWORK_ERRORS
 from bot.matrix.render import handoff_message, notice, thread_message
@@ -172,9 +173,15 @@ class MatrixRoomSink:
         if self._nio_is_behind(client, room_id, adviser, trust):
             await session.sync()
         excluded_now = await self._apply_trust(client, room_id, adviser, trust)
+        # Every message about a case gets a room key of its own, which the bot drops
+        # once it is sent: its copy in nio's store would decrypt it for good.
+        client.invalidate_outbound_session(room_id)
         await self._share_room_key(client, room_id, adviser, trust, case_ref)
 
-        response = await client.room_send(room_id, "m.room.message", content, tx_id=txn_id)
+        try:
+            response = await client.room_send(room_id, "m.room.message", content, tx_id=txn_id)
+        finally:
+            self._drop_room_key(client, room_id)
         if not isinstance(response, RoomSendResponse):
             if getattr(response, "status_code", None) == "M_UNKNOWN_TOKEN":
                 raise MatrixHttpError(401, "M_UNKNOWN_TOKEN", {})
@@ -186,6 +193,14 @@ class MatrixRoomSink:
             )
         await self._announce_exclusions(client, room_id, adviser, excluded_now)
         return Receipt(str(response.event_id), room_id)
+
+    @staticmethod
+    def _drop_room_key(client: AsyncClient, room_id: str) -> None:
+        assert client.olm is not None
+        session = client.olm.outbound_group_sessions.get(room_id)
+        if session is not None:
+            client.invalidate_outbound_session(room_id)
+            drop_inbound_session(client, room_id, session.id)
 
     @staticmethod
     def _nio_is_behind(
