@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -201,6 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Everything the bot creates (its data folder, databases, nio's store, temp files)
+    # is private from its first byte: no chmod afterwards, no window in between.
+    os.umask(0o077)
     args = build_parser().parse_args(argv)
     try:
         config = load_config(args.config)

@@ -23,6 +23,10 @@ from tests.fake_telegram import FakeTelegram
 # The throwaway Synapse (one per test session) and a world on it, for the Matrix tests.
 from tests.matrix_world import synapse, world  # noqa: F401 - fixtures
 
+# As `vertrouwd` itself does at start-up (bot/cli.py): what the tests write (password
+# and token files) is private, or the bot refuses it.
+os.umask(0o077)
+
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "locales"
 

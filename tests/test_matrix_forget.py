@@ -6,11 +6,15 @@ retention take an employee's direct chat, its keys and the person's devices out.
 
 from __future__ import annotations
 
+import os
+import shutil
 import sqlite3
+import stat
 import time
 from pathlib import Path
 
-from bot.matrix.session import STORE_DIR
+from bot.crypto import FieldCipher, load_or_create_keys
+from bot.matrix.session import STORE_DIR, MatrixSession
 from bot.runtime import Runtime
 from bot.texts import Texts
 from tests.conftest import Person
@@ -99,3 +103,22 @@ async def test_retention_forgets_a_direct_chat_whose_conversation_expired(world:
         await employee.wait_for_member(dm, world.bot_id, "leave")
     assert traces(world, employee, dm) == [0, 0, 0, 0]
     await employee.person.close()
+
+
+async def test_nio_store_is_owner_only_even_under_umask_022(world: World):
+    config = world.config()
+    shutil.rmtree(config.data_dir / STORE_DIR)  # a new device: nio creates its store afresh
+    (config.data_dir / "matrix-state.sealed").unlink()
+    previous = os.umask(0o022)
+    try:
+        session = MatrixSession(
+            config.matrix,  # type: ignore[arg-type]
+            config.data_dir,
+            FieldCipher(load_or_create_keys(config.key_file)),
+        )
+        await session.open()
+        await session.close()
+    finally:
+        os.umask(previous)
+    store = config.data_dir / STORE_DIR
+    assert {stat.S_IMODE(p.stat().st_mode) for p in store.iterdir()} == {0o600}

@@ -112,6 +112,7 @@ class MatrixSession:
                 )
             else:
                 await self._login(client)
+        self._store_private()
         try:
             await self.sync()
         except MatrixHttpError as error:
@@ -143,6 +144,13 @@ class MatrixSession:
             dict(client.olm.account.identity_keys),
         )
         log.info("matrix session ready on device %s (%s)", client.device_id, self.identity_status)
+
+    def _store_private(self) -> None:
+        """nio creates its store with the process's umask: 0644 when the bot is not
+        started by `vertrouwd` itself (or was, before it set one). Owner-only, always."""
+        for path in (self._data_dir / STORE_DIR).iterdir():
+            if path.is_file() and not path.is_symlink():
+                path.chmod(0o600)
 
     def _store_file(self) -> Path:
         # matrix-nio names its store database after the user and the device.

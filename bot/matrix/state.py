@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bot.crypto import DecryptionError, FieldCipher
+from bot.private_files import replace_file
 from bot.store.base import StoreError
 
 STATE_FILE = "matrix-state.sealed"
@@ -45,12 +45,5 @@ class MatrixState:
             ) from exc
 
     def save(self, data_dir: Path, cipher: FieldCipher) -> None:
-        path = data_dir / STATE_FILE
-        temporary = path.with_suffix(".tmp")
         sealed = cipher.seal(json.dumps(asdict(self)).encode(), _AAD)
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(sealed)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
+        replace_file(data_dir / STATE_FILE, sealed)
