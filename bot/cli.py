@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,8 +25,8 @@ from bot.matrix.errors import (
     LoginFailed,
     MatrixHttpError,
 )
-from bot.runtime import open_runtime
-from bot.store import StoreError
+from bot.runtime import STORE_FILE, open_runtime
+from bot.store import SqliteStore, StoreError
 from bot.texts import TextsInvalid, check_locales, load_catalog, missing_texts
 
 EXIT_PROBLEM = 2
@@ -119,6 +120,7 @@ def _doctor(config: Config, args: argparse.Namespace) -> int:
 
 
 def _matrix_setup(config: Config, args: argparse.Namespace) -> int:
+    from bot.matrix.pinning import Pin, fingerprint, identity_now, pin
     from bot.matrix.session import MatrixSession  # loads matrix-nio: only when asked for
     from bot.matrix.setup import create_adviser_room
 
@@ -129,16 +131,20 @@ def _matrix_setup(config: Config, args: argparse.Namespace) -> int:
     texts = catalog.texts(adviser.language)  # the default language where unsupported
     cipher = FieldCipher(load_or_create_keys(config.key_file))
 
-    async def create() -> str:
+    async def create() -> tuple[str, Pin]:
         assert config.matrix is not None
         session = MatrixSession(config.matrix, config.data_dir, cipher)
         try:
-            return await create_adviser_room(session, adviser, texts)
+            room_id = await create_adviser_room(session, adviser, texts)
+            identity = await identity_now(session, adviser)
+            if identity.pinned is None and identity.current is not None:
+                pin(session, adviser, identity.current)  # trust on first sight: now
+            return room_id, identity
         finally:
             await session.close()
 
     try:
-        room_id = asyncio.run(create())
+        room_id, identity = asyncio.run(create())
     except (HomeserverUnreachable, LoginFailed, MatrixHttpError, CrossSigningError) as exc:
         print(
             f"vertrouwd: could not create the room ({type(exc).__name__}: {exc}); "
@@ -148,7 +154,86 @@ def _matrix_setup(config: Config, args: argparse.Namespace) -> int:
         return 1
     print(f"created {room_id} and invited {adviser.matrix_user_id}.")
     print(f'Set room_id = "{room_id}" for adviser {adviser.id!r} in your config.')
+    pinned = identity.pinned or identity.current
+    if pinned is None:
+        print(
+            f"{adviser.matrix_user_id} has no cross-signing identity yet: no handoff goes to"
+            " them until they set one up (in Element: verify a session); it is pinned at"
+            " the first delivery."
+        )
+    else:
+        print(f"Pinned identity of {adviser.matrix_user_id}: {fingerprint(pinned)}")
+        print(
+            "Compare it with the adviser, in person: Element shows it under Settings,"
+            " Encryption (cross-signing master key)."
+        )
     return 0
+
+
+def _matrix_repin(config: Config, args: argparse.Namespace) -> int:
+    """The adviser's identity changed (a reset in Element): pin the new one, if the
+    admin confirms after comparing the fingerprint with the adviser."""
+    from bot.matrix.pinning import fingerprint, identity_now, pin
+    from bot.matrix.session import MatrixSession
+
+    if config.handoff_sink != "matrix" or config.matrix is None:
+        raise ConfigError('handoff.sink: must be "matrix" to pin an adviser\'s identity')
+    adviser = config.adviser(args.adviser)
+    cipher = FieldCipher(load_or_create_keys(config.key_file))
+
+    async def repin() -> int:
+        assert config.matrix is not None
+        session = MatrixSession(config.matrix, config.data_dir, cipher)
+        try:
+            await session.open()
+            identity = await identity_now(session, adviser)
+            old = fingerprint(identity.pinned) if identity.pinned else "(none)"
+            print(f"adviser {adviser.id} ({adviser.matrix_user_id})")
+            print(f"  pinned now: {old}")
+            if identity.current is None:
+                print("  on the server: no cross-signing identity; nothing to pin")
+                return 1
+            print(f"  on the server: {fingerprint(identity.current)}")
+            if identity.current == identity.pinned:
+                print("The pinned identity is the current one; nothing to change.")
+                return 0
+            print(
+                "Compare the new fingerprint with the adviser in person (Element: Settings,"
+                " Encryption). A different key may be someone else."
+            )
+            answer = args.yes or input("Pin the new identity? Type yes: ").strip() == "yes"
+            if not answer:
+                print("Nothing changed.")
+                return 1
+            pin(session, adviser, identity.current)
+        finally:
+            await session.close()
+        store = await SqliteStore.open(config.data_dir / STORE_FILE, cipher, config.durability)
+        try:
+            await store.record_text_change(
+                f"{getpass.getuser()} (vertrouwd matrix repin)",
+                "-",
+                f"matrix.pin.{adviser.id}",
+                identity.pinned,
+                identity.current,
+                time.time(),
+            )
+        finally:
+            await store.close()
+        print(f"Pinned. Handoffs to {adviser.id} resume; the change is in the audit log.")
+        return 0
+
+    try:
+        return asyncio.run(repin())
+    except (HomeserverUnreachable, LoginFailed, MatrixHttpError, CrossSigningError) as exc:
+        print(
+            f"vertrouwd: could not reach the Matrix account ({type(exc).__name__}: {exc})",
+            file=sys.stderr,
+        )
+        return 1
+    except EOFError:
+        print("Nothing changed.")
+        return 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -188,6 +273,13 @@ def build_parser() -> argparse.ArgumentParser:
         "setup", parents=[common], help="create an adviser's private, encrypted room"
     )
     setup.add_argument("--adviser", required=True, help="the adviser's id in the config")
+    repin = matrix_commands.add_parser(
+        "repin",
+        parents=[common],
+        help="pin an adviser's new identity (after they reset it), once compared with them",
+    )
+    repin.add_argument("adviser", help="the adviser's id in the config")
+    repin.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
 
     texts = commands.add_parser("texts", help="work with the locale files")
     text_commands = texts.add_subparsers(dest="texts_command", required=True)
@@ -219,6 +311,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(write_in_thread(config, args.case_ref, " ".join(args.text)))
         if args.command == "doctor":
             return _doctor(config, args)
+        if args.command == "matrix" and args.matrix_command == "repin":
+            return _matrix_repin(config, args)
         if args.command == "matrix":
             return _matrix_setup(config, args)
         return _texts_check(config, args)

@@ -52,7 +52,7 @@ _TRUST_EXPLAINED = {
     ),
     "adviser-identity-changed": (
         "the adviser's identity CHANGED since pinned",
-        "confirm with the adviser in person, then reset the pin",
+        "confirm with the adviser in person, then run `vertrouwd matrix repin <adviser>`",
     ),
     "no-eligible-device": (
         "no session verified by the adviser",
