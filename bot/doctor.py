@@ -20,7 +20,7 @@ from bot.matrix.errors import (
     LoginFailed,
     MatrixHttpError,
 )
-from bot.matrix.guard import room_problems
+from bot.matrix.guard import replacement_room, room_problems
 from bot.matrix.http import NETWORK_ERRORS
 from bot.matrix.session import MatrixSession, require_encryption
 from bot.matrix.trust import device_trust, trust_problem
@@ -41,6 +41,11 @@ _GUARD_FIXES = {
     "history-readable-by-anyone": "set history visibility to members only",
     "bot-not-in-room": "invite the bot, or create the room with `vertrouwd matrix setup`",
     "adviser-not-in-room": "invite the adviser and let them accept",
+    "adviser-not-joined": "let the adviser accept the invite first (or set history"
+    " visibility to members since they were invited)",
+    "room-replaced": "the room was upgraded: invite the bot to the new room, check it with"
+    " `vertrouwd doctor` and put its id in room_id (or make a new one with"
+    " `vertrouwd matrix setup`)",
     "other-members": "remove everyone but the adviser and the bot from the room",
 }
 
@@ -272,6 +277,7 @@ async def adviser_checks(session: MatrixSession, adviser_id: str, config: Config
             room_check,
             not problems,
             ", ".join(problems)
+            + (f" (new room: {replacement_room(state)})" if "room-replaced" in problems else "")
             or f"{adviser.room_id}: encrypted, invite only, only the adviser and the bot",
             _guard_fix(problems),
         )
