@@ -133,6 +133,19 @@ class Engine:
         """A text outside the conversation (a channel's notice) in the person's language."""
         return await self._text_for(self._keyer(channel, user_id), key, language_hint, **values)
 
+    async def limited_notice(
+        self, channel: str, user_id: str, key: str, language_hint: str | None = None
+    ) -> str | None:
+        """A notice answering something the person sent outside a step (an edit, a
+        message that could not be read): it counts against their flood limit as a
+        message does; None when over it, and then nothing is sent."""
+        user = self._keyer(channel, user_id)
+        allowed, _warn = self._flood.check(user, self._clock())
+        if not allowed:
+            log.info("flood limit: notice on %s not sent", channel)
+            return None
+        return await self._text_for(user, key, language_hint)
+
     async def knows(self, channel: str, user_id: str) -> bool:
         """Whether anything is kept about this person: a conversation or an open case."""
         user = self._keyer(channel, user_id)

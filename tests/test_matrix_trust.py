@@ -202,3 +202,15 @@ async def test_a_message_in_clear_in_a_direct_chat_is_not_taken_as_the_employee_
         [menu_again] = await employee.say(dm, "/menu")
         assert menu_again["body"].startswith(nl("menu.prompt"))
     await employee.person.close()
+
+
+async def test_one_open_direct_chat_per_person(world: World):
+    employee = DmEmployee(await world.stranger("employee"))
+    async with serving(dm_config(world)) as runtime:
+        first = await employee.open_direct_chat(world.bot_id)
+        await employee.wait_for_member(first, world.bot_id, "join")
+        second = await employee.open_direct_chat(world.bot_id)
+        await employee.wait_for_member(second, world.bot_id, "leave")
+        state = runtime.matrix_session.state  # type: ignore[union-attr]
+        assert state.direct_rooms == [first]
+    await employee.person.close()

@@ -149,6 +149,8 @@ class MatrixDmChannel:
             refusal = "homeserver not allowed"
         elif not own.content.get("is_direct"):
             refusal = "not a direct chat"
+        elif self._already_served(client, own.sender):
+            refusal = "already one direct chat with this person"
         if refusal is not None:
             await client.room_leave(room_id)
             log.info("declined an invite: %s", refusal)
@@ -160,6 +162,14 @@ class MatrixDmChannel:
         self._session.state.direct_rooms.append(room_id)
         self._session.save_state()
         log.info("joined a direct chat")
+
+    def _already_served(self, client: AsyncClient, person: str) -> bool:
+        """One open direct chat per person: more would only multiply the bot's work."""
+        for served in self._session.state.direct_rooms:
+            room = client.rooms.get(served)
+            if room is not None and person in room.users:
+                return True
+        return False
 
     async def _fit_to_serve(self, client: AsyncClient, room: MatrixRoom) -> bool:
         """One other person, from an allowed server, and end-to-end encryption on."""
@@ -219,19 +229,19 @@ class MatrixDmChannel:
             if isinstance(event, (RoomMessageText, RoomMessageEmote, *_UNSUPPORTED)):
                 # Anyone holding the person's token (or the server) can write in clear.
                 log.warning("direct chat: a message was not acted on (not-encrypted)")
-                await self._say(client, room, "trust.dm_not_encrypted", event.sender)
+                await self._answer(client, room, "trust.dm_not_encrypted", event.sender)
             return None
         if isinstance(event, RoomMessageText | RoomMessageEmote):
             relation = event.source.get("content", {}).get("m.relates_to") or {}
             if relation.get("rel_type") == "m.replace":
-                await self._say(client, room, "channel.edit_ignored", event.sender)
+                await self._answer(client, room, "channel.edit_ignored", event.sender)
                 return None
             text = event.body
             if relation.get("m.in_reply_to"):
                 text = without_reply_fallback(text)
             return Inbound(CHANNEL, event.sender, text=text, **base)
         if isinstance(event, MegolmEvent):
-            await self._say(client, room, "channel.undecryptable", event.sender)
+            await self._answer(client, room, "channel.undecryptable", event.sender)
             return None
         if isinstance(event, _UNSUPPORTED) or (
             # A message nio could not make sense of (an attachment without its file,
@@ -248,6 +258,12 @@ class MatrixDmChannel:
     ) -> None:
         text = await self._engine.notice(CHANNEL, person, key, lang)
         await self._send(client, room, direct_message(text))
+
+    async def _answer(self, client: AsyncClient, room: MatrixRoom, key: str, person: str) -> None:
+        """A notice in answer to something the person sent: under their flood limit."""
+        text = await self._engine.limited_notice(CHANNEL, person, key)
+        if text is not None:
+            await self._send(client, room, direct_message(text))
 
     def _replier(
         self, client: AsyncClient, room: MatrixRoom
