@@ -23,6 +23,8 @@ from bot.crypto import FieldCipher, load_or_create_keys
 from bot.matrix.errors import CrossSigningError
 from bot.matrix.session import MatrixSession
 from bot.matrix.signing import public_key_b64, sign_json
+from bot.messages import Reply
+from bot.sinks.base import DeliveryDeferred
 from bot.texts import Texts
 from tests.matrix_people import MatrixPerson
 from tests.matrix_proxy import LyingHomeserver
@@ -213,4 +215,25 @@ async def test_one_open_direct_chat_per_person(world: World):
         await employee.wait_for_member(second, world.bot_id, "leave")
         state = runtime.matrix_session.state  # type: ignore[union-attr]
         assert state.direct_rooms == [first]
+    await employee.person.close()
+
+
+async def test_nothing_goes_into_a_direct_chat_that_someone_else_entered(world: World):
+    employee = DmEmployee(await world.stranger("employee"))
+    async with serving(dm_config(world)) as runtime:
+        dm = await employee.open_direct_chat(world.bot_id)
+        await employee.wait_for_member(dm, world.bot_id, "join")
+        await employee.say(dm, "hoi")
+        channel = runtime.matrix_dm
+        assert channel is not None
+        room = runtime.matrix_session.client.rooms[dm]  # type: ignore[union-attr]
+        # The server says a third person is in the chat, between two syncs.
+        room.add_member("@eve:localhost", "Eve", None)
+        with pytest.raises(DeliveryDeferred, match="direct-chat-not-one-to-one"):
+            await channel.send_to(dm, [Reply("Message from Anna: call me")], "relay-x-0")
+        room.remove_member("@eve:localhost")
+        assert await channel.send_to(dm, [Reply("Message from Anna: call me")], "relay-x-1")
+        await employee.person.collect(dm, 10, want=len(employee.person.texts) + 1)
+    bodies = [t["body"] for t in employee.person.texts]
+    assert bodies.count("Message from Anna: call me") == 1
     await employee.person.close()

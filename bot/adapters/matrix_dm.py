@@ -160,6 +160,7 @@ class MatrixDmChannel:
             log.warning("could not join a direct chat: %s", getattr(response, "status_code", "?"))
             return
         self._session.state.direct_rooms.append(room_id)
+        self._session.state.direct_room_people[room_id] = own.sender
         self._session.save_state()
         log.info("joined a direct chat")
 
@@ -174,7 +175,10 @@ class MatrixDmChannel:
     async def _fit_to_serve(self, client: AsyncClient, room: MatrixRoom) -> bool:
         """One other person, from an allowed server, and end-to-end encryption on."""
         others = [user for user in room.users if user != self._bot]
-        if len(others) != 1 or server_of(others[0]) not in self._settings.allowed_homeservers:
+        if (
+            not self._only_its_person(room)
+            or server_of(others[0]) not in self._settings.allowed_homeservers
+        ):
             if others:
                 await self._say(client, room, "channel.private_only", others[0])
             await self._leave(client, room.room_id, "not one to one" if others else "left alone")
@@ -202,8 +206,16 @@ class MatrixDmChannel:
                 await self._leave(client, room.room_id, "encryption could not be turned on")
         return False
 
+    def _only_its_person(self, room: MatrixRoom) -> bool:
+        """The room holds the bot and the person it is with, nobody else (invited
+        counts): checked when a sync brings the room and again right before a send."""
+        others = [user for user in room.users if user != self._bot]
+        people = self._session.state.direct_room_people
+        return len(others) == 1 and people.setdefault(room.room_id, others[0]) == others[0]
+
     async def _leave(self, client: AsyncClient, room_id: str, reason: str) -> None:
         await client.room_leave(room_id)
+        self._session.state.direct_room_people.pop(room_id, None)
         if room_id in self._session.state.direct_rooms:
             self._session.state.direct_rooms.remove(room_id)
             self._session.save_state()
@@ -287,6 +299,8 @@ class MatrixDmChannel:
             raise DeliveryDeferred("direct-chat-not-synced-yet")
         if not room.encrypted:
             raise DeliveryDeferred("direct-chat-not-encrypted")
+        if not self._only_its_person(room):
+            raise DeliveryDeferred("direct-chat-not-one-to-one")  # the next sync leaves it
         refs = []
         try:
             for n, outgoing in enumerate(compose(list(replies), _MESSAGE_LIMIT)):

@@ -94,9 +94,10 @@ async def leave_and_forget(session: MatrixSession, room_id: str, user_id: str) -
         await client.room_forget(room_id)
     except NETWORK_ERRORS as exc:  # the store is cleared all the same
         log.warning("direct chat not left on the server (%s)", type(exc).__name__)
+    session.state.direct_room_people.pop(room_id, None)
     if room_id in session.state.direct_rooms:
         session.state.direct_rooms.remove(room_id)
-        session.save_state()
+    session.save_state()
     forget_room(client, room_id)
     forget_person(client, user_id)
     log.info("forgot a direct chat and its person")

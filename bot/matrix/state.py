@@ -31,6 +31,8 @@ class MatrixState:
     sync_token: str | None = None
     # Direct chats with employees the bot joined; only these are served as a channel.
     direct_rooms: list[str] = field(default_factory=list)
+    # Whom each direct chat is with (who invited the bot): the only other member allowed.
+    direct_room_people: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, data_dir: Path, cipher: FieldCipher) -> MatrixState:
