@@ -25,8 +25,9 @@ from bot.store.base import (
 from bot.store.connection import apply_migrations, open_database
 from bot.store.group_commit import BatchedLookup, GroupCommit
 from bot.store.line_records import LineStep
-from bot.store.lines import LineQueries
+from bot.store.lines import LineQueries, case_aad, old_case_aad
 from bot.store.migrations import MIGRATIONS
+from bot.store.reseal import reseal
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,14 @@ def _conversation_aad(user: UserKey) -> bytes:
     return b"conversation\x00" + user
 
 
-def _outbox_aad(case_ref: str) -> bytes:
+def _old_outbox_aad(case_ref: str) -> bytes:
+    """Before migration 30; only for sealing such rows again."""
     return b"outbox\x00" + case_ref.encode()
+
+
+def _outbox_aad(case_ref: str, adviser_id: str) -> bytes:
+    # The adviser is bound too: changed in the file, the handoff does not open.
+    return f"outbox\x00{case_ref}\x00{adviser_id}".encode()
 
 
 class SqliteStore(LineQueries):
@@ -89,6 +96,24 @@ class SqliteStore(LineQueries):
         db = await open_database(path, steps_sync)
         try:
             await apply_migrations(db, MIGRATIONS)
+            await reseal(
+                db,
+                cipher,
+                "outbox",
+                "id",
+                ("case_ref", "adviser_id"),
+                lambda r: _old_outbox_aad(r[0]),
+                lambda r: _outbox_aad(r[0], r[1]),
+            )
+            await reseal(
+                db,
+                cipher,
+                "cases",
+                "case_ref",
+                ("case_ref", "adviser_id", "channel"),
+                lambda r: old_case_aad(r[0]),
+                lambda r: case_aad(r[0], r[1], r[2]),
+            )
             tx_db = await open_database(path, transactions_sync, isolation_level="IMMEDIATE")
         except StoreError:
             await db.close()
@@ -153,7 +178,9 @@ class SqliteStore(LineQueries):
                 _UPSERT_CONVERSATION, self._conversation_row(user, record, now)
             )
         if handoff is not None:
-            sealed = self._cipher.seal(_dump(handoff.payload), _outbox_aad(handoff.case_ref))
+            sealed = self._cipher.seal(
+                _dump(handoff.payload), _outbox_aad(handoff.case_ref, handoff.adviser_id)
+            )
             try:
                 await self._tx_db.execute(
                     "INSERT INTO outbox (case_ref, owner_key, adviser_id, sealed, created_at,"
@@ -177,7 +204,7 @@ class SqliteStore(LineQueries):
         due: list[PendingHandoff] = []
         for row_id, case_ref, adviser_id, sealed, attempts in rows:
             try:
-                payload = json.loads(self._cipher.open(sealed, _outbox_aad(case_ref)))
+                payload = json.loads(self._cipher.open(sealed, _outbox_aad(case_ref, adviser_id)))
             except DecryptionError:
                 # Kept, not dropped: an admin may restore the right key file.
                 log.error("handoff %s cannot be decrypted; check the key file", case_ref)
