@@ -59,6 +59,10 @@ _TRUST_EXPLAINED = {
         "the adviser's identity CHANGED since pinned",
         "confirm with the adviser in person, then run `vertrouwd matrix repin <adviser>`",
     ),
+    "keys-answer-malformed": (
+        "the homeserver's answer about the adviser's keys is malformed",
+        "check the homeserver (its version, or a proxy in front of it)",
+    ),
     "no-eligible-device": (
         "no session verified by the adviser",
         "the adviser verifies a session with their identity",

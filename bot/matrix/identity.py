@@ -16,7 +16,13 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 
 from bot.matrix.errors import CrossSigningError, MatrixHttpError
 from bot.matrix.http import MatrixHttp
-from bot.matrix.signing import public_key_b64, sign_json, single_ed25519_key, verify_json
+from bot.matrix.signing import (
+    as_dict,
+    public_key_b64,
+    sign_json,
+    single_ed25519_key,
+    verify_json,
+)
 
 USAGES = ("master", "self_signing", "user_signing")
 
@@ -104,13 +110,13 @@ async def ensure_cross_signed(
     """
     did = "already cross-signed"
     query = await http.keys_query([user_id])
-    server_master = query.get("master_keys", {}).get(user_id)
+    server_master = as_dict(query.get("master_keys")).get(user_id)
     ours = public_key_b64(keys.master)
     if not server_master or (single_ed25519_key(server_master) or ("", ""))[1] != ours:
         await _upload_identity(http, user_id, keys, password)
         query = await http.keys_query([user_id])
         did = "identity uploaded"
-    device = query.get("device_keys", {}).get(user_id, {}).get(device_id)
+    device = as_dict(as_dict(query.get("device_keys")).get(user_id)).get(device_id)
     if device is None:
         raise CrossSigningError("the bot's device keys are not on the server")
     if not is_own_device(device, user_id, device_id, own_keys):

@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from bot.matrix.session import MatrixSession
+from bot.matrix.signing import as_dict
 from bot.matrix.trust import device_trust
 
 log = logging.getLogger(__name__)
@@ -45,12 +46,14 @@ async def sender_problem(session: MatrixSession, room_id: str, event: Any) -> st
     keys = await http.keys_query([sender])
     trust = device_trust(keys, sender)
     if trust.master_key is None:
-        return "sender-not-cross-signed"
+        return "keys-answer-malformed" if trust.malformed else "sender-not-cross-signed"
     if pin_identity(session, sender, trust.master_key) != trust.master_key:
         return "sender-identity-changed"
-    devices = keys.get("device_keys", {}).get(sender, {})
+    devices = as_dict(as_dict(keys.get("device_keys")).get(sender))
     for device_id, ed25519 in trust.eligible.items():
-        curve25519 = (devices.get(device_id, {}).get("keys") or {}).get(f"curve25519:{device_id}")
+        curve25519 = as_dict(as_dict(devices.get(device_id)).get("keys")).get(
+            f"curve25519:{device_id}"
+        )
         if ed25519 == megolm.ed25519 and curve25519 == event.sender_key:
             return None
     return "device-not-cross-signed"
