@@ -91,6 +91,16 @@ def _run(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def _adviser_text(args: argparse.Namespace) -> str:
+    """The adviser's message: from standard input, unless given as arguments (which
+    other users of the machine can see in the process list, and the shell keeps)."""
+    if args.text and args.text != ["-"]:
+        return " ".join(args.text)
+    if sys.stdin.isatty():
+        print("Type the message; end it with Ctrl-D on a line of its own.", file=sys.stderr)
+    return sys.stdin.read().strip()
+
+
 def _texts_check(config: Config, args: argparse.Namespace) -> int:
     locales_dir = Path(args.locales) if args.locales else config.locales_dir
     default = config.default_language
@@ -262,7 +272,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="as the adviser, write in a case's thread of the local inbox (or a !command)",
     )
     write.add_argument("case_ref", help="the case reference, e.g. ACDE-FGHJ")
-    write.add_argument("text", nargs="+", help="the message, or !status, !checkin 14, !close")
+    write.add_argument(
+        "text",
+        nargs="*",
+        help="the message, or !status, !checkin 14, !close; best left out: then it is read"
+        " from standard input, out of sight of other users and the shell history",
+    )
 
     commands.add_parser(
         "doctor", parents=[common], help="check that handoffs can reach the advisers"
@@ -308,7 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "inbox":
             return asyncio.run(read_inbox(config, args.adviser, args.jsonl))
         if args.command == "write":
-            return asyncio.run(write_in_thread(config, args.case_ref, " ".join(args.text)))
+            return asyncio.run(write_in_thread(config, args.case_ref, _adviser_text(args)))
         if args.command == "doctor":
             return _doctor(config, args)
         if args.command == "matrix" and args.matrix_command == "repin":

@@ -98,3 +98,21 @@ async def test_a_planted_link_at_a_locale_temp_file_is_not_followed(tmp_path: Pa
         await runtime.editor.set("@admin:localhost", "menu.prompt", "en", "How can I help?")
     assert victim.read_text() == "keep me"
     assert 'prompt = "How can I help?"' in (locales / "en.toml").read_text()
+
+
+def test_the_adviser_s_text_never_shows_in_the_process_list(tmp_path: Path, nl):
+    config = write_config(tmp_path)
+    canary = "CallMeOn0612345678"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "write", "--config", str(config), "ZZZZ-ZZZZ"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    seen_by_others = Path(f"/proc/{process.pid}/cmdline").read_bytes()
+    out, err = process.communicate(f"{canary}\n", timeout=60)
+    assert canary.encode() not in seen_by_others
+    assert process.returncode == 1, err
+    assert out.strip() == nl("desk.unknown_thread")  # it read the text, then looked
