@@ -115,4 +115,4 @@ def test_the_adviser_s_text_never_shows_in_the_process_list(tmp_path: Path, nl):
     out, err = process.communicate(f"{canary}\n", timeout=60)
     assert canary.encode() not in seen_by_others
     assert process.returncode == 1, err
-    assert out.strip() == nl("desk.unknown_thread")  # it read the text, then looked
+    assert nl("desk.unknown_thread") in out + err  # it read the text, then looked
