@@ -146,9 +146,10 @@ def _matrix_setup(config: Config, args: argparse.Namespace) -> int:
         session = MatrixSession(config.matrix, config.data_dir, cipher)
         try:
             room_id = await create_adviser_room(session, adviser, texts)
-            identity = await identity_now(session, adviser)
+            identity = await identity_now(session, adviser.matrix_user_id)
             if identity.pinned is None and identity.current is not None:
-                pin(session, adviser, identity.current)  # trust on first sight: now
+                # Trust on first sight, now: while the admin can compare it.
+                pin(session, f"adviser {adviser.id}", adviser.matrix_user_id, identity.current)
             return room_id, identity
         finally:
             await session.close()
@@ -183,12 +184,12 @@ def _matrix_setup(config: Config, args: argparse.Namespace) -> int:
 def _matrix_repin(config: Config, args: argparse.Namespace) -> int:
     """The adviser's identity changed (a reset in Element): pin the new one, if the
     admin confirms after comparing the fingerprint with the adviser."""
-    from bot.matrix.pinning import fingerprint, identity_now, pin
+    from bot.matrix.pinning import fingerprint, identity_now, pin, pin_target
     from bot.matrix.session import MatrixSession
 
-    if config.handoff_sink != "matrix" or config.matrix is None:
-        raise ConfigError('handoff.sink: must be "matrix" to pin an adviser\'s identity')
-    adviser = config.adviser(args.adviser)
+    if config.matrix is None:
+        raise ConfigError("matrix: not configured, so there is no identity to pin")
+    who, user_id = pin_target(config, args.adviser)
     cipher = FieldCipher(load_or_create_keys(config.key_file))
 
     async def repin() -> int:
@@ -196,9 +197,9 @@ def _matrix_repin(config: Config, args: argparse.Namespace) -> int:
         session = MatrixSession(config.matrix, config.data_dir, cipher)
         try:
             await session.open()
-            identity = await identity_now(session, adviser)
+            identity = await identity_now(session, user_id)
             old = fingerprint(identity.pinned) if identity.pinned else "(none)"
-            print(f"adviser {adviser.id} ({adviser.matrix_user_id})")
+            print(f"{who} ({user_id})")
             print(f"  pinned now: {old}")
             if identity.current is None:
                 print("  on the server: no cross-signing identity; nothing to pin")
@@ -208,14 +209,14 @@ def _matrix_repin(config: Config, args: argparse.Namespace) -> int:
                 print("The pinned identity is the current one; nothing to change.")
                 return 0
             print(
-                "Compare the new fingerprint with the adviser in person (Element: Settings,"
+                "Compare the new fingerprint with them in person (Element: Settings,"
                 " Encryption). A different key may be someone else."
             )
             answer = args.yes or input("Pin the new identity? Type yes: ").strip() == "yes"
             if not answer:
                 print("Nothing changed.")
                 return 1
-            pin(session, adviser, identity.current)
+            pin(session, who, user_id, identity.current)
         finally:
             await session.close()
         store = await SqliteStore.open(config.data_dir / STORE_FILE, cipher, config.durability)
@@ -223,14 +224,14 @@ def _matrix_repin(config: Config, args: argparse.Namespace) -> int:
             await store.record_text_change(
                 f"{getpass.getuser()} (vertrouwd matrix repin)",
                 "-",
-                f"matrix.pin.{adviser.id}",
+                f"matrix.pin.{args.adviser}",
                 identity.pinned,
                 identity.current,
                 time.time(),
             )
         finally:
             await store.close()
-        print(f"Pinned. Handoffs to {adviser.id} resume; the change is in the audit log.")
+        print(f"Pinned: {who} is trusted again; the change is in the audit log.")
         return 0
 
     try:
@@ -293,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="pin an adviser's new identity (after they reset it), once compared with them",
     )
-    repin.add_argument("adviser", help="the adviser's id in the config")
+    repin.add_argument("adviser", help="the adviser's id in the config (or an admin's Matrix id)")
     repin.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
 
     texts = commands.add_parser("texts", help="work with the locale files")

@@ -197,9 +197,15 @@ def person(runtime: Runtime) -> Person:
 
 
 def run_cli(
-    args: Sequence[str], *, stdin: str = "", env: dict[str, str] | None = None, timeout: float = 60
+    args: Sequence[str],
+    *,
+    stdin: str = "",
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    umask: int | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``vertrouwd`` as a separate process, as a person or script would."""
+    """Run ``vertrouwd`` as a separate process, as a person or script would (from a
+    shell whose ``umask`` is given, when it is)."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("VERTROUWD_")}
     full_env.update(env or {})
     return subprocess.run(
@@ -211,6 +217,7 @@ def run_cli(
         cwd=ROOT,
         timeout=timeout,
         check=False,
+        preexec_fn=None if umask is None else lambda: os.umask(umask),
     )
 
 

@@ -8,7 +8,9 @@ import asyncio
 from bot.matrix.pinning import fingerprint
 from bot.runtime import open_runtime
 from tests.conftest import Person, run_cli
+from tests.matrix_serving import serving
 from tests.matrix_world import World
+from tests.test_admin_room import Member, admin_config, admin_room, joined
 from tests.test_matrix_handoff import wait_delivered
 
 
@@ -63,7 +65,7 @@ async def test_repin_shows_both_fingerprints_asks_and_is_audited(world: World):
 
     code, said = cli(world, "matrix", "repin", "anna", stdin="yes\n")
     assert code == 0, said
-    assert "Pinned." in said
+    assert "Pinned: adviser anna is trusted again" in said
     async with open_runtime(world.config()) as runtime:
         await Person(runtime, "second").full_intake(description="after the reset")
         await wait_delivered(runtime, 30)
@@ -72,3 +74,23 @@ async def test_repin_shows_both_fingerprints_asks_and_is_audited(world: World):
     assert "vertrouwd matrix repin" in change.actor
     await world.adviser.collect(world.room_id, 15, want=2)
     assert any("after the reset" in t["body"] for t in world.adviser.texts)
+
+
+async def test_an_admin_who_reset_their_identity_is_refused_until_repinned(world: World):
+    admin = await world.stranger("admin")
+    await admin.cross_sign()
+    room_id = await admin_room(world, admin)
+    config = admin_config(world, admin.user_id, room_id)
+    boss = Member(admin, room_id)
+    async with serving(config) as runtime:
+        refusal = runtime.catalog.texts("nl")("trust.admin_unverified")
+        await joined(admin, room_id, world.bot_id)
+        assert await boss.command("keys menu.pro") == "menu.prompt"  # pinned at first sight
+        await admin.cross_sign()  # a new identity: a reset, or someone else
+        assert await boss.command("keys menu.pro") == refusal
+    code, said = cli(world, "matrix", "repin", admin.user_id, stdin="yes\n")
+    assert code == 0, said
+    assert f"Pinned: admin {admin.user_id} is trusted again" in said
+    async with serving(config):
+        assert await boss.command("keys menu.pro") == "menu.prompt"
+    await admin.close()

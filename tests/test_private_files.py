@@ -16,23 +16,12 @@ from bot.config import ConfigError, load_config
 from bot.crypto import FieldCipher, load_or_create_keys
 from bot.matrix.state import MatrixState
 from bot.runtime import open_runtime
-from tests.conftest import ROOT, FakeClock, jsonl, make_config, write_config
+from tests.conftest import ROOT, FakeClock, jsonl, make_config, run_cli, write_config
 
 
 def vertrouwd(args: list[str], stdin: str = "") -> subprocess.CompletedProcess[str]:
     """The command as an admin starts it from a shell with the usual umask 022."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VERTROUWD_")}
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=60,
-        check=False,
-        preexec_fn=lambda: os.umask(0o022),
-    )
+    return run_cli(args, stdin=stdin, umask=0o022)
 
 
 def modes(folder: Path) -> dict[str, int]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from bot.config import Adviser
+from bot.config import Adviser, Config, ConfigError
 from bot.matrix.session import MatrixSession
 from bot.matrix.trust import device_trust
 
@@ -31,16 +31,26 @@ class Pin:
     current: str | None  # the master key the server shows now, if any
 
 
-async def identity_now(session: MatrixSession, adviser: Adviser) -> Pin:
-    """The pinned and the current master key of the adviser (the session is open)."""
+def pin_target(config: Config, name: str) -> tuple[str, str]:
+    """Whose pin ``name`` means: an adviser's id, or an admin's Matrix id (admins are
+    pinned at first sight in the admin room). Returns (who, Matrix user id)."""
+    if config.admin is not None and name in config.admin.users:
+        return f"admin {name}", name
+    adviser: Adviser = config.adviser(name)
+    if not adviser.matrix_user_id:
+        raise ConfigError(f"adviser {adviser.id} has no matrix_user_id")
+    return f"adviser {adviser.id}", adviser.matrix_user_id
+
+
+async def identity_now(session: MatrixSession, user_id: str) -> Pin:
+    """The pinned and the current master key of the user (the session is open)."""
     http = session.http
     assert http is not None
-    keys = await http.keys_query([adviser.matrix_user_id])
-    trust = device_trust(keys, adviser.matrix_user_id)
-    return Pin(session.state.pinned_master_keys.get(adviser.matrix_user_id), trust.master_key)
+    trust = device_trust(await http.keys_query([user_id]), user_id)
+    return Pin(session.state.pinned_master_keys.get(user_id), trust.master_key)
 
 
-def pin(session: MatrixSession, adviser: Adviser, master_key: str) -> None:
-    session.state.pinned_master_keys[adviser.matrix_user_id] = master_key
+def pin(session: MatrixSession, who: str, user_id: str, master_key: str) -> None:
+    session.state.pinned_master_keys[user_id] = master_key
     session.save_state()
-    log.warning("pinned the identity of adviser %s: %s", adviser.id, fingerprint(master_key))
+    log.warning("pinned the identity of %s: %s", who, fingerprint(master_key))
