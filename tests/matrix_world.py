@@ -79,6 +79,7 @@ async def make_world(synapse: Synapse, folder: Path) -> AsyncIterator[World]:
     bot_id = synapse.register(f"vertrouwd{tag}", BOT_PASSWORD)
     adviser_id = synapse.register(f"anna{tag}", ADVISER_PASSWORD)
     (folder / "bot.password").write_text(BOT_PASSWORD)
+    (folder / "bot.password").chmod(0o600)  # the bot refuses a password others can read
     adviser = await MatrixPerson(
         synapse, adviser_id, ADVISER_PASSWORD, folder / "adviser-phone", "Anna's phone"
     ).login()

@@ -52,6 +52,8 @@ class MatrixSession:
         # Called with each sync's response before its token is saved; the flag says
         # whether the sync started without a token (old history, not new messages).
         self.listeners: list[SyncListener] = []
+        # Run before the client closes (the handoff sink drops keys it shared ahead).
+        self.closing: list[Callable[[], Awaitable[None]]] = []
         self._open_lock = asyncio.Lock()
         self._sync_lock = asyncio.Lock()
 
@@ -219,6 +221,8 @@ class MatrixSession:
         await client.send_to_device_messages()
 
     async def close(self) -> None:
+        for closing in self.closing:
+            await closing()
         if self.client is not None:
             await self.client.close()
             self.client = None

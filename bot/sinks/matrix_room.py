@@ -24,10 +24,10 @@ from bot.matrix.errors import (
     LoginFailed,
     MatrixHttpError,
 )
-from bot.matrix.forget import drop_inbound_session
 from bot.matrix.guard import room_problems
 from bot.matrix.http import NETWORK_ERRORS
 from bot.matrix.render import handoff_message, notice, thread_message
+from bot.matrix.room_keys import OneUseRoomKeys
 from bot.matrix.session import MatrixSession
 from bot.matrix.trust import DeviceTrust, device_trust, trust_problem
 from bot.sinks.base import CasePosts, DeliveryDeferred, OutgoingHandoff, Receipt, ThreadPost
@@ -50,6 +50,8 @@ class MatrixRoomSink:
         self._config = config
         self._catalog = catalog
         self._prepared: dict[str, tuple[float, asyncio.Task[tuple[Any, Any]]]] = {}
+        self._keys = OneUseRoomKeys()
+        session.closing.append(lambda: self._keys.close(session.client))
 
     def prepare(self, adviser_id: str) -> None:
         """Start the room and device checks while the handoff is being committed."""
@@ -172,16 +174,15 @@ class MatrixRoomSink:
         self._check_identity(adviser, trust, case_ref)
         if self._nio_is_behind(client, room_id, adviser, trust):
             await session.sync()
-        excluded_now = await self._apply_trust(client, room_id, adviser, trust)
-        # Every message about a case gets a room key of its own, which the bot drops
-        # once it is sent: its copy in nio's store would decrypt it for good.
-        client.invalidate_outbound_session(room_id)
-        await self._share_room_key(client, room_id, adviser, trust, case_ref)
-
-        try:
-            response = await client.room_send(room_id, "m.room.message", content, tx_id=txn_id)
-        finally:
-            self._drop_room_key(client, room_id)
+        async with self._keys.lock(room_id):
+            excluded_now = await self._apply_trust(client, room_id, adviser, trust)
+            # A room key of its own for every message about a case (bot/matrix/room_keys.py).
+            self._keys.drop_used(client, room_id)
+            await self._share_room_key(client, room_id, adviser, trust, case_ref)
+            try:
+                response = await client.room_send(room_id, "m.room.message", content, tx_id=txn_id)
+            finally:
+                self._keys.drop(client, room_id)
         if not isinstance(response, RoomSendResponse):
             if getattr(response, "status_code", None) == "M_UNKNOWN_TOKEN":
                 raise MatrixHttpError(401, "M_UNKNOWN_TOKEN", {})
@@ -192,15 +193,14 @@ class MatrixRoomSink:
                 retry_after=retry_ms / 1000 if retry_ms else None,
             )
         await self._announce_exclusions(client, room_id, adviser, excluded_now)
+        self._keys.share_next(room_id, lambda: self._share_ahead(client, room_id, adviser, trust))
         return Receipt(str(response.event_id), room_id)
 
-    @staticmethod
-    def _drop_room_key(client: AsyncClient, room_id: str) -> None:
-        assert client.olm is not None
-        session = client.olm.outbound_group_sessions.get(room_id)
-        if session is not None:
-            client.invalidate_outbound_session(room_id)
-            drop_inbound_session(client, room_id, session.id)
+    async def _share_ahead(
+        self, client: AsyncClient, room_id: str, adviser: Adviser, trust: DeviceTrust
+    ) -> None:
+        self._keys.drop_used(client, room_id)  # the exclusion notice's, if one was sent
+        await self._share_room_key(client, room_id, adviser, trust, "(next)")
 
     @staticmethod
     def _nio_is_behind(
@@ -281,7 +281,11 @@ class MatrixRoomSink:
         if (
             current is not None
             and current.shared
-            and (not current.users_shared_with <= wanted or not current.users_shared_with & wanted)
+            and (
+                not current.users_shared_with <= wanted
+                or not current.users_shared_with & wanted
+                or wanted - current.users_shared_with  # shared ahead before a device came
+            )
         ):
             client.invalidate_outbound_session(room_id)
         if client.olm.should_share_group_session(room_id):
