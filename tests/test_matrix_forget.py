@@ -6,6 +6,7 @@ retention take an employee's direct chat, its keys and the person's devices out.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import sqlite3
@@ -122,3 +123,18 @@ async def test_nio_store_is_owner_only_even_under_umask_022(world: World):
         os.umask(previous)
     store = config.data_dir / STORE_DIR
     assert {stat.S_IMODE(p.stat().st_mode) for p in store.iterdir()} == {0o600}
+
+
+async def test_a_direct_chat_the_person_left_leaves_nothing_in_nio_store(world: World):
+    async with serving(dm_config(world)) as runtime:
+        employee, dm = await served_chat(world, runtime)
+        assert all(traces(world, employee, dm))
+        await employee.person.leave(dm)
+        state = runtime.matrix_session.state  # type: ignore[union-attr]
+        for _ in range(100):
+            if dm not in state.direct_rooms:
+                break
+            await asyncio.sleep(0.1)
+        assert dm not in state.direct_rooms
+    assert traces(world, employee, dm) == [0, 0, 0, 0]
+    await employee.person.close()

@@ -37,7 +37,7 @@ from bot.adapters.outgoing import compose
 from bot.config import MatrixDmSettings
 from bot.engine import Engine, describe_failure
 from bot.matrix.errors import HomeserverUnreachable
-from bot.matrix.forget import leave_and_forget
+from bot.matrix.forget import forget_person, forget_room, leave_and_forget
 from bot.matrix.guard import MEGOLM
 from bot.matrix.http import NETWORK_ERRORS
 from bot.matrix.render import direct_message, without_reply_fallback
@@ -215,10 +215,14 @@ class MatrixDmChannel:
 
     async def _leave(self, client: AsyncClient, room_id: str, reason: str) -> None:
         await client.room_leave(room_id)
-        self._session.state.direct_room_people.pop(room_id, None)
+        person = self._session.state.direct_room_people.pop(room_id, None)
         if room_id in self._session.state.direct_rooms:
             self._session.state.direct_rooms.remove(room_id)
             self._session.save_state()
+        # Nothing of a chat the bot left stays in nio's store.
+        forget_room(client, room_id)
+        if person is not None:
+            forget_person(client, person)
         log.info("left a direct chat: %s", reason)
 
     # -- messages ---------------------------------------------------------------------
