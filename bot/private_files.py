@@ -23,6 +23,7 @@ def replace_file(path: Path, data: bytes, mode: int = 0o600) -> None:
     with contextlib.suppress(FileNotFoundError):
         temporary.unlink()  # unlinks a symlink itself, never its target
     fd = create_private(temporary, mode)
+    os.fchmod(fd, mode)  # exactly this mode, whatever the umask took away
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
         handle.flush()
