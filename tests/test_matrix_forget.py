@@ -138,3 +138,19 @@ async def test_a_direct_chat_the_person_left_leaves_nothing_in_nio_store(world: 
         assert dm not in state.direct_rooms
     assert traces(world, employee, dm) == [0, 0, 0, 0]
     await employee.person.close()
+
+
+async def test_a_device_verified_after_the_key_was_shared_ahead_reads_the_next_handoff(
+    world: World,
+):
+    async with serving(world.config()) as runtime:
+        await Person(runtime, "first").full_intake(description="before the laptop")
+        await wait_delivered(runtime)  # the next key is shared ahead, to the phone only
+        laptop = await world.adviser_device("Anna's new laptop")
+        await laptop.cross_sign(world.adviser_keys)  # the adviser verifies it
+        await Person(runtime, "second").full_intake(description="after the laptop")
+        await wait_delivered(runtime)
+    await laptop.until_seen(
+        world.room_id, lambda p: any("after the laptop" in t["body"] for t in p.texts)
+    )
+    await laptop.close()
