@@ -221,10 +221,32 @@ async def _session_checks(session: MatrixSession, config: Config) -> list[Check]
         checks.append(Check("direct chats", True, f"employees on {servers}"))
     if config.admin is not None:
         checks.append(await _admin_room_check(session, config))
+        checks += await _admin_identity_checks(session, config)
     if config.handoff_sink != "matrix":
         return checks
     for adviser in config.advisers:
         checks += await adviser_checks(session, adviser.id, config)
+    return checks
+
+
+async def _admin_identity_checks(session: MatrixSession, config: Config) -> list[Check]:
+    """An admin whose identity changed since it was pinned is not obeyed: say so."""
+    assert config.admin is not None and session.http is not None
+    checks = []
+    for admin in config.admin.users:
+        pinned = session.state.pinned_master_keys.get(admin)
+        if pinned is None:
+            continue  # pinned at their first command
+        current = device_trust(await session.http.keys_query([admin]), admin).master_key
+        if current != pinned:
+            checks.append(
+                Check(
+                    f"identity of {admin}",
+                    False,
+                    "CHANGED since pinned; their commands are refused",
+                    f"confirm with them in person, then run `vertrouwd matrix repin {admin}`",
+                )
+            )
     return checks
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+from bot.doctor import run_checks
 from bot.matrix.pinning import fingerprint
 from bot.runtime import open_runtime
 from tests.conftest import Person, run_cli
@@ -88,6 +89,9 @@ async def test_an_admin_who_reset_their_identity_is_refused_until_repinned(world
         assert await boss.command("keys menu.pro") == "menu.prompt"  # pinned at first sight
         await admin.cross_sign()  # a new identity: a reset, or someone else
         assert await boss.command("keys menu.pro") == refusal
+    checks = {c.name: c for c in await run_checks(config)}
+    changed = checks[f"identity of {admin.user_id}"]
+    assert not changed.ok and f"vertrouwd matrix repin {admin.user_id}" in changed.fix
     code, said = cli(world, "matrix", "repin", admin.user_id, stdin="yes\n")
     assert code == 0, said
     assert f"Pinned: admin {admin.user_id} is trusted again" in said
