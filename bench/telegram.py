@@ -118,6 +118,7 @@ async def converse_once(fake: FakeTelegram, person: Person) -> None:
 
 def vertrouwd_config(folder: Path, fake: FakeTelegram) -> Path:
     (folder / "token").write_text(fake.token)
+    (folder / "token").chmod(0o600)  # the bot refuses a token others can read
     config = folder / "config.toml"
     config.write_text(
         f'[bot]\ndata_dir = "{folder / "data"}"\nlog_level = "WARNING"\n'

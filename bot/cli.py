@@ -7,8 +7,10 @@ import asyncio
 import dataclasses
 import getpass
 import logging
+import os
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -27,8 +29,8 @@ from bot.matrix.errors import (
     LoginFailed,
     MatrixHttpError,
 )
-from bot.runtime import open_runtime
-from bot.store import StoreError
+from bot.runtime import STORE_FILE, open_runtime
+from bot.store import SqliteStore, StoreError
 from bot.texts import TextsInvalid, check_locales, load_catalog, missing_texts
 from bot.version import program_version
 
@@ -107,6 +109,17 @@ def _run(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def _adviser_text(args: argparse.Namespace) -> str:
+    """The adviser's message: from standard input, unless given as arguments (which
+    other users of the machine can see in the process list, and the shell keeps)."""
+    # A lone "-" is an answer too (it skips a registration question), not "read stdin".
+    if args.text:
+        return " ".join(args.text)
+    if sys.stdin.isatty():
+        print("Type the message; end it with Ctrl-D on a line of its own.", file=sys.stderr)
+    return sys.stdin.read().strip()
+
+
 def _texts_check(config: Config, args: argparse.Namespace) -> int:
     locales_dir = Path(args.locales) if args.locales else config.locales_dir
     default = config.default_language
@@ -136,6 +149,7 @@ def _doctor(config: Config, args: argparse.Namespace) -> int:
 
 
 def _matrix_setup(config: Config, args: argparse.Namespace) -> int:
+    from bot.matrix.pinning import Pin, fingerprint, identity_now, pin
     from bot.matrix.session import MatrixSession  # loads matrix-nio: only when asked for
     from bot.matrix.setup import create_adviser_room
 
@@ -146,16 +160,21 @@ def _matrix_setup(config: Config, args: argparse.Namespace) -> int:
     texts = catalog.texts(adviser.language)  # the default language where unsupported
     cipher = FieldCipher(load_or_create_keys(config.key_file))
 
-    async def create() -> str:
+    async def create() -> tuple[str, Pin]:
         assert config.matrix is not None
         session = MatrixSession(config.matrix, config.data_dir, cipher)
         try:
-            return await create_adviser_room(session, adviser, texts)
+            room_id = await create_adviser_room(session, adviser, texts)
+            identity = await identity_now(session, adviser.matrix_user_id)
+            if identity.pinned is None and identity.current is not None:
+                # Trust on first sight, now: while the admin can compare it.
+                pin(session, f"adviser {adviser.id}", adviser.matrix_user_id, identity.current)
+            return room_id, identity
         finally:
             await session.close()
 
     try:
-        room_id = asyncio.run(create())
+        room_id, identity = asyncio.run(create())
     except (HomeserverUnreachable, LoginFailed, MatrixHttpError, CrossSigningError) as exc:
         print(
             f"vertrouwd: could not create the room ({type(exc).__name__}: {exc}); "
@@ -165,6 +184,19 @@ def _matrix_setup(config: Config, args: argparse.Namespace) -> int:
         return 1
     print(f"created {room_id} and invited {adviser.matrix_user_id}.")
     print(f'Set room_id = "{room_id}" for adviser {adviser.id!r} in your config.')
+    pinned = identity.pinned or identity.current
+    if pinned is None:
+        print(
+            f"{adviser.matrix_user_id} has no cross-signing identity yet: no handoff goes to"
+            " them until they set one up (in Element: verify a session); it is pinned at"
+            " the first delivery."
+        )
+    else:
+        print(f"Pinned identity of {adviser.matrix_user_id}: {fingerprint(pinned)}")
+        print(
+            "Compare it with the adviser, in person: Element shows it under Settings,"
+            " Encryption (cross-signing master key)."
+        )
     return 0
 
 
@@ -230,6 +262,72 @@ def _keys_new(args: argparse.Namespace) -> int:
     return 0
 
 
+def _matrix_repin(config: Config, args: argparse.Namespace) -> int:
+    """The adviser's identity changed (a reset in Element): pin the new one, if the
+    admin confirms after comparing the fingerprint with the adviser."""
+    from bot.matrix.pinning import fingerprint, identity_now, pin, pin_target
+    from bot.matrix.session import MatrixSession
+
+    if config.matrix is None:
+        raise ConfigError("matrix: not configured, so there is no identity to pin")
+    who, user_id = pin_target(config, args.adviser)
+    cipher = FieldCipher(load_or_create_keys(config.key_file))
+
+    async def repin() -> int:
+        assert config.matrix is not None
+        session = MatrixSession(config.matrix, config.data_dir, cipher)
+        try:
+            await session.open()
+            identity = await identity_now(session, user_id)
+            old = fingerprint(identity.pinned) if identity.pinned else "(none)"
+            print(f"{who} ({user_id})")
+            print(f"  pinned now: {old}")
+            if identity.current is None:
+                print("  on the server: no cross-signing identity; nothing to pin")
+                return 1
+            print(f"  on the server: {fingerprint(identity.current)}")
+            if identity.current == identity.pinned:
+                print("The pinned identity is the current one; nothing to change.")
+                return 0
+            print(
+                "Compare the new fingerprint with them in person (Element: Settings,"
+                " Encryption). A different key may be someone else."
+            )
+            answer = args.yes or input("Pin the new identity? Type yes: ").strip() == "yes"
+            if not answer:
+                print("Nothing changed.")
+                return 1
+            pin(session, who, user_id, identity.current)
+        finally:
+            await session.close()
+        store = await SqliteStore.open(config.data_dir / STORE_FILE, cipher, config.durability)
+        try:
+            await store.record_text_change(
+                f"{getpass.getuser()} (vertrouwd matrix repin)",
+                "-",
+                f"matrix.pin.{args.adviser}",
+                identity.pinned,
+                identity.current,
+                time.time(),
+            )
+        finally:
+            await store.close()
+        print(f"Pinned: {who} is trusted again; the change is in the audit log.")
+        return 0
+
+    try:
+        return asyncio.run(repin())
+    except (HomeserverUnreachable, LoginFailed, MatrixHttpError, CrossSigningError) as exc:
+        print(
+            f"vertrouwd: could not reach the Matrix account ({type(exc).__name__}: {exc})",
+            file=sys.stderr,
+        )
+        return 1
+    except EOFError:
+        print("Nothing changed.")
+        return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", type=Path, help="config file (default: built-in defaults)")
@@ -261,7 +359,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="as the adviser, write in a case's thread of the local inbox (or a !command)",
     )
     write.add_argument("case_ref", help="the case reference, e.g. ACDE-FGHJ")
-    write.add_argument("text", nargs="+", help="the message, or !status, !checkin 14, !close")
+    write.add_argument(
+        "text",
+        nargs="*",
+        help="the message, or !status, !checkin 14, !close; best left out: then it is read"
+        " from standard input, out of sight of other users and the shell history",
+    )
 
     commands.add_parser(
         "doctor", parents=[common], help="check that handoffs can reach the advisers"
@@ -272,6 +375,13 @@ def build_parser() -> argparse.ArgumentParser:
         "setup", parents=[common], help="create an adviser's private, encrypted room"
     )
     setup.add_argument("--adviser", required=True, help="the adviser's id in the config")
+    repin = matrix_commands.add_parser(
+        "repin",
+        parents=[common],
+        help="pin an adviser's new identity (after they reset it), once compared with them",
+    )
+    repin.add_argument("adviser", help="the adviser's id in the config (or an admin's Matrix id)")
+    repin.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
 
     _report_parser(commands, common)
     poster = commands.add_parser(
@@ -312,6 +422,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Everything the bot creates (its data folder, databases, nio's store, temp files)
+    # is private from its first byte: no chmod afterwards, no window in between.
+    os.umask(0o077)
     args = build_parser().parse_args(argv)
     if args.command == "keys" and args.keys_command == "new":
         return _keys_new(args)  # needs no config: it makes what a config will name
@@ -332,9 +445,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "inbox":
             return asyncio.run(read_inbox(config, args.adviser, args.jsonl))
         if args.command == "write":
-            return asyncio.run(write_in_thread(config, args.case_ref, " ".join(args.text)))
+            return asyncio.run(write_in_thread(config, args.case_ref, _adviser_text(args)))
         if args.command == "doctor":
             return _doctor(config, args)
+        if args.command == "matrix" and args.matrix_command == "repin":
+            return _matrix_repin(config, args)
         if args.command == "matrix":
             return _matrix_setup(config, args)
         if args.command == "report":

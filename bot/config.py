@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -117,6 +118,12 @@ def _secret(
     file = credential(env_name, env) or file
     if file is None:
         raise ConfigError(f"{setting}: not set, and {env_name} is not set either")
+    try:
+        readable_by_others = file.stat().st_mode & (stat.S_IRGRP | stat.S_IROTH)
+    except OSError as exc:
+        raise ConfigError(f"{setting}: cannot read {file}") from exc
+    if readable_by_others:
+        raise ConfigError(f"{setting}: {file} can be read by other users; run: chmod 600 {file}")
     try:
         value = file.read_text(encoding="utf-8").strip()
     except OSError as exc:

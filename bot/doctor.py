@@ -20,7 +20,7 @@ from bot.matrix.errors import (
     LoginFailed,
     MatrixHttpError,
 )
-from bot.matrix.guard import room_problems
+from bot.matrix.guard import replacement_room, room_problems
 from bot.matrix.http import NETWORK_ERRORS
 from bot.matrix.session import MatrixSession, require_encryption
 from bot.matrix.trust import device_trust, trust_problem
@@ -41,6 +41,11 @@ _GUARD_FIXES = {
     "history-readable-by-anyone": "set history visibility to members only",
     "bot-not-in-room": "invite the bot, or create the room with `vertrouwd matrix setup`",
     "adviser-not-in-room": "invite the adviser and let them accept",
+    "adviser-not-joined": "let the adviser accept the invite first (or set history"
+    " visibility to members since they were invited)",
+    "room-replaced": "the room was upgraded: invite the bot to the new room, check it with"
+    " `vertrouwd doctor` and put its id in room_id (or make a new one with"
+    " `vertrouwd matrix setup`)",
     "other-members": "remove everyone but the adviser and the bot from the room",
 }
 
@@ -52,7 +57,11 @@ _TRUST_EXPLAINED = {
     ),
     "adviser-identity-changed": (
         "the adviser's identity CHANGED since pinned",
-        "confirm with the adviser in person, then reset the pin",
+        "confirm with the adviser in person, then run `vertrouwd matrix repin <adviser>`",
+    ),
+    "keys-answer-malformed": (
+        "the homeserver's answer about the adviser's keys is malformed",
+        "check the homeserver (its version, or a proxy in front of it)",
     ),
     "no-eligible-device": (
         "no session verified by the adviser",
@@ -212,10 +221,32 @@ async def _session_checks(session: MatrixSession, config: Config) -> list[Check]
         checks.append(Check("direct chats", True, f"employees on {servers}"))
     if config.admin is not None:
         checks.append(await _admin_room_check(session, config))
+        checks += await _admin_identity_checks(session, config)
     if config.handoff_sink != "matrix":
         return checks
     for adviser in config.advisers:
         checks += await adviser_checks(session, adviser.id, config)
+    return checks
+
+
+async def _admin_identity_checks(session: MatrixSession, config: Config) -> list[Check]:
+    """An admin whose identity changed since it was pinned is not obeyed: say so."""
+    assert config.admin is not None and session.http is not None
+    checks = []
+    for admin in config.admin.users:
+        pinned = session.state.pinned_master_keys.get(admin)
+        if pinned is None:
+            continue  # pinned at their first command
+        current = device_trust(await session.http.keys_query([admin]), admin).master_key
+        if current != pinned:
+            checks.append(
+                Check(
+                    f"identity of {admin}",
+                    False,
+                    "CHANGED since pinned; their commands are refused",
+                    f"confirm with them in person, then run `vertrouwd matrix repin {admin}`",
+                )
+            )
     return checks
 
 
@@ -272,6 +303,7 @@ async def adviser_checks(session: MatrixSession, adviser_id: str, config: Config
             room_check,
             not problems,
             ", ".join(problems)
+            + (f" (new room: {replacement_room(state)})" if "room-replaced" in problems else "")
             or f"{adviser.room_id}: encrypted, invite only, only the adviser and the bot",
             _guard_fix(problems),
         )

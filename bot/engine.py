@@ -116,6 +116,8 @@ class Engine:
         self._locks: KeyedLocks[UserKey] = KeyedLocks()
         self._flood = FloodLimiter(config.limits.burst_messages, config.limits.messages_per_minute)
         self.observer: Observer = NO_OBSERVER  # counts for the metrics, never content
+        # Told of each /delete once its answer is sent: a channel drops what it holds.
+        self.on_erased: list[Callable[[Inbound], Awaitable[None]]] = []
 
     async def handle(self, inbound: Inbound, deliver: Deliver) -> None:
         """Step the person's conversation with ``inbound`` and send the replies."""
@@ -150,6 +152,26 @@ class Engine:
         if await self._store.load_conversation(user) is not None:
             return True
         return await self._store.open_case(user) is not None
+
+    async def limited_notice(
+        self, channel: str, user_id: str, key: str, language_hint: str | None = None
+    ) -> str | None:
+        """A notice answering something the person sent outside a step (an edit, a
+        message that could not be read): it counts against their flood limit as a
+        message does; None when over it, and then nothing is sent."""
+        user = self._keyer(channel, user_id)
+        allowed, _warn = self._flood.check(user, self._clock())
+        if not allowed:
+            log.info("flood limit: notice on %s not sent", channel)
+            return None
+        return await self._text_for(user, key, language_hint)
+
+    async def knows(self, channel: str, user_id: str) -> bool:
+        """Whether anything is kept about this person: a conversation or an open case."""
+        user = self._keyer(channel, user_id)
+        return await self._store.load_conversation(user) is not None or bool(
+            await self._store.open_case(user)
+        )
 
     async def _text_for(
         self, user: UserKey, key: str, language_hint: str | None = None, **values: Any
@@ -203,6 +225,9 @@ class Engine:
         if step.line is not None or step.conversation is None:
             self._on_line()
         await deliver(step.replies)
+        if step.conversation is None:
+            for erased in self.on_erased:
+                await erased(inbound)
 
     async def _persisted_step(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 # aiosqlite logs every statement with its parameters at DEBUG; transitions every
 # callback at INFO; httpx every request URL, which holds the Telegram bot token;
@@ -23,14 +24,23 @@ def keep_content_out_of_logs(level: str) -> None:
         logging.getLogger(name).setLevel(floor)
 
 
+_USER_ID = re.compile(r"@[^\s:]+:[^\s,;'\"()\[\]{}]+")
+_ROOM_ID = re.compile(r"![^\s:]+:[^\s,;'\"()\[\]{}]+")
+_PLACEHOLDER = re.compile(r"<user>|<room>")
+
+
 class _WhatWentWrongOnly(logging.Filter):
     """matrix-nio quotes whole events, decrypted content included, in some warnings and
-    errors ("Error validating event: ... On instance: {...}"). Only the part before the
-    first ':' or '{' is kept: what went wrong, not what it was about."""
+    errors ("Error validating event: ... On instance: {...}"), and names people by their
+    Matrix id. Matrix user and room ids become <user> and <room> first (their own ':'
+    comes after the localpart, the part that names someone); then only the part before
+    the first ':' or '{', or up to the first such placeholder, is kept: what went
+    wrong, not what it was about."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cuts = [i for i in (message.find(":"), message.find("{")) if i >= 0]
+        message = _ROOM_ID.sub("<room>", _USER_ID.sub("<user>", record.getMessage()))
+        placeholders = [m.end() for m in _PLACEHOLDER.finditer(message)][:1]
+        cuts = [i for i in (message.find(":"), message.find("{"), *placeholders) if i >= 0]
         if cuts:
             record.msg = message[: min(cuts)].rstrip() + " (details withheld)"
             record.args = None

@@ -27,7 +27,7 @@ from bot.observe import NO_OBSERVER, Observer
 from bot.outbox import OutboxWorker
 from bot.sinks.base import HandoffSink
 from bot.sinks.local_inbox import LocalInbox
-from bot.store import SqliteStore
+from bot.store import SqliteStore, StoreError
 from bot.texts import Catalog
 
 if TYPE_CHECKING:
@@ -39,15 +39,18 @@ log = logging.getLogger(__name__)
 
 STORE_FILE = "vertrouwd.sqlite3"
 _SHUTDOWN_DELIVERY_SECONDS = 10.0
+_OPEN_TO_OTHERS = stat.S_IRGRP | stat.S_IWGRP | stat.S_IROTH | stat.S_IWOTH
 
 
 def prepare_data_dir(path: Path) -> None:
-    """Create the data folder owner-only; an existing one is left as the admin made it."""
+    """Create the data folder owner-only; one that others can read or write is refused."""
     if not path.exists():
         path.mkdir(parents=True, mode=0o700)
         path.chmod(0o700)  # mkdir's mode is filtered by the umask
-    elif path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        log.warning("data folder %s can be opened by other users; chmod 700 is advised", path)
+    elif path.stat().st_mode & _OPEN_TO_OTHERS:
+        raise StoreError(
+            f"data folder {path} can be read or written by other users; run: chmod 700 {path}"
+        )
 
 
 @dataclass
@@ -211,6 +214,8 @@ async def open_runtime(
         _adviser_rooms(runtime)
         retention = RetentionWorker(store, sink, config, lambda: texts.current, clock)
         runtime.retention = retention
+        if runtime.matrix_dm is not None:
+            retention.after_purge.append(runtime.matrix_dm.forget_the_forgotten)
         tasks = [
             asyncio.create_task(worker.run(), name="outbox"),
             asyncio.create_task(relay.run(), name="relay"),

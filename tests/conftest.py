@@ -23,6 +23,10 @@ from tests.fake_telegram import FakeTelegram
 # The throwaway Synapse (one per test session) and a world on it, for the Matrix tests.
 from tests.matrix_world import synapse, world  # noqa: F401 - fixtures
 
+# As `vertrouwd` itself does at start-up (bot/cli.py): what the tests write (password
+# and token files) is private, or the bot refuses it.
+os.umask(0o077)
+
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "locales"
 
@@ -212,9 +216,15 @@ def asked(t: Texts, key: str, **values: object) -> str:
 
 
 def run_cli(
-    args: Sequence[str], *, stdin: str = "", env: dict[str, str] | None = None, timeout: float = 60
+    args: Sequence[str],
+    *,
+    stdin: str = "",
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    umask: int | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``vertrouwd`` as a separate process, as a person or script would."""
+    """Run ``vertrouwd`` as a separate process, as a person or script would (from a
+    shell whose ``umask`` is given, when it is)."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("VERTROUWD_")}
     full_env.update(env or {})
     return subprocess.run(
@@ -226,6 +236,7 @@ def run_cli(
         cwd=ROOT,
         timeout=timeout,
         check=False,
+        preexec_fn=None if umask is None else lambda: os.umask(umask),
     )
 
 

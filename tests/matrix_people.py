@@ -68,6 +68,7 @@ class MatrixPerson:
             self.client.device_id,
             keys,
             lambda: self.password,
+            dict(self.client.olm.account.identity_keys),
         )
         return keys
 

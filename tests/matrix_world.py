@@ -11,6 +11,7 @@ import pytest
 
 from bot.config import Config, load_config
 from bot.crypto import FieldCipher, load_or_create_keys
+from bot.matrix.identity import CrossSigningKeys
 from bot.matrix.session import MatrixSession
 from bot.matrix.setup import create_adviser_room
 from bot.texts import load_catalog
@@ -38,6 +39,7 @@ class World:
     bot_id: str
     adviser: MatrixPerson
     room_id: str
+    adviser_keys: CrossSigningKeys | None = None  # the adviser's identity, to verify with
 
     def config_text(self, room_id: str | None = None, homeserver: str | None = None) -> str:
         return (
@@ -79,11 +81,12 @@ async def make_world(synapse: Synapse, folder: Path) -> AsyncIterator[World]:
     bot_id = synapse.register(f"vertrouwd{tag}", BOT_PASSWORD)
     adviser_id = synapse.register(f"anna{tag}", ADVISER_PASSWORD)
     (folder / "bot.password").write_text(BOT_PASSWORD)
+    (folder / "bot.password").chmod(0o600)  # the bot refuses a password others can read
     adviser = await MatrixPerson(
         synapse, adviser_id, ADVISER_PASSWORD, folder / "adviser-phone", "Anna's phone"
     ).login()
-    await adviser.cross_sign()
-    world = World(synapse, folder, bot_id, adviser, "")
+    adviser_keys = await adviser.cross_sign()
+    world = World(synapse, folder, bot_id, adviser, "", adviser_keys)
     config = world.config(room_id="")
     cipher = FieldCipher(load_or_create_keys(config.key_file))
     session = MatrixSession(config.matrix, config.data_dir, cipher)  # type: ignore[arg-type]

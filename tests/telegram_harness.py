@@ -37,6 +37,7 @@ async def until(check: Callable[[], T | None], timeout: float = 10.0) -> T:
 
 def telegram_section(tmp_path: Path, fake: FakeTelegram, extra: str) -> str:
     (tmp_path / "telegram.token").write_text(fake.token + "\n")
+    (tmp_path / "telegram.token").chmod(0o600)  # the bot refuses a token others can read
     return (
         f'[telegram]\nenabled = true\ntoken_file = "telegram.token"\n'
         f'api_base_url = "http://127.0.0.1:{fake.port}"\npoll_timeout_seconds = 1\n{extra}'

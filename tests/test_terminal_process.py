@@ -218,7 +218,10 @@ def test_the_adviser_answers_from_the_local_inbox_and_the_employee_reads_it_in_t
         time.sleep(0.05)
     assert inbox(config)[0]["thread"] == [from_lina]
 
-    written = run_cli(["write", "--config", str(config), case_ref, "Thank you,", "I will call you"])
+    # The adviser's text from standard input: never in the process list (ps, /proc).
+    written = run_cli(
+        ["write", "--config", str(config), case_ref], stdin="Thank you, I will call you\n"
+    )
     assert written.stdout.strip() == nl("desk.passed_on"), written.stderr
     relayed = session.read_unprompted(timeout=15)
     assert relayed["text"] == en(

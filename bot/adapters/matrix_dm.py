@@ -9,6 +9,7 @@ the engine skips messages it already handled, so a crash loses and doubles nothi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -39,6 +40,7 @@ from bot.config import MatrixDmSettings
 from bot.engine import Engine, describe_failure
 from bot.matrix.direct_keys import DirectChatKeys, IdentityChanged
 from bot.matrix.errors import HomeserverUnreachable
+from bot.matrix.forget import forget_person, forget_room, leave_and_forget
 from bot.matrix.guard import MEGOLM
 from bot.matrix.http import NETWORK_ERRORS
 from bot.matrix.render import direct_message, without_reply_fallback
@@ -85,6 +87,32 @@ class MatrixDmChannel:
         self._changed = ChangedIdentity(CHANNEL, engine, self._keys, self._send, _MESSAGE_LIMIT)
         self._pruned = False
         session.listeners.append(self.on_sync)
+        engine.on_erased.append(self._erased)
+
+    async def _erased(self, inbound: Inbound) -> None:
+        """After /delete (its answer sent), the chat and the person leave nio's store."""
+        if inbound.channel != CHANNEL or not inbound.reply_to:
+            return
+        client = self._session.client
+        room = client.rooms.get(inbound.reply_to) if client is not None else None
+        if client is not None and room is not None:
+            with contextlib.suppress(ReplyNotSent, *NETWORK_ERRORS):
+                await self._say(
+                    client, room, "trust.dm_left", inbound.user_id, inbound.language_hint
+                )
+        await leave_and_forget(self._session, inbound.reply_to, inbound.user_id)
+
+    async def forget_the_forgotten(self) -> None:
+        """At retention: a served chat whose person the bot keeps nothing about any more
+        (their conversation expired, no open case) is forgotten as after /delete."""
+        client = self._session.client
+        for room_id in list(self._session.state.direct_rooms):
+            room = client.rooms.get(room_id) if client is not None else None
+            others = [u for u in room.users if u != self._bot] if room is not None else []
+            if room is None or not room.encrypted or len(others) != 1:
+                continue  # not served yet, or being left already
+            if not await self._engine.knows(CHANNEL, others[0]):
+                await leave_and_forget(self._session, room_id, others[0])
 
     async def on_sync(self, response: SyncResponse, catching_up: bool) -> None:
         """Invites first, then the messages of every served room, rooms side by side."""
@@ -144,6 +172,8 @@ class MatrixDmChannel:
             refusal = "homeserver not allowed"
         elif not own.content.get("is_direct"):
             refusal = "not a direct chat"
+        elif self._already_served(client, own.sender):
+            refusal = "already one direct chat with this person"
         if refusal is not None:
             await client.room_leave(room_id)
             log.info("declined an invite: %s", refusal)
@@ -153,13 +183,25 @@ class MatrixDmChannel:
             log.warning("could not join a direct chat: %s", getattr(response, "status_code", "?"))
             return
         self._session.state.direct_rooms.append(room_id)
+        self._session.state.direct_room_people[room_id] = own.sender
         self._session.save_state()
         log.info("joined a direct chat")
+
+    def _already_served(self, client: AsyncClient, person: str) -> bool:
+        """One open direct chat per person: more would only multiply the bot's work."""
+        for served in self._session.state.direct_rooms:
+            room = client.rooms.get(served)
+            if room is not None and person in room.users:
+                return True
+        return False
 
     async def _fit_to_serve(self, client: AsyncClient, room: MatrixRoom) -> bool:
         """One other person, from an allowed server, and end-to-end encryption on."""
         others = [user for user in room.users if user != self._bot]
-        if len(others) != 1 or server_of(others[0]) not in self._settings.allowed_homeservers:
+        if (
+            not self._only_its_person(room)
+            or server_of(others[0]) not in self._settings.allowed_homeservers
+        ):
             if others:
                 await self._say(client, room, "channel.private_only", others[0])
             await self._leave(client, room.room_id, "not one to one" if others else "left alone")
@@ -187,11 +229,23 @@ class MatrixDmChannel:
                 await self._leave(client, room.room_id, "encryption could not be turned on")
         return False
 
+    def _only_its_person(self, room: MatrixRoom) -> bool:
+        """The room holds the bot and the person it is with, nobody else (invited
+        counts): checked when a sync brings the room and again right before a send."""
+        others = [user for user in room.users if user != self._bot]
+        people = self._session.state.direct_room_people
+        return len(others) == 1 and people.setdefault(room.room_id, others[0]) == others[0]
+
     async def _leave(self, client: AsyncClient, room_id: str, reason: str) -> None:
         await client.room_leave(room_id)
+        person = self._session.state.direct_room_people.pop(room_id, None)
         if room_id in self._session.state.direct_rooms:
             self._session.state.direct_rooms.remove(room_id)
             self._session.save_state()
+        # Nothing of a chat the bot left stays in nio's store.
+        forget_room(client, room_id)
+        if person is not None:
+            forget_person(client, person)
         log.info("left a direct chat: %s", reason)
 
     # -- messages ---------------------------------------------------------------------
@@ -213,17 +267,23 @@ class MatrixDmChannel:
 
     async def _inbound(self, client: AsyncClient, room: MatrixRoom, event: Any) -> Inbound | None:
         base: dict[str, Any] = {"reply_to": room.room_id, "message_id": event.event_id}
+        if not isinstance(event, MegolmEvent) and not getattr(event, "decrypted", False):
+            if isinstance(event, (RoomMessageText, RoomMessageEmote, *_UNSUPPORTED)):
+                # Anyone holding the person's token (or the server) can write in clear.
+                log.warning("direct chat: a message was not acted on (not-encrypted)")
+                await self._answer(client, room, "trust.dm_not_encrypted", event.sender)
+            return None
         if isinstance(event, RoomMessageText | RoomMessageEmote):
             relation = event.source.get("content", {}).get("m.relates_to") or {}
             if relation.get("rel_type") == "m.replace":
-                await self._say(client, room, "channel.edit_ignored", event.sender)
+                await self._answer(client, room, "channel.edit_ignored", event.sender)
                 return None
             text = event.body
             if relation.get("m.in_reply_to"):
                 text = without_reply_fallback(text)
             return Inbound(CHANNEL, event.sender, text=text, **base)
         if isinstance(event, MegolmEvent):
-            await self._say(client, room, "channel.undecryptable", event.sender)
+            await self._answer(client, room, "channel.undecryptable", event.sender)
             return None
         if isinstance(event, _UNSUPPORTED) or (
             # A message nio could not make sense of (an attachment without its file,
@@ -235,12 +295,20 @@ class MatrixDmChannel:
         # Notices (other bots), reactions, redactions, state: nothing to answer.
         return None
 
-    async def _say(self, client: AsyncClient, room: MatrixRoom, key: str, person: str) -> None:
-        text = await self._engine.notice(CHANNEL, person, key)
+    async def _say(
+        self, client: AsyncClient, room: MatrixRoom, key: str, person: str, lang: str | None = None
+    ) -> None:
+        text = await self._engine.notice(CHANNEL, person, key, lang)
         try:
             await self._send(client, room, direct_message(text))
         except IdentityChanged:
             await self._changed.tell(client, room, person)
+
+    async def _answer(self, client: AsyncClient, room: MatrixRoom, key: str, person: str) -> None:
+        """A notice in answer to something the person sent: under their flood limit."""
+        text = await self._engine.limited_notice(CHANNEL, person, key)
+        if text is not None:
+            await self._send(client, room, direct_message(text))
 
     def _replier(
         self, client: AsyncClient, room: MatrixRoom
@@ -267,6 +335,8 @@ class MatrixDmChannel:
             raise DeliveryDeferred("direct-chat-not-synced-yet")
         if not room.encrypted:
             raise DeliveryDeferred("direct-chat-not-encrypted")
+        if not self._only_its_person(room):
+            raise DeliveryDeferred("direct-chat-not-one-to-one")  # the next sync leaves it
         refs = []
         try:
             for n, outgoing in enumerate(compose(list(replies), _MESSAGE_LIMIT)):

@@ -324,8 +324,11 @@ class TelegramChannel:
         if message.chat.type != ChatType.PRIVATE or person is None:
             return
         hint = language_of(person, self._catalog())
-        text = await self._engine.notice(CHANNEL, str(person.id), "channel.edit_ignored", hint)
-        await self._send(message.chat.id, Reply(text))
+        text = await self._engine.limited_notice(
+            CHANNEL, str(person.id), "channel.edit_ignored", hint
+        )
+        if text is not None:
+            await self._send(message.chat.id, Reply(text))
 
     async def _on_membership(self, change: ChatMemberUpdated) -> None:
         joined = change.new_chat_member.status in (

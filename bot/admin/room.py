@@ -1,7 +1,9 @@
 """The admin room in Matrix: commands from the configured admins, answers as notices.
 
 Anyone else who writes there gets a refusal, and the attempt is logged without what
-was written. A refused edit of the locale files on disk is reported here too.
+was written. An admin's command counts only when it was decrypted from a device the
+admin's own identity (pinned at first sight) cross-signed. A refused edit of the
+locale files on disk is reported here too.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from bot.config import AdminSettings
 from bot.engine import describe_failure
 from bot.matrix.http import NETWORK_ERRORS
 from bot.matrix.render import notice
+from bot.matrix.sender_trust import sender_problem
 from bot.matrix.session import MatrixSession
 from bot.texts import Problem, Texts
 
@@ -65,6 +68,11 @@ class AdminRoom:
             if event.sender not in self._settings.users:
                 log.warning("admin room: refused a command from someone who is not an admin")
                 await self._say(client, self._texts()("admin.not_allowed"))
+                continue
+            problem = await sender_problem(self._session, self.room_id, event)
+            if problem is not None:
+                log.warning("admin room: a command was not carried out (%s)", problem)
+                await self._say(client, self._texts()("trust.admin_unverified"))
                 continue
             command = event.body.strip().partition(" ")[0].lstrip("!").casefold()[:20]
             log.info("admin room: %s command from an admin", command or "empty")

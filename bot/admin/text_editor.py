@@ -4,7 +4,6 @@ use from the next message on."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from tomlkit.items import String
 
 from bot.config import Config
 from bot.live_texts import LiveCatalog, validated_catalog
+from bot.private_files import replace_file
 from bot.store import Store, TextChange
 from bot.texts import Problem
 
@@ -110,7 +110,4 @@ class TextEditor:
 
 def _replace(path: Path, content: str) -> None:
     """Write the whole file or nothing: the watcher never sees half a file."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(content, encoding="utf-8")
-    os.chmod(temporary, path.stat().st_mode & 0o777)
-    os.replace(temporary, path)
+    replace_file(path, content.encode("utf-8"), path.stat().st_mode & 0o777)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from bot.config import Config
 from bot.sinks.base import DeliveryDeferred, HandoffSink, ThreadPost, ThreadText
@@ -30,6 +30,8 @@ class RetentionWorker:
         self._config = config
         self._catalog = catalog
         self._clock = clock
+        # Run after each pass: channels forget what they hold about people now gone.
+        self.after_purge: list[Callable[[], Awaitable[None]]] = []
 
     async def purge(self) -> None:
         """One pass over every kind of data with a term."""
@@ -48,6 +50,8 @@ class RetentionWorker:
         registrations = await self._store.purge_registrations(now - terms.closed_case_days * _DAY)
         if registrations:
             log.info("retention: %d unfinished registrations", registrations)
+        for forget in self.after_purge:
+            await forget()
         if drafts or redacted or counts.total():
             log.info(
                 "retention: %d idle conversations, %d silent lines closed, %d case links"

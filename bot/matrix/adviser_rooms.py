@@ -3,7 +3,8 @@
 What the room's adviser writes in a case's thread goes to the employee (through the
 relay outbox); commands there act on the case. Anything written elsewhere, in a
 thread of an ended case, or that is not text, gets a short notice instead of
-vanishing. Nobody but the configured adviser of the room is listened to, and the
+vanishing. Nobody but the configured adviser of the room is listened to, and only
+when the message was decrypted from a device their pinned identity cross-signed; the
 answers go out under the same room and device checks as a handoff.
 """
 
@@ -25,6 +26,7 @@ from bot.config import Adviser, Config
 from bot.engine import describe_failure
 from bot.line.desk import AdviserDesk, desk_help
 from bot.matrix.render import without_reply_fallback
+from bot.matrix.sender_trust import sender_problem
 from bot.matrix.session import MatrixSession
 from bot.sinks.base import DeliveryDeferred, ThreadPost, ThreadText
 from bot.sinks.matrix_room import MatrixRoomSink
@@ -84,6 +86,10 @@ class AdviserRooms:
             answer = t("desk.not_text")
         elif not isinstance(event, RoomMessageText):
             return  # reactions, redactions, state: nothing to pass on
+        elif (problem := await sender_problem(self._session, room_id, event)) is not None:
+            # Only the adviser's verified devices speak for the adviser.
+            log.warning("adviser %s: a message was not acted on (%s)", adviser.id, problem)
+            answer = t("trust.adviser_unverified")
         elif root is None:
             command = event.body.strip().split(maxsplit=1)[:1]
             help_asked = command and command[0].lower() in ("!help", "!hulp")

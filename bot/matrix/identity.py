@@ -16,7 +16,13 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 
 from bot.matrix.errors import CrossSigningError, MatrixHttpError
 from bot.matrix.http import MatrixHttp
-from bot.matrix.signing import public_key_b64, sign_json, single_ed25519_key, verify_json
+from bot.matrix.signing import (
+    as_dict,
+    public_key_b64,
+    sign_json,
+    single_ed25519_key,
+    verify_json,
+)
 
 USAGES = ("master", "self_signing", "user_signing")
 
@@ -93,22 +99,31 @@ async def ensure_cross_signed(
     device_id: str,
     keys: CrossSigningKeys,
     password: Callable[[], str],
+    own_keys: dict[str, str],
 ) -> str:
     """Make the server hold our identity and our device signed by it; says what it did.
 
-    ``password`` is asked for only when the server wants it (to accept an identity).
+    ``own_keys`` are the device's identity keys from its own Olm account ("ed25519",
+    "curve25519"): only a device object carrying exactly these, self-signed by them, is
+    signed. The server's answer alone proves nothing. ``password`` is asked for only
+    when the server wants it (to accept an identity).
     """
     did = "already cross-signed"
     query = await http.keys_query([user_id])
-    server_master = query.get("master_keys", {}).get(user_id)
+    server_master = as_dict(query.get("master_keys")).get(user_id)
     ours = public_key_b64(keys.master)
     if not server_master or (single_ed25519_key(server_master) or ("", ""))[1] != ours:
         await _upload_identity(http, user_id, keys, password)
         query = await http.keys_query([user_id])
         did = "identity uploaded"
-    device = query.get("device_keys", {}).get(user_id, {}).get(device_id)
+    device = as_dict(as_dict(query.get("device_keys")).get(user_id)).get(device_id)
     if device is None:
         raise CrossSigningError("the bot's device keys are not on the server")
+    if not is_own_device(device, user_id, device_id, own_keys):
+        raise CrossSigningError(
+            "the server's copy of this device's keys differs from the device's own keys; "
+            "nothing was signed"
+        )
     ssk_public = public_key_b64(keys.self_signing)
     if verify_json(device, user_id, f"ed25519:{ssk_public}", ssk_public):
         return did
@@ -120,3 +135,18 @@ async def ensure_cross_signed(
     if result.get("failures"):
         raise CrossSigningError("the device signature was refused")
     return "device signed" if did == "already cross-signed" else f"{did}, device signed"
+
+
+def is_own_device(device: object, user_id: str, device_id: str, own_keys: dict[str, str]) -> bool:
+    """Whether a /keys/query device object is this very device: its ids, exactly its own
+    identity keys, and its own signature over all of it."""
+    ed25519, curve25519 = own_keys.get("ed25519"), own_keys.get("curve25519")
+    if not isinstance(device, dict) or not ed25519 or not curve25519:
+        return False
+    wanted = {f"ed25519:{device_id}": ed25519, f"curve25519:{device_id}": curve25519}
+    return (
+        device.get("user_id") == user_id
+        and device.get("device_id") == device_id
+        and device.get("keys") == wanted
+        and verify_json(device, user_id, f"ed25519:{device_id}", ed25519)
+    )

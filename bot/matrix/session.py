@@ -52,6 +52,8 @@ class MatrixSession:
         # Called with each sync's response before its token is saved; the flag says
         # whether the sync started without a token (old history, not new messages).
         self.listeners: list[SyncListener] = []
+        # Run before the client closes (the handoff sink drops keys it shared ahead).
+        self.closing: list[Callable[[], Awaitable[None]]] = []
         self._open_lock = asyncio.Lock()
         self._sync_lock = asyncio.Lock()
 
@@ -112,6 +114,7 @@ class MatrixSession:
                 )
             else:
                 await self._login(client)
+        self._store_private()
         try:
             await self.sync()
         except MatrixHttpError as error:
@@ -133,10 +136,23 @@ class MatrixSession:
             self.state.cross_signing = CrossSigningKeys.generate().to_dict()
             self.save_state()  # before the upload, so a crash cannot orphan the identity
         keys = CrossSigningKeys.from_dict(self.state.cross_signing)
+        assert client.olm is not None
         self.identity_status = await ensure_cross_signed(
-            http, self.settings.user_id, client.device_id, keys, self.settings.password
+            http,
+            self.settings.user_id,
+            client.device_id,
+            keys,
+            self.settings.password,
+            dict(client.olm.account.identity_keys),
         )
         log.info("matrix session ready on device %s (%s)", client.device_id, self.identity_status)
+
+    def _store_private(self) -> None:
+        """nio creates its store with the process's umask: 0644 when the bot is not
+        started by `vertrouwd` itself (or was, before it set one). Owner-only, always."""
+        for path in (self._data_dir / STORE_DIR).iterdir():
+            if path.is_file() and not path.is_symlink():
+                path.chmod(0o600)
 
     def _store_file(self) -> Path:
         # matrix-nio names its store database after the user and the device.
@@ -205,6 +221,8 @@ class MatrixSession:
         await client.send_to_device_messages()
 
     async def close(self) -> None:
+        for closing in self.closing:
+            await closing()
         if self.client is not None:
             await self.client.close()
             self.client = None

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bot.crypto import DecryptionError, FieldCipher
+from bot.private_files import replace_file
 from bot.store.base import StoreError
 
 STATE_FILE = "matrix-state.sealed"
@@ -34,6 +34,8 @@ class MatrixState:
     # Employees' master keys as first seen in their direct chat, by the keyed hash of
     # their Matrix id (hex), as the store knows them: a change stops sending.
     employee_master_keys: dict[str, str] = field(default_factory=dict)
+    # Whom each direct chat is with (who invited the bot): the only other member allowed.
+    direct_room_people: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, data_dir: Path, cipher: FieldCipher) -> MatrixState:
@@ -48,12 +50,5 @@ class MatrixState:
             ) from exc
 
     def save(self, data_dir: Path, cipher: FieldCipher) -> None:
-        path = data_dir / STATE_FILE
-        temporary = path.with_suffix(".tmp")
         sealed = cipher.seal(json.dumps(asdict(self)).encode(), _AAD)
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(sealed)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
+        replace_file(data_dir / STATE_FILE, sealed)

@@ -18,6 +18,7 @@ import aiosqlite
 
 from bot.crypto import FieldCipher
 from bot.sinks.base import CasePosts, OutgoingHandoff, Receipt, ThreadPost, handoff_txn_id
+from bot.store.aad_upgrade import reseal_under_new_aad
 from bot.store.base import StoreError
 from bot.store.connection import apply_migrations, open_database
 from bot.store.reseal import (
@@ -56,6 +57,16 @@ _MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE INDEX thread_posts_case ON thread_posts (case_ref, received_at);
         """,
     ),
+    (
+        30,
+        """
+        -- 2: each table's own associated data, with the adviser (see _handoff_aad).
+        ALTER TABLE handoffs ADD COLUMN aad INTEGER NOT NULL DEFAULT 2;
+        UPDATE handoffs SET aad = 1;
+        ALTER TABLE thread_posts ADD COLUMN aad INTEGER NOT NULL DEFAULT 2;
+        UPDATE thread_posts SET aad = 1;
+        """,
+    ),
 )
 
 
@@ -67,13 +78,22 @@ class InboxItem:
     payload: dict[str, Any]
 
 
-def _aad(txn_id: str) -> bytes:
+def _old_aad(txn_id: str) -> bytes:
+    """Both tables' rows before migration 30; only for sealing them again."""
     return b"inbox\x00" + txn_id.encode()
 
 
+def _handoff_aad(txn_id: str, adviser_id: str) -> bytes:
+    return f"inbox-handoff\x00{txn_id}\x00{adviser_id}".encode()
+
+
+def _post_aad(txn_id: str, case_ref: str, adviser_id: str) -> bytes:
+    return f"inbox-thread\x00{txn_id}\x00{case_ref}\x00{adviser_id}".encode()
+
+
 _SEALED_COLUMNS = (
-    SealedColumn("handoffs", "txn_id", ("txn_id",), _aad),
-    SealedColumn("thread_posts", "txn_id", ("txn_id",), _aad),
+    SealedColumn("handoffs", "txn_id", ("txn_id", "adviser_id"), _handoff_aad),
+    SealedColumn("thread_posts", "txn_id", ("txn_id", "case_ref", "adviser_id"), _post_aad),
 )
 
 
@@ -94,6 +114,24 @@ class LocalInbox:
         db = await open_database(data_dir / INBOX_FILE, "FULL")
         try:
             await apply_migrations(db, _MIGRATIONS, f"local inbox {INBOX_FILE}")
+            await reseal_under_new_aad(
+                db,
+                cipher,
+                "handoffs",
+                "txn_id",
+                ("txn_id", "adviser_id"),
+                lambda r: _old_aad(r[0]),
+                lambda r: _handoff_aad(r[0], r[1]),
+            )
+            await reseal_under_new_aad(
+                db,
+                cipher,
+                "thread_posts",
+                "txn_id",
+                ("txn_id", "case_ref", "adviser_id"),
+                lambda r: _old_aad(r[0]),
+                lambda r: _post_aad(r[0], r[1], r[2]),
+            )
         except StoreError:
             await db.close()  # an open database thread would keep the process alive
             raise
@@ -114,7 +152,8 @@ class LocalInbox:
 
     async def deliver(self, handoff: OutgoingHandoff) -> Receipt:
         sealed = self._cipher.seal(
-            json.dumps(handoff.payload, ensure_ascii=False).encode(), _aad(handoff.txn_id)
+            json.dumps(handoff.payload, ensure_ascii=False).encode(),
+            _handoff_aad(handoff.txn_id, handoff.adviser_id),
         )
         # Like a Matrix transaction id: a repeated delivery is accepted and ignored.
         await self._db.execute(
@@ -125,7 +164,9 @@ class LocalInbox:
         return Receipt(handoff.txn_id, INBOX_FILE)
 
     async def post_in_thread(self, post: ThreadPost) -> Receipt:
-        sealed = self._cipher.seal(post.content.text.encode(), _aad(post.txn_id))
+        sealed = self._cipher.seal(
+            post.content.text.encode(), _post_aad(post.txn_id, post.case_ref, post.adviser_id)
+        )
         await self._db.execute(
             "INSERT INTO thread_posts (txn_id, case_ref, adviser_id, received_at, sealed)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (txn_id) DO NOTHING",
@@ -136,10 +177,14 @@ class LocalInbox:
     async def thread(self, case_ref: str) -> list[str]:
         """What reached the case's thread, oldest first."""
         rows = await self._db.execute_fetchall(
-            "SELECT txn_id, sealed FROM thread_posts WHERE case_ref = ? ORDER BY received_at",
+            "SELECT txn_id, adviser_id, sealed FROM thread_posts WHERE case_ref = ?"
+            " ORDER BY received_at",
             (case_ref,),
         )
-        return [self._cipher.open(sealed, _aad(txn_id)).decode() for txn_id, sealed in rows]
+        return [
+            self._cipher.open(sealed, _post_aad(txn_id, case_ref, adviser)).decode()
+            for txn_id, adviser, sealed in rows
+        ]
 
     async def remove_posts(self, posts: CasePosts) -> None:
         """The case's retention term passed: its handoff and thread go from the inbox."""
@@ -155,7 +200,10 @@ class LocalInbox:
         )
         items = [
             InboxItem(
-                txn_id, owner, received_at, json.loads(self._cipher.open(sealed, _aad(txn_id)))
+                txn_id,
+                owner,
+                received_at,
+                json.loads(self._cipher.open(sealed, _handoff_aad(txn_id, owner))),
             )
             for txn_id, owner, received_at, sealed in rows
             if adviser_id is None or owner == adviser_id

@@ -27,6 +27,7 @@ from bot.matrix.errors import (
 from bot.matrix.guard import room_problems
 from bot.matrix.http import NETWORK_ERRORS
 from bot.matrix.render import handoff_message, notice, thread_message
+from bot.matrix.room_keys import OneUseRoomKeys
 from bot.matrix.session import MatrixSession
 from bot.matrix.trust import DeviceTrust, device_trust, trust_problem
 from bot.matrix.withheld import WithheldNotices, left_out
@@ -51,6 +52,8 @@ class MatrixRoomSink:
         self._catalog = catalog
         self._prepared: dict[str, tuple[float, asyncio.Task[tuple[Any, Any]]]] = {}
         self._withheld = WithheldNotices()
+        self._keys = OneUseRoomKeys()
+        session.closing.append(lambda: self._keys.close(session.client))
 
     def prepare(self, adviser_id: str) -> None:
         """Start the room and device checks while the handoff is being committed."""
@@ -173,10 +176,15 @@ class MatrixRoomSink:
         self._check_identity(adviser, trust, case_ref)
         if self._nio_is_behind(client, room_id, adviser, trust):
             await session.sync()
-        excluded_now = await self._apply_trust(client, room_id, adviser, trust)
-        await self._share_room_key(client, room_id, adviser, trust, case_ref)
-
-        response = await client.room_send(room_id, "m.room.message", content, tx_id=txn_id)
+        async with self._keys.lock(room_id):
+            excluded_now = await self._apply_trust(client, room_id, adviser, trust)
+            # A room key of its own for every message about a case (bot/matrix/room_keys.py).
+            self._keys.drop_used(client, room_id)
+            await self._share_room_key(client, room_id, adviser, trust, case_ref)
+            try:
+                response = await client.room_send(room_id, "m.room.message", content, tx_id=txn_id)
+            finally:
+                self._keys.drop(client, room_id)
         if not isinstance(response, RoomSendResponse):
             if getattr(response, "status_code", None) == "M_UNKNOWN_TOKEN":
                 raise MatrixHttpError(401, "M_UNKNOWN_TOKEN", {})
@@ -194,7 +202,14 @@ class MatrixRoomSink:
                 return self._texts(adviser)("key_sharing.withheld_reason")
 
             await self._withheld.tell(client, http, room_id, left_out(client, room.users), reason)
+        self._keys.share_next(room_id, lambda: self._share_ahead(client, room_id, adviser, trust))
         return Receipt(str(response.event_id), room_id)
+
+    async def _share_ahead(
+        self, client: AsyncClient, room_id: str, adviser: Adviser, trust: DeviceTrust
+    ) -> None:
+        self._keys.drop_used(client, room_id)  # the exclusion notice's, if one was sent
+        await self._share_room_key(client, room_id, adviser, trust, "(next)")
 
     @staticmethod
     def _nio_is_behind(
@@ -275,7 +290,11 @@ class MatrixRoomSink:
         if (
             current is not None
             and current.shared
-            and (not current.users_shared_with <= wanted or not current.users_shared_with & wanted)
+            and (
+                not current.users_shared_with <= wanted
+                or not current.users_shared_with & wanted
+                or wanted - current.users_shared_with  # shared ahead before a device came
+            )
         ):
             client.invalidate_outbound_session(room_id)
         if client.olm.should_share_group_session(room_id):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from pathlib import Path
 
 import aiosqlite
 
+from bot.private_files import create_private
 from bot.store.base import StoreError
 from bot.version import program_version
 
@@ -18,13 +20,15 @@ async def open_database(
     """WAL, deleted content overwritten; autocommit unless ``isolation_level`` is given,
     in which case the first write of a transaction begins it (one round trip less)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fresh = not path.exists()
+    if not path.exists():
+        # Created owner-only before SQLite opens it (its -wal and -shm files take the
+        # same mode): no moment in which another user could open it.
+        with contextlib.suppress(FileExistsError):
+            os.close(create_private(path))
     try:
         db = await aiosqlite.connect(path, isolation_level=isolation_level)
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open database {path.name}: {type(exc).__name__}") from exc
-    if fresh:
-        os.chmod(path, 0o600)
     for pragma in (
         "PRAGMA journal_mode=WAL",
         f"PRAGMA synchronous={synchronous}",

@@ -49,8 +49,19 @@ log = logging.getLogger(__name__)
 _UNLESS_TERMS = " AND kind NOT IN ('ack_reminder', 'feedback_reminder')"
 
 
-def case_aad(case_ref: str) -> bytes:
+def old_case_aad(case_ref: str) -> bytes:
+    """Before migration 30; only for sealing such rows again."""
     return b"case\x00" + case_ref.encode()
+
+
+def case_aad(case_ref: str, adviser_id: str, channel: str) -> bytes:
+    # Where the case is routed is bound too: changed in the file, the contact does not
+    # open, so nothing reaches another adviser's room or another channel.
+    return f"case\x00{case_ref}\x00{adviser_id}\x00{channel}".encode()
+
+
+# A case's routing: its reference, adviser and channel, all bound into its AAD.
+_Route = tuple[str, str, str]
 
 
 def _relay_aad(relay_id: int, case_ref: str, direction: str) -> bytes:
@@ -97,15 +108,15 @@ class LineQueries:
 
     # -- sealing ------------------------------------------------------------------------
 
-    def _seal_contact(self, case_ref: str, contact: CaseContact) -> bytes:
+    def _seal_contact(self, case: _Route, contact: CaseContact) -> bytes:
         data = {"address": contact.address, "lang": contact.lang, "pseudonym": contact.pseudonym}
-        return self._cipher.seal(json.dumps(data).encode(), case_aad(case_ref))
+        return self._cipher.seal(json.dumps(data).encode(), case_aad(*case))
 
-    def _open_contact(self, case_ref: str, sealed: bytes | None) -> CaseContact | None:
+    def _open_contact(self, case: _Route, sealed: bytes | None) -> CaseContact | None:
         if sealed is None:
             return None
         try:
-            data = json.loads(self._cipher.open(sealed, case_aad(case_ref)))
+            data = json.loads(self._cipher.open(sealed, case_aad(*case)))
         except DecryptionError as exc:
             raise StoreError("a case's contact cannot be decrypted") from exc
         return CaseContact(data["address"], data["lang"], data["pseudonym"])
@@ -135,7 +146,7 @@ class LineQueries:
                 case.channel,
                 OPEN,
                 int(case.whistleblower),
-                self._seal_contact(ref, case.contact),
+                self._seal_contact((ref, adviser, case.channel), case.contact),
                 now,
                 now,
             ),
@@ -167,18 +178,20 @@ class LineQueries:
     ) -> None:
         rows = list(
             await db.execute_fetchall(
-                "SELECT status, sealed FROM cases WHERE case_ref = ? AND owner_key = ?",
+                "SELECT status, sealed, adviser_id, channel FROM cases"
+                " WHERE case_ref = ? AND owner_key = ?",
                 (line.case_ref, user),
             )
         )
         if not rows or rows[0][0] != OPEN:
             raise StoreError("the line is not open")
         await self._insert_notes(db, line.case_ref, line.notes, now)
-        contact = self._open_contact(line.case_ref, rows[0][1])
+        route = (line.case_ref, rows[0][2], rows[0][3])
+        contact = self._open_contact(route, rows[0][1])
         sealed = rows[0][1]
         if contact is not None and line.address and line.address != contact.address:
             moved = CaseContact(line.address, contact.lang, contact.pseudonym)
-            sealed = self._seal_contact(line.case_ref, moved)
+            sealed = self._seal_contact(route, moved)
         await db.execute(
             "UPDATE cases SET last_activity_at = ?, sealed = ?, status = ?, closed_at = ?"
             " WHERE case_ref = ?",
@@ -377,7 +390,7 @@ class LineQueries:
         ) in rows:
             try:
                 note = json.loads(self._cipher.open(sealed, _relay_aad(row_id, ref, direction)))
-                opened_contact = self._open_contact(ref, contact)
+                opened_contact = self._open_contact((ref, adviser, channel), contact)
             except (DecryptionError, StoreError):
                 # Kept, not dropped (an admin may restore the right key file), and
                 # the relays after it still go.

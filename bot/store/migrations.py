@@ -118,6 +118,18 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         """,
     ),
     (
+        30,
+        """
+        -- Which associated data seals a row: 1 binds only its identity, 2 also where it
+        -- is routed (the outbox's adviser; the case's adviser and channel). Rows written
+        -- before are sealed again at the next start (bot/store/aad_upgrade.py).
+        ALTER TABLE outbox ADD COLUMN aad INTEGER NOT NULL DEFAULT 2;
+        UPDATE outbox SET aad = 1;
+        ALTER TABLE cases ADD COLUMN aad INTEGER NOT NULL DEFAULT 2;
+        UPDATE cases SET aad = 1;
+        """,
+    ),
+    (
         40,
         """
         -- Counts for the annual report, apart from cases: the period (year and quarter),

@@ -14,6 +14,7 @@ import aiosqlite
 
 from bot.crypto import DecryptionError, FieldCipher, UserKey
 from bot.sinks.base import Receipt
+from bot.store.aad_upgrade import reseal_under_new_aad
 from bot.store.base import (
     CaseRefTaken,
     ConversationRecord,
@@ -26,7 +27,7 @@ from bot.store.base import (
 from bot.store.connection import apply_migrations, open_database
 from bot.store.group_commit import BatchedLookup, GroupCommit
 from bot.store.line_records import LineStep
-from bot.store.lines import _relay_aad, case_aad
+from bot.store.lines import _relay_aad, case_aad, old_case_aad
 from bot.store.migrations import MIGRATIONS
 from bot.store.ops_queries import OpsQueries
 from bot.store.reseal import (
@@ -73,15 +74,21 @@ def _conversation_aad(user: UserKey) -> bytes:
     return b"conversation\x00" + user
 
 
-def _outbox_aad(case_ref: str) -> bytes:
+def _old_outbox_aad(case_ref: str) -> bytes:
+    """Before migration 30; only for sealing such rows again."""
     return b"outbox\x00" + case_ref.encode()
+
+
+def _outbox_aad(case_ref: str, adviser_id: str) -> bytes:
+    # The adviser is bound too: changed in the file, the handoff does not open.
+    return f"outbox\x00{case_ref}\x00{adviser_id}".encode()
 
 
 # Every sealed field of the store, with what its associated data is made of.
 SEALED_COLUMNS = (
     SealedColumn("conversations", "user_key", ("user_key",), lambda user: _conversation_aad(user)),
-    SealedColumn("outbox", "id", ("case_ref",), lambda case_ref: _outbox_aad(case_ref)),
-    SealedColumn("cases", "case_ref", ("case_ref",), case_aad),
+    SealedColumn("outbox", "id", ("case_ref", "adviser_id"), _outbox_aad),
+    SealedColumn("cases", "case_ref", ("case_ref", "adviser_id", "channel"), case_aad),
     SealedColumn("relays", "id", ("id", "case_ref", "direction"), _relay_aad),
     SealedColumn("web_screens", "user_key", ("user_key",), _screen_aad),
     SealedColumn("registrations", "thread_key", ("thread_key",), _registration_aad),
@@ -119,6 +126,24 @@ class SqliteStore(StatisticsQueries, WebScreenQueries, OpsQueries):
         db = await open_database(path, steps_sync)
         try:
             await apply_migrations(db, MIGRATIONS, f"database {path.name}")
+            await reseal_under_new_aad(
+                db,
+                cipher,
+                "outbox",
+                "id",
+                ("case_ref", "adviser_id"),
+                lambda r: _old_outbox_aad(r[0]),
+                lambda r: _outbox_aad(r[0], r[1]),
+            )
+            await reseal_under_new_aad(
+                db,
+                cipher,
+                "cases",
+                "case_ref",
+                ("case_ref", "adviser_id", "channel"),
+                lambda r: old_case_aad(r[0]),
+                lambda r: case_aad(r[0], r[1], r[2]),
+            )
             tx_db = await open_database(path, transactions_sync, isolation_level="IMMEDIATE")
         except StoreError:
             await db.close()
@@ -183,7 +208,9 @@ class SqliteStore(StatisticsQueries, WebScreenQueries, OpsQueries):
                 _UPSERT_CONVERSATION, self._conversation_row(user, record, now)
             )
         if handoff is not None:
-            sealed = self._cipher.seal(_dump(handoff.payload), _outbox_aad(handoff.case_ref))
+            sealed = self._cipher.seal(
+                _dump(handoff.payload), _outbox_aad(handoff.case_ref, handoff.adviser_id)
+            )
             try:
                 await self._tx_db.execute(
                     "INSERT INTO outbox (case_ref, owner_key, adviser_id, sealed, created_at,"
@@ -209,7 +236,7 @@ class SqliteStore(StatisticsQueries, WebScreenQueries, OpsQueries):
         due: list[PendingHandoff] = []
         for row_id, case_ref, adviser_id, sealed, attempts, created_at in rows:
             try:
-                payload = json.loads(self._cipher.open(sealed, _outbox_aad(case_ref)))
+                payload = json.loads(self._cipher.open(sealed, _outbox_aad(case_ref, adviser_id)))
             except DecryptionError:
                 # Kept, not dropped: an admin may restore the right key file.
                 log.error("handoff %s cannot be decrypted; check the key file", case_ref)
