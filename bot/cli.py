@@ -6,14 +6,17 @@ import argparse
 import asyncio
 import getpass
 import logging
+import os
 import signal
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.adapters.terminal import run_interactive, run_jsonl
+from bot.adapters.terminal import OutputClosed, run_interactive, run_jsonl
 from bot.config import Config, ConfigError, load_config
-from bot.crypto import FieldCipher, KeyFileError, load_or_create_keys
+from bot.crypto import DecryptionError, FieldCipher, KeyFileError
+from bot.key_guard import keys_for_data
 from bot.local_adviser import read_inbox, write_in_thread
 from bot.logs import keep_content_out_of_logs
 from bot.matrix.errors import (
@@ -59,6 +62,10 @@ def _chat(config: Config, args: argparse.Namespace) -> int:
     try:
         asyncio.run(main())
     except KeyboardInterrupt:
+        return 0
+    except OutputClosed:
+        # Python would complain when it flushes stdout at exit: nothing goes there now.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     return 0
 
@@ -126,7 +133,7 @@ def _matrix_setup(config: Config, args: argparse.Namespace) -> int:
     adviser = config.adviser(args.adviser)
     catalog = load_catalog(config.locales_dir, config.default_language)
     texts = catalog.texts(adviser.language)  # the default language where unsupported
-    cipher = FieldCipher(load_or_create_keys(config.key_file))
+    cipher = FieldCipher(keys_for_data(config))
 
     async def create() -> str:
         assert config.matrix is not None
@@ -220,6 +227,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _texts_check(config, args)
     except (ConfigError, KeyFileError, TextsInvalid, StoreError, EncryptionUnavailable) as exc:
         print(f"vertrouwd: {exc}", file=sys.stderr)
+        return EXIT_PROBLEM
+    except DecryptionError:
+        # Only reached where a sealed field had no place of its own to be reported.
+        print(
+            "vertrouwd: stored data cannot be decrypted with this key file; put the data"
+            " folder's own key file back (storage.key_file), or restore from a backup",
+            file=sys.stderr,
+        )
+        return EXIT_PROBLEM
+    except sqlite3.DatabaseError as exc:
+        print(
+            f"vertrouwd: a database in the data folder cannot be read"
+            f" ({exc}); stop the bot and restore the data folder from a backup",
+            file=sys.stderr,
+        )
         return EXIT_PROBLEM
 
 

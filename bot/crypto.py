@@ -52,6 +52,7 @@ class FieldCipher:
         self._aeads = {version: AESGCM(key) for version, key in material.data_keys.items()}
         self._current = material.current
         self._prefix = material.current.to_bytes(_VERSION_BYTES, "big")
+        self.fingerprint = key_fingerprint(material)
 
     def seal(self, plaintext: bytes, aad: bytes) -> bytes:
         nonce = os.urandom(_NONCE_BYTES)
@@ -139,3 +140,9 @@ def load_or_create_keys(path: Path) -> KeyMaterial:
         with contextlib.suppress(FileExistsError):
             write_key_file(path, new_key_material())
     return read_key_file(path)
+
+
+def key_fingerprint(material: KeyMaterial) -> str:
+    """Names the key file a database belongs to, and gives away nothing of the key:
+    a keyed hash of a fixed label under the lookup key (which never rotates)."""
+    return hmac.new(material.lookup_key, b"vertrouwd key fingerprint 1", hashlib.sha256).hexdigest()

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 
 from bot.admin.text_editor import TextEditor
 from bot.config import Config
-from bot.crypto import FieldCipher, UserKeyer, load_or_create_keys
+from bot.crypto import FieldCipher, UserKeyer
 from bot.engine import Engine
+from bot.key_guard import keys_for_data
 from bot.line.clock import TimerWorker
 from bot.line.desk import AdviserDesk
 from bot.line.relay import RelayWorker
@@ -26,6 +27,7 @@ from bot.outbox import OutboxWorker
 from bot.sinks.base import HandoffSink
 from bot.sinks.local_inbox import LocalInbox
 from bot.store import SqliteStore
+from bot.store.connection import make_data_dir
 from bot.texts import Catalog
 
 if TYPE_CHECKING:
@@ -42,8 +44,7 @@ _SHUTDOWN_DELIVERY_SECONDS = 10.0
 def prepare_data_dir(path: Path) -> None:
     """Create the data folder owner-only; an existing one is left as the admin made it."""
     if not path.exists():
-        path.mkdir(parents=True, mode=0o700)
-        path.chmod(0o700)  # mkdir's mode is filtered by the umask
+        make_data_dir(path)  # another process may be making it too
     elif path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         log.warning("data folder %s can be opened by other users; chmod 700 is advised", path)
 
@@ -155,7 +156,7 @@ async def open_runtime(
     """Open everything the bot needs; deliver what is due and close it all on exit."""
     keep_content_out_of_logs(config.log_level)
     prepare_data_dir(config.data_dir)
-    keys = load_or_create_keys(config.key_file)
+    keys = keys_for_data(config)
     cipher = FieldCipher(keys)
     texts = LiveCatalog(config)
     async with contextlib.AsyncExitStack() as resources:

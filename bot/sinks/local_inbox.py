@@ -7,6 +7,7 @@ same sink contract, and ``vertrouwd inbox`` reads it as the adviser would.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,11 +16,13 @@ from typing import Any
 
 import aiosqlite
 
-from bot.crypto import FieldCipher
+from bot.crypto import DecryptionError, FieldCipher
 from bot.sinks.base import CasePosts, OutgoingHandoff, Receipt, ThreadPost, handoff_txn_id
-from bot.store.connection import apply_migrations, open_database
+from bot.store.connection import open_migrated
+from bot.store.key_record import KEY_RECORD_MIGRATION
 
 INBOX_FILE = "adviser-inbox.sqlite3"
+log = logging.getLogger(__name__)
 
 _MIGRATIONS: tuple[tuple[int, str], ...] = (
     (
@@ -47,6 +50,7 @@ _MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE INDEX thread_posts_case ON thread_posts (case_ref, received_at);
         """,
     ),
+    KEY_RECORD_MIGRATION,
 )
 
 
@@ -56,6 +60,18 @@ class InboxItem:
     adviser_id: str
     received_at: float
     payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class InboxContents:
+    items: list[InboxItem]
+    threads: dict[str, list[str]]  # per txn_id: the posts that can be read
+    unreadable: tuple[str, ...]  # case references of handoffs that cannot be read
+    unreadable_posts: dict[str, int]  # per case reference: posts that cannot be read
+
+
+def _case_of(txn_id: str) -> str:
+    return txn_id.removeprefix(handoff_txn_id(""))
 
 
 def _aad(txn_id: str) -> bytes:
@@ -76,8 +92,7 @@ class LocalInbox:
     async def open(
         cls, data_dir: Path, cipher: FieldCipher, clock: Callable[[], float] = time.time
     ) -> LocalInbox:
-        db = await open_database(data_dir / INBOX_FILE, "FULL")
-        await apply_migrations(db, _MIGRATIONS)
+        db = await open_migrated(data_dir / INBOX_FILE, "FULL", _MIGRATIONS, cipher.fingerprint)
         return cls(db, cipher, clock)
 
     def prepare(self, adviser_id: str) -> None:
@@ -105,12 +120,22 @@ class LocalInbox:
         return Receipt(post.txn_id, INBOX_FILE)
 
     async def thread(self, case_ref: str) -> list[str]:
-        """What reached the case's thread, oldest first."""
+        """What reached the case's thread and can be read, oldest first."""
+        return (await self._thread(case_ref))[0]
+
+    async def _thread(self, case_ref: str) -> tuple[list[str], int]:
         rows = await self._db.execute_fetchall(
             "SELECT txn_id, sealed FROM thread_posts WHERE case_ref = ? ORDER BY received_at",
             (case_ref,),
         )
-        return [self._cipher.open(sealed, _aad(txn_id)).decode() for txn_id, sealed in rows]
+        posts, unreadable = [], 0
+        for txn_id, sealed in rows:
+            try:
+                posts.append(self._cipher.open(sealed, _aad(txn_id)).decode())
+            except (DecryptionError, UnicodeDecodeError) as exc:
+                log.error("inbox: a post in case %s's thread cannot be read (%s)", case_ref, exc)
+                unreadable += 1
+        return posts, unreadable
 
     async def remove_posts(self, posts: CasePosts) -> None:
         """The case's retention term passed: its handoff and thread go from the inbox."""
@@ -120,19 +145,34 @@ class LocalInbox:
         )
 
     async def items(self, adviser_id: str | None = None) -> list[InboxItem]:
-        """Every delivered handoff, urgent ones first, then oldest first."""
+        """Every delivered handoff that can be read, urgent ones first, then oldest first."""
+        return (await self.contents(adviser_id)).items
+
+    async def contents(self, adviser_id: str | None = None) -> InboxContents:
+        """The handoffs and their threads; one that cannot be read hides none of the
+        others and is named by its case reference."""
         rows = await self._db.execute_fetchall(
             "SELECT txn_id, adviser_id, received_at, sealed FROM handoffs ORDER BY received_at"
         )
-        items = [
-            InboxItem(
-                txn_id, owner, received_at, json.loads(self._cipher.open(sealed, _aad(txn_id)))
-            )
-            for txn_id, owner, received_at, sealed in rows
-            if adviser_id is None or owner == adviser_id
-        ]
+        items, unreadable = [], []
+        for txn_id, owner, received_at, sealed in rows:
+            if adviser_id is not None and owner != adviser_id:
+                continue
+            try:
+                payload = json.loads(self._cipher.open(sealed, _aad(txn_id)))
+            except (DecryptionError, ValueError) as exc:
+                reason = str(exc) if isinstance(exc, DecryptionError) else "not JSON"
+                log.error("inbox: handoff of case %s cannot be read (%s)", _case_of(txn_id), reason)
+                unreadable.append(_case_of(txn_id))
+                continue
+            items.append(InboxItem(txn_id, owner, received_at, payload))
         items.sort(key=lambda item: (not item.payload.get("urgent"), item.received_at))
-        return items
+        threads, unreadable_posts = {}, {}
+        for item in items:
+            threads[item.txn_id], lost = await self._thread(item.payload["case_ref"])
+            if lost:
+                unreadable_posts[item.payload["case_ref"]] = lost
+        return InboxContents(items, threads, tuple(unreadable), unreadable_posts)
 
     async def close(self) -> None:
         await self._db.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from pathlib import Path
@@ -11,52 +12,152 @@ import aiosqlite
 from bot.store.base import StoreError
 
 
+def damaged(path: Path, exc: BaseException) -> StoreError:
+    """One line for a database that cannot be used: which file, what, and what to do."""
+    reason = str(exc) if isinstance(exc, sqlite3.Error) else type(exc).__name__
+    if isinstance(exc, sqlite3.Error) and _disk_full(exc):
+        return StoreError(f"database {path}: the disk is full ({reason}); free some space")
+    return StoreError(
+        f"database {path} cannot be read ({reason}); stop the bot and restore the data"
+        " folder from a backup (vertrouwd restore DIR), or move the file away to start empty"
+    )
+
+
+def _disk_full(exc: sqlite3.Error) -> bool:
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "full" in str(exc)
+
+
+def make_data_dir(path: Path) -> None:
+    """Create a folder owner-only; another process creating it at the same time is fine."""
+    if path.exists() and not path.is_dir():
+        raise StoreError(f"data folder {path} is a file, not a folder; set bot.data_dir")
+    try:
+        path.mkdir(parents=True, mode=0o700)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise StoreError(f"data folder {path} cannot be created ({exc.strerror})") from exc
+    path.chmod(0o700)  # mkdir's mode is filtered by the umask
+
+
+async def _connect(path: Path, isolation_level: str | None) -> aiosqlite.Connection:
+    connection = aiosqlite.connect(path, isolation_level=isolation_level)
+    # A safety net, not the rule (every path closes its connections): should one be
+    # left open by mistake, its thread must not keep the process from exiting.
+    thread = getattr(connection, "_thread", None)
+    if thread is not None:
+        thread.daemon = True
+    return await connection
+
+
 async def open_database(
     path: Path, synchronous: str, isolation_level: str | None = None
 ) -> aiosqlite.Connection:
     """WAL, deleted content overwritten; autocommit unless ``isolation_level`` is given,
-    in which case the first write of a transaction begins it (one round trip less)."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    in which case the first write of a transaction begins it (one round trip less).
+
+    A file that is not a sound database raises StoreError naming it; nothing stays open.
+    """
+    make_data_dir(path.parent)
+    if path.is_dir():
+        raise StoreError(f"database {path} is a folder, not a file; move it away")
     fresh = not path.exists()
     try:
-        db = await aiosqlite.connect(path, isolation_level=isolation_level)
+        db = await _connect(path, isolation_level)
     except sqlite3.Error as exc:
-        raise StoreError(f"cannot open database {path.name}: {type(exc).__name__}") from exc
-    if fresh:
-        os.chmod(path, 0o600)
-    for pragma in (
-        "PRAGMA journal_mode=WAL",
-        f"PRAGMA synchronous={synchronous}",
-        "PRAGMA busy_timeout=5000",
-        "PRAGMA secure_delete=ON",
-        "PRAGMA foreign_keys=ON",
-    ):
-        await db.execute(pragma)
+        raise damaged(path, exc) from exc
+    try:
+        if fresh:
+            os.chmod(path, 0o600)
+        for pragma in (
+            "PRAGMA busy_timeout=5000",
+            "PRAGMA journal_mode=WAL",
+            f"PRAGMA synchronous={synchronous}",
+            "PRAGMA secure_delete=ON",
+            "PRAGMA foreign_keys=ON",
+        ):
+            await db.execute(pragma)
+        # Reads every page once: a truncated or flipped file is found now, with a clear
+        # word, rather than halfway through someone's step.
+        rows = list(await db.execute_fetchall("PRAGMA quick_check(1)"))
+        if rows != [("ok",)]:
+            raise sqlite3.DatabaseError(str(rows[0][0]) if rows else "quick_check failed")
+    except (sqlite3.Error, OSError) as exc:
+        with contextlib.suppress(sqlite3.Error, OSError):
+            await db.close()
+        raise damaged(path, exc) from exc
     return db
+
+
+def _statements(sql: str) -> list[str]:
+    """A migration script as single statements (executescript would commit on its own)."""
+    statements, buffer = [], ""
+    for line in sql.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip() and not all(
+        part.strip().startswith("--") or not part.strip() for part in buffer.splitlines()
+    ):
+        statements.append(buffer.strip())
+    return statements
 
 
 async def apply_migrations(
     db: aiosqlite.Connection, migrations: tuple[tuple[int, str], ...]
 ) -> int:
-    """Bring the schema up to the newest migration; returns the version now in force."""
+    """Bring the schema up to the newest migration; returns the version now in force.
+
+    Each migration reads the version inside its own write transaction, so two
+    processes starting at once apply each migration once, one after the other.
+    """
     await db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-    rows = list(await db.execute_fetchall("SELECT MAX(version) FROM schema_version"))
-    current = rows[0][0] or 0
     newest = max(version for version, _ in migrations)
-    if current > newest:
-        raise StoreError(
-            f"database schema version {current} is newer than this program knows ({newest})"
-        )
-    for version, sql in migrations:
-        if version > current:
-            try:
-                await db.executescript(
-                    f"BEGIN IMMEDIATE;\n{sql}\n"
-                    f"INSERT INTO schema_version (version) VALUES ({version});\nCOMMIT;"
+    current = 0
+    for version, sql in sorted(migrations):
+        try:
+            await db.execute("BEGIN IMMEDIATE")
+            rows = list(await db.execute_fetchall("SELECT MAX(version) FROM schema_version"))
+            current = rows[0][0] or 0
+            if current > newest:
+                raise StoreError(
+                    f"database schema version {current} is newer than this program knows"
+                    f" ({newest}); use the newer vertrouwd, or restore a backup"
                 )
-            except sqlite3.Error as exc:
-                if db.in_transaction:
-                    await db.rollback()
-                raise StoreError(f"migration {version} failed: {exc}") from exc
+            if version <= current:
+                await db.rollback()
+                continue
+            for statement in _statements(sql):
+                await db.execute(statement)
+            await db.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+            await db.commit()
             current = version
+        except BaseException as exc:
+            if db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    await db.rollback()
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"migration {version} failed: {exc}") from exc
+            raise
     return current
+
+
+async def open_migrated(
+    path: Path, synchronous: str, migrations: tuple[tuple[int, str], ...], fingerprint: str
+) -> aiosqlite.Connection:
+    """``open_database``, the schema brought up to date, and the key checked: the
+    database must belong to the key of ``fingerprint``. Nothing stays open on failure."""
+    from bot.store.key_record import bind_key
+
+    db = await open_database(path, synchronous)
+    try:
+        await apply_migrations(db, migrations)
+        await bind_key(db, path, fingerprint)
+    except BaseException as exc:
+        with contextlib.suppress(sqlite3.Error, OSError):
+            await db.close()
+        if isinstance(exc, sqlite3.Error | OSError):
+            raise damaged(path, exc) from exc
+        raise
+    return db

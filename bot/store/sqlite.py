@@ -19,10 +19,10 @@ from bot.store.base import (
     DeliveredHandoff,
     NewHandoff,
     PendingHandoff,
-    StoreError,
     TextChange,
+    UnreadableRecord,
 )
-from bot.store.connection import apply_migrations, open_database
+from bot.store.connection import open_database, open_migrated
 from bot.store.group_commit import BatchedLookup, GroupCommit
 from bot.store.line_records import LineStep
 from bot.store.lines import LineQueries
@@ -86,11 +86,10 @@ class SqliteStore(LineQueries):
     @classmethod
     async def open(cls, path: Path, cipher: FieldCipher, durability: str) -> SqliteStore:
         steps_sync, transactions_sync = _SYNCHRONOUS[durability]
-        db = await open_database(path, steps_sync)
+        db = await open_migrated(path, steps_sync, MIGRATIONS, cipher.fingerprint)
         try:
-            await apply_migrations(db, MIGRATIONS)
             tx_db = await open_database(path, transactions_sync, isolation_level="IMMEDIATE")
-        except StoreError:
+        except BaseException:
             await db.close()
             raise
         return cls(db, tx_db, cipher)
@@ -102,8 +101,9 @@ class SqliteStore(LineQueries):
         state, lang, sealed = row
         try:
             data = json.loads(self._cipher.open(sealed, _conversation_aad(user)))
-        except DecryptionError as exc:
-            raise StoreError("a stored conversation cannot be decrypted") from exc
+        except (DecryptionError, ValueError) as exc:
+            log.error("a stored conversation cannot be read (%s)", type(exc).__name__)
+            raise UnreadableRecord("a stored conversation cannot be read") from exc
         return ConversationRecord(state=state, lang=lang, data=data)
 
     def _conversation_row(
