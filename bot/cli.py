@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.adapters.terminal import OutputClosed, run_interactive, run_jsonl
+from bot.backup import BackupError
 from bot.config import Config, ConfigError, load_config
 from bot.crypto import DecryptionError, FieldCipher, KeyFileError
 from bot.key_guard import keys_for_data
@@ -157,6 +158,15 @@ def _matrix_setup(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def _backup(config: Config, args: argparse.Namespace) -> int:
+    from bot.backup import backup, restore
+
+    run = backup if args.command == "backup" else restore
+    for line in run(config, args.folder):
+        print(line)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", type=Path, help="config file (default: built-in defaults)")
@@ -188,6 +198,18 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "doctor", parents=[common], help="check that handoffs can reach the advisers"
     )
+    backup = commands.add_parser(
+        "backup",
+        parents=[common],
+        help="copy every database into a new folder, safely while the bot runs (no key)",
+    )
+    backup.add_argument("folder", type=Path, help="a new or empty folder for the backup")
+    restore = commands.add_parser(
+        "restore",
+        parents=[common],
+        help="put a backup back into the data folder (the bot must be stopped)",
+    )
+    restore.add_argument("folder", type=Path, help="a folder made by `vertrouwd backup`")
     matrix = commands.add_parser("matrix", help="set up the Matrix side")
     matrix_commands = matrix.add_subparsers(dest="matrix_command", required=True)
     setup = matrix_commands.add_parser(
@@ -222,10 +244,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(write_in_thread(config, args.case_ref, " ".join(args.text)))
         if args.command == "doctor":
             return _doctor(config, args)
+        if args.command in ("backup", "restore"):
+            return _backup(config, args)
         if args.command == "matrix":
             return _matrix_setup(config, args)
         return _texts_check(config, args)
     except (ConfigError, KeyFileError, TextsInvalid, StoreError, EncryptionUnavailable) as exc:
+        print(f"vertrouwd: {exc}", file=sys.stderr)
+        return EXIT_PROBLEM
+    except BackupError as exc:
         print(f"vertrouwd: {exc}", file=sys.stderr)
         return EXIT_PROBLEM
     except DecryptionError:
