@@ -118,8 +118,10 @@ def _texts_check(config: Config, args: argparse.Namespace) -> int:
 
 
 def _doctor(config: Config, args: argparse.Namespace) -> int:
+    from bot.data_check import verify_data_files
     from bot.doctor import doctor  # loads matrix-nio: only when asked for
 
+    asyncio.run(verify_data_files(config))  # a broken file: one line, exit code 2
     ok, report = doctor(config)
     print(report)
     return 0 if ok else 1
