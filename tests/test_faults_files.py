@@ -146,8 +146,10 @@ def test_two_first_starts_at_once_make_one_schema(tmp_path: Path):
     config = write_config(tmp_path)  # the data folder does not exist yet
     starts = [
         subprocess.Popen(
-            [sys.executable, "-m", "bot", "chat", "--jsonl", "--config", str(config)]
-            + ["--user", f"p{n}", "--lang", "en"],
+            [
+                *(sys.executable, "-m", "bot", "chat", "--jsonl", "--config", str(config)),
+                *("--user", f"p{n}", "--lang", "en"),
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

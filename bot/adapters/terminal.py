@@ -142,18 +142,19 @@ async def run_jsonl(
     _serve_line(relay, user, deliver, with_choices=True)
 
     try:
-        while line := await _read_jsonl_line(stdin):
-            if isinstance(line, JsonlInputError) or line.strip():
-                try:
-                    if isinstance(line, JsonlInputError):
-                        raise line
-                    inbound = parse_jsonl_line(line, user, lang)
-                except JsonlInputError as exc:
-                    _write_line(stdout, {"error": str(exc)})
-                else:
-                    await engine.handle(inbound, deliver)
-                _write_line(stdout, {"waiting": True})
-                stdout.flush()
+        while line := await _read_jsonl_line(stdin):  # every line gets an answer
+            try:
+                if isinstance(line, JsonlInputError):
+                    raise line
+                if not line.strip():
+                    raise JsonlInputError("an empty line")
+                inbound = parse_jsonl_line(line, user, lang)
+            except JsonlInputError as exc:
+                _write_line(stdout, {"error": str(exc)})
+            else:
+                await engine.handle(inbound, deliver)
+            _write_line(stdout, {"waiting": True})
+            stdout.flush()
     except BrokenPipeError:
         # The reader went away. Every step was saved before its reply was written.
         raise OutputClosed from None
