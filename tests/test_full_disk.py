@@ -1,0 +1,91 @@
+"""A full disk, for real: a small tmpfs. Each step that cannot be written gets a calm
+reply, nothing half-written stays, and the same intake goes on once space is back."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.texts import Texts
+from tests.conftest import run_cli
+from tests.faults import INTAKE
+from tests.jsonl_session import JsonlSession
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", str(mount)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(disk: Path) -> Path:
+    """Write until the file system refuses another byte."""
+    filler = disk / "filler"
+    with open(filler, "wb", buffering=0) as handle:
+        for size in (65_536, 4_096, 512, 1):
+            with contextlib.suppress(OSError):
+                while handle.write(b"\0" * size):
+                    pass
+    with pytest.raises(OSError) as refused:
+        (disk / "one-more").write_bytes(b"\0" * 4_096)
+    assert refused.value.errno == errno.ENOSPC
+    return filler
+
+
+def test_a_full_disk_loses_nothing_and_the_intake_is_delivered_once(
+    small_disk: Path, tmp_path: Path, en: Texts
+):
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[bot]\ndata_dir = "{small_disk / "data"}"\n[limits]\nburst_messages = 10000\n'
+        "[outbox]\nretry_initial_seconds = 0.2\nretry_max_seconds = 1.0\n"
+    )
+    session = JsonlSession(config, "robin", log_level="WARNING")
+    for message in INTAKE[:5]:
+        session.send(message)
+    filler = fill(small_disk)
+    calm = en("input.error")
+    refused, position, answers = 0, 5, []
+    while position < len(INTAKE):
+        if position == len(INTAKE) - 1 and refused == 2 and not filler.exists():
+            filler = fill(small_disk)  # full again for the confirmation with its handoff
+        replies = session.send(INTAKE[position])
+        if [r["text"] for r in replies] == [calm]:
+            refused += 1
+            if refused in (2, 4):
+                filler.unlink()  # space is back; the same message is sent again
+            continue
+        answers.append(replies[-1]["text"])
+        position += 1
+    assert refused == 4
+    log = session.close()
+    assert "Traceback" not in log
+    [handoff] = [
+        json.loads(line)
+        for line in run_cli(["inbox", "--jsonl", "--config", str(config)]).stdout.splitlines()
+    ]
+    assert handoff["handoff"]["answers"]["name"] == "Robin"
+    assert handoff["handoff"]["answers"]["description"] == INTAKE[6]["text"]
+    for name in ("vertrouwd.sqlite3", "adviser-inbox.sqlite3"):
+        with contextlib.closing(sqlite3.connect(small_disk / "data" / name)) as db:
+            assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    assert os.statvfs(small_disk).f_bavail > 0
