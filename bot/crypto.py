@@ -102,11 +102,18 @@ def write_key_file(path: Path, material: KeyMaterial) -> None:
         "current": material.current,
     }
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(document, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
+    # Written whole beside it, then linked into place: a second process starting at
+    # the same moment finds either no key file or a complete one, never a half one.
+    staged = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(document, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(staged, path)  # FileExistsError if there is one: never overwritten
+    finally:
+        staged.unlink(missing_ok=True)
 
 
 def read_key_file(path: Path) -> KeyMaterial:
@@ -125,7 +132,9 @@ def read_key_file(path: Path) -> KeyMaterial:
             current=int(document["current"]),
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise KeyFileError(f"key file {path} is not a valid vertrouwd key file") from exc
+        raise KeyFileError(
+            f"key file {path} is not a valid vertrouwd key file; put back the copy you keep"
+        ) from exc
     if material.current not in data_keys or any(
         len(k) != 32 for k in [material.lookup_key, *data_keys.values()]
     ):

@@ -167,3 +167,15 @@ def test_two_first_starts_at_once_make_one_schema(tmp_path: Path):
         with contextlib.closing(sqlite3.connect(tmp_path / "data" / name)) as db:
             versions = [v for (v,) in db.execute("SELECT version FROM schema_version")]
         assert len(versions) == len(set(versions)) and 20 in versions
+
+
+def test_a_damaged_key_file_is_named(used_data: Path, tmp_path: Path):
+    config = copy_of(used_data, tmp_path)
+    key = tmp_path / "data" / "secret.key"
+    key.write_bytes(key.read_bytes()[:40])
+    before = snapshot(tmp_path / "data")
+    for command in ("chat", "inbox", "write"):
+        result = run(config, command)
+        assert result.returncode == 2
+        assert f"key file {key} is not a valid vertrouwd key file" in one_error_line(result)
+    assert snapshot(tmp_path / "data") == before
