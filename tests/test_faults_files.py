@@ -179,3 +179,27 @@ def test_a_damaged_key_file_is_named(used_data: Path, tmp_path: Path):
         assert result.returncode == 2
         assert f"key file {key} is not a valid vertrouwd key file" in one_error_line(result)
     assert snapshot(tmp_path / "data") == before
+
+
+def test_an_unreadable_relay_is_named_and_the_next_still_goes(tmp_path: Path):
+    config = write_config(tmp_path)
+    chat(config, "robin", *INTAKE)
+    chat(config, "kim", *INTAKE)
+    listed = run_cli(["inbox", "--jsonl", "--config", str(config)]).stdout.splitlines()
+    robin_ref, kim_ref = sorted(
+        (json.loads(line) for line in listed), key=lambda item: item["received_at"]
+    )
+    for case in (robin_ref, kim_ref):
+        text = f"Adviser to {case['case_ref']}"
+        wrote = run_cli(["write", case["case_ref"], text, "--config", str(config)])
+        assert wrote.returncode == 0, wrote.stderr
+    broken = robin_ref["case_ref"]
+    flip_byte_in_blob(
+        tmp_path / "data" / "vertrouwd.sqlite3",
+        "relays",
+        f"case_ref = '{broken}' AND direction = 'to_employee'",
+    )
+    result = chat(config, "kim", {"text": "/mydata"})
+    assert f"Adviser to {kim_ref['case_ref']}" in result.stdout
+    assert f"case {broken}: a relay cannot be decrypted" in result.stderr
+    assert "Traceback" not in result.stderr
