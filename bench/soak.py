@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import random
 import subprocess
 import sys
@@ -33,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[0] = str(ROOT)
 
 from bot.texts import load_catalog
+from tests.faults import fill, small_tmpfs
 
 EN = load_catalog(ROOT / "locales", "nl").texts("en")
 CALM = EN("input.error")
@@ -174,13 +174,8 @@ class DiskFiller(threading.Thread):
         self.disk, self.rng, self.stopping, self.fills = disk, rng, threading.Event(), 0
 
     def run(self) -> None:
-        filler = self.disk / "filler"
         while not self.stopping.is_set():
-            with open(filler, "wb", buffering=0) as handle:
-                for size in (65_536, 4_096, 512):
-                    with contextlib.suppress(OSError):
-                        while handle.write(b"\0" * size):
-                            pass
+            filler = fill(self.disk)
             self.fills += 1
             self.stopping.wait(self.rng.uniform(0.2, 1.0))
             filler.unlink()
@@ -274,20 +269,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         soak("kills", work / "data-kills", work, args, None)
-        disk = work / "disk"
-        disk.mkdir()
-        mounted = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", str(disk)],
-            capture_output=True,
-            check=False,
-        )
-        if mounted.returncode != 0 or os.geteuid() != 0:
-            print("  disk full: skipped (mounting a small tmpfs needs root)")
-            return
-        try:
+        with small_tmpfs(work / "disk", "4m") as disk:
+            if disk is None:
+                print("  disk full: skipped (mounting a small tmpfs needs root)")
+                return
             soak("disk+kills", disk / "data", work, args, disk)
-        finally:
-            subprocess.run(["umount", "-l", str(disk)], check=False)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ def describe(exc: BaseException) -> str:
     reason = getattr(exc, "sqlite_errorname", None)  # e.g. SQLITE_FULL: no content
     return f"{type(exc).__name__} ({reason})" if reason else type(exc).__name__
 
+
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 

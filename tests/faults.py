@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 from tests.conftest import jsonl, run_cli
@@ -90,3 +91,33 @@ def flip_byte_in_blob(database: Path, table: str, where: str) -> None:
     assert at >= 0 and data.find(blob, at + 1) < 0
     data[at + len(blob) // 2] ^= 0x01
     database.write_bytes(bytes(data))
+
+
+@contextlib.contextmanager
+def small_tmpfs(mount: Path, size: str) -> Iterator[Path | None]:
+    """A file system of ``size`` at ``mount``; None where mounting is not allowed (root
+    is needed)."""
+    mount.mkdir(exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(mount)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        yield None
+        return
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(disk: Path) -> Path:
+    """Write one file until the file system refuses another byte; returns it."""
+    filler = disk / "filler"
+    with open(filler, "wb", buffering=0) as handle:
+        for size in (65_536, 4_096, 512, 1):
+            with contextlib.suppress(OSError):
+                while handle.write(b"\0" * size):
+                    pass
+    return filler

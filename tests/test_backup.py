@@ -115,7 +115,7 @@ def test_restore_is_refused_with_another_key_file(tmp_path: Path):
 
 
 def test_backup_into_a_folder_with_something_in_it_is_refused(tmp_path: Path):
-    config, data = backed_up(tmp_path)
+    config, _data = backed_up(tmp_path)
     result = run_cli(["backup", str(tmp_path / "backup"), "--config", str(config)])
     assert result.returncode == 2
     assert "exists and is not empty" in one_error_line(result)

@@ -8,7 +8,6 @@ import errno
 import json
 import os
 import sqlite3
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,35 +15,20 @@ import pytest
 
 from bot.texts import Texts
 from tests.conftest import run_cli
-from tests.faults import INTAKE
+from tests.faults import INTAKE, fill, small_tmpfs
 from tests.jsonl_session import JsonlSession
 
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", str(mount)],
-        capture_output=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    try:
+    with small_tmpfs(tmp_path / "disk", "2m") as mount:
+        if mount is None:
+            pytest.skip("mounting a small tmpfs needs root")
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
-def fill(disk: Path) -> Path:
-    """Write until the file system refuses another byte."""
-    filler = disk / "filler"
-    with open(filler, "wb", buffering=0) as handle:
-        for size in (65_536, 4_096, 512, 1):
-            with contextlib.suppress(OSError):
-                while handle.write(b"\0" * size):
-                    pass
+def full(disk: Path) -> Path:
+    filler = fill(disk)
     with pytest.raises(OSError) as refused:
         (disk / "one-more").write_bytes(b"\0" * 4_096)
     assert refused.value.errno == errno.ENOSPC
@@ -62,12 +46,12 @@ def test_a_full_disk_loses_nothing_and_the_intake_is_delivered_once(
     session = JsonlSession(config, "robin", log_level="WARNING")
     for message in INTAKE[:5]:
         session.send(message)
-    filler = fill(small_disk)
+    filler = full(small_disk)
     calm = en("input.error")
     refused, position, answers = 0, 5, []
     while position < len(INTAKE):
         if position == len(INTAKE) - 1 and refused == 2 and not filler.exists():
-            filler = fill(small_disk)  # full again for the confirmation with its handoff
+            filler = full(small_disk)  # full again for the confirmation with its handoff
         replies = session.send(INTAKE[position])
         if [r["text"] for r in replies] == [calm]:
             refused += 1
