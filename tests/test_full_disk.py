@@ -15,7 +15,7 @@ import pytest
 
 from bot.texts import Texts
 from tests.conftest import run_cli
-from tests.faults import INTAKE, fill, small_tmpfs
+from tests.faults import INTAKE, fill, one_error_line, small_tmpfs, snapshot
 from tests.jsonl_session import JsonlSession
 
 
@@ -73,3 +73,20 @@ def test_a_full_disk_loses_nothing_and_the_intake_is_delivered_once(
         with contextlib.closing(sqlite3.connect(small_disk / "data" / name)) as db:
             assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     assert os.statvfs(small_disk).f_bavail > 0
+
+
+def test_a_start_on_a_full_disk_says_so_and_sends_nobody_to_the_backup(
+    small_disk: Path, tmp_path: Path
+):
+    config = tmp_path / "config.toml"
+    config.write_text(f'[bot]\ndata_dir = "{small_disk / "data"}"\n')
+    assert run_cli(["chat", "--jsonl", "--config", str(config)], stdin="").returncode == 0
+    filler = full(small_disk)
+    before = snapshot(small_disk / "data")
+    result = run_cli(["chat", "--jsonl", "--config", str(config)], stdin='{"text": "hi"}\n')
+    assert result.returncode == 2
+    line = one_error_line(result)
+    assert "the disk is full" in line and "restore" not in line
+    assert snapshot(small_disk / "data") == before
+    filler.unlink()
+    assert run_cli(["chat", "--jsonl", "--config", str(config)], stdin="").returncode == 0

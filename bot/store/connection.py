@@ -13,18 +13,45 @@ from bot.store.base import StoreError
 
 
 def damaged(path: Path, exc: BaseException) -> StoreError:
-    """One line for a database that cannot be used: which file, what, and what to do."""
+    """One line for a database that cannot be used: which file, what, and what to do.
+    Only a file that is really damaged is sent to the backup; a full or failing disk,
+    a lock held too long or a permission is named as what it is."""
     reason = str(exc) if isinstance(exc, sqlite3.Error) else type(exc).__name__
-    if isinstance(exc, sqlite3.Error) and _disk_full(exc):
-        return StoreError(f"database {path}: the disk is full ({reason}); free some space")
+    code = str(getattr(exc, "sqlite_errorname", "") or "")
+    free = _free_bytes(path.parent)
+    if code.startswith("SQLITE_FULL") or (
+        (code.startswith("SQLITE_IOERR") or isinstance(exc, OSError))
+        and free is not None
+        and free < _NEARLY_FULL_BYTES
+    ):
+        return StoreError(
+            f"database {path}: the disk is full ({free} bytes free); free some space and"
+            " start again (nothing stored was lost)"
+        )
+    if code.startswith("SQLITE_IOERR") or isinstance(exc, OSError):
+        return StoreError(f"database {path}: the disk gave an error ({reason}); check the disk")
+    if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return StoreError(f"database {path} stayed locked by another process ({reason}); retry")
+    if code.startswith(("SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_READONLY", "SQLITE_AUTH")):
+        return StoreError(
+            f"database {path} cannot be opened for writing ({reason}); check that the bot's"
+            " user owns the data folder and its files"
+        )
     return StoreError(
         f"database {path} cannot be read ({reason}); stop the bot and restore the data"
         " folder from a backup (vertrouwd restore DIR), or move the file away to start empty"
     )
 
 
-def _disk_full(exc: sqlite3.Error) -> bool:
-    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "full" in str(exc)
+_NEARLY_FULL_BYTES = 1_000_000
+
+
+def _free_bytes(folder: Path) -> int | None:
+    try:
+        stats = os.statvfs(folder)
+    except OSError:
+        return None
+    return stats.f_bavail * stats.f_frsize
 
 
 def make_data_dir(path: Path) -> None:
