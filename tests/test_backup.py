@@ -9,6 +9,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 from bot.crypto import new_key_material, write_key_file
@@ -37,7 +38,10 @@ def case_ref(config: Path) -> str:
 
 
 def test_a_backup_during_traffic_restores_every_handoff_case_relay_and_timer(tmp_path: Path):
-    config = write_config(tmp_path)
+    # Short retries: the busy person's process also tries (and defers) robin's relay.
+    config = write_config(
+        tmp_path, "[outbox]\nretry_initial_seconds = 0.1\nretry_max_seconds = 0.3\n"
+    )
     data = tmp_path / "data"
     chat(config, "robin", *INTAKE)
     ref = case_ref(config)
@@ -76,6 +80,7 @@ def test_a_backup_during_traffic_restores_every_handoff_case_relay_and_timer(tmp
     assert counts(data) == before
     assert case_ref(config) == ref
     # The adviser's message, waiting in the restored store, reaches the employee.
+    time.sleep(0.5)  # its next attempt is due
     again = chat(config, "robin", {"text": "/mydata"})
     assert "QuietCanary42" in again.stdout
 
