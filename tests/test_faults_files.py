@@ -203,3 +203,27 @@ def test_an_unreadable_relay_is_named_and_the_next_still_goes(tmp_path: Path):
     assert f"Adviser to {kim_ref['case_ref']}" in result.stdout
     assert f"case {broken}: a relay cannot be decrypted" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_database_from_before_fingerprints_is_bound_only_to_a_key_that_opens_it(
+    used_data: Path, tmp_path: Path
+):
+    config = copy_of(used_data, tmp_path)
+    data = tmp_path / "data"
+    for name in ("vertrouwd.sqlite3", "adviser-inbox.sqlite3"):
+        with contextlib.closing(sqlite3.connect(data / name)) as db:
+            db.executescript(
+                "DROP TABLE key_fingerprint; DELETE FROM schema_version WHERE version = 20;"
+            )
+    own_key = (data / "secret.key").read_bytes()
+    (data / "secret.key").unlink()
+    write_key_file(data / "secret.key", new_key_material())
+    result = run(config, "chat")
+    assert result.returncode == 2
+    assert "holds data that does not open with this key file" in one_error_line(result)
+    (data / "secret.key").unlink()
+    (data / "secret.key").write_bytes(own_key)
+    (data / "secret.key").chmod(0o600)
+    assert run(config, "inbox").returncode == 0
+    with contextlib.closing(sqlite3.connect(data / "vertrouwd.sqlite3")) as db:
+        assert db.execute("SELECT COUNT(*) FROM key_fingerprint").fetchone() == (1,)

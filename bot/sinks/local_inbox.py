@@ -19,7 +19,7 @@ import aiosqlite
 from bot.crypto import DecryptionError, FieldCipher
 from bot.sinks.base import CasePosts, OutgoingHandoff, Receipt, ThreadPost, handoff_txn_id
 from bot.store.connection import open_migrated
-from bot.store.key_record import KEY_RECORD_MIGRATION
+from bot.store.key_record import KEY_RECORD_MIGRATION, opens_any
 
 INBOX_FILE = "adviser-inbox.sqlite3"
 log = logging.getLogger(__name__)
@@ -92,7 +92,12 @@ class LocalInbox:
     async def open(
         cls, data_dir: Path, cipher: FieldCipher, clock: Callable[[], float] = time.time
     ) -> LocalInbox:
-        db = await open_migrated(data_dir / INBOX_FILE, "FULL", _MIGRATIONS, cipher.fingerprint)
+        async def opens(db: aiosqlite.Connection) -> bool:
+            rows = await db.execute_fetchall("SELECT txn_id, sealed FROM handoffs LIMIT 5")
+            return opens_any(cipher, [(sealed, _aad(txn_id)) for txn_id, sealed in rows])
+
+        path = data_dir / INBOX_FILE
+        db = await open_migrated(path, "FULL", _MIGRATIONS, cipher.fingerprint, opens)
         return cls(db, cipher, clock)
 
     def prepare(self, adviser_id: str) -> None:

@@ -6,10 +6,14 @@ import contextlib
 import os
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import aiosqlite
 
 from bot.store.base import StoreError
+
+if TYPE_CHECKING:
+    from bot.store.key_record import KeyProbe
 
 
 def damaged(path: Path, exc: BaseException) -> StoreError:
@@ -171,7 +175,11 @@ async def apply_migrations(
 
 
 async def open_migrated(
-    path: Path, synchronous: str, migrations: tuple[tuple[int, str], ...], fingerprint: str
+    path: Path,
+    synchronous: str,
+    migrations: tuple[tuple[int, str], ...],
+    fingerprint: str,
+    opens: KeyProbe | None = None,
 ) -> aiosqlite.Connection:
     """``open_database``, the schema brought up to date, and the key checked: the
     database must belong to the key of ``fingerprint``. Nothing stays open on failure."""
@@ -180,7 +188,7 @@ async def open_migrated(
     db = await open_database(path, synchronous)
     try:
         await apply_migrations(db, migrations)
-        await bind_key(db, path, fingerprint)
+        await bind_key(db, path, fingerprint, opens)
     except BaseException as exc:
         with contextlib.suppress(sqlite3.Error, OSError):
             await db.close()

@@ -7,10 +7,12 @@ wrong file) is refused at once, before anything is read or written under it.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiosqlite
 
+from bot.crypto import DecryptionError, FieldCipher
 from bot.store.base import StoreError
 
 KEY_RECORD_MIGRATION = (
@@ -26,6 +28,18 @@ KEY_RECORD_MIGRATION = (
 )
 
 
+def opens_any(cipher: FieldCipher, sealed: list[tuple[bytes, bytes]]) -> bool:
+    """Whether ``cipher`` is the key of these (blob, associated data): one that opens is
+    enough (a damaged row says nothing about the key), and none to try is no objection."""
+    for blob, aad in sealed:
+        try:
+            cipher.open(blob, aad)
+        except DecryptionError:
+            continue
+        return True
+    return not sealed
+
+
 class KeyMismatch(StoreError):
     """The key file is not the one this database was sealed with."""
 
@@ -35,22 +49,37 @@ async def recorded_fingerprint(db: aiosqlite.Connection) -> str | None:
     return str(rows[0][0]) if rows else None
 
 
-async def bind_key(db: aiosqlite.Connection, path: Path, fingerprint: str) -> None:
+# Whether the data already in a database opens with the key (one sealed row tried).
+KeyProbe = Callable[[aiosqlite.Connection], Awaitable[bool]]
+
+
+async def bind_key(
+    db: aiosqlite.Connection, path: Path, fingerprint: str, opens: KeyProbe | None = None
+) -> None:
     """Record ``fingerprint`` on first use; refuse a database recorded with another.
 
-    ``db`` is an autocommit connection; two first starts record the same key once.
+    A database from before fingerprints were kept is recorded only if its data opens
+    with the key (``opens``). ``db`` is an autocommit connection; two first starts
+    record the same key once.
     """
     await db.execute("BEGIN IMMEDIATE")
     try:
-        await db.execute(
+        cursor = await db.execute(
             "INSERT INTO key_fingerprint (id, fingerprint, recorded_at) VALUES (1, ?, ?)"
             " ON CONFLICT (id) DO NOTHING",
             (fingerprint, time.time()),
         )
+        foreign = cursor.rowcount == 1 and opens is not None and not await opens(db)
         stored = await recorded_fingerprint(db)
     except BaseException:
         await db.rollback()
         raise
+    if foreign:
+        await db.rollback()
+        raise KeyMismatch(
+            f"database {path} holds data that does not open with this key file; put its"
+            " own key file back (storage.key_file); no data was read or changed"
+        )
     await db.commit()
     if stored != fingerprint:
         raise KeyMismatch(

@@ -24,6 +24,7 @@ from bot.store.base import (
 )
 from bot.store.connection import open_database, open_migrated
 from bot.store.group_commit import BatchedLookup, GroupCommit
+from bot.store.key_record import opens_any
 from bot.store.line_records import LineStep
 from bot.store.lines import LineQueries
 from bot.store.migrations import MIGRATIONS
@@ -86,7 +87,14 @@ class SqliteStore(LineQueries):
     @classmethod
     async def open(cls, path: Path, cipher: FieldCipher, durability: str) -> SqliteStore:
         steps_sync, transactions_sync = _SYNCHRONOUS[durability]
-        db = await open_migrated(path, steps_sync, MIGRATIONS, cipher.fingerprint)
+
+        async def opens(db: aiosqlite.Connection) -> bool:
+            rows = list(
+                await db.execute_fetchall("SELECT user_key, sealed FROM conversations LIMIT 5")
+            )
+            return opens_any(cipher, [(row[1], _conversation_aad(row[0])) for row in rows])
+
+        db = await open_migrated(path, steps_sync, MIGRATIONS, cipher.fingerprint, opens)
         try:
             tx_db = await open_database(path, transactions_sync, isolation_level="IMMEDIATE")
         except BaseException:
