@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import io
 import logging
 import os
 import signal
@@ -58,13 +59,16 @@ def _chat(config: Config, args: argparse.Namespace) -> int:
             if args.jsonl:
                 await run_jsonl(runtime.engine, args.user, lang, relay=runtime.relay)
             else:
+                # Bytes that are not UTF-8 become U+FFFD, not a crash at the keyboard.
+                if isinstance(sys.stdin, io.TextIOWrapper):
+                    sys.stdin.reconfigure(errors="replace")
                 await run_interactive(runtime.engine, args.user, lang, relay=runtime.relay)
 
     try:
         asyncio.run(main())
     except KeyboardInterrupt:
         return 0
-    except OutputClosed:
+    except (OutputClosed, BrokenPipeError):
         # Python would complain when it flushes stdout at exit: nothing goes there now.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

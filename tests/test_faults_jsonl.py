@@ -86,3 +86,18 @@ def test_a_closed_output_pipe_ends_quietly_with_the_step_saved(tmp_path: Path, e
         stdin=json.dumps({"choice": "agree"}) + "\n",
     )
     assert en("adviser.prompt") in result.stdout
+
+
+def test_the_keyboard_chat_reads_bytes_that_are_not_utf8_without_a_crash(tmp_path: Path):
+    config = write_config(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "chat", "--config", str(config), "--user", "kb"],
+        input=b"hallo\xff\xfe\n",
+        capture_output=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0
+    assert b"Traceback" not in result.stderr
+    assert result.stdout.count(b"> ") == 2  # the reply to that line, then the next prompt
