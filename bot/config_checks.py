@@ -64,8 +64,9 @@ def _values(config: Config) -> dict[str, float]:
 
 def _bounds(config: Config) -> None:
     for setting, value in _values(config).items():
-        if value > _MAXIMA[setting]:
-            raise ConfigError(f"{setting}: {value!r} is too large (at most {_MAXIMA[setting]:g})")
+        limit = _MAXIMA.get(setting)  # a setting added since has no bound here yet
+        if limit is not None and value > limit:
+            raise ConfigError(f"{setting}: {value!r} is too large (at most {limit:g})")
     if config.contact_within_working_days < 1:
         raise ConfigError(
             "organisation.contact_within_working_days: must be 1 or more,"
