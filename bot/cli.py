@@ -6,9 +6,11 @@ import argparse
 import asyncio
 import dataclasses
 import getpass
+import io
 import logging
 import os
 import signal
+import sqlite3
 import sys
 import time
 from collections.abc import Sequence
@@ -16,10 +18,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.adapters.terminal import run_interactive, run_jsonl
+from bot.adapters.terminal import OutputClosed, run_interactive, run_jsonl
+from bot.backup import BackupError
 from bot.config import LOG_FORMATS, Config, ConfigError, load_config
-from bot.crypto import FieldCipher, KeyFileError, load_or_create_keys
+from bot.crypto import DecryptionError, FieldCipher, KeyFileError
 from bot.first_run.command import add_init_parser, init_command
+from bot.key_guard import keys_for_data
 from bot.local_adviser import read_inbox, write_in_thread
 from bot.logs import keep_content_out_of_logs
 from bot.matrix.errors import (
@@ -68,11 +72,18 @@ def _chat(config: Config, args: argparse.Namespace) -> int:
             if args.jsonl:
                 await run_jsonl(runtime.engine, args.user, lang, relay=runtime.relay)
             else:
+                # Bytes that are not UTF-8 become U+FFFD, not a crash at the keyboard.
+                if isinstance(sys.stdin, io.TextIOWrapper):
+                    sys.stdin.reconfigure(errors="replace")
                 await run_interactive(runtime.engine, args.user, lang, relay=runtime.relay)
 
     try:
         asyncio.run(main())
     except KeyboardInterrupt:
+        return 0
+    except (OutputClosed, BrokenPipeError):
+        # Python would complain when it flushes stdout at exit: nothing goes there now.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     return 0
 
@@ -141,8 +152,10 @@ def _texts_check(config: Config, args: argparse.Namespace) -> int:
 
 
 def _doctor(config: Config, args: argparse.Namespace) -> int:
+    from bot.data_check import verify_data_files
     from bot.doctor import doctor  # loads matrix-nio: only when asked for
 
+    asyncio.run(verify_data_files(config))  # a broken file: one line, exit code 2
     ok, report = doctor(config)
     print(report)
     return 0 if ok else 1
@@ -158,7 +171,7 @@ def _matrix_setup(config: Config, args: argparse.Namespace) -> int:
     adviser = config.adviser(args.adviser)
     catalog = load_catalog(config.locales_dir, config.default_language)
     texts = catalog.texts(adviser.language)  # the default language where unsupported
-    cipher = FieldCipher(load_or_create_keys(config.key_file))
+    cipher = FieldCipher(keys_for_data(config))
 
     async def create() -> tuple[str, Pin]:
         assert config.matrix is not None
@@ -271,7 +284,7 @@ def _matrix_repin(config: Config, args: argparse.Namespace) -> int:
     if config.matrix is None:
         raise ConfigError("matrix: not configured, so there is no identity to pin")
     who, user_id = pin_target(config, args.adviser)
-    cipher = FieldCipher(load_or_create_keys(config.key_file))
+    cipher = FieldCipher(keys_for_data(config))
 
     async def repin() -> int:
         assert config.matrix is not None
@@ -328,6 +341,15 @@ def _matrix_repin(config: Config, args: argparse.Namespace) -> int:
         return 1
 
 
+def _backup(config: Config, args: argparse.Namespace) -> int:
+    from bot.backup import backup, restore
+
+    run = backup if args.command == "backup" else restore
+    for line in run(config, args.folder):
+        print(line)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", type=Path, help="config file (default: built-in defaults)")
@@ -369,6 +391,18 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "doctor", parents=[common], help="check that handoffs can reach the advisers"
     )
+    backup = commands.add_parser(
+        "backup",
+        parents=[common],
+        help="copy every database into a new folder, safely while the bot runs (no key)",
+    )
+    backup.add_argument("folder", type=Path, help="a new or empty folder for the backup")
+    restore = commands.add_parser(
+        "restore",
+        parents=[common],
+        help="put a backup back into the data folder (the bot must be stopped)",
+    )
+    restore.add_argument("folder", type=Path, help="a folder made by `vertrouwd backup`")
     matrix = commands.add_parser("matrix", help="set up the Matrix side")
     matrix_commands = matrix.add_subparsers(dest="matrix_command", required=True)
     setup = matrix_commands.add_parser(
@@ -450,6 +484,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _doctor(config, args)
         if args.command == "matrix" and args.matrix_command == "repin":
             return _matrix_repin(config, args)
+        if args.command in ("backup", "restore"):
+            return _backup(config, args)
         if args.command == "matrix":
             return _matrix_setup(config, args)
         if args.command == "report":
@@ -463,6 +499,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _texts_check(config, args)
     except (ConfigError, KeyFileError, TextsInvalid, StoreError, EncryptionUnavailable) as exc:
         print(f"vertrouwd: {exc}", file=sys.stderr)
+        return EXIT_PROBLEM
+    except BackupError as exc:
+        print(f"vertrouwd: {exc}", file=sys.stderr)
+        return EXIT_PROBLEM
+    except DecryptionError:
+        # Only reached where a sealed field had no place of its own to be reported.
+        print(
+            "vertrouwd: stored data cannot be decrypted with this key file; put the data"
+            " folder's own key file back (storage.key_file), or restore from a backup",
+            file=sys.stderr,
+        )
+        return EXIT_PROBLEM
+    except sqlite3.DatabaseError as exc:
+        print(
+            f"vertrouwd: a database in the data folder cannot be read"
+            f" ({exc}); stop the bot and restore the data folder from a backup",
+            file=sys.stderr,
+        )
         return EXIT_PROBLEM
 
 

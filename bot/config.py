@@ -637,6 +637,14 @@ def load_config(path: Path | None = None, environ: dict[str, str] | None = None)
             user = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
             raise ConfigError(f"config file {path} does not exist") from exc
+        except IsADirectoryError as exc:
+            raise ConfigError(f"config file {path} is a folder; name the config file") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"config file {path}: not UTF-8 text (byte {exc.start + 1}); save it as UTF-8"
+            ) from exc
+        except OSError as exc:
+            raise ConfigError(f"config file {path} cannot be read ({exc.strerror})") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {path}: not valid TOML ({exc})") from exc
         # Lists of tables are replaced whole, never merged entry by entry.
@@ -644,7 +652,9 @@ def load_config(path: Path | None = None, environ: dict[str, str] | None = None)
         raw = _merge(raw, user)
         raw.update(lists)
         base_dir = path.resolve().parent
-    return _build(raw, base_dir, env)
+    from bot.config_checks import check_config  # it builds on this module's types
+
+    return check_config(_build(raw, base_dir, env))
 
 
 def _build(raw: dict[str, Any], base_dir: Path, env: os._Environ[str] | dict[str, str]) -> Config:

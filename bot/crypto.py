@@ -61,6 +61,7 @@ class FieldCipher:
         self._aeads = {version: AESGCM(key) for version, key in material.data_keys.items()}
         self._current = material.current
         self._prefix = version_prefix(material.current)
+        self.fingerprint = key_fingerprint(material)
 
     @property
     def prefix(self) -> bytes:
@@ -119,11 +120,18 @@ def _key_document(material: KeyMaterial, retiring: tuple[int, ...] = ()) -> dict
 
 
 def _write_new(path: Path, document: dict[str, object]) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(document, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
+    """Written whole beside it, then linked into place: a second process starting at
+    the same moment finds either no key file or a complete one, never a half one."""
+    staged = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(document, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(staged, path)  # FileExistsError if there is one: never overwritten
+    finally:
+        staged.unlink(missing_ok=True)
 
 
 def write_key_file(path: Path, material: KeyMaterial) -> None:
@@ -171,7 +179,9 @@ def read_key_file(path: Path) -> KeyMaterial:
             current=int(document["current"]),
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise KeyFileError(f"key file {path} is not a valid vertrouwd key file") from exc
+        raise KeyFileError(
+            f"key file {path} is not a valid vertrouwd key file; put back the copy you keep"
+        ) from exc
     if material.current not in data_keys or any(
         len(k) != 32 for k in [material.lookup_key, *data_keys.values()]
     ):
@@ -186,3 +196,9 @@ def load_or_create_keys(path: Path) -> KeyMaterial:
         with contextlib.suppress(FileExistsError):
             write_key_file(path, new_key_material())
     return read_key_file(path)
+
+
+def key_fingerprint(material: KeyMaterial) -> str:
+    """Names the key file a database belongs to, and gives away nothing of the key:
+    a keyed hash of a fixed label under the lookup key (which never rotates)."""
+    return hmac.new(material.lookup_key, b"vertrouwd key fingerprint 1", hashlib.sha256).hexdigest()

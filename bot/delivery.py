@@ -19,6 +19,13 @@ from bot.waking import sleep_until_due
 
 log = logging.getLogger(__name__)
 
+
+def describe(exc: BaseException) -> str:
+    """The kind of failure, never its message (which may quote content)."""
+    reason = getattr(exc, "sqlite_errorname", None)  # e.g. SQLITE_FULL: no content
+    return f"{type(exc).__name__} ({reason})" if reason else type(exc).__name__
+
+
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
@@ -145,5 +152,9 @@ class RetryingDelivery(ABC, Generic[Item, Result]):
                 next_at = await self.next_due_at()
             except StoreError as exc:
                 log.error("%s pass failed: %s", type(self).__name__, type(exc).__name__)
+                next_at = self._clock() + self._retry_initial
+            except Exception as exc:  # noqa: BLE001 - a full disk, a damaged page: try again
+                # The worker must outlive it: a dead worker would deliver nothing more.
+                log.error("%s pass failed: %s", type(self).__name__, describe(exc))
                 next_at = self._clock() + self._retry_initial
             await sleep_until_due(self._wake, next_at, self._clock, self.poll_seconds)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import aiohttp
 
 from bot.config import Config, ConfigError
-from bot.crypto import FieldCipher, KeyFileError, load_or_create_keys
+from bot.crypto import FieldCipher, KeyFileError
+from bot.key_guard import keys_for_data
 from bot.matrix.errors import (
     CrossSigningError,
     EncryptionUnavailable,
@@ -124,7 +125,7 @@ def _basics(config: Config) -> tuple[list[Check], FieldCipher | None]:
             )
         )
     try:
-        cipher = FieldCipher(load_or_create_keys(config.key_file))
+        cipher = FieldCipher(keys_for_data(config))
         checks.append(Check("key file", True, str(config.key_file)))
     except KeyFileError as exc:
         checks.append(Check("key file", False, str(exc), "restore the key file from backup"))

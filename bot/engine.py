@@ -19,7 +19,14 @@ from bot.messages import Inbound, Reply
 from bot.observe import NO_OBSERVER, Observer
 from bot.ratelimit import FloodLimiter
 from bot.report.tallies import handoff_tally
-from bot.store import CaseRefTaken, ConversationRecord, NewHandoff, Store, StoreError
+from bot.store import (
+    CaseRefTaken,
+    ConversationRecord,
+    NewHandoff,
+    Store,
+    StoreError,
+    UnreadableRecord,
+)
 from bot.store.line_records import (
     STOPPED,
     TO_ADVISER,
@@ -187,7 +194,11 @@ class Engine:
         catalog = self._catalog()
         stored: ConversationRecord | None = None
         try:
-            stored = await self._store.load_conversation(user)
+            try:
+                stored = await self._store.load_conversation(user)
+            except UnreadableRecord:
+                await self._unreadable_conversation(user, inbound, deliver, catalog, now)
+                return
             if already_handled(inbound, stored):
                 log.info("message on %s already handled; not handled again", inbound.channel)
                 return
@@ -228,6 +239,24 @@ class Engine:
         if step.conversation is None:
             for erased in self.on_erased:
                 await erased(inbound)
+
+    async def _unreadable_conversation(
+        self, user: UserKey, inbound: Inbound, deliver: Deliver, catalog: Catalog, now: float
+    ) -> None:
+        """The person's stored conversation cannot be opened: say so, show what can be
+        read (the open line's case reference), and let /delete clear the way."""
+        t = _texts_for(catalog, None, inbound.language_hint)
+        if (inbound.text or "").strip().lower() == "/delete":
+            await self._store.save_step(user, None, None, now)
+            self._on_line()
+            await deliver([Reply(t("delete.done"))])
+            return
+        parts = [t("faults.conversation_unreadable")]
+        line = await self._store.open_case(user)
+        if line is not None:
+            closed_days = f"{self._config.retention.closed_case_days:g}"
+            parts.append(t("mydata.line", case_ref=line, closed_days=closed_days))
+        await deliver([Reply("\n\n".join(parts))])
 
     async def _persisted_step(
         self,

@@ -16,8 +16,9 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 from bot.config import Config
-from bot.crypto import FieldCipher, read_key_file
+from bot.crypto import FieldCipher, KeyMaterial
 from bot.flows.summary import handoff_text
+from bot.key_guard import existing_keys
 from bot.line.desk import AdviserDesk
 from bot.runtime import STORE_FILE
 from bot.sinks.local_inbox import LocalInbox
@@ -26,8 +27,10 @@ from bot.texts import Catalog, load_catalog
 
 
 @contextlib.asynccontextmanager
-async def _opened(config: Config) -> AsyncIterator[tuple[LocalInbox, SqliteStore]]:
-    cipher = FieldCipher(read_key_file(config.key_file))
+async def _opened(
+    config: Config, keys: KeyMaterial
+) -> AsyncIterator[tuple[LocalInbox, SqliteStore]]:
+    cipher = FieldCipher(keys)
     inbox = await LocalInbox.open(config.data_dir, cipher)
     try:
         store = await SqliteStore.open(config.data_dir / STORE_FILE, cipher, config.durability)
@@ -44,13 +47,14 @@ async def _opened(config: Config) -> AsyncIterator[tuple[LocalInbox, SqliteStore
 async def read_inbox(config: Config, adviser_id: str | None, as_jsonl: bool) -> int:
     catalog = load_catalog(config.locales_dir, config.default_language)
     default_texts = catalog.texts(config.default_language)
-    if not config.key_file.exists():
+    keys = existing_keys(config)
+    if keys is None:  # never started: nothing sealed, nothing delivered
         print(default_texts("inbox.empty"))
         return 0
-    async with _opened(config) as (inbox, store):
-        items = await inbox.items(adviser_id)
-        threads = {item.txn_id: await inbox.thread(item.payload["case_ref"]) for item in items}
+    async with _opened(config, keys) as (inbox, store):
+        contents = await inbox.contents(adviser_id)
         waiting = await store.pending_count()
+    items, threads = contents.items, contents.threads
     for item in items:
         texts = catalog.texts(config.adviser_language(item.adviser_id))
         rendered = handoff_text(item.payload, texts, config)
@@ -72,8 +76,15 @@ async def read_inbox(config: Config, adviser_id: str | None, as_jsonl: bool) -> 
             for post in thread:
                 print("\n  > " + post.replace("\n", "\n    "))
             print("-" * 60)
-    if not items and not as_jsonl:
+    if not items and not contents.unreadable and not as_jsonl:
         print(default_texts("inbox.empty"))
+    for case_ref in contents.unreadable:
+        print(default_texts("faults.inbox_unreadable", case_ref=case_ref), file=sys.stderr)
+    for case_ref, count in contents.unreadable_posts.items():
+        print(
+            default_texts("faults.thread_unreadable", case_ref=case_ref, count=count),
+            file=sys.stderr,
+        )
     if waiting:
         print(default_texts("inbox.waiting", count=waiting), file=sys.stderr)
     return 0
@@ -83,10 +94,11 @@ async def write_in_thread(config: Config, case_ref: str, text: str) -> int:
     """The adviser of the case writes ``text`` in its thread; prints the answer."""
     catalog: Catalog = load_catalog(config.locales_dir, config.default_language)
     default_texts = catalog.texts(config.default_language)
-    if not config.key_file.exists():
+    keys = existing_keys(config)
+    if keys is None:
         print(default_texts("desk.unknown_thread"), file=sys.stderr)
         return 1
-    async with _opened(config) as (_inbox, store):
+    async with _opened(config, keys) as (_inbox, store):
         case = await store.case(case_ref.strip().upper())
         adviser = config.adviser(case.adviser_id) if case is not None else config.advisers[0]
         desk = AdviserDesk(store, config, lambda: catalog, time.time, lambda: None)

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 
 from bot.admin.text_editor import TextEditor
 from bot.config import Config
-from bot.crypto import FieldCipher, KeyMaterial, UserKeyer, load_or_create_keys
+from bot.crypto import FieldCipher, KeyMaterial, UserKeyer
 from bot.engine import Engine
+from bot.key_guard import keys_for_data
 from bot.key_watch import watch_key_file
 from bot.line.clock import TimerWorker
 from bot.line.desk import AdviserDesk
@@ -28,6 +29,7 @@ from bot.outbox import OutboxWorker
 from bot.sinks.base import HandoffSink
 from bot.sinks.local_inbox import LocalInbox
 from bot.store import SqliteStore, StoreError
+from bot.store.connection import make_data_dir
 from bot.texts import Catalog
 
 if TYPE_CHECKING:
@@ -45,8 +47,7 @@ _OPEN_TO_OTHERS = stat.S_IRGRP | stat.S_IWGRP | stat.S_IROTH | stat.S_IWOTH
 def prepare_data_dir(path: Path) -> None:
     """Create the data folder owner-only; one that others can read or write is refused."""
     if not path.exists():
-        path.mkdir(parents=True, mode=0o700)
-        path.chmod(0o700)  # mkdir's mode is filtered by the umask
+        make_data_dir(path)  # another process may be making it too
     elif path.stat().st_mode & _OPEN_TO_OTHERS:
         raise StoreError(
             f"data folder {path} can be read or written by other users; run: chmod 700 {path}"
@@ -162,7 +163,7 @@ async def open_runtime(
     """Open everything the bot needs; deliver what is due and close it all on exit."""
     keep_content_out_of_logs(config.log_level)
     prepare_data_dir(config.data_dir)
-    keys = load_or_create_keys(config.key_file)
+    keys = keys_for_data(config)
     cipher = FieldCipher(keys)
     texts = LiveCatalog(config)
     async with contextlib.AsyncExitStack() as resources:

@@ -544,5 +544,6 @@ async def test_an_unreadable_conversation_gets_a_calm_answer_not_a_crash(
     with sqlite3.connect(person.runtime.config.data_dir / "vertrouwd.sqlite3") as raw:
         raw.execute("UPDATE conversations SET sealed = X'0001deadbeef'")
     await person.pick("bullying")
-    assert person.texts == [en("input.error")]  # in English, the language of the talk
-    assert "step failed on terminal: StoreError" in caplog.text
+    # Said as it is, in English (the language of the talk), with the way out (/delete).
+    assert person.texts == [en("faults.conversation_unreadable")]
+    assert "a stored conversation cannot be read (DecryptionError)" in caplog.text

@@ -114,6 +114,7 @@ def test_no_identity_means_no_eligible_device():
 
 
 def test_a_matrix_state_file_that_does_not_match_the_key_is_refused_clearly(tmp_path):
+    from bot.crypto import new_key_material, write_key_file
     from tests.conftest import run_cli, write_config
 
     config = write_config(
@@ -123,6 +124,7 @@ def test_a_matrix_state_file_that_does_not_match_the_key_is_refused_clearly(tmp_
         'matrix_user_id = "@anna:hs"\nroom_id = "!room:hs"\n',
     )
     (tmp_path / "data").mkdir(mode=0o700)
+    write_key_file(tmp_path / "data" / "secret.key", new_key_material())  # its own key
     (tmp_path / "data" / "matrix-state.sealed").write_bytes(b"\x00\x01not sealed by us")
     result = run_cli(["chat", "--jsonl", "--config", str(config)], stdin="")
     assert result.returncode == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -19,6 +20,7 @@ from bot.store import (
     Store,
     StoreError,
 )
+from bot.store.key_record import KeyMismatch
 from bot.store.line_records import AdviserStep, CaseContact, NewCase, RelayNote, Timer
 
 Opener = Callable[[Path, FieldCipher], Awaitable[Store]]
@@ -297,3 +299,36 @@ async def test_every_sealed_field_is_sealed_again_with_a_new_key(
     assert pending.payload == handoff_with_case("ACDE-FGHJ").payload
     [relay] = await store.due_relays(200.0, 10, ["terminal"])
     assert relay.text == SECRET and relay.contact is not None
+
+
+# -- faults: an unreadable row hides no other, another key opens nothing ------------------
+
+
+async def test_an_unreadable_handoff_waits_and_the_next_is_still_due(
+    store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    await store.save_step(ALICE, record(), NewHandoff("ACDE-FGHJ", "adviser-a", {"n": 1}), 100.0)
+    await store.save_step(BOB, record(), NewHandoff("KLMN-PQRS", "adviser-a", {"n": 2}), 101.0)
+    with sqlite3.connect(tmp_path / "store.sqlite3") as raw:
+        raw.execute("UPDATE outbox SET sealed = X'0001deadbeef' WHERE case_ref = 'ACDE-FGHJ'")
+    with caplog.at_level(logging.ERROR):
+        [due] = await store.due_handoffs(now=200.0, limit=10)
+    assert due.case_ref == "KLMN-PQRS"
+    assert "handoff ACDE-FGHJ cannot be decrypted" in caplog.text
+    assert await store.pending_count() == 2  # kept, not dropped
+
+
+@pytest.mark.parametrize("name", sorted(STORES))
+async def test_another_key_opens_nothing_and_changes_nothing(
+    tmp_path: Path, keys: KeyMaterial, name: str
+):
+    opened = await STORES[name](tmp_path, FieldCipher(keys))
+    await opened.save_step(ALICE, record(), None, 100.0)
+    await opened.close()
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    with pytest.raises(KeyMismatch, match="was sealed with another key file"):
+        await STORES[name](tmp_path, FieldCipher(new_key_material()))
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    reopened = await STORES[name](tmp_path, FieldCipher(keys))
+    assert await reopened.load_conversation(ALICE) == record()
+    await reopened.close()

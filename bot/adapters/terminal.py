@@ -8,7 +8,7 @@ import json
 import sys
 import threading
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from bot.engine import Deliver, Engine
 from bot.line.relay import RelayWorker
@@ -49,6 +49,9 @@ def parse_jsonl_line(line: str, user: str, lang: str | None) -> Inbound:
         message: Any = json.loads(line)
     except json.JSONDecodeError as exc:
         raise JsonlInputError(f"not valid JSON (column {exc.colno})") from exc
+    except (ValueError, RecursionError) as exc:
+        # Nested too deep for the parser, or a number too long to convert.
+        raise JsonlInputError("not valid JSON for this interface (too deep or too long)") from exc
     if not isinstance(message, dict):
         raise JsonlInputError("expected a JSON object")
     question = message.get("question")
@@ -61,6 +64,9 @@ def parse_jsonl_line(line: str, user: str, lang: str | None) -> Inbound:
     value = message[key]
     if not isinstance(value, str):
         raise JsonlInputError(f'"{key}" must be a string')
+    for field, text in ((key, value), ("question", question or "")):
+        if not _is_unicode(text):
+            raise JsonlInputError(f'"{field}" holds a lone surrogate, which is not text')
     # The terminal's "address" is the person's name there: relays find them by it.
     if key == "media":
         return Inbound(
@@ -71,6 +77,14 @@ def parse_jsonl_line(line: str, user: str, lang: str | None) -> Inbound:
             CHANNEL, user, choice=value, question=question, language_hint=lang, reply_to=user
         )
     return Inbound(CHANNEL, user, text=value, language_hint=lang, reply_to=user)
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _write_line(out: TextIO, value: dict[str, Any]) -> None:
@@ -104,6 +118,29 @@ async def _read_line(stream: TextIO) -> str:
     return await line
 
 
+MAX_JSONL_LINE_BYTES = 1_000_000
+
+
+def _read_bytes_line(stream: TextIO) -> str | JsonlInputError:
+    """One line of a byte stream: its text, or what is wrong with it ("" at the end)."""
+    raw: BinaryIO = stream.buffer
+    data = raw.readline(MAX_JSONL_LINE_BYTES + 1)
+    if len(data) > MAX_JSONL_LINE_BYTES and not data.endswith(b"\n"):
+        while data and not data.endswith(b"\n"):  # the rest of the line goes unread
+            data = raw.readline(MAX_JSONL_LINE_BYTES)
+        return JsonlInputError(f"line longer than {MAX_JSONL_LINE_BYTES} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return JsonlInputError(f"not UTF-8 (byte {exc.start + 1} of the line)")
+
+
+async def _read_jsonl_line(stream: TextIO) -> str | JsonlInputError:
+    if getattr(stream, "buffer", None) is None:  # a text stream (as in tests): lines are text
+        return await _read_line(stream)
+    return await asyncio.get_running_loop().run_in_executor(None, _read_bytes_line, stream)
+
+
 async def run_jsonl(
     engine: Engine,
     user: str,
@@ -129,9 +166,13 @@ async def run_jsonl(
 
     _serve_line(relay, user, deliver, with_choices=True)
 
-    while line := await _read_line(stdin):
-        if line.strip():
+    try:
+        while line := await _read_jsonl_line(stdin):  # every line gets an answer
             try:
+                if isinstance(line, JsonlInputError):
+                    raise line
+                if not line.strip():
+                    raise JsonlInputError("an empty line")
                 inbound = parse_jsonl_line(line, user, lang)
             except JsonlInputError as exc:
                 _write_line(stdout, {"error": str(exc)})
@@ -139,6 +180,13 @@ async def run_jsonl(
                 await engine.handle(inbound, deliver)
             _write_line(stdout, {"waiting": True})
             stdout.flush()
+    except BrokenPipeError:
+        # The reader went away. Every step was saved before its reply was written.
+        raise OutputClosed from None
+
+
+class OutputClosed(Exception):
+    """The other end of the JSON lines' output closed it: the session ends quietly."""
 
 
 def render_reply(reply: Reply) -> str:

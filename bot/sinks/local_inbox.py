@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,11 +17,12 @@ from typing import Any
 
 import aiosqlite
 
-from bot.crypto import FieldCipher
+from bot.crypto import DecryptionError, FieldCipher
 from bot.sinks.base import CasePosts, OutgoingHandoff, Receipt, ThreadPost, handoff_txn_id
 from bot.store.aad_upgrade import reseal_under_new_aad
 from bot.store.base import StoreError
-from bot.store.connection import apply_migrations, open_database
+from bot.store.connection import open_migrated
+from bot.store.key_record import KEY_RECORD_MIGRATION, opens_any
 from bot.store.reseal import (
     Resealed,
     SealedColumn,
@@ -30,6 +32,7 @@ from bot.store.reseal import (
 )
 
 INBOX_FILE = "adviser-inbox.sqlite3"
+log = logging.getLogger(__name__)
 
 _MIGRATIONS: tuple[tuple[int, str], ...] = (
     (
@@ -57,6 +60,7 @@ _MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE INDEX thread_posts_case ON thread_posts (case_ref, received_at);
         """,
     ),
+    KEY_RECORD_MIGRATION,
     (
         30,
         """
@@ -78,6 +82,18 @@ class InboxItem:
     payload: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class InboxContents:
+    items: list[InboxItem]
+    threads: dict[str, list[str]]  # per txn_id: the posts that can be read
+    unreadable: tuple[str, ...]  # case references of handoffs that cannot be read
+    unreadable_posts: dict[str, int]  # per case reference: posts that cannot be read
+
+
+def _case_of(txn_id: str) -> str:
+    return txn_id.removeprefix(handoff_txn_id(""))
+
+
 def _old_aad(txn_id: str) -> bytes:
     """Both tables' rows before migration 30; only for sealing them again."""
     return b"inbox\x00" + txn_id.encode()
@@ -97,6 +113,28 @@ _SEALED_COLUMNS = (
 )
 
 
+async def _upgrade_aad(db: aiosqlite.Connection, cipher: FieldCipher) -> None:
+    """Rows from before migration 30 are sealed again under their table's own AAD."""
+    await reseal_under_new_aad(
+        db,
+        cipher,
+        "handoffs",
+        "txn_id",
+        ("txn_id", "adviser_id"),
+        lambda r: _old_aad(r[0]),
+        lambda r: _handoff_aad(r[0], r[1]),
+    )
+    await reseal_under_new_aad(
+        db,
+        cipher,
+        "thread_posts",
+        "txn_id",
+        ("txn_id", "case_ref", "adviser_id"),
+        lambda r: _old_aad(r[0]),
+        lambda r: _post_aad(r[0], r[1], r[2]),
+    )
+
+
 class LocalInbox:
     name = "local-inbox"
 
@@ -111,27 +149,24 @@ class LocalInbox:
     async def open(
         cls, data_dir: Path, cipher: FieldCipher, clock: Callable[[], float] = time.time
     ) -> LocalInbox:
-        db = await open_database(data_dir / INBOX_FILE, "FULL")
+        async def opens(db: aiosqlite.Connection) -> bool:
+            rows = await db.execute_fetchall(
+                "SELECT txn_id, adviser_id, sealed, aad FROM handoffs LIMIT 5"
+            )
+            return opens_any(
+                cipher,
+                [
+                    (sealed, _old_aad(txn_id) if aad == 1 else _handoff_aad(txn_id, owner))
+                    for txn_id, owner, sealed, aad in rows
+                ],
+            )
+
+        path = data_dir / INBOX_FILE
+        db = await open_migrated(
+            path, "FULL", _MIGRATIONS, cipher.fingerprint, opens, f"local inbox {INBOX_FILE}"
+        )
         try:
-            await apply_migrations(db, _MIGRATIONS, f"local inbox {INBOX_FILE}")
-            await reseal_under_new_aad(
-                db,
-                cipher,
-                "handoffs",
-                "txn_id",
-                ("txn_id", "adviser_id"),
-                lambda r: _old_aad(r[0]),
-                lambda r: _handoff_aad(r[0], r[1]),
-            )
-            await reseal_under_new_aad(
-                db,
-                cipher,
-                "thread_posts",
-                "txn_id",
-                ("txn_id", "case_ref", "adviser_id"),
-                lambda r: _old_aad(r[0]),
-                lambda r: _post_aad(r[0], r[1], r[2]),
-            )
+            await _upgrade_aad(db, cipher)
         except StoreError:
             await db.close()  # an open database thread would keep the process alive
             raise
@@ -175,16 +210,25 @@ class LocalInbox:
         return Receipt(post.txn_id, INBOX_FILE)
 
     async def thread(self, case_ref: str) -> list[str]:
-        """What reached the case's thread, oldest first."""
+        """What reached the case's thread and can be read, oldest first."""
+        return (await self._thread(case_ref))[0]
+
+    async def _thread(self, case_ref: str) -> tuple[list[str], int]:
         rows = await self._db.execute_fetchall(
             "SELECT txn_id, adviser_id, sealed FROM thread_posts WHERE case_ref = ?"
             " ORDER BY received_at",
             (case_ref,),
         )
-        return [
-            self._cipher.open(sealed, _post_aad(txn_id, case_ref, adviser)).decode()
-            for txn_id, adviser, sealed in rows
-        ]
+        posts, unreadable = [], 0
+        for txn_id, adviser, sealed in rows:
+            try:
+                posts.append(
+                    self._cipher.open(sealed, _post_aad(txn_id, case_ref, adviser)).decode()
+                )
+            except (DecryptionError, UnicodeDecodeError) as exc:
+                log.error("inbox: a post in case %s's thread cannot be read (%s)", case_ref, exc)
+                unreadable += 1
+        return posts, unreadable
 
     async def remove_posts(self, posts: CasePosts) -> None:
         """The case's retention term passed: its handoff and thread go from the inbox."""
@@ -194,22 +238,35 @@ class LocalInbox:
         )
 
     async def items(self, adviser_id: str | None = None) -> list[InboxItem]:
-        """Every delivered handoff, urgent ones first, then oldest first."""
+        """Every delivered handoff that can be read, urgent ones first, then oldest first."""
+        return (await self.contents(adviser_id)).items
+
+    async def contents(self, adviser_id: str | None = None) -> InboxContents:
+        """The handoffs and their threads; one that cannot be read hides none of the
+        others and is named by its case reference."""
         rows = await self._db.execute_fetchall(
             "SELECT txn_id, adviser_id, received_at, sealed FROM handoffs ORDER BY received_at"
         )
-        items = [
-            InboxItem(
-                txn_id,
-                owner,
-                received_at,
-                json.loads(self._cipher.open(sealed, _handoff_aad(txn_id, owner))),
-            )
-            for txn_id, owner, received_at, sealed in rows
-            if adviser_id is None or owner == adviser_id
-        ]
+        items, unreadable = [], []
+        for txn_id, owner, received_at, sealed in rows:
+            if adviser_id is not None and owner != adviser_id:
+                continue
+            try:
+                payload = json.loads(self._cipher.open(sealed, _handoff_aad(txn_id, owner)))
+            except (DecryptionError, ValueError) as exc:
+                reason = str(exc) if isinstance(exc, DecryptionError) else "not JSON"
+                log.error("inbox: handoff of case %s cannot be read (%s)", _case_of(txn_id), reason)
+                unreadable.append(_case_of(txn_id))
+                continue
+            items.append(InboxItem(txn_id, owner, received_at, payload))
         items.sort(key=lambda item: (not item.payload.get("urgent"), item.received_at))
-        return items
+        threads, unreadable_posts = {}, {}
+        for item in items:
+            case_ref = _case_of(item.txn_id)
+            threads[item.txn_id], lost = await self._thread(case_ref)
+            if lost:
+                unreadable_posts[case_ref] = lost
+        return InboxContents(items, threads, tuple(unreadable), unreadable_posts)
 
     async def close(self) -> None:
         await self._db.close()

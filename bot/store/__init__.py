@@ -9,6 +9,7 @@ from bot.store.base import (
     Store,
     StoreError,
     TextChange,
+    UnreadableRecord,
 )
 from bot.store.sqlite import SqliteStore
 
@@ -22,4 +23,5 @@ __all__ = [
     "Store",
     "StoreError",
     "TextChange",
+    "UnreadableRecord",
 ]

@@ -16,6 +16,10 @@ class StoreError(Exception):
     """The store could not do what was asked; nothing of the step was written."""
 
 
+class UnreadableRecord(StoreError):
+    """A stored record cannot be opened (damaged, or sealed with another key)."""
+
+
 class CaseRefTaken(StoreError):
     """The new handoff's case reference already exists: retry with another one."""
 

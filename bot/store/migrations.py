@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bot.store.key_record import KEY_RECORD_MIGRATION
+
 MIGRATIONS: tuple[tuple[int, str], ...] = (
     (
         1,
@@ -117,6 +119,7 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         ) WITHOUT ROWID;
         """,
     ),
+    KEY_RECORD_MIGRATION,
     (
         30,
         """

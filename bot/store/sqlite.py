@@ -21,11 +21,12 @@ from bot.store.base import (
     DeliveredHandoff,
     NewHandoff,
     PendingHandoff,
-    StoreError,
     TextChange,
+    UnreadableRecord,
 )
-from bot.store.connection import apply_migrations, open_database
+from bot.store.connection import open_database, open_migrated
 from bot.store.group_commit import BatchedLookup, GroupCommit
+from bot.store.key_record import opens_any
 from bot.store.line_records import LineStep
 from bot.store.lines import _relay_aad, case_aad, old_case_aad
 from bot.store.migrations import MIGRATIONS
@@ -123,9 +124,15 @@ class SqliteStore(StatisticsQueries, WebScreenQueries, OpsQueries):
     @classmethod
     async def open(cls, path: Path, cipher: FieldCipher, durability: str) -> SqliteStore:
         steps_sync, transactions_sync = _SYNCHRONOUS[durability]
-        db = await open_database(path, steps_sync)
+
+        async def opens(db: aiosqlite.Connection) -> bool:
+            rows = list(
+                await db.execute_fetchall("SELECT user_key, sealed FROM conversations LIMIT 5")
+            )
+            return opens_any(cipher, [(row[1], _conversation_aad(row[0])) for row in rows])
+
+        db = await open_migrated(path, steps_sync, MIGRATIONS, cipher.fingerprint, opens)
         try:
-            await apply_migrations(db, MIGRATIONS, f"database {path.name}")
             await reseal_under_new_aad(
                 db,
                 cipher,
@@ -145,7 +152,7 @@ class SqliteStore(StatisticsQueries, WebScreenQueries, OpsQueries):
                 lambda r: case_aad(r[0], r[1], r[2]),
             )
             tx_db = await open_database(path, transactions_sync, isolation_level="IMMEDIATE")
-        except StoreError:
+        except BaseException:
             await db.close()
             raise
         return cls(db, tx_db, cipher)
@@ -157,8 +164,9 @@ class SqliteStore(StatisticsQueries, WebScreenQueries, OpsQueries):
         state, lang, sealed = row
         try:
             data = json.loads(self._cipher.open(sealed, _conversation_aad(user)))
-        except DecryptionError as exc:
-            raise StoreError("a stored conversation cannot be decrypted") from exc
+        except (DecryptionError, ValueError) as exc:
+            log.error("a stored conversation cannot be read (%s)", type(exc).__name__)
+            raise UnreadableRecord("a stored conversation cannot be read") from exc
         return ConversationRecord(state=state, lang=lang, data=data)
 
     def _conversation_row(

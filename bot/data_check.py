@@ -1,0 +1,26 @@
+"""Opening the data folder's databases once, to find a broken file before anything
+else is checked (`vertrouwd doctor`): a clear line and exit code 2, as at any start."""
+
+from __future__ import annotations
+
+from bot.config import Config
+from bot.crypto import FieldCipher
+from bot.key_guard import existing_keys
+from bot.sinks.local_inbox import INBOX_FILE, LocalInbox
+from bot.store import SqliteStore
+
+
+async def verify_data_files(config: Config) -> None:
+    """Raise KeyFileError or StoreError, naming the file, if one cannot be used."""
+    from bot.runtime import STORE_FILE
+
+    keys = existing_keys(config)
+    if keys is None:
+        return  # never started: nothing to check
+    cipher = FieldCipher(keys)
+    if (config.data_dir / STORE_FILE).exists():
+        store = await SqliteStore.open(config.data_dir / STORE_FILE, cipher, config.durability)
+        await store.close()
+    if (config.data_dir / INBOX_FILE).exists():
+        inbox = await LocalInbox.open(config.data_dir, cipher)
+        await inbox.close()
