@@ -74,9 +74,12 @@ async def test_a_changed_identity_stops_the_chat_until_the_employee_erases_it(
             assert notice["body"] == nl("dm_identity.changed")  # and no question
         [confirm] = await employee.say(dm, "/delete")
         assert confirm["body"].startswith(nl("delete.confirm")[:40])
-        [done] = await employee.say(dm, "1")
+        [done, left] = await employee.say(dm, "1")
         assert done["body"] == nl("delete.done")
-        # Nothing of theirs is kept: the new identity is theirs now, the chat goes on.
+        assert left["body"] == nl("trust.dm_left")  # the bot leaves the erased chat
+        # Nothing of theirs is kept: the new identity is theirs now, in a new chat.
+        dm = await employee.open_direct_chat(world.bot_id)
+        await employee.wait_for_member(dm, world.bot_id, "join")
         [intro] = await employee.say(dm, "hoi")
         assert intro["body"].startswith(nl("intro.text", organisation="Stichting Voorbeeld")[:30])
         [consent] = await employee.say(dm, "1")
@@ -139,8 +142,9 @@ async def test_a_pinned_identity_goes_with_everything_else_the_bot_kept(world: W
         [pinned] = pinned_identities(config).items()
         assert employee.person.user_id not in pinned[0]  # kept under the keyed hash only
         await employee.say(dm, "/delete")
-        [done] = await employee.say(dm, "1")
+        [done, left] = await employee.say(dm, "1")
         assert done["body"] == nl("delete.done")
+        assert left["body"] == nl("trust.dm_left")
     async with serving(config):
         assert pinned_identities(config) == {}
     await employee.person.close()

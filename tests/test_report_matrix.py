@@ -69,6 +69,7 @@ async def test_the_adviser_registers_in_matrix_and_the_admin_gets_the_report_enc
     world: World, tmp_path: Path, en: Texts
 ):
     admin = await world.stranger("admin")
+    await admin.cross_sign()  # an admin's commands count from a verified session only
     visitor = await world.stranger("visitor")
     admin_room_id = await admin_room(world, admin, visitor.user_id)
     config_file = tmp_path / "config.toml"

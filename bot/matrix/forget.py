@@ -58,24 +58,19 @@ def forget_room(client: AsyncClient, room_id: str) -> None:
 
 
 def forget_person(client: AsyncClient, user_id: str) -> None:
-    """The person's devices (ids, names, keys, trust), Olm sessions and tracking."""
+    """The person's devices (ids, names, keys, trust) and tracking.
+
+    The Olm sessions with their devices stay: they open no room message (the room's
+    Megolm keys are dropped with the room), and without them the person's client would
+    keep using a session the bot no longer has, so someone who starts again in a new
+    chat could never be read."""
     olm, store = client.olm, client.store
     assert olm is not None and isinstance(store, DefaultStore)
-    devices = olm.device_store._entries.pop(user_id, {})  # nio has no public remove
-    curve_keys = {device.curve25519 for device in devices.values()}
+    olm.device_store._entries.pop(user_id, {})  # nio has no public remove
     olm.tracked_users.discard(user_id)
     olm.users_for_key_query.discard(user_id)
     database = client.store.database
     with database.atomic():
-        rows = database.execute_sql(
-            "SELECT key FROM keys WHERE key_type = 'curve25519'"
-            f" AND device_id IN ({_USER_DEVICES})",
-            (user_id,),
-        ).fetchall()
-        curve_keys |= {row[0] for row in rows}
-        for key in curve_keys:
-            olm.session_store._entries.pop(key, None)
-            database.execute_sql("DELETE FROM olmsessions WHERE sender_key = ?", (key,))
         database.execute_sql(f"DELETE FROM keys WHERE device_id IN ({_USER_DEVICES})", (user_id,))
         database.execute_sql("DELETE FROM devicekeys WHERE user_id = ?", (user_id,))
     # nio's default store keeps trust in three text files beside the database.

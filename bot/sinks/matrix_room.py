@@ -25,7 +25,7 @@ from bot.matrix.errors import (
     MatrixHttpError,
 )
 from bot.matrix.guard import room_problems
-from bot.matrix.http import NETWORK_ERRORS
+from bot.matrix.http import NETWORK_ERRORS, MatrixHttp
 from bot.matrix.render import handoff_message, notice, thread_message
 from bot.matrix.room_keys import OneUseRoomKeys
 from bot.matrix.session import MatrixSession
@@ -181,6 +181,9 @@ class MatrixRoomSink:
             # A room key of its own for every message about a case (bot/matrix/room_keys.py).
             self._keys.drop_used(client, room_id)
             await self._share_room_key(client, room_id, adviser, trust, case_ref)
+            # Left-out devices are told why, for this message's own session (before the
+            # bot drops its copy of it, and before any notice opens another).
+            await self._tell_left_out(client, http, room_id, adviser)
             try:
                 response = await client.room_send(room_id, "m.room.message", content, tx_id=txn_id)
             finally:
@@ -195,15 +198,20 @@ class MatrixRoomSink:
                 retry_after=retry_ms / 1000 if retry_ms else None,
             )
         await self._announce_exclusions(client, room_id, adviser, excluded_now)
-        room = client.rooms.get(room_id)
-        if room is not None:
-
-            async def reason() -> str:
-                return self._texts(adviser)("key_sharing.withheld_reason")
-
-            await self._withheld.tell(client, http, room_id, left_out(client, room.users), reason)
         self._keys.share_next(room_id, lambda: self._share_ahead(client, room_id, adviser, trust))
         return Receipt(str(response.event_id), room_id)
+
+    async def _tell_left_out(
+        self, client: AsyncClient, http: MatrixHttp, room_id: str, adviser: Adviser
+    ) -> None:
+        room = client.rooms.get(room_id)
+        if room is None:
+            return
+
+        async def reason() -> str:
+            return self._texts(adviser)("key_sharing.withheld_reason")
+
+        await self._withheld.tell(client, http, room_id, left_out(client, room.users), reason)
 
     async def _share_ahead(
         self, client: AsyncClient, room_id: str, adviser: Adviser, trust: DeviceTrust
