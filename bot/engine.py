@@ -132,6 +132,18 @@ class Engine:
         """A text outside the conversation (a channel's notice) in the person's language."""
         return await self._text_for(self._keyer(channel, user_id), key, language_hint, **values)
 
+    async def notice_within_limit(
+        self, channel: str, user_id: str, key: str, language_hint: str | None = None, **values: Any
+    ) -> str | None:
+        """A notice the person caused (an edit): it counts against their flood limit, and
+        is None when they are over it."""
+        user = self._keyer(channel, user_id)
+        allowed, _warn = self._flood.check(user, self._clock())
+        if not allowed:
+            log.info("flood limit: notice on %s not sent", channel)
+            return None
+        return await self._text_for(user, key, language_hint, **values)
+
     async def _text_for(
         self, user: UserKey, key: str, language_hint: str | None = None, **values: Any
     ) -> str:
