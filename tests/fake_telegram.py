@@ -162,10 +162,12 @@ class FakeTelegram:
     blocked_by: set[int] = field(default_factory=set)  # people who blocked the bot
     muted_in: set[int] = field(default_factory=set)  # groups where the bot may not write
     unknown_chats: set[int] = field(default_factory=set)  # "chat not found"
-    # method -> what goes wrong with its next calls, in order: an HTTP status (Telegram
-    # or a proxy refuses it first), or "drop" (Telegram does it, but the connection
-    # breaks before its answer arrives, as after a read timeout).
-    failures: dict[str, list[int | str]] = field(default_factory=dict)
+    # method -> what happens to its next calls, in order: None (it works), an HTTP
+    # status (refused before it is done: 429 with retry_after 1, else "Bad Gateway"), or
+    # "drop" (it is done, but the connection breaks before the answer arrives, as
+    # after a read timeout).
+    failures: dict[str, list[int | str | None]] = field(default_factory=dict)
+    slow_chats: dict[int, float] = field(default_factory=dict)  # chat id -> seconds a send takes
     # A self-hosted Bot API server (--local) takes any webhook URL; Telegram's own
     # takes only HTTPS on ports 443, 80, 88 and 8443.
     local_server: bool = False
@@ -233,7 +235,9 @@ class FakeTelegram:
         self.calls.append((method, params))
         failing = self.failures.get(method)
         failure = failing.pop(0) if failing else None
-        if isinstance(failure, int):
+        if failure == 429:
+            self.throttled[method] = 1
+        elif isinstance(failure, int):
             return web.json_response(
                 {"ok": False, "error_code": failure, "description": "Bad Gateway"},
                 status=failure,
@@ -418,6 +422,8 @@ class FakeTelegram:
             raise Forbidden("Forbidden: bot was blocked by the user")
         if chat_id in self.muted_in:
             raise BadRequest("Bad Request: not enough rights to send text messages to the chat")
+        if chat_id in self.slow_chats:
+            await asyncio.sleep(self.slow_chats[chat_id])
         message_id = next(self._message_ids)
         message = {
             "message_id": message_id,
