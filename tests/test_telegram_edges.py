@@ -88,6 +88,20 @@ async def test_while_telegram_fails_the_webhook_set_up_each_try_is_logged_and_si
     assert "attempt 2 of 8" in logged
 
 
+async def test_sigterm_stops_the_bot_while_it_waits_out_telegram_at_start(
+    tmp_path: Path, fake: FakeTelegram
+):
+    fake.throttled["setMyCommands"] = 60  # "retry after 60": PTB's rate limiter waits
+    bot = BotProcess(telegram_config_file(tmp_path, fake))
+    await bot.start()
+    await until(lambda: any(m == "setMyCommands" for m, _ in fake.calls), timeout=20)
+    asked_to_stop = time.monotonic()
+    code, logged = await bot.stop()
+    assert time.monotonic() - asked_to_stop < 10
+    assert code == 0, logged
+    assert "telegram channel stopped" in logged
+
+
 # -- D2: edits ---------------------------------------------------------------------------
 
 

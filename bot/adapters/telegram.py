@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import logging
 import secrets
@@ -96,6 +97,22 @@ def topic_of(message: object) -> int | None:
     return None
 
 
+async def _unless_stopped(work: Awaitable[bool], stopping: asyncio.Event) -> bool:
+    """The result of ``work``; False, the work cancelled, when ``stopping`` is set first
+    (a start-up step waiting out Telegram's "retry after" must not outlast a SIGTERM)."""
+    task = asyncio.ensure_future(work)
+    stop = asyncio.ensure_future(stopping.wait())
+    try:
+        await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stop.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    return not task.cancelled() and task.result()
+
+
 class ChatOrderedUpdates(BaseUpdateProcessor):
     """Updates of one chat in order, one at a time; different chats side by side.
 
@@ -168,9 +185,7 @@ class TelegramChannel:
         if not await self._initialize(stopping):
             return
         try:
-            await self._register_commands()
-            await self.app.start()
-            if not await self._start_updates(stopping):
+            if not await _unless_stopped(self._start(stopping), stopping):
                 return
             log.info("telegram channel serving (%s)", self._settings.mode)
             if self.relay is not None:
@@ -185,6 +200,11 @@ class TelegramChannel:
                 await self.app.stop()
             await self.app.shutdown()
             log.info("telegram channel stopped")
+
+    async def _start(self, stopping: asyncio.Event) -> bool:
+        await self._register_commands()
+        await self.app.start()
+        return await self._start_updates(stopping)
 
     async def _initialize(self, stopping: asyncio.Event) -> bool:
         """Connect (getMe), waiting out an unreachable Telegram; a refused token is fatal."""
