@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import html
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
 
 from telegram import (
     BotCommand,
@@ -16,63 +14,44 @@ from telegram import (
     Chat,
     ChatMember,
     ChatMemberUpdated,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    LinkPreviewOptions,
     Message,
     Update,
     User,
 )
-from telegram.constants import ChatType, InlineKeyboardButtonLimit, MessageLimit, ParseMode
-from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
-    BaseUpdateProcessor,
     ContextTypes,
     TypeHandler,
 )
 
-from bot.adapters.outgoing import compose
-from bot.adapters.telegram_delivery import Bounded, EditMemory, SentPieces, may_have_arrived
+from bot.adapters.telegram_delivery import Bounded, EditMemory
+from bot.adapters.telegram_send import NO_PREVIEW, TelegramSender, callback_data
+from bot.adapters.telegram_updates import ChatOrderedUpdates, topic_of, unless_stopped
 from bot.config import ConfigError, TelegramSettings
 from bot.engine import Engine, describe_failure
 from bot.flows.commands import COMMANDS
 from bot.line.relay import RelayWorker
-from bot.locks import KeyedLocks
 from bot.logs import withhold_content
 from bot.messages import Inbound, InboundKind, Reply
-from bot.sinks.base import DeliveryDeferred, DeliveryRefused, RecipientGone
 from bot.texts import Catalog
 
 CHANNEL = "telegram"
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member")
 _SEPARATOR = ":"
-# Telegram's servers would fetch links in a text to show a preview: not for these chats.
-_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 # Telegram takes about 30 messages a second from a bot. Eight chats handled side by
 # side, over eight connections, carry that even at 250 ms a request; more would only
 # add bookkeeping (tasks, httpcore's pool queue) to every message.
 _MAX_CONCURRENT_UPDATES = 8
 _CONNECTIONS = 8
-# PTB's own limit is taken before an update waits for its chat: ours comes after.
-_UNLIMITED = 1_000_000
-_SEND_ATTEMPTS = 3
 _START_RETRY_MAX_SECONDS = 60.0
 # Setting up polling or the webhook: tries before the bot gives up and says why.
 _BOOTSTRAP_ATTEMPTS = 8
-# A sent message whose id never came back (it may have arrived): not sent again.
-UNCONFIRMED = 0
 
+__all__ = ["ALLOWED_UPDATES", "CHANNEL", "TelegramChannel", "callback_data", "parse_callback"]
 log = logging.getLogger(__name__)
-
-
-def callback_data(question: str | None, choice_id: str) -> str:
-    data = f"{question or ''}{_SEPARATOR}{choice_id}"
-    if len(data.encode()) > InlineKeyboardButtonLimit.MAX_CALLBACK_DATA:
-        # Config validation keeps ids short; reaching this is a programming error.
-        raise ValueError("callback data over Telegram's 64 bytes")
-    return data
 
 
 def parse_callback(data: str | None) -> tuple[str | None, str]:
@@ -90,52 +69,6 @@ def language_of(user: User | None, catalog: Catalog) -> str | None:
     return base if base and catalog.supports(base) else None
 
 
-def topic_of(message: object) -> int | None:
-    """The topic a private chat's message came from (topic mode on), to answer there."""
-    if isinstance(message, Message) and message.is_topic_message:
-        return message.message_thread_id
-    return None
-
-
-async def _unless_stopped(work: Awaitable[bool], stopping: asyncio.Event) -> bool:
-    """The result of ``work``; False, the work cancelled, when ``stopping`` is set first
-    (a start-up step waiting out Telegram's "retry after" must not outlast a SIGTERM)."""
-    task = asyncio.ensure_future(work)
-    stop = asyncio.ensure_future(stopping.wait())
-    try:
-        await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stop.cancel()
-        if not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-    return not task.cancelled() and task.result()
-
-
-class ChatOrderedUpdates(BaseUpdateProcessor):
-    """Updates of one chat in order, one at a time; different chats side by side.
-
-    An update waits for its chat's turn first and only then for one of the slots, so
-    a chat sending many messages at once holds one slot, never all of them."""
-
-    def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(_UNLIMITED)
-        self._slots = asyncio.Semaphore(max_concurrent_updates)
-        self._chats: KeyedLocks[int | None] = KeyedLocks()
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        chat = update.effective_chat if isinstance(update, Update) else None
-        async with self._chats.hold(chat.id if chat else None), self._slots:
-            await coroutine
-
-    async def initialize(self) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
-
-
 class TelegramChannel:
     def __init__(
         self,
@@ -150,10 +83,8 @@ class TelegramChannel:
         # Set when the line's relays to Telegram go through this channel.
         self.relay: RelayWorker | None = None
         # chat id -> (message id, question token) of the keyboard still on screen
-        self._open_keyboards = Bounded()
         self._told_groups = Bounded()
         self._edits = EditMemory()
-        self._relay_pieces = SentPieces()
         self.app = (
             Application.builder()
             .token(token)
@@ -171,6 +102,7 @@ class TelegramChannel:
             .job_queue(None)
             .build()
         )
+        self.sender = TelegramSender(self.app)
         self.app.add_handler(TypeHandler(Update, self._on_update))
         self.app.add_error_handler(self._on_error)
         # PTB quotes whole updates when one fails to parse: its loggers keep to what
@@ -185,7 +117,7 @@ class TelegramChannel:
         if not await self._initialize(stopping):
             return
         try:
-            if not await _unless_stopped(self._start(stopping), stopping):
+            if not await unless_stopped(self._start(stopping), stopping):
                 return
             log.info("telegram channel serving (%s)", self._settings.mode)
             if self.relay is not None:
@@ -388,7 +320,7 @@ class TelegramChannel:
             CHANNEL, str(person.id), "channel.edit_ignored", hint
         )
         if text is not None:
-            await self._send(message.chat.id, Reply(text), topic=topic_of(message))
+            await self.sender.send(message.chat.id, Reply(text), topic=topic_of(message))
 
     async def _on_membership(self, change: ChatMemberUpdated) -> None:
         joined = change.new_chat_member.status in (
@@ -407,7 +339,7 @@ class TelegramChannel:
             catalog = self._catalog()
             lang = language_of(person, catalog) or catalog.default_language
             try:
-                await self._send(chat.id, Reply(catalog.texts(lang)("channel.private_only")))
+                await self.sender.send(chat.id, Reply(catalog.texts(lang)("channel.private_only")))
             except TelegramError as exc:  # muted, read-only: leave all the same
                 log.info("could not say goodbye to a group: %s", type(exc).__name__)
         try:
@@ -429,7 +361,7 @@ class TelegramChannel:
         """Take the keyboard off the pressed message; show the choice if it was current.
         Failing that (no room for the choice, Telegram not reachable), the press still
         counts."""
-        current = self._open_keyboards.pop(message.chat.id, None)
+        current = self.sender.open_keyboards.pop(message.chat.id, None)
         label = next(
             (
                 button.text
@@ -449,7 +381,7 @@ class TelegramChannel:
                     await message.edit_text(
                         f"{message.text_html}\n\n<i>{escaped}</i>",
                         parse_mode=ParseMode.HTML,
-                        link_preview_options=_NO_PREVIEW,
+                        link_preview_options=NO_PREVIEW,
                     )
                     return
                 except BadRequest as exc:  # too long with the choice: the buttons go
@@ -465,98 +397,10 @@ class TelegramChannel:
         self, chat_id: int, topic: int | None = None
     ) -> Callable[[Sequence[Reply]], Awaitable[None]]:
         async def deliver(replies: Sequence[Reply]) -> None:
-            await self._send_composed(chat_id, replies, topic)
+            await self.sender.send_composed(chat_id, replies, topic)
 
         return deliver
 
-    async def _send_composed(
-        self, chat_id: int, replies: Sequence[Reply], topic: int | None = None
-    ) -> list[int | None]:
-        """Replies joined into as few messages as fit, the question's buttons last; the
-        message ids (None where the person has blocked the bot)."""
-        return [
-            await self._send(chat_id, Reply(outgoing.text), outgoing.question, topic)
-            for outgoing in compose(list(replies), MessageLimit.MAX_TEXT_LENGTH)
-        ]
-
     async def send_to(self, address: str, replies: Sequence[Reply], txn_id: str) -> str:
-        """A relay on the line (the adviser's message, a check-in), already persisted.
-
-        Telegram has no transaction ids: the pieces that went out are remembered under
-        the relay's, so a retry sends only the rest, and the relay is marked sent right
-        after this returns; only a crash in between could send a piece twice. A refusal
-        (a chat Telegram does not know, a text it cannot take) is final."""
-        if not self.app.running:
-            raise DeliveryDeferred("telegram-not-running")
-        sent = self._relay_pieces.of(txn_id)
-        pieces = compose(list(replies), MessageLimit.MAX_TEXT_LENGTH)
-        for outgoing in pieces[len(sent) :]:
-            try:
-                message_id = await self._send(int(address), Reply(outgoing.text), outgoing.question)
-            except BadRequest as exc:
-                self._relay_pieces.done(txn_id)
-                raise DeliveryRefused(f"telegram:{type(exc).__name__}") from exc
-            except TelegramError as exc:  # not reachable, or rate limited past the retries
-                raise DeliveryDeferred(f"telegram:{type(exc).__name__}") from exc
-            if message_id is None:
-                self._relay_pieces.done(txn_id)
-                raise RecipientGone("blocked-by-person")
-            self._relay_pieces.add(txn_id, message_id)
-            sent.append(message_id)
-        self._relay_pieces.done(txn_id)
-        return ",".join(str(message_id) for message_id in sent)
-
-    async def _send(
-        self,
-        chat_id: int,
-        reply: Reply,
-        question: Reply | None = None,
-        topic: int | None = None,
-    ) -> int | None:
-        """Send one message; its id, None when the person has blocked the bot, or
-        UNCONFIRMED when it went out but no answer came back (it is not sent again:
-        Telegram may already show it)."""
-        markup = None
-        if question is not None and question.choices:
-            markup = InlineKeyboardMarkup(
-                [
-                    [
-                        InlineKeyboardButton(
-                            c.label, callback_data=callback_data(question.question, c.id)
-                        )
-                    ]
-                    for c in question.choices
-                ]
-            )
-        text = html.escape(reply.text, quote=False)
-        delay = 1.0
-        for attempt in range(1, _SEND_ATTEMPTS + 1):
-            try:
-                sent = await self.app.bot.send_message(
-                    chat_id,
-                    text,
-                    parse_mode=ParseMode.HTML,
-                    link_preview_options=_NO_PREVIEW,
-                    reply_markup=markup,
-                    message_thread_id=topic,
-                )
-                break
-            except Forbidden:
-                log.info("a person blocked the bot; the reply was not sent")
-                return None
-            except NetworkError as exc:
-                if isinstance(exc, BadRequest):  # refused as it is: trying again cannot help
-                    raise
-                if may_have_arrived(exc):
-                    log.warning(
-                        "sending: no answer from Telegram (%s); not sent again", type(exc).__name__
-                    )
-                    return UNCONFIRMED
-                if attempt == _SEND_ATTEMPTS:
-                    raise
-                log.warning("sending failed (%s); retrying", type(exc).__name__)
-                await asyncio.sleep(delay)
-                delay *= 2
-        if markup is not None and question is not None:
-            self._open_keyboards.remember(chat_id, (sent.message_id, question.question))
-        return sent.message_id
+        """A relay on the line (the adviser's message, a check-in), already persisted."""
+        return await self.sender.send_to(address, replies, txn_id)
