@@ -27,6 +27,7 @@ TEXT_LIMIT = 4096
 CALLBACK_DATA_LIMIT = 64
 _COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
 WEBHOOK_PORTS = (443, 80, 88, 8443)
+LATE_SECONDS = 5.5  # python-telegram-bot's default read timeout is 5 s
 _NOT_BY_DEFAULT = ("chat_member", "message_reaction", "message_reaction_count")
 _BUTTON_ACTIONS = (
     "url",
@@ -72,8 +73,8 @@ class FakeTelegram:
     unknown_chats: set[int] = field(default_factory=set)  # "chat not found"
     # method -> what happens to its next calls, in order: None (it works), an HTTP
     # status (refused before it is done: 429 with retry_after 1, else "Bad Gateway"), or
-    # "drop" (it is done, but the connection breaks before the answer arrives, as
-    # after a read timeout).
+    # "drop" (it is done, but the connection breaks before the answer arrives), or
+    # "late" (it is done, and the answer comes after the bot's read timeout of 5 s).
     failures: dict[str, list[int | str | None]] = field(default_factory=dict)
     slow_chats: dict[int, float] = field(default_factory=dict)  # chat id -> seconds a send takes
     # A self-hosted Bot API server (--local) takes any webhook URL; Telegram's own
@@ -171,6 +172,8 @@ class FakeTelegram:
             if failure == "drop":
                 assert request.transport is not None
                 request.transport.close()  # done, but the answer never arrives
+            elif failure == "late":
+                await asyncio.sleep(LATE_SECONDS)
         except BadRequest as error:
             return web.json_response(
                 {"ok": False, "error_code": 400, "description": str(error)}, status=400

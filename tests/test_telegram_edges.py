@@ -337,11 +337,12 @@ async def test_a_relay_in_two_pieces_retried_after_the_second_failed_sends_only_
     assert "line0000" in pieces[0] and "line0599" in pieces[1]
 
 
+@pytest.mark.parametrize("lost", ["drop", "late"])  # a broken connection, a read timeout
 async def test_a_send_whose_answer_was_lost_is_not_sent_again(
-    fake: FakeTelegram, bot: RunningBot, en: Texts
+    fake: FakeTelegram, bot: RunningBot, en: Texts, lost: str
 ):
     chat = Chat(fake, bot, Person(5_552_013, "Bas", language_code="en"))
-    fake.failures["sendMessage"] = ["drop"]  # Telegram shows it; its answer never arrives
+    fake.failures["sendMessage"] = [lost]  # Telegram shows it; its answer does not arrive
     await chat.say("hi")
     await chat.say("/help")
     assert len(sends_to(fake, chat.person.id)) == 2  # the lost answer was not retried
