@@ -82,7 +82,7 @@ class TelegramChannel:
         self._catalog = catalog
         # Set when the line's relays to Telegram go through this channel.
         self.relay: RelayWorker | None = None
-        # chat id -> (message id, question token) of the keyboard still on screen
+        # Groups told once that the bot talks one to one (it leaves them every time).
         self._told_groups = Bounded()
         self._edits = EditMemory()
         self.app = (
@@ -168,9 +168,11 @@ class TelegramChannel:
                 await self._start_updater()
                 return True
             except BadRequest as exc:
+                webhook = self._settings.mode == "webhook"
+                hint = "; check telegram.webhook.public_url" if webhook else ""
                 raise ConfigError(
-                    f"telegram: Telegram refused to set up {self._settings.mode} ({exc.message});"
-                    " check telegram.webhook.public_url"
+                    f"telegram: Telegram refused to set up {self._settings.mode}"
+                    f" ({exc.message}){hint}"
                 ) from exc
             except TelegramError as exc:
                 log.warning(

@@ -58,9 +58,10 @@ class TelegramSender:
         """A relay on the line (the adviser's message, a check-in), already persisted.
 
         Telegram has no transaction ids: the pieces that went out are remembered under
-        the relay's, so a retry sends only the rest, and the relay is marked sent right
-        after this returns; only a crash in between could send a piece twice. A refusal
-        (a chat Telegram does not know, a text it cannot take) is final."""
+        the relay's (in this process), so a retry sends only the rest, and the relay is
+        marked sent right after this returns; only a restart in between could send a
+        piece twice. A refusal (a chat Telegram does not know, a text it cannot take) is
+        final."""
         if not self._app.running:
             raise DeliveryDeferred("telegram-not-running")
         sent = self._relay_pieces.of(txn_id)
