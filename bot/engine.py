@@ -135,13 +135,13 @@ class Engine:
     async def notice_within_limit(
         self, channel: str, user_id: str, key: str, language_hint: str | None = None, **values: Any
     ) -> str | None:
-        """A notice the person caused (an edit): it counts against their flood limit, and
-        is None when they are over it."""
+        """A notice the person caused (an edit): it counts against their flood limit. Over
+        it, the flood warning instead, once, as for a message; then None."""
         user = self._keyer(channel, user_id)
-        allowed, _warn = self._flood.check(user, self._clock())
+        allowed, warn = self._flood.check(user, self._clock())
         if not allowed:
             log.info("flood limit: notice on %s not sent", channel)
-            return None
+            return await self._text_for(user, "input.flood", language_hint) if warn else None
         return await self._text_for(user, key, language_hint, **values)
 
     async def _text_for(
