@@ -376,9 +376,10 @@ async def test_an_update_ptb_cannot_read_leaves_no_content_in_any_log(
 ):
     caplog.set_level(logging.DEBUG)
     fake.local_server = True
-    async with running_bot(telegram_config(tmp_path, fake, webhook_extra(unused_tcp_port))):
-        await until(lambda: fake.webhook)
-        assert fake.webhook is not None
+    config = telegram_config(tmp_path, fake, webhook_extra(unused_tcp_port))
+    async with running_bot(config) as running:
+        await Chat(fake, running, Person(5_552_018, "Ula", language_code="en")).say("hi")
+        assert fake.webhook is not None  # and the bot's webhook server is listening
         unreadable = {  # a user without an id: PTB cannot parse it
             "update_id": 77,
             "message": {
