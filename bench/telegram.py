@@ -9,6 +9,9 @@ once as PTB's example has it and once handling chats side by side as vertrouwd d
 Not a test: it prints figures.
 
     .venv/bin/python bench/telegram.py [--people 200] [--rounds 2]
+
+It also measures how one chat sending many messages at once delays the others: the
+p99 reply time of quiet chats with and without it (--busy-chat-only for just that).
 """
 
 from __future__ import annotations
@@ -177,6 +180,96 @@ async def main(people_count: int, rounds: int, think: float) -> None:
         print(f"  vertrouwd / {echo}: {ratio:.2f} (target <= {TARGET_RATIO}) {verdict}")
 
 
+# -- one busy chat and the others (issue 19) -----------------------------------------------
+
+FLOOD_MESSAGES = 40
+FAIRNESS_TARGET = 1.5
+
+
+def fairness_config(folder: Path, fake: FakeTelegram) -> Path:
+    """As vertrouwd_config, without the flood limit: the busy chat's messages are all read."""
+    config = vertrouwd_config(folder, fake)
+    config.write_text(
+        config.read_text() + "[limits]\nburst_messages = 100000\nmessages_per_minute = 100000\n"
+    )
+    return config
+
+
+def p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, -(-len(ordered) * 99 // 100) - 1)]
+
+
+async def reply_times(fake: FakeTelegram, people: list[Person], messages: int) -> list[float]:
+    """Each person sends ``messages`` one after another, each when the last was answered."""
+
+    async def one(person: Person) -> list[float]:
+        times = []
+        for _ in range(messages):
+            seen = fake.sent_count(person.id)
+            started = time.perf_counter()
+            fake.send_text(person, "/help")
+            await fake.wait_for_message(person.id, seen)
+            times.append(time.perf_counter() - started)
+        return times
+
+    return [t for times in await asyncio.gather(*(one(p) for p in people)) for t in times]
+
+
+async def fairness(quiet_count: int, messages: int, send_ms: float) -> None:
+    """The p99 reply time of quiet chats while one chat floods the bot, against the same
+    quiet chats' p99 without the flood, in the same bot process. Every send to Telegram
+    takes ``send_ms`` (the fake waits), as the real network does."""
+    fake = FakeTelegram()
+    await fake.start()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VERTROUWD_")}
+    quiet = [Person(90_000_000 + i, f"Q{i}", "en") for i in range(quiet_count)]
+    during = [Person(91_000_000 + i, f"R{i}", "en") for i in range(quiet_count)]
+    busy = Person(92_000_000, "Busy", "en")
+    for person in (*quiet, *during, busy):
+        fake.slow_chats[person.id] = send_ms / 1000
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            config = fairness_config(Path(folder), fake)
+            command = [sys.executable, "-m", "bot", "run", "--config", str(config)]
+            process = await asyncio.create_subprocess_exec(
+                *command, cwd=ROOT, env=env, stderr=asyncio.subprocess.DEVNULL
+            )
+            try:
+                await wait_ready(fake, process)
+                warm = [Person(93_000_000 + i, f"W{i}", "en") for i in range(5)]
+                await asyncio.gather(*(converse_once(fake, p) for p in warm))
+                alone = await reply_times(fake, quiet, messages)
+                for _ in range(FLOOD_MESSAGES):
+                    fake.send_text(busy, "/help")
+                flooded = await reply_times(fake, during, messages)
+                busy_left = FLOOD_MESSAGES - fake.sent_count(busy.id)
+                await fake.wait_for_message(busy.id, FLOOD_MESSAGES - 1)
+            finally:
+                process.send_signal(signal.SIGTERM)
+                await process.wait()
+    finally:
+        await fake.stop()
+    ratio = p99(flooded) / p99(alone)
+    verdict = "met" if ratio <= FAIRNESS_TARGET else "NOT met"
+    print(
+        f"\nTelegram, one busy chat: {quiet_count} quiet chats x {messages} messages,"
+        f" {send_ms:g} ms per send to Telegram"
+    )
+    print(
+        f"  quiet chats alone:              p99 {p99(alone) * 1000:.0f} ms,"
+        f" median {statistics.median(alone) * 1000:.0f} ms"
+    )
+    print(
+        f"  while one chat sends {FLOOD_MESSAGES} at once: p99 {p99(flooded) * 1000:.0f} ms,"
+        f" median {statistics.median(flooded) * 1000:.0f} ms"
+        f" ({busy_left} of the busy chat's answers still to come when they were done)"
+    )
+    print(
+        f"  p99 with / without the busy chat: {ratio:.2f} (target <= {FAIRNESS_TARGET}) {verdict}"
+    )
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--people", type=int, default=200)
@@ -187,5 +280,10 @@ if __name__ == "__main__":
         default=0,
         help="pause between an answer and the person's next message (0: none at all)",
     )
+    parser.add_argument("--quiet-chats", type=int, default=20, help="for the busy-chat figure")
+    parser.add_argument("--send-ms", type=float, default=100, help="for the busy-chat figure")
+    parser.add_argument("--busy-chat-only", action="store_true", help="only the busy-chat figure")
     args = parser.parse_args()
-    asyncio.run(main(args.people, args.rounds, args.think_ms / 1000))
+    if not args.busy_chat_only:
+        asyncio.run(main(args.people, args.rounds, args.think_ms / 1000))
+    asyncio.run(fairness(args.quiet_chats, 10, args.send_ms))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from bot.config_web import WebSettings
@@ -509,6 +510,31 @@ def _matrix(
     )
 
 
+# Telegram's own Bot API posts updates only to HTTPS URLs on these ports; a self-hosted
+# Bot API server (another telegram.api_base_url) takes any URL.
+TELEGRAM_API = "https://api.telegram.org"
+TELEGRAM_WEBHOOK_PORTS = (443, 80, 88, 8443)
+
+
+def _check_webhook_url(api: str, public_url: str) -> None:
+    if api.rstrip("/") != TELEGRAM_API:
+        return
+    parts = urlsplit(public_url)
+    if parts.scheme != "https" or not parts.hostname:
+        raise ConfigError(
+            "telegram.webhook.public_url: Telegram sends updates only to an https:// URL"
+        )
+    try:
+        port = parts.port or 443
+    except ValueError as exc:
+        raise ConfigError("telegram.webhook.public_url: the port is not a number") from exc
+    if port not in TELEGRAM_WEBHOOK_PORTS:
+        raise ConfigError(
+            f"telegram.webhook.public_url: Telegram sends updates only to port 443, 80, 88"
+            f" or 8443, not {port} (the bot itself may listen on any telegram.webhook.port)"
+        )
+
+
 def _telegram(raw: dict[str, Any], base_dir: Path) -> TelegramSettings | None:
     if not _get(raw, "telegram", "enabled", bool):
         return None
@@ -532,6 +558,7 @@ def _telegram(raw: dict[str, Any], base_dir: Path) -> TelegramSettings | None:
             raise ConfigError("telegram.webhook.public_url: needed in webhook mode, an https URL")
         if not webhook.public_url.rstrip("/").endswith("/" + webhook.path):
             raise ConfigError("telegram.webhook.public_url: must end with telegram.webhook.path")
+        _check_webhook_url(api, webhook.public_url)
     token_file = _get(raw, "telegram", "token_file", str)
     settings = TelegramSettings(
         token_file=_resolve(base_dir, token_file) if token_file else None,

@@ -161,17 +161,18 @@ class Engine:
         return await self._store.open_case(user) is not None
 
     async def limited_notice(
-        self, channel: str, user_id: str, key: str, language_hint: str | None = None
+        self, channel: str, user_id: str, key: str, language_hint: str | None = None, **values: Any
     ) -> str | None:
         """A notice answering something the person sent outside a step (an edit, a
         message that could not be read): it counts against their flood limit as a
-        message does; None when over it, and then nothing is sent."""
+        message does. Over it, the flood warning instead, once, as for a message; then
+        None, and nothing is sent."""
         user = self._keyer(channel, user_id)
-        allowed, _warn = self._flood.check(user, self._clock())
+        allowed, warn = self._flood.check(user, self._clock())
         if not allowed:
             log.info("flood limit: notice on %s not sent", channel)
-            return None
-        return await self._text_for(user, key, language_hint)
+            return await self._text_for(user, "input.flood", language_hint) if warn else None
+        return await self._text_for(user, key, language_hint, **values)
 
     async def knows(self, channel: str, user_id: str) -> bool:
         """Whether anything is kept about this person: a conversation or an open case."""

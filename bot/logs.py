@@ -51,6 +51,40 @@ class _WhatWentWrongOnly(logging.Filter):
 _WITHHOLD = _WhatWentWrongOnly()
 
 
+_PLACEHOLDER = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(?:\d+|\*)?(?:\.\d+)?[a-zA-Z%]")
+
+
+class _FixedTextOnly(logging.Filter):
+    """python-telegram-bot quotes whole updates (texts, user ids, names) when one fails
+    to parse, at CRITICAL, and bodies it cannot read at ERROR. Only the fixed text of a
+    log call passes (its format string, values left out), with the exception's type:
+    nothing a person sent, at any level."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        fixed = record.msg if isinstance(record.msg, str) else type(record.msg).__name__
+        if record.args:
+            fixed = _PLACEHOLDER.sub("…", fixed)
+        if record.exc_info and record.exc_info[0] is not None:
+            fixed = f"{fixed} ({record.exc_info[0].__name__})"
+        record.msg, record.args = fixed, None
+        record.exc_info = record.exc_text = record.stack_info = None
+        return True
+
+
+_FIXED_TEXT_ONLY = _FixedTextOnly()
+
+
+def withhold_content(prefix: str) -> None:
+    """Put the stricter filter on every logger of a library already imported."""
+    names = [
+        n for n in logging.root.manager.loggerDict if n == prefix or n.startswith(prefix + ".")
+    ]
+    for name in [prefix, *names]:
+        logger = logging.getLogger(name)
+        if _FIXED_TEXT_ONLY not in logger.filters:
+            logger.addFilter(_FIXED_TEXT_ONLY)
+
+
 def withhold_details(prefix: str) -> None:
     """Put the filter on every logger of a library already imported (filters on a
     logger do not apply to its children, so each module's logger gets it)."""

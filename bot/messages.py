@@ -33,6 +33,9 @@ class Inbound:
     # The platform's id of this message: one already handled (a channel replaying
     # after a crash) is not handled twice.
     message_id: str | None = None
+    # Someone else's words passed on (a forwarded message): text, never a choice or a
+    # command.
+    forwarded: bool = False
 
 
 @dataclass(frozen=True)

@@ -14,77 +14,33 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
+
+from tests.telegram_html import BadRequest, Conflict, Forbidden, visible_text
 
 BOT_ID = 7_000_000_001
 TEXT_LIMIT = 4096
 CALLBACK_DATA_LIMIT = 64
 _COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
-# Tags Telegram accepts with parse_mode HTML.
-_HTML_TAGS = {
-    "b",
-    "strong",
-    "i",
-    "em",
-    "u",
-    "ins",
-    "s",
-    "strike",
-    "del",
-    "a",
-    "code",
-    "pre",
-    "tg-spoiler",
-    "span",
-    "blockquote",
-    "tg-emoji",
-}
-
-
-class BadRequest(Exception):
-    pass
-
-
-class Forbidden(Exception):
-    pass
-
-
-class _TelegramHtml(HTMLParser):
-    """Telegram's HTML: only known tags, properly nested; yields the visible text."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.open: list[str] = []
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in _HTML_TAGS:
-            raise BadRequest(f'Bad Request: can\'t parse entities: unsupported start tag "{tag}"')
-        self.open.append(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if not self.open or self.open.pop() != tag:
-            raise BadRequest(f'Bad Request: can\'t parse entities: unexpected end tag "{tag}"')
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
-
-
-def visible_text(text: str, parse_mode: str | None) -> str:
-    if parse_mode != "HTML":
-        return text
-    parser = _TelegramHtml()
-    parser.feed(text)
-    parser.close()
-    if parser.open:
-        raise BadRequest("Bad Request: can't parse entities: unclosed tag")
-    if re.search(r"<(?![a-z/])", text):
-        raise BadRequest("Bad Request: can't parse entities: unescaped '<'")
-    return "".join(parser.text)
+WEBHOOK_PORTS = (443, 80, 88, 8443)
+LATE_SECONDS = 5.5  # python-telegram-bot's default read timeout is 5 s
+_NOT_BY_DEFAULT = ("chat_member", "message_reaction", "message_reaction_count")
+_BUTTON_ACTIONS = (
+    "url",
+    "callback_data",
+    "web_app",
+    "login_url",
+    "switch_inline_query",
+    "switch_inline_query_current_chat",
+    "switch_inline_query_chosen_chat",
+    "copy_text",
+    "callback_game",
+    "pay",
+)
 
 
 @dataclass
@@ -113,6 +69,20 @@ class FakeTelegram:
     webhook: dict[str, Any] | None = None
     webhook_statuses: list[int] = field(default_factory=list)
     blocked_by: set[int] = field(default_factory=set)  # people who blocked the bot
+    muted_in: set[int] = field(default_factory=set)  # groups where the bot may not write
+    unknown_chats: set[int] = field(default_factory=set)  # "chat not found"
+    # method -> what happens to its next calls, in order: None (it works), an HTTP
+    # status (refused before it is done: 429 with retry_after 1, else "Bad Gateway"), or
+    # "drop" (it is done, but the connection breaks before the answer arrives), or
+    # "late" (it is done, and the answer comes after the bot's read timeout of 5 s).
+    failures: dict[str, list[int | str | None]] = field(default_factory=dict)
+    slow_chats: dict[int, float] = field(default_factory=dict)  # chat id -> seconds a send takes
+    # A self-hosted Bot API server (--local) takes any webhook URL; Telegram's own
+    # takes only HTTPS on ports 443, 80, 88 and 8443.
+    local_server: bool = False
+    # The update types the bot asked for (getUpdates or setWebhook); Telegram remembers
+    # them, and by default sends every type except chat_member and reactions.
+    allowed_updates: list[str] | None = None
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
@@ -172,6 +142,15 @@ class FakeTelegram:
         method = request.match_info["method"]
         params = await self._params(request)
         self.calls.append((method, params))
+        failing = self.failures.get(method)
+        failure = failing.pop(0) if failing else None
+        if failure == 429:
+            self.throttled[method] = 1
+        elif isinstance(failure, int):
+            return web.json_response(
+                {"ok": False, "error_code": failure, "description": "Bad Gateway"},
+                status=failure,
+            )
         retry_after = self.throttled.pop(method, None)
         if retry_after is not None:
             return web.json_response(
@@ -190,6 +169,11 @@ class FakeTelegram:
             )
         try:
             result = await handler(params)
+            if failure == "drop":
+                assert request.transport is not None
+                request.transport.close()  # done, but the answer never arrives
+            elif failure == "late":
+                await asyncio.sleep(LATE_SECONDS)
         except BadRequest as error:
             return web.json_response(
                 {"ok": False, "error_code": 400, "description": str(error)}, status=400
@@ -197,6 +181,10 @@ class FakeTelegram:
         except Forbidden as error:
             return web.json_response(
                 {"ok": False, "error_code": 403, "description": str(error)}, status=403
+            )
+        except Conflict as error:
+            return web.json_response(
+                {"ok": False, "error_code": 409, "description": str(error)}, status=409
             )
         return web.json_response({"ok": True, "result": result})
 
@@ -220,10 +208,20 @@ class FakeTelegram:
     async def _api_setWebhook(self, params: dict[str, Any]) -> bool:
         url = str(params.get("url", ""))
         secret = params.get("secret_token")
-        if not url.startswith(("https://", "http://127.0.0.1")):
-            raise BadRequest("Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+        if not self.local_server:
+            if not url.startswith("https://"):
+                raise BadRequest(
+                    "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"
+                )
+            port = urlsplit(url).port or 443
+            if port not in WEBHOOK_PORTS:
+                raise BadRequest(
+                    "Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443"
+                    " or 8443"
+                )
         if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
             raise BadRequest("Bad Request: secret token contains unallowed characters")
+        self._remember_allowed(params)
         self.webhook = {"url": url, "secret_token": secret}
         self._webhook_wake.set()
         return True
@@ -245,6 +243,9 @@ class FakeTelegram:
                         waiting.cancel()
                     continue
                 update = self.updates[0]
+                if not self._wanted(update):
+                    self.updates.pop(0)
+                    continue
                 headers = {}
                 if hook["secret_token"]:
                     headers["X-Telegram-Bot-Api-Secret-Token"] = hook["secret_token"]
@@ -261,14 +262,16 @@ class FakeTelegram:
 
     async def _api_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         if self.webhook is not None:
-            raise BadRequest(
+            raise Conflict(
                 "Conflict: can't use getUpdates method while webhook is active;"
                 " use deleteWebhook to delete the webhook first"
             )
+        self._remember_allowed(params)
         offset = int(params.get("offset") or 0)
         timeout = float(params.get("timeout") or 0)
-        # Updates before the offset are confirmed: Telegram forgets them.
-        self.updates = [u for u in self.updates if u["update_id"] >= offset]
+        # Updates before the offset are confirmed, and those of types the bot did not
+        # ask for are never sent: Telegram forgets both.
+        self.updates = [u for u in self.updates if u["update_id"] >= offset and self._wanted(u)]
         deadline = time.monotonic() + timeout
         while not self.updates and time.monotonic() < deadline:
             self._new_update.clear()
@@ -277,7 +280,20 @@ class FakeTelegram:
             except TimeoutError:
                 break
         limit = int(params.get("limit") or 100)
-        return self.updates[:limit]
+        return [u for u in self.updates if self._wanted(u)][:limit]
+
+    def _remember_allowed(self, params: dict[str, Any]) -> None:
+        allowed = params.get("allowed_updates")
+        if isinstance(allowed, str):
+            allowed = json.loads(allowed)
+        if allowed is not None:
+            self.allowed_updates = list(allowed)
+
+    def _wanted(self, update: dict[str, Any]) -> bool:
+        kind = next(k for k in update if k != "update_id")
+        if not self.allowed_updates:
+            return kind not in _NOT_BY_DEFAULT
+        return kind in self.allowed_updates
 
     def _check_markup(self, markup: Any) -> None:
         if not markup:
@@ -286,7 +302,8 @@ class FakeTelegram:
             raise BadRequest("Bad Request: can't parse reply keyboard markup JSON object")
         for row in markup.get("inline_keyboard", []):
             for button in row:
-                if not str(button.get("text", "")).strip():
+                actions = [k for k in button if k in _BUTTON_ACTIONS]
+                if not str(button.get("text", "")).strip() or len(actions) != 1:
                     raise BadRequest(
                         "Bad Request: text buttons are unallowed in the inline keyboard"
                     )
@@ -310,8 +327,14 @@ class FakeTelegram:
         text = self._check_text(params)
         self._check_markup(params.get("reply_markup"))
         chat_id = int(params["chat_id"])
+        if chat_id in self.unknown_chats:
+            raise BadRequest("Bad Request: chat not found")
         if chat_id in self.blocked_by:
             raise Forbidden("Forbidden: bot was blocked by the user")
+        if chat_id in self.muted_in:
+            raise BadRequest("Bad Request: not enough rights to send text messages to the chat")
+        if chat_id in self.slow_chats:
+            await asyncio.sleep(self.slow_chats[chat_id])
         message_id = next(self._message_ids)
         message = {
             "message_id": message_id,
@@ -320,6 +343,9 @@ class FakeTelegram:
             "from": {"id": BOT_ID, "is_bot": True, "first_name": "Vertrouwd"},
             "text": text,
         }
+        if params.get("message_thread_id"):
+            message["message_thread_id"] = int(params["message_thread_id"])
+            message["is_topic_message"] = True
         if params.get("reply_markup"):
             message["reply_markup"] = params["reply_markup"]
         self.messages[message_id] = {**message, "parse_mode": params.get("parse_mode")}
@@ -395,14 +421,44 @@ class FakeTelegram:
             **content,
         }
 
-    def send_text(self, person: Person, text: str) -> dict[str, Any]:
+    def send_text(
+        self, person: Person, text: str, thread_id: int | None = None, **extra: Any
+    ) -> dict[str, Any]:
+        """A typed message; in a topic of the private chat when ``thread_id`` is set."""
         entities = []
         if text.startswith("/"):
             entities = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
-        message = self._message(person, text=text)
+        message = self._message(person, text=text, **extra)
         if entities:
             message["entities"] = entities
+        if thread_id is not None:
+            message["message_thread_id"] = thread_id
+            message["is_topic_message"] = True
         return self._push({"message": message})
+
+    def forward(self, person: Person, text: str) -> dict[str, Any]:
+        """The person forwards someone else's message into the chat."""
+        origin = {
+            "type": "user",
+            "date": int(time.time()) - 3600,
+            "sender_user": {"id": 5_000_000_999, "is_bot": False, "first_name": "Colleague"},
+        }
+        return self.send_text(person, text, forward_origin=origin)
+
+    def share_live_location(self, person: Person, moves: int) -> list[dict[str, Any]]:
+        """A live location: the message, then one edit per new position."""
+        spot = {"latitude": 52.37, "longitude": 4.89, "live_period": 900}
+        first = self._push({"message": self._message(person, location=spot)})
+        edits = []
+        for step in range(1, moves + 1):
+            moved = {**spot, "latitude": 52.37 + step / 1000}
+            edited = {**first["message"], "location": moved, "edit_date": int(time.time())}
+            edits.append(self._push({"edited_message": edited}))
+        return [first, *edits]
+
+    def push_raw(self, update: dict[str, Any]) -> dict[str, Any]:
+        """Any update as given (a new field shape, a type the bot did not ask for)."""
+        return self._push(update)
 
     def send_photo(self, person: Person) -> dict[str, Any]:
         photo = [{"file_id": "photo-1", "file_unique_id": "p1", "width": 90, "height": 90}]
@@ -442,6 +498,38 @@ class FakeTelegram:
             "message": {k: v for k, v in message.items() if k != "parse_mode" and v is not None},
         }
         return self._push({"callback_query": query})
+
+    def add_to_channel(self, person: Person, channel_id: int) -> dict[str, Any]:
+        """The person makes the bot an administrator of their channel."""
+        bot = {"id": BOT_ID, "is_bot": True, "first_name": "Vertrouwd"}
+        administrator = {
+            "status": "administrator",
+            "user": bot,
+            "can_be_edited": False,
+            "is_anonymous": False,
+            "can_manage_chat": True,
+            "can_delete_messages": True,
+            "can_manage_video_chats": False,
+            "can_restrict_members": True,
+            "can_promote_members": False,
+            "can_change_info": True,
+            "can_invite_users": True,
+            "can_post_stories": False,
+            "can_edit_stories": False,
+            "can_delete_stories": False,
+            "can_post_messages": True,
+        }
+        return self._push(
+            {
+                "my_chat_member": {
+                    "chat": {"id": channel_id, "type": "channel", "title": "News"},
+                    "from": person.as_user(),
+                    "date": int(time.time()),
+                    "old_chat_member": {"status": "left", "user": bot},
+                    "new_chat_member": administrator,
+                }
+            }
+        )
 
     def add_to_group(self, person: Person, group_id: int) -> dict[str, Any]:
         message = {

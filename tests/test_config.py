@@ -65,6 +65,16 @@ def test_the_example_config_documents_every_setting_with_its_default():
             "[telegram]\nenabled = true\nmode = 'webhook'\n",
             "telegram.webhook.public_url: needed in webhook mode",
         ),
+        (
+            "[telegram]\nenabled = true\nmode = 'webhook'\n[telegram.webhook]\n"
+            "public_url = 'http://bot.example.org/telegram'\n",
+            "telegram.webhook.public_url: Telegram sends updates only to an https:// URL",
+        ),
+        (
+            "[telegram]\nenabled = true\nmode = 'webhook'\n[telegram.webhook]\n"
+            "public_url = 'https://bot.example.org:8080/telegram'\n",
+            "telegram.webhook.public_url: Telegram sends updates only to port 443, 80, 88 or 8443",
+        ),
         ("[matrix_dm]\nenabled = true\n", "matrix.homeserver: must be"),
         (
             "[matrix_dm]\nenabled = true\nallowed_homeservers = ['https://x.org']\n",

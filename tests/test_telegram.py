@@ -292,6 +292,7 @@ async def test_webhook_mode_takes_updates_only_with_the_secret(
     tmp_path: Path, fake: FakeTelegram, en: Texts, unused_tcp_port: int
 ):
     port = unused_tcp_port
+    fake.local_server = True  # a self-hosted Bot API server: any port, plain http
     config = telegram_config(
         tmp_path,
         fake,

@@ -6,9 +6,7 @@ import asyncio
 import html
 import logging
 import secrets
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
 
 from telegram import (
     BotCommand,
@@ -16,57 +14,45 @@ from telegram import (
     Chat,
     ChatMember,
     ChatMemberUpdated,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    LinkPreviewOptions,
     Message,
     Update,
     User,
 )
-from telegram.constants import ChatType, InlineKeyboardButtonLimit, MessageLimit, ParseMode
-from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
-    BaseUpdateProcessor,
     ContextTypes,
     TypeHandler,
 )
 
-from bot.adapters.outgoing import compose
+from bot.adapters.telegram_delivery import Bounded, EditMemory
+from bot.adapters.telegram_send import NO_PREVIEW, TelegramSender, callback_data
+from bot.adapters.telegram_updates import ChatOrderedUpdates, topic_of, unless_stopped
 from bot.config import ConfigError, TelegramSettings
 from bot.engine import Engine, describe_failure
 from bot.flows.commands import COMMANDS
 from bot.line.relay import RelayWorker
-from bot.locks import KeyedLocks
+from bot.logs import withhold_content
 from bot.messages import Inbound, InboundKind, Reply
 from bot.observe import NO_OBSERVER, Observer
-from bot.sinks.base import DeliveryDeferred, RecipientGone
 from bot.texts import Catalog
 
 CHANNEL = "telegram"
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member")
 _SEPARATOR = ":"
-# Telegram's servers would fetch links in a text to show a preview: not for these chats.
-_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 # Telegram takes about 30 messages a second from a bot. Eight chats handled side by
 # side, over eight connections, carry that even at 250 ms a request; more would only
 # add bookkeeping (tasks, httpcore's pool queue) to every message.
 _MAX_CONCURRENT_UPDATES = 8
 _CONNECTIONS = 8
-_REMEMBERED_CHATS = 50_000
-_SEND_ATTEMPTS = 3
 _START_RETRY_MAX_SECONDS = 60.0
+# Setting up polling or the webhook: tries before the bot gives up and says why.
+_BOOTSTRAP_ATTEMPTS = 8
 
+__all__ = ["ALLOWED_UPDATES", "CHANNEL", "TelegramChannel", "callback_data", "parse_callback"]
 log = logging.getLogger(__name__)
-
-
-def callback_data(question: str | None, choice_id: str) -> str:
-    data = f"{question or ''}{_SEPARATOR}{choice_id}"
-    if len(data.encode()) > InlineKeyboardButtonLimit.MAX_CALLBACK_DATA:
-        # Config validation keeps ids short; reaching this is a programming error.
-        raise ValueError("callback data over Telegram's 64 bytes")
-    return data
 
 
 def parse_callback(data: str | None) -> tuple[str | None, str]:
@@ -82,35 +68,6 @@ def language_of(user: User | None, catalog: Catalog) -> str | None:
     code = (user.language_code or "") if user else ""
     base = code.split("-")[0].lower()
     return base if base and catalog.supports(base) else None
-
-
-class _Bounded(OrderedDict[int, Any]):
-    """Most recently used entries only: per-chat hints, never essential."""
-
-    def remember(self, key: int, value: Any) -> None:
-        self[key] = value
-        self.move_to_end(key)
-        while len(self) > _REMEMBERED_CHATS:
-            self.popitem(last=False)
-
-
-class ChatOrderedUpdates(BaseUpdateProcessor):
-    """Updates of one chat in order, one at a time; different chats side by side."""
-
-    def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates)
-        self._chats: KeyedLocks[int | None] = KeyedLocks()
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        chat = update.effective_chat if isinstance(update, Update) else None
-        async with self._chats.hold(chat.id if chat else None):
-            await coroutine
-
-    async def initialize(self) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
 
 
 class TelegramChannel:
@@ -129,9 +86,9 @@ class TelegramChannel:
         self._catalog = catalog
         # Set when the line's relays to Telegram go through this channel.
         self.relay: RelayWorker | None = None
-        # chat id -> (message id, question token) of the keyboard still on screen
-        self._open_keyboards = _Bounded()
-        self._left_groups = _Bounded()
+        # Groups told once that the bot talks one to one (it leaves them every time).
+        self._told_groups = Bounded()
+        self._edits = EditMemory()
         self.app = (
             Application.builder()
             .token(token)
@@ -149,8 +106,13 @@ class TelegramChannel:
             .job_queue(None)
             .build()
         )
+        self.sender = TelegramSender(self.app)
         self.app.add_handler(TypeHandler(Update, self._on_update))
         self.app.add_error_handler(self._on_error)
+        # PTB quotes whole updates when one fails to parse: its loggers keep to what
+        # went wrong. All of its modules are imported by now.
+        withhold_content("telegram")
+        withhold_content("tornado")
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -159,9 +121,8 @@ class TelegramChannel:
         if not await self._initialize(stopping):
             return
         try:
-            await self._register_commands()
-            await self.app.start()
-            await self._start_updates()
+            if not await unless_stopped(self._start(stopping), stopping):
+                return
             log.info("telegram channel serving (%s)", self._settings.mode)
             if self.relay is not None:
                 self.relay.serve(CHANNEL, self)
@@ -175,6 +136,11 @@ class TelegramChannel:
                 await self.app.stop()
             await self.app.shutdown()
             log.info("telegram channel stopped")
+
+    async def _start(self, stopping: asyncio.Event) -> bool:
+        await self._register_commands()
+        await self.app.start()
+        return await self._start_updates(stopping)
 
     async def _initialize(self, stopping: asyncio.Event) -> bool:
         """Connect (getMe), waiting out an unreachable Telegram; a refused token is fatal."""
@@ -196,7 +162,42 @@ class TelegramChannel:
                 delay = min(delay * 2, _START_RETRY_MAX_SECONDS)
         return False
 
-    async def _start_updates(self) -> None:
+    async def _start_updates(self, stopping: asyncio.Event) -> bool:
+        """Polling or the webhook set up; False when asked to stop first.
+
+        PTB's own retries would go on for ever, silently; these are counted, logged,
+        and wait on ``stopping``. A refusal (the webhook URL) is not retried."""
+        delay = 1.0
+        for attempt in range(1, _BOOTSTRAP_ATTEMPTS + 1):
+            try:
+                await self._start_updater()
+                return True
+            except BadRequest as exc:
+                webhook = self._settings.mode == "webhook"
+                hint = "; check telegram.webhook.public_url" if webhook else ""
+                raise ConfigError(
+                    f"telegram: Telegram refused to set up {self._settings.mode}"
+                    f" ({exc.message}){hint}"
+                ) from exc
+            except TelegramError as exc:
+                log.warning(
+                    "telegram: setting up %s failed (%s), attempt %d of %d",
+                    self._settings.mode,
+                    type(exc).__name__,
+                    attempt,
+                    _BOOTSTRAP_ATTEMPTS,
+                )
+            try:
+                await asyncio.wait_for(stopping.wait(), delay)
+                return False
+            except TimeoutError:
+                delay = min(delay * 2, _START_RETRY_MAX_SECONDS)
+        raise ConfigError(
+            f"telegram: could not set up {self._settings.mode} with Telegram in"
+            f" {_BOOTSTRAP_ATTEMPTS} attempts; check the connection to telegram.api_base_url"
+        )
+
+    async def _start_updater(self) -> None:
         updater = self.app.updater
         assert updater is not None  # built with the default updater
         if self._settings.mode == "webhook":
@@ -210,14 +211,14 @@ class TelegramChannel:
                 secret_token=secrets.token_urlsafe(32),
                 allowed_updates=ALLOWED_UPDATES,
                 drop_pending_updates=False,
-                bootstrap_retries=-1,
+                bootstrap_retries=0,
             )
         else:
             await updater.start_polling(
                 timeout=self._settings.poll_timeout_seconds,
                 allowed_updates=ALLOWED_UPDATES,
                 drop_pending_updates=False,
-                bootstrap_retries=-1,
+                bootstrap_retries=0,
                 error_callback=self._on_polling_error,
             )
 
@@ -273,12 +274,15 @@ class TelegramChannel:
     async def _on_message(self, message: Message) -> None:
         person = message.from_user
         if message.chat.type != ChatType.PRIVATE:
-            await self._leave_group(message.chat, person)
+            if not any(member.id == self.app.bot.id for member in message.new_chat_members):
+                await self._leave_group(message.chat, person)
+            # else the service message of the bot's own arrival: my_chat_member says so too
             return
         if person is None or person.is_bot:
             return
         if message.text is not None:
             kind = InboundKind.MESSAGE
+            self._edits.received(message.chat.id, message.message_id, message.text)
         elif message.effective_attachment is not None:
             # Photos, voice, stickers, files, places, contacts: never downloaded or kept.
             kind = InboundKind.UNSUPPORTED
@@ -296,8 +300,10 @@ class TelegramChannel:
             language_hint=language_of(person, self._catalog()),
             reply_to=str(message.chat.id),
             message_id=str(message.message_id),
+            # Someone else's words: taken as text, never as a choice or a command.
+            forwarded=message.forward_origin is not None,
         )
-        await self._engine.handle(inbound, self._replier(message.chat.id))
+        await self._engine.handle(inbound, self._replier(message.chat.id, topic_of(message)))
 
     async def _on_press(self, query: CallbackQuery) -> None:
         message = query.message
@@ -316,19 +322,25 @@ class TelegramChannel:
         )
         if isinstance(message, Message):  # else too old for Telegram to show or edit
             await self._mark_pressed(message, inbound, query.data)
-        await self._engine.handle(inbound, self._replier(message.chat.id))
+        await self._engine.handle(inbound, self._replier(message.chat.id, topic_of(message)))
 
     async def _on_edit(self, message: Message) -> None:
-        """An edited message never re-runs a step; the person is told what counts."""
+        """An edited message never re-runs a step. A changed text is answered once (what
+        counts is what was sent first); other edits, such as each move of a shared live
+        location, are not answered at all."""
         person = message.from_user
-        if message.chat.type != ChatType.PRIVATE or person is None:
+        if message.chat.type != ChatType.PRIVATE or person is None or person.is_bot:
+            return
+        if message.text is None or not self._edits.answer_edit(
+            message.chat.id, message.message_id, message.text
+        ):
             return
         hint = language_of(person, self._catalog())
         text = await self._engine.limited_notice(
             CHANNEL, str(person.id), "channel.edit_ignored", hint
         )
         if text is not None:
-            await self._send(message.chat.id, Reply(text))
+            await self.sender.send(message.chat.id, Reply(text), topic=topic_of(message))
 
     async def _on_membership(self, change: ChatMemberUpdated) -> None:
         joined = change.new_chat_member.status in (
@@ -340,17 +352,21 @@ class TelegramChannel:
             await self._leave_group(change.chat, change.from_user)
 
     async def _leave_group(self, chat: Chat, person: User | None) -> None:
-        """Say once that the bot talks one to one, then leave."""
-        if chat.id in self._left_groups:
-            return
-        self._left_groups.remember(chat.id, True)
-        catalog = self._catalog()
-        lang = language_of(person, catalog) or catalog.default_language
+        """Leave, always; say first, once per group, that the bot talks one to one. A
+        channel's subscribers are not told: they did not add the bot."""
+        if chat.type != ChatType.CHANNEL and chat.id not in self._told_groups:
+            self._told_groups.remember(chat.id, True)
+            catalog = self._catalog()
+            lang = language_of(person, catalog) or catalog.default_language
+            try:
+                await self.sender.send(chat.id, Reply(catalog.texts(lang)("channel.private_only")))
+            except TelegramError as exc:  # muted, read-only: leave all the same
+                log.info("could not say goodbye to a group: %s", type(exc).__name__)
         try:
-            await self._send(chat.id, Reply(catalog.texts(lang)("channel.private_only")))
             await self.app.bot.leave_chat(chat.id)
         except TelegramError as exc:
-            log.warning("could not leave a group properly: %s", type(exc).__name__)
+            log.warning("could not leave a %s chat: %s", chat.type, type(exc).__name__)
+            return
         log.info("left a %s chat: the bot talks in private chats only", chat.type)
 
     # -- keyboards ----------------------------------------------------------------------
@@ -358,12 +374,14 @@ class TelegramChannel:
     async def _answer_press(self, query: CallbackQuery) -> None:
         try:
             await query.answer()  # stops the button's spinner
-        except BadRequest as exc:  # too old to answer: the press still counts
-            log.info("button press answered late: %s", type(exc).__name__)
+        except TelegramError as exc:  # too old to answer, or Telegram not reachable
+            log.info("button press not answered: %s", type(exc).__name__)
 
     async def _mark_pressed(self, message: Message, press: Inbound, data: str | None) -> None:
-        """Take the keyboard off the pressed message; show the choice if it was current."""
-        current = self._open_keyboards.pop(message.chat.id, None)
+        """Take the keyboard off the pressed message; show the choice if it was current.
+        Failing that (no room for the choice, Telegram not reachable), the press still
+        counts."""
+        current = self.sender.open_keyboards.pop(message.chat.id, None)
         label = next(
             (
                 button.text
@@ -379,82 +397,30 @@ class TelegramChannel:
                     CHANNEL, press.user_id, "channel.chosen", press.language_hint, choice=label
                 )
                 escaped = html.escape(chosen, quote=False)
-                await message.edit_text(
-                    f"{message.text_html}\n\n<i>{escaped}</i>",
-                    parse_mode=ParseMode.HTML,
-                    link_preview_options=_NO_PREVIEW,
-                )
-            elif message.reply_markup is not None:
+                try:
+                    await message.edit_text(
+                        f"{message.text_html}\n\n<i>{escaped}</i>",
+                        parse_mode=ParseMode.HTML,
+                        link_preview_options=NO_PREVIEW,
+                    )
+                    return
+                except BadRequest as exc:  # too long with the choice: the buttons go
+                    log.info("could not show the choice: %s", type(exc).__name__)
+            if message.reply_markup is not None:
                 await message.edit_reply_markup(reply_markup=None)
-        except BadRequest as exc:  # already edited, or too old to edit
+        except TelegramError as exc:  # already edited, too old, or Telegram not reachable
             log.info("could not take a keyboard off: %s", type(exc).__name__)
 
     # -- sending ------------------------------------------------------------------------
 
-    def _replier(self, chat_id: int) -> Callable[[Sequence[Reply]], Awaitable[None]]:
+    def _replier(
+        self, chat_id: int, topic: int | None = None
+    ) -> Callable[[Sequence[Reply]], Awaitable[None]]:
         async def deliver(replies: Sequence[Reply]) -> None:
-            await self._send_composed(chat_id, replies)
+            await self.sender.send_composed(chat_id, replies, topic)
 
         return deliver
 
-    async def _send_composed(self, chat_id: int, replies: Sequence[Reply]) -> list[int | None]:
-        """Replies joined into as few messages as fit, the question's buttons last; the
-        message ids (None where the person has blocked the bot)."""
-        return [
-            await self._send(chat_id, Reply(outgoing.text), outgoing.question)
-            for outgoing in compose(list(replies), MessageLimit.MAX_TEXT_LENGTH)
-        ]
-
     async def send_to(self, address: str, replies: Sequence[Reply], txn_id: str) -> str:
-        """A relay on the line (the adviser's message, a check-in), already persisted.
-
-        Telegram has no transaction ids: the relay is marked sent right after this
-        returns, so only a crash in between could send it twice."""
-        if not self.app.running:
-            raise DeliveryDeferred("telegram-not-running")
-        try:
-            sent = await self._send_composed(int(address), replies)
-        except NetworkError as exc:
-            raise DeliveryDeferred(f"telegram:{type(exc).__name__}") from exc
-        if None in sent:
-            raise RecipientGone("blocked-by-person")
-        return ",".join(str(message_id) for message_id in sent)
-
-    async def _send(self, chat_id: int, reply: Reply, question: Reply | None = None) -> int | None:
-        """Send one message; its id, or None when the person has blocked the bot."""
-        markup = None
-        if question is not None and question.choices:
-            markup = InlineKeyboardMarkup(
-                [
-                    [
-                        InlineKeyboardButton(
-                            c.label, callback_data=callback_data(question.question, c.id)
-                        )
-                    ]
-                    for c in question.choices
-                ]
-            )
-        text = html.escape(reply.text, quote=False)
-        delay = 1.0
-        for attempt in range(1, _SEND_ATTEMPTS + 1):
-            try:
-                sent = await self.app.bot.send_message(
-                    chat_id,
-                    text,
-                    parse_mode=ParseMode.HTML,
-                    link_preview_options=_NO_PREVIEW,
-                    reply_markup=markup,
-                )
-                break
-            except Forbidden:
-                log.info("a person blocked the bot; the reply was not sent")
-                return None
-            except NetworkError as exc:
-                if isinstance(exc, BadRequest) or attempt == _SEND_ATTEMPTS:
-                    raise
-                log.warning("sending failed (%s); retrying", type(exc).__name__)
-                await asyncio.sleep(delay)
-                delay *= 2
-        if markup is not None and question is not None:
-            self._open_keyboards.remember(chat_id, (sent.message_id, question.question))
-        return sent.message_id
+        """A relay on the line (the adviser's message, a check-in), already persisted."""
+        return await self.sender.send_to(address, replies, txn_id)

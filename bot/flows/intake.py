@@ -87,11 +87,11 @@ def _answer(conv: Conversation, inbound: Inbound, ctx: StepContext, t: Texts, ou
     if not text:
         out.say(t("input.empty"))
         return
-    picked = match_choice(text, question.choices)
+    picked = None if inbound.forwarded else match_choice(text, question.choices)
     if picked is not None:
         HANDLERS[conv.state](conv, Answer(choice=picked), ctx, t, out)
         return
-    word = word_command(text)
+    word = None if inbound.forwarded else word_command(text)
     if word is not None:
         run_command(word, conv, ctx, t, out)
         return
@@ -139,7 +139,8 @@ def _may_offer_urgent(conv: Conversation, out: Outcome) -> bool:
 def _dispatch(
     conv: Conversation, inbound: Inbound, raw: str, ctx: StepContext, t: Texts, out: Outcome
 ) -> None:
-    command = SLASH_COMMAND.match(raw.strip()) if inbound.kind is InboundKind.MESSAGE else None
+    typed = inbound.kind is InboundKind.MESSAGE and not inbound.forwarded
+    command = SLASH_COMMAND.match(raw.strip()) if typed else None
     too_long = len(raw) > ctx.config.limits.message_max_chars
     if too_long and conv.state != "description":
         out.say(t("input.too_long", max=ctx.config.limits.message_max_chars))

@@ -88,7 +88,7 @@ class RelayWorker(RetryingDelivery[PendingRelay, str]):
         except RecipientGone as gone:
             # Not sent, and never will be: the adviser hears of it in the thread.
             log.warning("%s cannot reach the employee (%s)", self.describe(item), gone.reason)
-            await self._store.note_unreachable(item.case_ref, self._clock())
+            await self._store.note_unreachable(item.case_ref, self._clock(), gone.note)
             return ""
 
     async def record_sent(self, item: PendingRelay, result: str) -> None:

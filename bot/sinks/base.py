@@ -46,9 +46,19 @@ class RecipientGone(Exception):
     """The person's chat no longer takes messages from the bot (blocked, left): a
     retry cannot help. ``reason`` is a short code."""
 
+    # What the adviser's thread is told (a relay note kind, text thread.<note>).
+    note = "employee_unreachable"
+
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class DeliveryRefused(RecipientGone):
+    """The platform refused this message for good (a chat it does not know, a text it
+    cannot take): it would refuse it again, so it is not retried."""
+
+    note = "refused.employee"
 
 
 @dataclass(frozen=True)

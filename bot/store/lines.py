@@ -435,12 +435,12 @@ class LineQueries:
                 (now, ref, relay_id),
             )
 
-    async def note_unreachable(self, case_ref: str, now: float) -> None:
+    async def note_unreachable(
+        self, case_ref: str, now: float, kind: str = "employee_unreachable"
+    ) -> None:
         """A relay could not reach the employee for good: tell the adviser's thread."""
         async with self._transaction() as db:
-            await self._insert_notes(
-                db, case_ref, [RelayNote(TO_ADVISER, "employee_unreachable")], now
-            )
+            await self._insert_notes(db, case_ref, [RelayNote(TO_ADVISER, kind)], now)
 
     async def defer_relay(self, relay_id: int, retry_at: float, reason: str) -> None:
         """Retry later; the later relays of the same case and direction wait as well,
