@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 from bot.config import Adviser, Config
 from bot.line.terms import CHECKIN, checkin_delay, local_date
-from bot.store import SqliteStore
+from bot.store import SqliteStore, StoreError
 from bot.store.line_records import OPEN, TO_EMPLOYEE, AdviserStep, CaseInfo, RelayNote, Timer
+from bot.store.versions import VersionConflict
 from bot.texts import Catalog, Texts
 
 # Command words in English and Dutch; what they do is explained in the adviser's texts.
@@ -27,6 +28,7 @@ _COMMANDS = {
     "hulp": "help",
 }
 _DAY = 86400.0
+_RERUNS = 5  # a case changed under the adviser's step this often in a row: give up
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,19 @@ class AdviserDesk:
     async def in_thread(
         self, case: CaseInfo | None, adviser: Adviser, event_id: str, text: str
     ) -> DeskAnswer:
-        """Act on what ``adviser`` wrote in the thread of ``case``."""
+        """Act on what ``adviser`` wrote in the thread of ``case``: decided on the case
+        as read, and decided again on the fresh case if it changed before the save."""
+        for _attempt in range(_RERUNS):
+            try:
+                return await self._in_thread(case, adviser, event_id, text)
+            except VersionConflict:
+                assert case is not None  # only a step on a case can conflict
+                case = await self._store.case(case.case_ref)
+        raise StoreError("the case kept changing; the adviser's event was not applied")
+
+    async def _in_thread(
+        self, case: CaseInfo | None, adviser: Adviser, event_id: str, text: str
+    ) -> DeskAnswer:
         t = self.texts(adviser)
         if case is None or case.adviser_id != adviser.id:
             return DeskAnswer(t("desk.unknown_thread"), False)
@@ -79,7 +93,9 @@ class AdviserDesk:
         if command == "checkin":
             return await self._checkin(case, event_id, argument, t)
         note = RelayNote(TO_EMPLOYEE, "message", text=text.strip())
-        step = AdviserStep(case.case_ref, event_id, notes=(note,), replied=True)
+        step = AdviserStep(
+            case.case_ref, event_id, notes=(note,), replied=True, case_version=case.version
+        )
         return DeskAnswer(None, await self._apply(step))
 
     async def _apply(self, step: AdviserStep) -> bool:
@@ -90,7 +106,14 @@ class AdviserDesk:
 
     async def _close(self, case: CaseInfo, event_id: str, t: Texts) -> DeskAnswer:
         note = RelayNote(TO_EMPLOYEE, "closed_by_adviser")
-        step = AdviserStep(case.case_ref, event_id, notes=(note,), replied=True, close=True)
+        step = AdviserStep(
+            case.case_ref,
+            event_id,
+            notes=(note,),
+            replied=True,
+            close=True,
+            case_version=case.version,
+        )
         acted = await self._apply(step)
         return DeskAnswer(t("desk.closed", case_ref=case.case_ref), acted)
 
@@ -100,7 +123,13 @@ class AdviserDesk:
         if delay is None or delay <= 0 or delay > most * _DAY:
             return DeskAnswer(t("desk.checkin_invalid", max=most), False)
         due = self._clock() + delay
-        step = AdviserStep(case.case_ref, event_id, replied=True, timer=Timer(CHECKIN, due))
+        step = AdviserStep(
+            case.case_ref,
+            event_id,
+            replied=True,
+            timer=Timer(CHECKIN, due),
+            case_version=case.version,
+        )
         acted = await self._apply(step)
         when = local_date(due, self._config)
         return DeskAnswer(t("desk.checkin_planned", case_ref=case.case_ref, date=when), acted)

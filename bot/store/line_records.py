@@ -70,6 +70,7 @@ class AdviserStep:
     replied: bool = False
     close: bool = False
     timer: Timer | None = None
+    case_version: int | None = None  # the version of the case the step was decided on
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class CaseInfo:
     closed_at: float | None
     pending_timers: tuple[Timer, ...] = ()
     unsent_relays: int = 0
+    version: int = 0
 
 
 @dataclass(frozen=True)
