@@ -8,9 +8,11 @@ import getpass
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 
+from bot import run_lock
 from bot.adapters.terminal import run_interactive, run_jsonl
 from bot.config import Config, ConfigError, load_config
 from bot.crypto import FieldCipher, KeyFileError, load_or_create_keys
@@ -23,7 +25,7 @@ from bot.matrix.errors import (
     LoginFailed,
     MatrixHttpError,
 )
-from bot.runtime import open_runtime
+from bot.runtime import open_runtime, prepare_data_dir
 from bot.store import StoreError
 from bot.texts import TextsInvalid, check_locales, load_catalog, missing_texts
 
@@ -64,9 +66,37 @@ def _chat(config: Config, args: argparse.Namespace) -> int:
 
 
 def _run(config: Config, args: argparse.Namespace) -> int:
-    from bot.channels import check_channels, serve
+    from bot.channels import check_channels
 
     check_channels(config)
+    prepare_data_dir(config.data_dir)
+    try:
+        # Held until this process ends: a second bot would answer the same people twice
+        # and sync the same Matrix device from two places.
+        lock = run_lock.acquire(config.data_dir)
+    except run_lock.DataDirLocked as exc:
+        print(
+            f"vertrouwd: {exc}; stop that one first, or give this one its own data dir",
+            file=sys.stderr,
+        )
+        return EXIT_PROBLEM
+    try:
+        return _serve(config)
+    finally:
+        lock.release()
+
+
+def _event_loop_runner() -> Callable[[Coroutine[Any, Any, None]], None]:
+    """uvloop's faster event loop where it is installed (not on Windows), else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run
+    return uvloop.run
+
+
+def _serve(config: Config) -> int:
+    from bot.channels import serve
 
     async def main() -> None:
         stopping = asyncio.Event()
@@ -78,7 +108,7 @@ def _run(config: Config, args: argparse.Namespace) -> int:
         log.info("stopped")
 
     try:
-        asyncio.run(main())
+        _event_loop_runner()(main())
     except (LoginFailed, CrossSigningError) as exc:
         print(
             f"vertrouwd: the Matrix account could not be used ({type(exc).__name__}: {exc});"

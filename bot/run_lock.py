@@ -8,11 +8,9 @@ it while it is held.
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
@@ -78,7 +76,8 @@ def acquire(data_dir: Path) -> RunLock:
 
 
 def holder(data_dir: Path) -> int | None:
-    """The pid of the process holding the data dir, or None when nobody holds it."""
+    """The pid of the process holding the data dir (0 if it has not written it yet),
+    or None when nobody holds it."""
     path = _path(data_dir)
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -89,16 +88,6 @@ def holder(data_dir: Path) -> int | None:
             # A shared lock: free if nobody holds the exclusive one. Released at once.
             fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
-            return _read_pid(path) or -1
+            return _read_pid(path) or 0
         fcntl.flock(handle, fcntl.LOCK_UN)
         return None
-
-
-@contextlib.contextmanager
-def held(data_dir: Path) -> Iterator[RunLock]:
-    """``acquire`` for the length of a block."""
-    lock = acquire(data_dir)
-    try:
-        yield lock
-    finally:
-        lock.release()
