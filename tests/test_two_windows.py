@@ -32,7 +32,11 @@ def test_both_windows_press_send_together_and_the_adviser_gets_one_request(
     tmp_path: Path, en: Texts
 ):
     config = write_config(tmp_path)
-    windows = [JsonlSession(config, "twin", log_level="WARNING") for _ in range(2)]
+    # One after the other: the first start creates the database (two first starts at
+    # once are the subject of another issue).
+    first = JsonlSession(config, "twin", log_level="WARNING")
+    first.send({"text": "hello"})
+    windows = [first, JsonlSession(config, "twin", log_level="WARNING")]
     try:
         cases = press_send_together(windows, en)
     except BaseException:
@@ -51,7 +55,6 @@ def test_both_windows_press_send_together_and_the_adviser_gets_one_request(
 def press_send_together(windows: list[JsonlSession], en: Texts) -> list[str]:
     """Round after round, both windows press "send" on the same review at once; returns
     the case reference each round sent."""
-    windows[0].send({"text": "hello"})
     cases: list[str] = []
     for round_number in range(ROUNDS):
         # Each window in turn fills in the request; the other shows the same review.
