@@ -250,7 +250,11 @@ def ratio_line(name: str, value: float, target: float, detail: str, below: bool 
     return met
 
 
-def main(stored: int, people: int) -> bool:
+def medians(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+
+
+def main(stored: int, people: int, repeat: int) -> bool:
     with tempfile.TemporaryDirectory() as root:
         small, large, empty = (Path(root) / name for name in ("small", "large", "empty"))
         for folder in (small, large, empty):
@@ -258,8 +262,12 @@ def main(stored: int, people: int) -> bool:
         fill_small = fill(small, SMALL)
         fill_large = fill(large, stored)
         fill(empty, 0)
-        few = child("--measure", str(small), "--people", str(people))
-        many = child("--measure", str(large), "--people", str(people))
+        # Alternating, each several times: the machine's speed drifts during a run.
+        fews, manys = [], []
+        for _ in range(repeat):
+            fews.append(child("--measure", str(small), "--people", str(people)))
+            manys.append(child("--measure", str(large), "--people", str(people)))
+        few, many = medians(fews), medians(manys)
         # Each start-up on a store that is as it was filled.
         starts_empty, starts_large = [], []
         for _ in range(STARTUP_RUNS):
@@ -271,6 +279,7 @@ def main(stored: int, people: int) -> bool:
         f"stored conversations: {SMALL:,} (filled in {fill_small:.2f} s) and {stored:,}"
         f" (filled in {fill_large:.1f} s, {stored / fill_large:,.0f} rows/s)"
     )
+    print(f"figures: medians of {repeat} runs of each, alternating")
     for label, run in ((f"{SMALL:,} stored", few), (f"{stored:,} stored", many)):
         print(
             f"  {label}: {run['steps']:.0f} steps one at a time, engine"
@@ -338,6 +347,7 @@ if __name__ == "__main__":
     parser.add_argument("--stored", type=int, default=100_000)
     parser.add_argument("--full", action="store_true", help="1,000,000 stored conversations")
     parser.add_argument("--people", type=int, default=300)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--startup", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -347,4 +357,6 @@ if __name__ == "__main__":
     elif args.startup:
         print(json.dumps(uvloop.run(startup(args.startup))))
     else:
-        sys.exit(0 if main(1_000_000 if args.full else args.stored, args.people) else 1)
+        sys.exit(
+            0 if main(1_000_000 if args.full else args.stored, args.people, args.repeat) else 1
+        )
