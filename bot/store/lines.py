@@ -546,8 +546,9 @@ class LineQueries:
         )
         # Undelivered notes of an unlinked case can no longer reach the employee.
         await db.execute(
-            "DELETE FROM relays WHERE delivered_at IS NULL AND direction = ? AND case_ref IN"
-            " (SELECT case_ref FROM cases WHERE sealed IS NULL)",
+            # Through the index of waiting relays, never a scan of every case.
+            "DELETE FROM relays WHERE delivered_at IS NULL AND direction = ? AND EXISTS"
+            " (SELECT 1 FROM cases c WHERE c.case_ref = relays.case_ref AND c.sealed IS NULL)",
             (TO_EMPLOYEE,),
         )
         expired = (
