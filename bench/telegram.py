@@ -8,7 +8,7 @@ same messages, also talk to a minimal python-telegram-bot echo bot (bench/_echo_
 once as PTB's example has it and once handling chats side by side as vertrouwd does.
 Not a test: it prints figures.
 
-    .venv/bin/python bench/telegram.py [--people 200] [--rounds 2]
+    .venv/bin/python bench/telegram.py [--people 200] [--rounds 2] [--profile]
 
 It also measures how one chat sending many messages at once delays the others: the
 p99 reply time of quiet chats with and without it (--busy-chat-only for just that).
@@ -25,6 +25,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,7 +93,12 @@ async def wait_ready(fake: FakeTelegram, process: asyncio.subprocess.Process) ->
 
 
 async def measure(
-    fake: FakeTelegram, command: list[str], people: list[Person], env: dict[str, str], think: float
+    fake: FakeTelegram,
+    command: list[str],
+    people: list[Person],
+    env: dict[str, str],
+    think: float,
+    profile: Path | None = None,
 ) -> Figures:
     fake.calls.clear()
     process = await asyncio.create_subprocess_exec(
@@ -103,14 +109,58 @@ async def measure(
         # Warm-up: everyone says hello once, outside the measurement.
         warm = [Person(p.id + 1, p.first_name, p.language_code) for p in people[:20]]
         await asyncio.gather(*(converse_once(fake, p) for p in warm))
+        sampler = await start_sampling(process.pid, profile) if profile else None
         cpu_before, started = cpu_seconds(process.pid), time.perf_counter()
         await asyncio.gather(*(converse(fake, person, think) for person in people))
         cpu_after, ended = cpu_seconds(process.pid), time.perf_counter()
+        if sampler is not None:
+            sampler.send_signal(signal.SIGINT)
+            await sampler.wait()
     finally:
         process.send_signal(signal.SIGTERM)
         await process.wait()
     sends = sum(1 for method, _ in fake.calls if method != "getUpdates")
     return Figures(len(people) * len(SCRIPT), ended - started, cpu_after - cpu_before, sends)
+
+
+async def start_sampling(pid: int, out: Path) -> asyncio.subprocess.Process:
+    """py-spy samples the bot's process (without pausing it) into ``out``."""
+    py_spy = Path(sys.executable).with_name("py-spy")
+    sampler = await asyncio.create_subprocess_exec(
+        str(py_spy),
+        "record",
+        "--pid",
+        str(pid),
+        "--nonblocking",
+        "--rate",
+        "250",
+        "--format",
+        "raw",
+        "--output",
+        str(out),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    await asyncio.sleep(0.5)  # attached
+    return sampler
+
+
+def print_profile(raw: Path, top: int = 25) -> None:
+    """Where the bot's samples were, by function (inclusive), our code and its libraries."""
+    total, inclusive, own = 0, Counter[str](), Counter[str]()
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
+        total += int(count)
+        own[frames[-1]] += int(count)
+        for frame in set(frames):
+            inclusive[frame] += int(count)
+    print(f"\nprofile of vertrouwd ({total} samples, py-spy): where the time goes, inclusive")
+    for frame, count in inclusive.most_common(top * 3)[:top]:
+        print(f"  {count / total:6.1%}  {frame[:110]}")
+    print("by function itself")
+    for frame, count in own.most_common(top):
+        print(f"  {count / total:6.1%}  {frame[:110]}")
 
 
 async def converse_once(fake: FakeTelegram, person: Person) -> None:
@@ -133,7 +183,7 @@ def vertrouwd_config(folder: Path, fake: FakeTelegram) -> Path:
     return config
 
 
-async def main(people_count: int, rounds: int, think: float) -> None:
+async def main(people_count: int, rounds: int, think: float, profile: bool = False) -> None:
     fake = FakeTelegram()
     await fake.start()
     env = {k: v for k, v in os.environ.items() if not k.startswith("VERTROUWD_")}
@@ -154,7 +204,13 @@ async def main(people_count: int, rounds: int, think: float) -> None:
                         workdir.mkdir()
                         config = vertrouwd_config(workdir, fake)
                         command = [sys.executable, "-m", "bot", "run", "--config", str(config)]
-                    figures = await measure(fake, command, people, env, think)
+                    sampled = Path(folder) / f"profile-{round_number}.txt"
+                    wanted = profile and name == "vertrouwd" and round_number == rounds - 1
+                    figures = await measure(
+                        fake, command, people, env, think, sampled if wanted else None
+                    )
+                    if wanted:
+                        print_profile(sampled)
                     results[name].append(figures)
                     print(
                         f"round {round_number + 1} {name:>10}: {figures.messages} messages in"
@@ -283,7 +339,10 @@ if __name__ == "__main__":
     parser.add_argument("--quiet-chats", type=int, default=20, help="for the busy-chat figure")
     parser.add_argument("--send-ms", type=float, default=100, help="for the busy-chat figure")
     parser.add_argument("--busy-chat-only", action="store_true", help="only the busy-chat figure")
+    parser.add_argument(
+        "--profile", action="store_true", help="sample vertrouwd with py-spy in the last round"
+    )
     args = parser.parse_args()
     if not args.busy_chat_only:
-        asyncio.run(main(args.people, args.rounds, args.think_ms / 1000))
+        asyncio.run(main(args.people, args.rounds, args.think_ms / 1000, args.profile))
     asyncio.run(fairness(args.quiet_chats, 10, args.send_ms))

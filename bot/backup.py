@@ -10,7 +10,6 @@ runs on the data folder.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import shutil
@@ -19,13 +18,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot import run_lock
 from bot.config import Config
 from bot.crypto import key_fingerprint, read_key_file
 from bot.key_guard import STATE_FILE
 
 MANIFEST = "vertrouwd-backup.json"
 BACKUP_FORMAT = 1
-RUN_LOCK = "run.lock"  # held by `vertrouwd run` (bot/run_lock.py)
 
 
 class BackupError(Exception):
@@ -125,20 +124,19 @@ def _manifest(source: Path) -> dict[str, object]:
 
 @contextlib.contextmanager
 def _no_bot_running(data_dir: Path) -> Iterator[None]:
-    """Hold the data folder's run lock, as `vertrouwd run` does, for the whole restore;
-    a bot holding it now means the restore is refused."""
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(data_dir / RUN_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    """Hold the data folder's run lock (bot/run_lock.py), as `vertrouwd run` does, for
+    the whole restore; a bot holding it now means the restore is refused."""
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise BackupError(
-                f"a bot is running on {data_dir}; stop it first (nothing was changed)"
-            ) from exc
+        lock = run_lock.acquire(data_dir)
+    except run_lock.DataDirLocked as exc:
+        raise BackupError(
+            f"a bot is running on {data_dir} ({exc.pid or 'another process'}); stop it first"
+            " (nothing was changed)"
+        ) from exc
+    try:
         yield
     finally:
-        os.close(fd)  # releases the lock
+        lock.release()
 
 
 def _sound(path: Path) -> None:

@@ -13,11 +13,12 @@ import signal
 import sqlite3
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bot import run_lock
 from bot.adapters.terminal import OutputClosed, run_interactive, run_jsonl
 from bot.backup import BackupError
 from bot.config import LOG_FORMATS, Config, ConfigError, load_config
@@ -33,7 +34,7 @@ from bot.matrix.errors import (
     LoginFailed,
     MatrixHttpError,
 )
-from bot.runtime import STORE_FILE, open_runtime
+from bot.runtime import STORE_FILE, open_runtime, prepare_data_dir
 from bot.store import SqliteStore, StoreError
 from bot.texts import TextsInvalid, check_locales, load_catalog, missing_texts
 from bot.version import program_version
@@ -96,6 +97,33 @@ def _run(config: Config, args: argparse.Namespace) -> int:
 
         config = dataclasses.replace(config, web=default_web_settings())
     check_channels(config)
+    prepare_data_dir(config.data_dir)
+    try:
+        # Held until this process ends: a second bot would answer the same people twice
+        # and sync the same Matrix device from two places.
+        lock = run_lock.acquire(config.data_dir)
+    except run_lock.DataDirLocked as exc:
+        print(
+            f"vertrouwd: {exc}; stop that one first, or give this one its own data dir",
+            file=sys.stderr,
+        )
+        return EXIT_PROBLEM
+    try:
+        return _serve(config)
+    finally:
+        lock.release()
+
+
+def _event_loop_runner() -> Callable[[Coroutine[Any, Any, None]], None]:
+    """uvloop's faster event loop where it is installed (not on Windows), else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run
+    return uvloop.run
+
+
+def _serve(config: Config) -> int:
 
     from bot.ops.service import run_service
 
@@ -109,7 +137,7 @@ def _run(config: Config, args: argparse.Namespace) -> int:
         log.info("stopped")
 
     try:
-        asyncio.run(main())
+        _event_loop_runner()(main())
     except (LoginFailed, CrossSigningError) as exc:
         print(
             f"vertrouwd: the Matrix account could not be used ({type(exc).__name__}: {exc});"

@@ -90,11 +90,13 @@ class UserKeyer:
     """Turns a platform user id into a stable keyed hash, so raw ids are never stored."""
 
     def __init__(self, material: KeyMaterial) -> None:
-        self._key = material.lookup_key
+        # Keyed once: a copy per message is a third of the cost of keying anew.
+        self._keyed = hmac.new(material.lookup_key, digestmod=hashlib.sha256)
 
     def __call__(self, channel: str, user_id: str) -> UserKey:
-        message = f"{channel}\x1f{user_id}".encode()
-        return UserKey(hmac.digest(self._key, message, hashlib.sha256))
+        mac = self._keyed.copy()
+        mac.update(f"{channel}\x1f{user_id}".encode())
+        return UserKey(mac.digest())
 
 
 def _b64(data: bytes) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from bot import run_lock
 from bot.config import Config, ConfigError
 from bot.crypto import FieldCipher, KeyFileError
 from bot.key_guard import keys_for_data
@@ -177,10 +178,61 @@ async def run_checks(config: Config) -> list[Check]:
         return checks
     session = MatrixSession(config.matrix, config.data_dir, cipher)
     try:
+        # Held while the checks log in and sync, so a bot cannot start meanwhile.
+        lock = run_lock.acquire(config.data_dir)
+    except run_lock.DataDirLocked as running:
+        try:
+            checks += await _checks_beside_running_bot(session, config, running.pid)
+        finally:
+            await session.close()
+        return checks
+    try:
         checks += await _session_checks(session, config)
     finally:
         await session.close()
+        lock.release()
     return checks
+
+
+async def _checks_beside_running_bot(
+    session: MatrixSession, config: Config, pid: int | None
+) -> list[Check]:
+    """With the bot's own login, reads only: a second process that synced or touched
+    the device's encryption keys would race the running bot."""
+    assert config.matrix is not None
+    checks = [
+        Check(
+            "running bot",
+            True,
+            f"vertrouwd run (process {pid}) uses this data dir: checked without syncing"
+            " or touching its encryption keys; cross-signing not checked from here",
+        )
+    ]
+    try:
+        session.open_read_only()
+        assert session.http is not None
+        await session.http.request("GET", "/_matrix/client/v3/account/whoami")
+    except LoginFailed:
+        return [*checks, Check("login", False, "no stored login", "restart the bot")]
+    except MatrixHttpError as exc:
+        return [
+            *checks,
+            Check(
+                "login",
+                False,
+                f"the bot's login was refused ({exc.errcode or exc.status})",
+                "restart the bot: it logs in again",
+            ),
+        ]
+    except (HomeserverUnreachable, *NETWORK_ERRORS) as exc:
+        return [
+            *checks,
+            Check("login", False, f"failed ({type(exc).__name__})", "check the homeserver's logs"),
+        ]
+    checks.append(
+        Check("login", True, f"{config.matrix.user_id}, device {session.state.device_id}")
+    )
+    return checks + await _room_checks(session, config)
 
 
 async def _session_checks(session: MatrixSession, config: Config) -> list[Check]:
@@ -217,6 +269,11 @@ async def _session_checks(session: MatrixSession, config: Config) -> list[Check]
         Check("login", True, f"{config.matrix.user_id}, device {session.client.device_id}"),
         Check("cross-signing", True, session.identity_status),
     ]
+    return checks + await _room_checks(session, config)
+
+
+async def _room_checks(session: MatrixSession, config: Config) -> list[Check]:
+    checks = []
     if config.matrix_dm is not None:
         servers = ", ".join(config.matrix_dm.allowed_homeservers)
         checks.append(Check("direct chats", True, f"employees on {servers}"))

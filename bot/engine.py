@@ -13,6 +13,7 @@ from bot.crypto import UserKey, UserKeyer
 from bot.flows.answers import new_case_ref
 from bot.flows.conversation import Conversation, LineAction, Step, StepContext
 from bot.flows.intake import step as intake_step
+from bot.flows.repeats import already_sent
 from bot.line.terms import opening_timers
 from bot.locks import KeyedLocks
 from bot.messages import Inbound, Reply
@@ -35,15 +36,18 @@ from bot.store.line_records import (
     NewCase,
     RelayNote,
 )
+from bot.store.versions import VersionConflict
 from bot.texts import Catalog, Texts
 
 log = logging.getLogger(__name__)
 
 REPLY_TO = "reply_to"
 SEEN = "seen"
+SENT_FROM = "sent_from"
 _SEEN_KEPT = 20
 Deliver = Callable[[Sequence[Reply]], Awaitable[None]]
-_CASE_REF_ATTEMPTS = 5
+# Saves lost to another process or window, or case references already taken, in a row.
+_ATTEMPTS = 8
 
 
 def describe_failure(exc: BaseException) -> str:
@@ -54,10 +58,13 @@ def describe_failure(exc: BaseException) -> str:
 
 
 def _with_channel_fields(
-    data: dict[str, Any], inbound: Inbound, stored: ConversationRecord | None
+    data: dict[str, Any],
+    inbound: Inbound,
+    stored: ConversationRecord | None,
+    sent_from: str | None = None,
 ) -> dict[str, Any]:
-    """The conversation's data plus where to reach the person and the last message ids
-    handled, sealed with it."""
+    """The conversation's data plus where to reach the person, the last message ids
+    handled and the question the last request was sent from, sealed with it."""
     previous = stored.data if stored is not None else {}
     address = inbound.reply_to or previous.get(REPLY_TO)
     fields = {**data, REPLY_TO: address} if address else dict(data)
@@ -66,6 +73,8 @@ def _with_channel_fields(
         fields[SEEN] = seen[-_SEEN_KEPT:]
     elif SEEN in previous:
         fields[SEEN] = previous[SEEN]
+    if sent_from is not None or SENT_FROM in previous:
+        fields[SENT_FROM] = sent_from if sent_from is not None else previous[SENT_FROM]
     return fields
 
 
@@ -196,26 +205,14 @@ class Engine:
         stored: ConversationRecord | None = None
         try:
             try:
-                stored = await self._store.load_conversation(user)
+                saved = await self._versioned_step(user, inbound, catalog, now)
             except UnreadableRecord:
                 await self._unreadable_conversation(user, inbound, deliver, catalog, now)
                 return
-            if already_handled(inbound, stored):
+            if saved is None:
                 log.info("message on %s already handled; not handled again", inbound.channel)
                 return
-            # Only someone who sent a request (or whose conversation expired) can have a line.
-            line = (
-                await self._store.open_case(user)
-                if stored is None or stored.data.get("last_case")
-                else None
-            )
-            previous = stored.state if stored else "new"
-            log.debug(
-                "conversation loaded: state %s, %d answers so far",
-                previous,
-                len(stored.data.get("answers") or {}) if stored else 0,
-            )
-            step = await self._persisted_step(user, stored, inbound, catalog, now, line)
+            stored, step = saved
         except Exception as exc:  # noqa: BLE001 - the person gets a calm answer, never a crash
             log.error("step failed on %s: %s", inbound.channel, describe_failure(exc))
             self.observer.step(ok=False)
@@ -225,7 +222,7 @@ class Engine:
         log.info(
             "step on %s: %s -> %s, %d replies%s",
             inbound.channel,
-            previous,
+            stored.state if stored else "new",
             step.conversation.state if step.conversation else "erased",
             len(step.replies),
             f", handoff {step.handoff.case_ref} queued" if step.handoff else "",
@@ -259,36 +256,41 @@ class Engine:
             parts.append(t("mydata.line", case_ref=line, closed_days=closed_days))
         await deliver([Reply("\n\n".join(parts))])
 
-    async def _persisted_step(
-        self,
-        user: UserKey,
-        stored: ConversationRecord | None,
-        inbound: Inbound,
-        catalog: Catalog,
-        now: float,
-        line: str | None,
-    ) -> Step:
-        ctx = StepContext(
-            now=datetime.fromtimestamp(now, UTC),
-            catalog=catalog,
-            config=self._config,
-            channel=inbound.channel,
-            new_case_ref=new_case_ref,
-            line=line,
-        )
-        for _attempt in range(_CASE_REF_ATTEMPTS):
-            # The flow mutates the conversation it is given: build a fresh one each try.
+    async def _versioned_step(
+        self, user: UserKey, inbound: Inbound, catalog: Catalog, now: float
+    ) -> tuple[ConversationRecord | None, Step] | None:
+        """Read, step and save until a save wins (another process or window may save
+        first: then the step runs again on what it saved). None: already handled."""
+        # The question this message answers, where it says so (a button does).
+        answered = inbound.question if inbound.choice is not None else None
+        for _attempt in range(_ATTEMPTS):
+            base = await self._store.load_step(user)
+            stored = base.record
+            if already_handled(inbound, stored):
+                return None
+            line = base.line.case_ref if base.line is not None else None
+            log.debug(
+                "conversation loaded: state %s, %d answers so far",
+                stored.state if stored else "new",
+                len(stored.data.get("answers") or {}) if stored else 0,
+            )
             loaded = (
                 Conversation.from_record(stored.state, stored.lang, stored.data)
                 if stored is not None
                 else None
             )
-            step = intake_step(loaded, inbound, ctx)
+            asked = loaded.question_token if loaded is not None else None
+            step = self._flow_step(loaded, stored, inbound, catalog, now, line, answered)
             record = (
                 ConversationRecord(
                     step.conversation.state,
                     step.conversation.lang,
-                    _with_channel_fields(step.conversation.to_data(), inbound, stored),
+                    _with_channel_fields(
+                        step.conversation.to_data(),
+                        inbound,
+                        stored,
+                        asked if step.handoff is not None else None,
+                    ),
                 )
                 if step.conversation is not None
                 else None
@@ -300,13 +302,49 @@ class Engine:
                 self._on_handoff_coming(handoff.adviser_id)
             try:
                 await self._store.save_step(
-                    user, record, handoff, now, _line_step(step.line, line, inbound)
+                    user, record, handoff, now, _line_step(step.line, line, inbound), base=base
                 )
             except CaseRefTaken:
                 log.warning("case reference collision; drawing a new one")
                 continue
-            return step
-        raise StoreError("could not find a free case reference")
+            except VersionConflict:
+                log.info(
+                    "conversation on %s saved elsewhere meanwhile; stepping again", inbound.channel
+                )
+                if step.handoff is not None and answered is None:
+                    # This press sent the request from that question: if the other
+                    # save sent it from there too, the fresh row says so.
+                    answered = asked
+                continue
+            return stored, step
+        raise StoreError(
+            "the step could not be saved (changed elsewhere, or no free case reference)"
+        )
+
+    def _flow_step(
+        self,
+        loaded: Conversation | None,
+        stored: ConversationRecord | None,
+        inbound: Inbound,
+        catalog: Catalog,
+        now: float,
+        line: str | None,
+        answered: str | None,
+    ) -> Step:
+        ctx = StepContext(
+            now=datetime.fromtimestamp(now, UTC),
+            catalog=catalog,
+            config=self._config,
+            channel=inbound.channel,
+            new_case_ref=new_case_ref,
+            line=line,
+        )
+        if loaded is not None and stored is not None:
+            repeat = already_sent(loaded, answered, stored.data.get(SENT_FROM), ctx)
+            if repeat is not None:
+                return repeat
+        # The flow mutates the conversation it is given: it is built fresh for each try.
+        return intake_step(loaded, inbound, ctx)
 
     def _new_handoff(
         self, step: Step, inbound: Inbound, stored: ConversationRecord | None, now: float

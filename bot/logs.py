@@ -51,7 +51,7 @@ class _WhatWentWrongOnly(logging.Filter):
 _WITHHOLD = _WhatWentWrongOnly()
 
 
-_PLACEHOLDER = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(?:\d+|\*)?(?:\.\d+)?[a-zA-Z%]")
+_FORMAT_FIELD = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(?:\d+|\*)?(?:\.\d+)?[a-zA-Z%]")
 
 
 class _FixedTextOnly(logging.Filter):
@@ -63,7 +63,7 @@ class _FixedTextOnly(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         fixed = record.msg if isinstance(record.msg, str) else type(record.msg).__name__
         if record.args:
-            fixed = _PLACEHOLDER.sub("…", fixed)
+            fixed = _FORMAT_FIELD.sub("…", fixed)
         if record.exc_info and record.exc_info[0] is not None:
             fixed = f"{fixed} ({record.exc_info[0].__name__})"
         record.msg, record.args = fixed, None

@@ -66,11 +66,12 @@ def run(config: Path, command: str) -> subprocess.CompletedProcess[str]:
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    """Every file's bytes, but SQLite's own -wal/-shm files (made and removed on open)."""
+    """Every file's bytes, but SQLite's own -wal/-shm files (made and removed on open)
+    and `vertrouwd run`'s lock file (which holds only the pid of whoever ran last)."""
     return {
         str(path.relative_to(folder)): path.read_bytes()
         for path in sorted(folder.rglob("*"))
-        if path.is_file() and not path.name.endswith(("-wal", "-shm"))
+        if path.is_file() and not path.name.endswith(("-wal", "-shm")) and path.name != "run.lock"
     }
 
 

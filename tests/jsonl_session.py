@@ -52,9 +52,18 @@ class JsonlSession:
 
     def send(self, message: dict[str, str]) -> list[dict[str, Any]]:
         """Send one input; return the bot's messages up to its {"waiting": true}."""
-        assert self.process.stdin and self.process.stdout
+        self.press(message)
+        return self.replies()
+
+    def press(self, message: dict[str, str]) -> None:
+        """Send one input without waiting for the answer (read it with ``replies``)."""
+        assert self.process.stdin
         self.process.stdin.write(json.dumps(message) + "\n")
         self.process.stdin.flush()
+
+    def replies(self) -> list[dict[str, Any]]:
+        """The bot's messages up to its next {"waiting": true}."""
+        assert self.process.stdout
         out: list[dict[str, Any]] = []
         while True:
             line = self.process.stdout.readline()

@@ -24,9 +24,10 @@ from bot.line.terms import (
     term_deadline,
 )
 from bot.report.tallies import first_contact_tally
-from bot.store import SqliteStore
+from bot.store import SqliteStore, StoreError
 from bot.store.line_records import OPEN, TO_EMPLOYEE, AdviserStep, CaseInfo, RelayNote, Timer
 from bot.store.stat_records import Tally
+from bot.store.versions import VersionConflict
 from bot.texts import Catalog, Texts
 
 # Command words in English and Dutch; what they do is explained in the adviser's texts.
@@ -50,6 +51,7 @@ _COMMANDS = {
     "activiteit": "activity",
 }
 _DAY = 86400.0
+_RERUNS = 5  # a case changed under the adviser's step this often in a row: give up
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,19 @@ class AdviserDesk:
     async def in_thread(
         self, case: CaseInfo | None, adviser: Adviser, event_id: str, text: str
     ) -> DeskAnswer:
-        """Act on what ``adviser`` wrote in the thread of ``case``."""
+        """Act on what ``adviser`` wrote in the thread of ``case``: decided on the case
+        as read, and decided again on the fresh case if it changed before the save."""
+        for _attempt in range(_RERUNS):
+            try:
+                return await self._in_thread(case, adviser, event_id, text)
+            except VersionConflict:
+                assert case is not None  # only a step on a case can conflict
+                case = await self._store.case(case.case_ref)
+        raise StoreError("the case kept changing; the adviser's event was not applied")
+
+    async def _in_thread(
+        self, case: CaseInfo | None, adviser: Adviser, event_id: str, text: str
+    ) -> DeskAnswer:
         t = self.texts(adviser)
         if case is None or case.adviser_id != adviser.id:
             return DeskAnswer(t("desk.unknown_thread"), False)
@@ -122,6 +136,7 @@ class AdviserDesk:
             notes=(note,),
             replied=True,
             first_contact=self._first_contact(case),
+            case_version=case.version,
         )
         return DeskAnswer(None, await self._apply(step))
 
@@ -168,6 +183,7 @@ class AdviserDesk:
             close=True,
             first_contact=self._first_contact(case),
             registration=registration,
+            case_version=case.version,
         )
         acted = await self._apply(step)
         closed = t("desk.closed", case_ref=case.case_ref)
@@ -187,6 +203,7 @@ class AdviserDesk:
             replied=True,
             timer=Timer(CHECKIN, due),
             first_contact=self._first_contact(case),
+            case_version=case.version,
         )
         acted = await self._apply(step)
         when = local_date(due, self._config)

@@ -92,6 +92,24 @@ class MatrixSession:
             if not self.ready:
                 await self._open()
 
+    def open_read_only(self) -> None:
+        """The stored login, for plain reads of the API only (room state, keys): no
+        sync, no encryption store, nothing saved. For `doctor` while the bot runs."""
+        if not (self.state.access_token and self.state.device_id):
+            raise LoginFailed("no stored login")
+        client = AsyncClient(
+            self.settings.homeserver,
+            self.settings.user_id,
+            device_id=self.state.device_id,
+            config=AsyncClientConfig(
+                encryption_enabled=False,
+                max_timeouts=1,
+                request_timeout=self.settings.request_timeout_seconds,
+            ),
+        )
+        client.access_token = self.state.access_token
+        self.client, self.http = client, MatrixHttp(client)
+
     async def _open(self) -> None:
         if self.client is None:
             self.client = self._new_client()

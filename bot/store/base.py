@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.crypto import UserKey
 from bot.sinks.base import Receipt
 from bot.store.line_records import LineStep, NewCase
 from bot.store.stat_records import Tally
+
+if TYPE_CHECKING:
+    from bot.store.versions import StepBase
 
 
 class StoreError(Exception):
@@ -88,6 +91,10 @@ class Store(Protocol):
     async def load_conversation(self, user: UserKey) -> ConversationRecord | None:
         """The person's conversation, decrypted, or None if there is none."""
 
+    async def load_step(self, user: UserKey) -> StepBase:
+        """What a step starts from: the conversation and the person's open line, with
+        the versions of both as read."""
+
     async def save_step(
         self,
         user: UserKey,
@@ -95,11 +102,15 @@ class Store(Protocol):
         handoff: NewHandoff | None,
         now: float,
         line: LineStep | None = None,
+        base: StepBase | None = None,
     ) -> None:
         """Persist one step atomically: the conversation (None erases everything about
         the person: undelivered handoffs, their cases' links, timers and unsent relays;
         an adviser who had the handoff gets a notice), an optional new handoff with
-        the case it opens, and what the step does on the person's open line."""
+        the case it opens, and what the step does on the person's open line.
+
+        With ``base``, only if the conversation and the line are still at the versions
+        read; else nothing is written and VersionConflict is raised."""
 
     async def open_case(self, user: UserKey) -> str | None:
         """The case reference of the person's open line, or None."""

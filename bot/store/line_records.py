@@ -77,6 +77,7 @@ class AdviserStep:
     any_status: bool = False  # acts on a closed case too (the whistleblower terms)
     first_contact: Tally | None = None  # counted if this is the adviser's first answer
     registration: Registration | None = None  # the questions asked at closing
+    case_version: int | None = None  # the version of the case the step was decided on
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ class CaseInfo:
     closed_at: float | None
     pending_timers: tuple[Timer, ...] = ()
     unsent_relays: int = 0
+    version: int = 0
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 from collections.abc import AsyncIterator, Iterable
@@ -35,10 +36,11 @@ from bot.store.line_records import (
     RelayNote,
     Timer,
 )
+from bot.store.versions import VersionConflict
 
 _CASE_COLUMNS = (
     "case_ref, adviser_id, channel, status, whistleblower, created_at, delivered_at,"
-    " thread_root, room_id, adviser_replied_at, last_activity_at, closed_at"
+    " thread_root, room_id, adviser_replied_at, last_activity_at, closed_at, version"
 )
 _ENDED = (CLOSED, STOPPED, WITHDRAWN)
 _UNREADABLE_RETRY_SECONDS = 3600.0
@@ -85,7 +87,7 @@ def _case_info(row: Iterable[Any]) -> CaseInfo:
     """A row of ``_CASE_COLUMNS``, in that order."""
     values = list(row)
     values[4] = bool(values[4])  # whistleblower
-    return CaseInfo(*values)
+    return dataclasses.replace(CaseInfo(*values[:-1]), version=int(values[-1]))
 
 
 class LineQueries:
@@ -174,15 +176,23 @@ class LineQueries:
             )
 
     async def _write_line_step(
-        self, db: aiosqlite.Connection, user: UserKey, line: LineStep, now: float
+        self,
+        db: aiosqlite.Connection,
+        user: UserKey,
+        line: LineStep,
+        now: float,
+        version: int | None = None,
     ) -> None:
+        """``version``: the case's version the step read; the step loses if it moved on."""
         rows = list(
             await db.execute_fetchall(
-                "SELECT status, sealed, adviser_id, channel FROM cases"
+                "SELECT status, sealed, adviser_id, channel, version FROM cases"
                 " WHERE case_ref = ? AND owner_key = ?",
                 (line.case_ref, user),
             )
         )
+        if version is not None and (not rows or rows[0][4] != version):
+            raise VersionConflict("the case changed since it was read")
         if not rows or rows[0][0] != OPEN:
             raise StoreError("the line is not open")
         await self._insert_notes(db, line.case_ref, line.notes, now)
@@ -193,8 +203,8 @@ class LineQueries:
             moved = CaseContact(line.address, contact.lang, contact.pseudonym)
             sealed = self._seal_contact(route, moved)
         await db.execute(
-            "UPDATE cases SET last_activity_at = ?, sealed = ?, status = ?, closed_at = ?"
-            " WHERE case_ref = ?",
+            "UPDATE cases SET version = version + 1, last_activity_at = ?, sealed = ?,"
+            " status = ?, closed_at = ? WHERE case_ref = ?",
             (now, sealed, line.close_as or OPEN, now if line.close_as else None, line.case_ref),
         )
         if line.close_as:
@@ -224,15 +234,16 @@ class LineQueries:
                 await db.execute("DELETE FROM cases WHERE case_ref = ?", (case_ref,))
                 continue
             await db.execute(
-                "UPDATE cases SET owner_key = NULL, sealed = NULL, status = ?,"
-                " closed_at = COALESCE(closed_at, ?), last_activity_at = ? WHERE case_ref = ?",
+                "UPDATE cases SET version = version + 1, owner_key = NULL, sealed = NULL,"
+                " status = ?, closed_at = COALESCE(closed_at, ?), last_activity_at = ?"
+                " WHERE case_ref = ?",
                 (WITHDRAWN, now, now, case_ref),
             )
             await self._insert_notes(db, case_ref, [RelayNote(TO_ADVISER, "withdrawn")], now)
 
     async def _link_thread(self, handoff_id: int, receipt: Receipt, now: float) -> None:
         await self._db.execute(
-            "UPDATE cases SET thread_root = ?, room_id = ?, delivered_at = ?"
+            "UPDATE cases SET version = version + 1, thread_root = ?, room_id = ?, delivered_at = ?"
             " WHERE case_ref = (SELECT case_ref FROM outbox WHERE id = ?)",
             (receipt.ref, receipt.target, now, handoff_id),
         )
@@ -311,7 +322,8 @@ class LineQueries:
 
     async def adviser_step(self, step: AdviserStep, now: float) -> bool:
         """Apply an adviser's event once; False when it was applied before or the case
-        is no longer open (nothing is written then)."""
+        is no longer open (nothing is written then). VersionConflict when the step
+        names a version of the case and the case moved on since (read it again)."""
         async with self._transaction() as db:
             cursor = await db.execute(
                 "INSERT INTO adviser_events (event_id, at) VALUES (?, ?)"
@@ -320,10 +332,15 @@ class LineQueries:
             )
             status = list(
                 await db.execute_fetchall(
-                    "SELECT status FROM cases WHERE case_ref = ?", (step.case_ref,)
+                    "SELECT status, version FROM cases WHERE case_ref = ?", (step.case_ref,)
                 )
             )
-            if cursor.rowcount != 1 or not status or (status[0][0] != OPEN and not step.any_status):
+            if cursor.rowcount != 1 or not status:
+                await db.rollback()
+                return False
+            if step.case_version is not None and status[0][1] != step.case_version:
+                raise VersionConflict("the case changed since it was read")
+            if status[0][0] != OPEN and not step.any_status:
                 await db.rollback()
                 return False
             await self._apply_adviser_step(db, step, now)
@@ -334,14 +351,15 @@ class LineQueries:
     ) -> None:
         await self._insert_notes(db, step.case_ref, step.notes, now)
         await db.execute(
-            "UPDATE cases SET last_activity_at = ?,"
+            "UPDATE cases SET version = version + 1, last_activity_at = ?,"
             " adviser_replied_at = CASE WHEN ? THEN COALESCE(adviser_replied_at, ?)"
             " ELSE adviser_replied_at END WHERE case_ref = ?",
             (now, step.replied, now, step.case_ref),
         )
         if step.close:
             await db.execute(
-                "UPDATE cases SET status = ?, closed_at = ? WHERE case_ref = ?",
+                "UPDATE cases SET version = version + 1, status = ?, closed_at = ?"
+                " WHERE case_ref = ?",
                 (CLOSED, now, step.case_ref),
             )
             await db.execute(
@@ -537,7 +555,8 @@ class LineQueries:
         )
         for (case_ref,) in idle:
             await db.execute(
-                "UPDATE cases SET status = ?, closed_at = ? WHERE case_ref = ?",
+                "UPDATE cases SET version = version + 1, status = ?, closed_at = ?"
+                " WHERE case_ref = ?",
                 (CLOSED, now, case_ref),
             )
             await db.execute(
@@ -551,15 +570,16 @@ class LineQueries:
             await self._insert_notes(db, case_ref, both_sides, now)
         ended = ",".join("?" * len(_ENDED))
         unlinked = await db.execute(
-            "UPDATE cases SET owner_key = NULL, sealed = NULL"
+            "UPDATE cases SET version = version + 1, owner_key = NULL, sealed = NULL"
             f" WHERE status IN ({ended}) AND closed_at < ?"
             " AND (owner_key IS NOT NULL OR sealed IS NOT NULL)",
             (*_ENDED, closed_before),
         )
         # Undelivered notes of an unlinked case can no longer reach the employee.
         await db.execute(
-            "DELETE FROM relays WHERE delivered_at IS NULL AND direction = ? AND case_ref IN"
-            " (SELECT case_ref FROM cases WHERE sealed IS NULL)",
+            # Through the index of waiting relays, never a scan of every case.
+            "DELETE FROM relays WHERE delivered_at IS NULL AND direction = ? AND EXISTS"
+            " (SELECT 1 FROM cases c WHERE c.case_ref = relays.case_ref AND c.sealed IS NULL)",
             (TO_EMPLOYEE,),
         )
         expired = (
@@ -603,5 +623,6 @@ class LineQueries:
     async def mark_redacted(self, case_ref: str, now: float) -> None:
         async with self._write_lock:
             await self._db.execute(
-                "UPDATE cases SET redacted_at = ? WHERE case_ref = ?", (now, case_ref)
+                "UPDATE cases SET version = version + 1, redacted_at = ? WHERE case_ref = ?",
+                (now, case_ref),
             )

@@ -119,6 +119,25 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         ) WITHOUT ROWID;
         """,
     ),
+    (
+        10,
+        """
+        -- Every step names the version of the rows it read; a save on a row that changed
+        -- since loses, and its step runs again on the fresh row.
+        ALTER TABLE conversations ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE cases ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+        """,
+    ),
+    (
+        11,
+        """
+        -- Retention finds its rows through indexes, never by reading every case.
+        CREATE INDEX cases_open_activity ON cases (last_activity_at) WHERE status = 'open';
+        CREATE INDEX cases_closed ON cases (closed_at) WHERE closed_at IS NOT NULL;
+        CREATE INDEX adviser_events_at ON adviser_events (at);
+        CREATE INDEX text_changes_at ON text_changes (at);
+        """,
+    ),
     KEY_RECORD_MIGRATION,
     (
         30,

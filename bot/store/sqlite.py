@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import sqlite3
 from collections.abc import Sequence
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+import orjson
 
 from bot.crypto import DecryptionError, FieldCipher, UserKey
 from bot.sinks.base import Receipt
@@ -39,6 +39,7 @@ from bot.store.reseal import (
     unknown_fields_with,
 )
 from bot.store.statistics import StatisticsQueries, _registration_aad
+from bot.store.versions import CachedRow, OpenLine, RowCache, StepBase, VersionConflict
 from bot.store.web_screens import WebScreenQueries, _screen_aad
 
 log = logging.getLogger(__name__)
@@ -46,12 +47,39 @@ log = logging.getLogger(__name__)
 _UNREADABLE_RETRY_SECONDS = 3600.0
 
 _UPSERT_CONVERSATION = """
-    INSERT INTO conversations (user_key, state, lang, sealed, updated_at)
-    VALUES (?, ?, ?, ?, ?)
+    INSERT INTO conversations (user_key, state, lang, sealed, updated_at, version)
+    VALUES (:user, :state, :lang, :sealed, :now, 1)
     ON CONFLICT (user_key) DO UPDATE SET
         state = excluded.state, lang = excluded.lang,
-        sealed = excluded.sealed, updated_at = excluded.updated_at
+        sealed = excluded.sealed, updated_at = excluded.updated_at, version = version + 1
 """
+# The line the step saw is still as it was (an adviser may have closed it meanwhile).
+_LINE_UNCHANGED = (
+    "(:line_ref IS NULL OR EXISTS"
+    " (SELECT 1 FROM cases WHERE case_ref = :line_ref AND version = :line_version))"
+)
+# A step that read no row: only if there still is none.
+_INSERT_CONVERSATION = f"""
+    INSERT INTO conversations (user_key, state, lang, sealed, updated_at, version)
+    SELECT :user, :state, :lang, :sealed, :now, 1 WHERE {_LINE_UNCHANGED}
+    ON CONFLICT (user_key) DO NOTHING
+"""
+# A step that read version :version: only if that is still the version stored.
+_UPDATE_CONVERSATION = f"""
+    UPDATE conversations SET state = :state, lang = :lang, sealed = :sealed,
+        updated_at = :now, version = version + 1
+    WHERE user_key = :user AND version = :version AND {_LINE_UNCHANGED}
+"""
+# The conversation and the person's open line, read together; a row for every key.
+_READ_STEP = """
+    WITH k (user_key) AS (VALUES {rows})
+    SELECT k.user_key, c.state, c.lang, c.sealed, c.version, c.updated_at, o.case_ref, o.version
+    FROM k LEFT JOIN conversations c ON c.user_key = k.user_key
+    LEFT JOIN cases o ON o.case_ref = (
+        SELECT case_ref FROM cases WHERE owner_key = k.user_key AND status = 'open'
+        ORDER BY created_at DESC LIMIT 1)
+"""
+_CACHED_CONVERSATIONS = 4096
 
 # How each durability setting maps onto SQLite's synchronous pragma, for the
 # connection of ordinary steps and for the one of transactions (confirmed intakes,
@@ -64,8 +92,22 @@ _SYNCHRONOUS = {
 }
 
 
-def _dump(value: dict[str, Any]) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+def _conversation_sql(base: StepBase | None) -> str:
+    if base is None:
+        return _UPSERT_CONVERSATION
+    return _UPDATE_CONVERSATION if base.version else _INSERT_CONVERSATION
+
+
+def _line_after(
+    base: StepBase | None, handoff: NewHandoff | None, line: LineStep | None
+) -> OpenLine | None:
+    """The person's open line once the step is saved (case rows start at version 1)."""
+    if handoff is not None and handoff.case is not None:
+        return OpenLine(handoff.case_ref, 1)
+    before = base.line if base is not None else None
+    if line is None or before is None:
+        return before
+    return None if line.close_as else OpenLine(before.case_ref, before.version + 1)
 
 
 _TEXT_CHANGE_COLUMNS = "id, at, actor, lang, key, before, after"
@@ -106,7 +148,11 @@ KEYED_HASH_COLUMNS = (
 
 class SqliteStore(StatisticsQueries, WebScreenQueries, OpsQueries):
     def __init__(
-        self, db: aiosqlite.Connection, tx_db: aiosqlite.Connection, cipher: FieldCipher
+        self,
+        db: aiosqlite.Connection,
+        tx_db: aiosqlite.Connection,
+        cipher: FieldCipher,
+        cached: int = _CACHED_CONVERSATIONS,
     ) -> None:
         self._db = db
         # Multi-statement steps go through their own connection, synced as the
@@ -116,10 +162,11 @@ class SqliteStore(StatisticsQueries, WebScreenQueries, OpsQueries):
         # Both connections write to one file: writes take turns here, so neither
         # ever waits on SQLite's own lock (nor runs inside the other's transaction).
         self._write_lock = asyncio.Lock()
-        self._conversation_writes = GroupCommit(db, self._write_lock, _UPSERT_CONVERSATION)
-        self._conversation_reads = BatchedLookup(
-            db, "SELECT user_key, state, lang, sealed FROM conversations WHERE user_key IN ({keys})"
-        )
+        self._conversation_writes = GroupCommit(db, self._write_lock)
+        self._step_reads = BatchedLookup(db, _READ_STEP)
+        # Sealed rows as stored: a step on a cached row needs no read, only its
+        # conditional save (a stale row loses there and is read again).
+        self._cache = RowCache(cached)
 
     @classmethod
     async def open(cls, path: Path, cipher: FieldCipher, durability: str) -> SqliteStore:
@@ -158,22 +205,43 @@ class SqliteStore(StatisticsQueries, WebScreenQueries, OpsQueries):
         return cls(db, tx_db, cipher)
 
     async def load_conversation(self, user: UserKey) -> ConversationRecord | None:
-        row = await self._conversation_reads.get(user)
+        return (await self.load_step(user)).record
+
+    async def load_step(self, user: UserKey) -> StepBase:
+        """The conversation and the open line with their versions: from the cache when
+        this process has the row, else in one read."""
+        row = self._cache.get(user)
         if row is None:
-            return None
-        state, lang, sealed = row
+            found = await self._step_reads.get(user)
+            assert found is not None  # the read has a row for every key
+            state, lang, sealed, version, updated_at, line_ref, line_version = found
+            line = OpenLine(line_ref, line_version) if line_ref is not None else None
+            row = CachedRow(state, lang, sealed, version or 0, updated_at or 0.0, line)
+            self._cache.put(user, row)
+        if row.sealed is None or row.state is None or row.lang is None:
+            return StepBase(None, 0, row.line)
         try:
-            data = json.loads(self._cipher.open(sealed, _conversation_aad(user)))
-        except (DecryptionError, ValueError) as exc:
+            data = orjson.loads(self._cipher.open(row.sealed, _conversation_aad(user)))
+        except (DecryptionError, ValueError) as exc:  # orjson's error is a ValueError
+            self._cache.drop(user)
             log.error("a stored conversation cannot be read (%s)", type(exc).__name__)
             raise UnreadableRecord("a stored conversation cannot be read") from exc
-        return ConversationRecord(state=state, lang=lang, data=data)
+        return StepBase(ConversationRecord(row.state, row.lang, data), row.version, row.line)
 
-    def _conversation_row(
-        self, user: UserKey, record: ConversationRecord, now: float
-    ) -> tuple[bytes, str, str, bytes, float]:
-        sealed = self._cipher.seal(_dump(record.data), _conversation_aad(user))
-        return (user, record.state, record.lang, sealed, now)
+    def _conversation_params(
+        self, user: UserKey, record: ConversationRecord, now: float, base: StepBase | None
+    ) -> dict[str, Any]:
+        line = base.line if base is not None else None
+        return {
+            "user": user,
+            "state": record.state,
+            "lang": record.lang,
+            "sealed": self._cipher.seal(orjson.dumps(record.data), _conversation_aad(user)),
+            "now": now,
+            "version": base.version if base is not None else 0,
+            "line_ref": line.case_ref if line else None,
+            "line_version": line.version if line else None,
+        }
 
     async def save_step(
         self,
@@ -182,18 +250,52 @@ class SqliteStore(StatisticsQueries, WebScreenQueries, OpsQueries):
         handoff: NewHandoff | None,
         now: float,
         line: LineStep | None = None,
+        base: StepBase | None = None,
     ) -> None:
-        if record is not None and handoff is None and line is None:
-            await self._conversation_writes.write(self._conversation_row(user, record, now))
-            return
-        # On the transaction connection the first write begins the transaction.
-        async with self._transaction():
-            await self._write_step(user, record, handoff, now, line)
+        """With ``base`` (what the step read), the save only happens if those rows are
+        still as read, else VersionConflict; without it, the save is unconditional."""
+        try:
+            if record is not None and handoff is None and line is None:
+                params = self._conversation_params(user, record, now, base)
+                if not await self._conversation_writes.write(_conversation_sql(base), params):
+                    raise VersionConflict("the conversation changed since it was read")
+                self._remember(user, params, base.line if base else None, base)
+                return
+            # On the transaction connection the first write begins the transaction.
+            async with self._transaction():
+                written = await self._write_step(user, record, handoff, now, line, base)
+        except BaseException:
+            self._cache.drop(user)
+            raise
         if record is None:
+            self._cache.drop(user)
             async with self._write_lock:
                 # The WAL still holds earlier versions of the erased rows: fold it into
                 # the database file (where secure_delete zeroed them) and empty it.
                 await self._tx_db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            return
+        assert written is not None
+        self._remember(user, written, _line_after(base, handoff, line), base)
+
+    def _remember(
+        self,
+        user: UserKey,
+        params: dict[str, Any],
+        line: OpenLine | None,
+        base: StepBase | None,
+    ) -> None:
+        if base is None:
+            self._cache.drop(user)  # the version written is not known here
+            return
+        row = CachedRow(
+            params["state"],
+            params["lang"],
+            params["sealed"],
+            base.version + 1 if base.version else 1,
+            params["now"],
+            line,
+        )
+        self._cache.put(user, row)
 
     async def _write_step(
         self,
@@ -202,22 +304,29 @@ class SqliteStore(StatisticsQueries, WebScreenQueries, OpsQueries):
         handoff: NewHandoff | None,
         now: float,
         line: LineStep | None,
-    ) -> None:
+        base: StepBase | None,
+    ) -> dict[str, Any] | None:
+        # First the condition (the rows are as the step read them), then the writes:
+        # the line step raises the case's version.
+        params = None
+        if record is None:
+            if base is not None:
+                await self._check_unchanged(user, base)
+        else:
+            params = self._conversation_params(user, record, now, base)
+            await self._conditional(_conversation_sql(base), params)
         if line is not None:
-            await self._write_line_step(self._tx_db, user, line, now)
+            line_version = base.line.version if base and base.line else None
+            await self._write_line_step(self._tx_db, user, line, now, line_version)
         if record is None:
             await self._tx_db.execute("DELETE FROM conversations WHERE user_key = ?", (user,))
             await self._tx_db.execute(
                 "DELETE FROM outbox WHERE owner_key = ? AND delivered_at IS NULL", (user,)
             )
             await self._withdraw_cases(self._tx_db, user, now)
-        else:
-            await self._tx_db.execute(
-                _UPSERT_CONVERSATION, self._conversation_row(user, record, now)
-            )
         if handoff is not None:
             sealed = self._cipher.seal(
-                _dump(handoff.payload), _outbox_aad(handoff.case_ref, handoff.adviser_id)
+                orjson.dumps(handoff.payload), _outbox_aad(handoff.case_ref, handoff.adviser_id)
             )
             try:
                 await self._tx_db.execute(
@@ -233,6 +342,26 @@ class SqliteStore(StatisticsQueries, WebScreenQueries, OpsQueries):
                 )
             if handoff.tally is not None:
                 await self._add_tally(self._tx_db, handoff.tally)
+        return params
+
+    async def _conditional(self, sql: str, params: dict[str, Any]) -> None:
+        cursor = await self._tx_db.execute(sql, params)
+        if cursor.rowcount < 1:
+            raise VersionConflict("the conversation changed since it was read")
+
+    async def _check_unchanged(self, user: UserKey, base: StepBase) -> None:
+        line = base.line
+        rows = await self._tx_db.execute_fetchall(
+            f"SELECT (SELECT version FROM conversations WHERE user_key = :user), {_LINE_UNCHANGED}",
+            {
+                "user": user,
+                "line_ref": line.case_ref if line else None,
+                "line_version": line.version if line else None,
+            },
+        )
+        version, line_unchanged = next(iter(rows))
+        if (version or 0) != base.version or not line_unchanged:
+            raise VersionConflict("the conversation changed since it was read")
 
     async def due_handoffs(self, now: float, limit: int) -> list[PendingHandoff]:
         rows = await self._db.execute_fetchall(
@@ -244,7 +373,7 @@ class SqliteStore(StatisticsQueries, WebScreenQueries, OpsQueries):
         due: list[PendingHandoff] = []
         for row_id, case_ref, adviser_id, sealed, attempts, created_at in rows:
             try:
-                payload = json.loads(self._cipher.open(sealed, _outbox_aad(case_ref, adviser_id)))
+                payload = orjson.loads(self._cipher.open(sealed, _outbox_aad(case_ref, adviser_id)))
             except DecryptionError:
                 # Kept, not dropped: an admin may restore the right key file.
                 log.error("handoff %s cannot be decrypted; check the key file", case_ref)
@@ -302,6 +431,7 @@ class SqliteStore(StatisticsQueries, WebScreenQueries, OpsQueries):
         return int(await self._scalar("SELECT COUNT(*) FROM conversations"))
 
     async def purge_idle_conversations(self, idle_since: float) -> int:
+        self._cache.drop_idle(idle_since)
         async with self._write_lock:
             cursor = await self._db.execute(
                 "DELETE FROM conversations WHERE updated_at < ?", (idle_since,)
