@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from bot.config import Config
 from bot.crypto import UserKey, UserKeyer
+from bot.failures import describe_failure
 from bot.flows.answers import new_case_ref
 from bot.flows.conversation import Conversation, LineAction, Step, StepContext
 from bot.flows.intake import step as intake_step
@@ -48,13 +48,6 @@ _SEEN_KEPT = 20
 Deliver = Callable[[Sequence[Reply]], Awaitable[None]]
 # Saves lost to another process or window, or case references already taken, in a row.
 _ATTEMPTS = 8
-
-
-def describe_failure(exc: BaseException) -> str:
-    """Type and place of an exception, without its message (which may quote input)."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    where = f" at {frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else ""
-    return f"{type(exc).__name__}{where}"
 
 
 def _with_channel_fields(

@@ -37,7 +37,8 @@ from nio import (
 from bot.adapters.matrix_dm_identity import ChangedIdentity
 from bot.adapters.outgoing import compose
 from bot.config import MatrixDmSettings
-from bot.engine import Engine, describe_failure
+from bot.engine import Engine
+from bot.failures import describe_failure
 from bot.matrix.direct_keys import DirectChatKeys, IdentityChanged
 from bot.matrix.errors import HomeserverUnreachable
 from bot.matrix.forget import forget_person, forget_room, leave_and_forget

@@ -31,7 +31,8 @@ from bot.adapters.telegram_delivery import Bounded, EditMemory
 from bot.adapters.telegram_send import NO_PREVIEW, TelegramSender, callback_data
 from bot.adapters.telegram_updates import ChatOrderedUpdates, topic_of, unless_stopped
 from bot.config import ConfigError, TelegramSettings
-from bot.engine import Engine, describe_failure
+from bot.engine import Engine
+from bot.failures import describe_failure
 from bot.flows.commands import COMMANDS
 from bot.line.relay import RelayWorker
 from bot.logs import withhold_content

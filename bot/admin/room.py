@@ -23,7 +23,7 @@ from nio import (
 
 from bot.admin.commands import AdminCommands
 from bot.config import AdminSettings
-from bot.engine import describe_failure
+from bot.failures import describe_failure
 from bot.matrix.http import NETWORK_ERRORS
 from bot.matrix.render import notice
 from bot.matrix.sender_trust import sender_problem

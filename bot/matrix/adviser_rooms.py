@@ -23,7 +23,7 @@ from nio import (
 )
 
 from bot.config import Adviser, Config
-from bot.engine import describe_failure
+from bot.failures import describe_failure
 from bot.line.desk import AdviserDesk, desk_help
 from bot.matrix.render import without_reply_fallback
 from bot.matrix.sender_trust import sender_problem

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 
 from nio import AsyncClient
 
-from bot.engine import describe_failure
+from bot.failures import describe_failure
 from bot.matrix.forget import drop_inbound_session
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,8 @@ from bot.adapters.web.session import SessionKeys
 from bot.config import Config
 from bot.config_web import WebSettings
 from bot.crypto import KeyMaterial, UserKeyer
-from bot.engine import Engine, describe_failure
+from bot.engine import Engine
+from bot.failures import describe_failure
 from bot.line.relay import RelayWorker
 from bot.store import SqliteStore
 from bot.texts import Catalog

@@ -21,7 +21,8 @@ from bot.adapters.web.session import COOKIE, Session, SessionKeys, new_receipt_c
 from bot.config import Config
 from bot.config_web import WebSettings
 from bot.crypto import UserKey, UserKeyer
-from bot.engine import Engine, describe_failure
+from bot.engine import Engine
+from bot.failures import describe_failure
 from bot.messages import Inbound, InboundKind, Reply
 from bot.ratelimit import FloodLimiter
 from bot.store import SqliteStore
