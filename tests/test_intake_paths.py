@@ -399,6 +399,10 @@ async def test_too_long_answers_are_refused_calmly_and_the_question_stays(
     assert person.texts == [en("too_long.shorten_hint"), asked(en, "description.prompt", max=1000)]
     await person.say("y" * 5000)
     assert person.texts == [en("too_long.prompt", length=5000, max=1000)]
+    # While the person decides, only a first part is held, never the whole text.
+    rt = person.runtime
+    held = await rt.store.load_conversation(rt.engine._keyer(person.channel, person.user))
+    assert held is not None and len(held.data["pending_text"]) <= 1001
     await person.pick("keep")
     assert person.texts == [en("too_long.kept"), asked(en, "name.prompt")]
     kept = (await stored_answers(person))["description"]

@@ -34,6 +34,7 @@ class Conversation:
     turn: int = 0
     # A description that was too long, held while the person decides what to do.
     pending_text: str | None = None
+    pending_length: int = 0  # how long it was: only its first part is held
     # The person asked to send at once (danger) before choosing an adviser.
     send_now: bool = False
 
@@ -51,6 +52,7 @@ class Conversation:
             "last_case": self.last_case,
             "turn": self.turn,
             "pending_text": self.pending_text,
+            "pending_length": self.pending_length,
             "send_now": self.send_now,
         }
 
@@ -66,6 +68,7 @@ class Conversation:
             last_case=data.get("last_case"),
             turn=int(data.get("turn") or 0),
             pending_text=data.get("pending_text"),
+            pending_length=int(data.get("pending_length") or 0),
             send_now=bool(data.get("send_now")),
         )
 
@@ -81,6 +84,7 @@ class Conversation:
         self.draft_at = None
         self.editing = False
         self.pending_text = None
+        self.pending_length = 0
         self.send_now = False
 
 

@@ -234,7 +234,7 @@ def on_urgent_offer(
 def on_too_long(
     conv: Conversation, answer: Answer, ctx: StepContext, t: Texts, out: Outcome
 ) -> None:
-    held, conv.pending_text = conv.pending_text or "", None
+    held, conv.pending_text, conv.pending_length = conv.pending_text or "", None, 0
     if answer.choice != "keep":
         out.say(t("too_long.shorten_hint"))
         end_detour(conv)

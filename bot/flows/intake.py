@@ -113,7 +113,8 @@ def _free_text(conv: Conversation, text: str, ctx: StepContext, t: Texts, out: O
         # "2" where only "1" is offered: a slip, not an answer worth storing.
         out.say(t("input.number_unclear", number=text, count=len(choices)))
     elif len(text) > limit and conv.state == "description":
-        conv.pending_text = text
+        # Held only as far as it can be kept: a first part, never the whole of a huge text.
+        conv.pending_text, conv.pending_length = text[: limit + 1], len(text)
         detour(conv, "ask_shorten", ctx)
     elif len(text) > limit:
         out.say(t("input.answer_too_long", max=limit, length=len(text)))

@@ -165,7 +165,8 @@ def _urgent_offer(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
 
 def _too_long(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
     limit = ctx.config.intake.description_max_chars
-    text = t("too_long.prompt", length=len(conv.pending_text or ""), max=limit)
+    length = conv.pending_length or len(conv.pending_text or "")
+    text = t("too_long.prompt", length=length, max=limit)
     return Reply(
         text,
         (Choice("keep", t("too_long.keep", max=limit)), Choice("shorten", t("too_long.shorten"))),
