@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config, load_config
+from bot.crypto import FieldCipher, new_key_material
 from bot.messages import Inbound, InboundKind, Reply
 from bot.runtime import Runtime, open_runtime
+from bot.store import SqliteStore
 from bot.texts import Catalog, Texts, load_catalog
 from tests.fake_telegram import FakeTelegram
 
@@ -107,6 +109,17 @@ def nl(catalog: Catalog) -> Texts:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    """The real store on a temporary file, with a fresh key (store contract tests
+    bring their own, over every store)."""
+    opened = await SqliteStore.open(
+        tmp_path / "store.sqlite3", FieldCipher(new_key_material()), "handoff-synced"
+    )
+    yield opened
+    await opened.close()
 
 
 @pytest.fixture

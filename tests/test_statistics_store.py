@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from bot.crypto import FieldCipher, UserKey, new_key_material
+from bot.crypto import UserKey
 from bot.sinks.base import Receipt
 from bot.store import ConversationRecord, NewHandoff, SqliteStore, StoreError
 from bot.store.line_records import AdviserStep, CaseContact, NewCase
@@ -16,15 +15,6 @@ from bot.store.stat_records import Count, Registration, StatRow, Tally
 
 ALICE = UserKey(b"a" * 32)
 REF = "ACDE-FGHJ"
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    opened = await SqliteStore.open(
-        tmp_path / "store.sqlite3", FieldCipher(new_key_material()), "handoff-synced"
-    )
-    yield opened
-    await opened.close()
 
 
 def tally(*counts: Count, year: int = 2026, quarter: int = 2) -> Tally:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -15,15 +14,6 @@ from bot.store.web_screens import WebScreen
 ALICE = UserKey(b"a" * 32)
 BOB = UserKey(b"b" * 32)
 SECRET = "Secret words 0xBADC0DE"
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    opened = await SqliteStore.open(
-        tmp_path / "store.sqlite3", FieldCipher(new_key_material()), "handoff-synced"
-    )
-    yield opened
-    await opened.close()
 
 
 def screen(text: str = SECRET) -> WebScreen:
