@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config import WEEKDAYS, Adviser, Config
 from bot.line.holidays import is_day_off
+from bot.line.terms import zone
 from bot.texts import Texts
 
 _LOOKAHEAD_DAYS = 30
-
-
-def _local(now: datetime, config: Config) -> datetime:
-    try:
-        return now.astimezone(ZoneInfo(config.timezone))
-    except (ZoneInfoNotFoundError, ValueError):
-        return now.astimezone(ZoneInfo("UTC"))
 
 
 def _works_on(day: datetime, adviser: Adviser, config: Config) -> bool:
@@ -27,7 +20,7 @@ def _works_on(day: datetime, adviser: Adviser, config: Config) -> bool:
 
 def next_working_start(now: datetime, adviser: Adviser, config: Config) -> datetime | None:
     """``None`` while the adviser is at work; else when they start next (local time)."""
-    local = _local(now, config)
+    local = now.astimezone(zone(config))
     hours = adviser.hours
     minute = local.hour * 60 + local.minute
     if _works_on(local, adviser, config) and hours.start_minute <= minute < hours.end_minute:

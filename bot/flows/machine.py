@@ -33,19 +33,11 @@ INTAKE_STATES = (
     "too_long",
 )
 # The questions of the intake itself, which show how to stop, pause or erase.
-ASKING_STATES = (
-    "adviser",
-    "danger",
-    "topic",
-    "description",
-    "name",
-    "contact_method",
-    "phone",
-    "email",
-    "contact_safe",
-    "reachable",
-    "urgency",
-    "review",
+# (not the consent, whose choices are the way out, nor the detours within the intake)
+ASKING_STATES = tuple(
+    state
+    for state in INTAKE_STATES
+    if state not in ("consent", "change", "urgent_offer", "too_long")
 )
 OTHER_STATES = ("menu", "about", "language", "confirm_delete", "confirm_stop", "confirm_cancel")
 STATES = OTHER_STATES + INTAKE_STATES
