@@ -259,12 +259,20 @@ def first_part(text: str, limit: int) -> str:
 def on_confirm_stop(
     conv: Conversation, answer: Answer, ctx: StepContext, t: Texts, out: Outcome
 ) -> None:
-    if answer.choice == "yes" and ctx.line is not None:
-        out.line = LineAction("stop")
-        out.say(t("line.stopped", case_ref=ctx.line))
+    if answer.choice == "yes":
+        stop_line(ctx, t, out)
     else:
         out.say(t("stop.kept"))
     end_detour(conv)
+
+
+def stop_line(ctx: StepContext, t: Texts, out: Outcome) -> None:
+    """End the open chat with the adviser (they are told), or say there is none."""
+    if ctx.line is None:
+        out.say(t("line.none"))
+        return
+    out.line = LineAction("stop")
+    out.say(t("line.stopped", case_ref=ctx.line))
 
 
 def on_confirm_cancel(

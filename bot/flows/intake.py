@@ -8,7 +8,7 @@ from dataclasses import replace
 from bot.flows.answers import match_choice
 from bot.flows.commands import COMMANDS, SLASH_COMMAND, run_command, word_command
 from bot.flows.conversation import AFTERCARE_QUESTION, Conversation, LineAction, Step, StepContext
-from bot.flows.handlers import HANDLERS, Answer, Outcome, detour
+from bot.flows.handlers import HANDLERS, Answer, Outcome, detour, stop_line
 from bot.flows.machine import INTAKE_STATES
 from bot.flows.questions import ask, free_text_limit
 from bot.messages import Inbound, InboundKind
@@ -41,14 +41,6 @@ def _intro(conv: Conversation, ctx: StepContext, t: Texts, out: Outcome) -> None
     run_command("menu", conv, ctx, t, Outcome())
 
 
-def _stop_line(ctx: StepContext, t: Texts, out: Outcome) -> None:
-    if ctx.line is None:
-        out.say(t("line.none"))
-        return
-    out.line = LineAction("stop")
-    out.say(t("line.stopped", case_ref=ctx.line))
-
-
 def _aftercare(choice: str, ctx: StepContext, t: Texts, out: Outcome) -> None:
     """A button of an after-care check-in: it acts as long as the line is open."""
     if ctx.line is None:
@@ -57,7 +49,7 @@ def _aftercare(choice: str, ctx: StepContext, t: Texts, out: Outcome) -> None:
         out.line = LineAction("talk_again")
         out.say(t("aftercare.talk_sent"))
     else:
-        _stop_line(ctx, t, out)
+        stop_line(ctx, t, out)
 
 
 def _to_adviser(text: str, ctx: StepContext, t: Texts, out: Outcome) -> None:
