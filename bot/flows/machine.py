@@ -132,7 +132,6 @@ def _transitions() -> list[dict[str, Any]]:
     table += [
         {"trigger": "start_intake", "source": ["menu", "about"], "dest": "consent"},
         {"trigger": "refuse", "source": "consent", "dest": "menu"},
-        {"trigger": "send", "source": "review", "dest": "menu"},
         {"trigger": "change", "source": "review", "dest": "change"},
         {"trigger": "back", "source": "change", "dest": "review"},
         {"trigger": "other_way", "source": ["phone", "email"], "dest": "contact_method"},
