@@ -40,7 +40,7 @@ import orjson
 import uvloop
 
 from bot.config import Config, load_config
-from bot.crypto import FieldCipher, load_or_create_keys
+from bot.keys.crypto import FieldCipher, load_or_create_keys
 from bot.messages import Inbound, Reply
 from bot.runtime import STORE_FILE, open_runtime
 from bot.store import SqliteStore

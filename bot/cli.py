@@ -18,15 +18,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot import run_lock
 from bot.adapters.terminal import OutputClosed, run_interactive, run_jsonl
-from bot.backup import BackupError
+from bot.commands.backup import BackupError
+from bot.commands.inbox import read_inbox, write_in_thread
 from bot.config import LOG_FORMATS, Config, ConfigError, load_config
-from bot.crypto import DecryptionError, FieldCipher, KeyFileError
 from bot.first_run.command import add_init_parser, init_command
-from bot.key_guard import keys_for_data
-from bot.local_adviser import read_inbox, write_in_thread
-from bot.logs import keep_content_out_of_logs
+from bot.keys.crypto import DecryptionError, FieldCipher, KeyFileError
+from bot.keys.guard import keys_for_data
 from bot.matrix.errors import (
     CrossSigningError,
     EncryptionUnavailable,
@@ -34,9 +32,11 @@ from bot.matrix.errors import (
     LoginFailed,
     MatrixHttpError,
 )
+from bot.ops import run_lock
+from bot.ops.logs import keep_content_out_of_logs
 from bot.runtime import STORE_FILE, open_runtime, prepare_data_dir
 from bot.store import SqliteStore, StoreError
-from bot.texts import TextsInvalid, check_locales, load_catalog, missing_texts
+from bot.texts.catalog import TextsInvalid, check_locales, load_catalog, missing_texts
 from bot.version import program_version
 
 EXIT_PROBLEM = 2
@@ -50,7 +50,7 @@ def setup_logging(level: str, log_format: str = "text") -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if log_format == "json":
-        from bot.log_json import JsonLines
+        from bot.ops.log_json import JsonLines
 
         for handler in logging.getLogger().handlers:
             handler.setFormatter(JsonLines())
@@ -180,8 +180,8 @@ def _texts_check(config: Config, args: argparse.Namespace) -> int:
 
 
 def _doctor(config: Config, args: argparse.Namespace) -> int:
-    from bot.data_check import verify_data_files
-    from bot.doctor import doctor  # loads matrix-nio: only when asked for
+    from bot.commands.data_check import verify_data_files
+    from bot.commands.doctor import doctor  # loads matrix-nio: only when asked for
 
     asyncio.run(verify_data_files(config))  # a broken file: one line, exit code 2
     ok, report = doctor(config)
@@ -277,7 +277,7 @@ def _report(config: Config, args: argparse.Namespace) -> int:
 
 
 def _poster(config: Config, args: argparse.Namespace) -> int:
-    from bot.poster import write_poster
+    from bot.commands.poster import write_poster
 
     catalog = load_catalog(config.locales_dir, config.default_language)
     languages = [lang.strip() for lang in (args.lang or config.default_language).split(",")]
@@ -287,7 +287,7 @@ def _poster(config: Config, args: argparse.Namespace) -> int:
 
 
 def _keys_new(args: argparse.Namespace) -> int:
-    from bot.crypto import new_key_material, write_key_file
+    from bot.keys.crypto import new_key_material, write_key_file
 
     path: Path = args.file
     try:
@@ -370,7 +370,7 @@ def _matrix_repin(config: Config, args: argparse.Namespace) -> int:
 
 
 def _backup(config: Config, args: argparse.Namespace) -> int:
-    from bot.backup import backup, restore
+    from bot.commands.backup import backup, restore
 
     run = backup if args.command == "backup" else restore
     for line in run(config, args.folder):
@@ -521,7 +521,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "poster":
             return _poster(config, args)
         if args.command == "keys":
-            from bot.key_rotation import rotate_command
+            from bot.keys.rotation import rotate_command
 
             return rotate_command(config, max(args.batch, 1), args.settle)
         return _texts_check(config, args)

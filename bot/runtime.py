@@ -14,23 +14,23 @@ from typing import TYPE_CHECKING
 
 from bot.admin.text_editor import TextEditor
 from bot.config import Config
-from bot.crypto import FieldCipher, KeyMaterial, UserKeyer
+from bot.delivery.outbox import OutboxWorker
 from bot.engine import Engine
-from bot.key_guard import keys_for_data
-from bot.key_watch import watch_key_file
+from bot.keys.crypto import FieldCipher, KeyMaterial, UserKeyer
+from bot.keys.guard import keys_for_data
+from bot.keys.watch import watch_key_file
 from bot.line.clock import TimerWorker
 from bot.line.desk import AdviserDesk
 from bot.line.relay import RelayWorker
 from bot.line.retention import RetentionWorker
-from bot.live_texts import LiveCatalog
-from bot.logs import keep_content_out_of_logs
-from bot.observe import NO_OBSERVER, Observer
-from bot.outbox import OutboxWorker
+from bot.ops.logs import keep_content_out_of_logs
+from bot.ops.observe import NO_OBSERVER, Observer
 from bot.sinks.base import HandoffSink
 from bot.sinks.local_inbox import LocalInbox
 from bot.store import SqliteStore, StoreError
 from bot.store.connection import make_data_dir
-from bot.texts import Catalog
+from bot.texts.catalog import Catalog
+from bot.texts.live import LiveCatalog
 
 if TYPE_CHECKING:
     from bot.adapters.matrix_dm import MatrixDmChannel
@@ -137,7 +137,7 @@ def _admin_room(runtime: Runtime) -> AdminRoom | None:
         return None
     from bot.admin.commands import AdminCommands
     from bot.admin.room import AdminRoom
-    from bot.doctor import adviser_checks
+    from bot.commands.doctor import adviser_checks
 
     async def adviser_lines() -> list[str]:
         if not session.ready or config.handoff_sink != "matrix":

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config, load_config
-from bot.crypto import FieldCipher, new_key_material
+from bot.keys.crypto import FieldCipher, new_key_material
 from bot.messages import Inbound, InboundKind, Reply
 from bot.runtime import Runtime, open_runtime
 from bot.store import SqliteStore
-from bot.texts import Catalog, Texts, load_catalog
+from bot.texts.catalog import Catalog, Texts, load_catalog
 from tests.fake_telegram import FakeTelegram
 
 # The throwaway Synapse (one per test session) and a world on it, for the Matrix tests.
@@ -212,7 +212,7 @@ def log_format(request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture)
     """A log canary test runs twice: with caplog.text as text lines, then as JSON lines
     (the formatter of `log.format = "json"`)."""
     if request.param == "json":
-        from bot.log_json import JsonLines
+        from bot.ops.log_json import JsonLines
 
         caplog.handler.setFormatter(JsonLines())
     return str(request.param)

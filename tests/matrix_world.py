@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config, load_config
-from bot.crypto import FieldCipher, load_or_create_keys
+from bot.keys.crypto import FieldCipher, load_or_create_keys
 from bot.matrix.identity import CrossSigningKeys
 from bot.matrix.session import MatrixSession
 from bot.matrix.setup import create_adviser_room
-from bot.texts import load_catalog
+from bot.texts.catalog import load_catalog
 from tests.matrix_people import MatrixPerson
 from tests.synapse_server import SYNAPSE_PYTHON, Synapse
 

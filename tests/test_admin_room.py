@@ -11,9 +11,9 @@ import tomllib
 import pytest
 from nio import RoomCreateResponse, RoomPreset, RoomSendResponse
 
+from bot.commands.doctor import run_checks
 from bot.config import Config, load_config
-from bot.doctor import run_checks
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 from tests.conftest import LOCALES, Person
 from tests.matrix_people import MatrixPerson
 from tests.matrix_serving import ENCRYPTION, serving

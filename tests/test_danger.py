@@ -16,7 +16,7 @@ import pytest
 from bot.admin.text_editor import TextEditor
 from bot.flows.danger import DangerDetector, PatternError
 from bot.runtime import Runtime, open_runtime
-from bot.texts import DANGER_PATTERNS_KEY, Catalog, TextsInvalid, load_catalog
+from bot.texts.catalog import DANGER_PATTERNS_KEY, Catalog, TextsInvalid, load_catalog
 from tests.conftest import FakeClock, edit, make_config, run_cli
 
 DUTCH_DANGER = [

@@ -13,7 +13,7 @@ from bot.flows.answers import CASE_REF_ALPHABET
 from bot.flows.summary import emergency_text
 from bot.messages import Inbound, Reply
 from bot.runtime import open_runtime
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 from tests.conftest import FakeClock, Person, asked, make_config
 
 CASE_REF = re.compile(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}\b")

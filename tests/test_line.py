@@ -11,12 +11,12 @@ import pytest
 
 from bot.adapters.terminal import TerminalSender
 from bot.config import Config
-from bot.crypto import UserKeyer, load_or_create_keys
 from bot.flows.conversation import AFTERCARE_QUESTION
+from bot.keys.crypto import UserKeyer, load_or_create_keys
 from bot.messages import Reply
 from bot.runtime import STORE_FILE, Runtime, open_runtime
 from bot.store.line_records import CLOSED, STOPPED, WITHDRAWN
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 from tests.conftest import FakeClock, Person, make_config
 
 CANARY = "Canary-7f3e9 happened again in the storeroom"

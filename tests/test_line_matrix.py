@@ -17,7 +17,7 @@ from pathlib import Path
 from bot.channels import serve
 from bot.config import Config, load_config
 from bot.runtime import Runtime, open_runtime
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 from tests.conftest import FakeClock
 from tests.fake_telegram import FakeTelegram, Person
 from tests.matrix_people import MatrixPerson

@@ -8,9 +8,9 @@ personal until the employee has settled it.
 from __future__ import annotations
 
 from bot.config import Config
-from bot.crypto import FieldCipher, load_or_create_keys
+from bot.keys.crypto import FieldCipher, load_or_create_keys
 from bot.matrix.state import MatrixState
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 from tests.matrix_people import MatrixPerson
 from tests.matrix_serving import serving
 from tests.matrix_world import World

@@ -14,10 +14,10 @@ import stat
 import time
 from pathlib import Path
 
-from bot.crypto import FieldCipher, load_or_create_keys
+from bot.keys.crypto import FieldCipher, load_or_create_keys
 from bot.matrix.session import STORE_DIR, MatrixSession
 from bot.runtime import Runtime
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 from tests.conftest import Person
 from tests.matrix_serving import serving
 from tests.matrix_world import World

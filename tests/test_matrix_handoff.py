@@ -9,13 +9,13 @@ import shutil
 
 import pytest
 
-from bot.crypto import FieldCipher, load_or_create_keys
+from bot.keys.crypto import FieldCipher, load_or_create_keys
 from bot.matrix.session import MatrixSession
 from bot.runtime import STORE_FILE, Runtime, open_runtime
 from bot.sinks.base import OutgoingHandoff
 from bot.sinks.matrix_room import MatrixRoomSink
 from bot.store import SqliteStore
-from bot.texts import load_catalog
+from bot.texts.catalog import load_catalog
 from tests.conftest import Person
 from tests.matrix_world import World
 

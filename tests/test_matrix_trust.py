@@ -19,13 +19,13 @@ from urllib.parse import quote
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from bot.crypto import FieldCipher, load_or_create_keys
+from bot.keys.crypto import FieldCipher, load_or_create_keys
 from bot.matrix.errors import CrossSigningError
 from bot.matrix.session import MatrixSession
 from bot.matrix.signing import public_key_b64, sign_json
 from bot.messages import Reply
 from bot.sinks.base import DeliveryDeferred
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 from tests.matrix_people import MatrixPerson
 from tests.matrix_proxy import LyingHomeserver
 from tests.matrix_serving import serving

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.crypto import FieldCipher, UserKeyer, load_or_create_keys
+from bot.delivery.outbox import OutboxWorker
 from bot.engine import Engine
+from bot.keys.crypto import FieldCipher, UserKeyer, load_or_create_keys
 from bot.line.clock import TimerWorker
 from bot.line.desk import AdviserDesk
 from bot.line.relay import RelayWorker
-from bot.outbox import OutboxWorker
 from bot.runtime import Runtime, open_runtime
 from bot.sinks.base import DeliveryDeferred, OutgoingHandoff, Receipt
 from bot.sinks.local_inbox import LocalInbox
 from bot.store import SqliteStore
-from bot.texts import load_catalog
+from bot.texts.catalog import load_catalog
 from tests.conftest import FakeClock, Person, make_config
 
 

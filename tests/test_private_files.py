@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, load_config
-from bot.crypto import FieldCipher, load_or_create_keys
+from bot.keys.crypto import FieldCipher, load_or_create_keys
 from bot.matrix.state import MatrixState
 from bot.runtime import open_runtime
 from tests.conftest import ROOT, FakeClock, jsonl, make_config, run_cli, write_config

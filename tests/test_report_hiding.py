@@ -10,7 +10,7 @@ from bot.config import Config
 from bot.report.figures import build_report
 from bot.report.hiding import COMPLEMENT, SHOWN, SMALL, Cell, hide_column
 from bot.store.stat_records import StatRow
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 
 MIN = 5
 

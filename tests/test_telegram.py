@@ -12,9 +12,9 @@ import aiohttp
 import pytest
 
 from bot.adapters.outgoing import compose, split_text, utf16_length
-from bot.doctor import run_checks
+from bot.commands.doctor import run_checks
 from bot.messages import Choice, Reply
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 from tests.conftest import asked, run_cli, write_config
 from tests.fake_telegram import FakeTelegram, Person
 from tests.telegram_harness import (

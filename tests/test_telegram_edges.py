@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from bot.adapters.telegram import ALLOWED_UPDATES
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 from tests.conftest import asked
 from tests.fake_telegram import FakeTelegram, Person
 from tests.telegram_harness import (

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.crypto import FieldCipher, KeyMaterial, UserKey, new_key_material
+from bot.keys.crypto import FieldCipher, KeyMaterial, UserKey, new_key_material
 from bot.runtime import Runtime
 from bot.sinks.base import Receipt
 from bot.store import ConversationRecord, NewHandoff, SqliteStore
@@ -23,7 +23,7 @@ from bot.store.line_records import (
     RelayNote,
 )
 from bot.store.versions import VersionConflict
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 from tests.test_line import Employee, sent_case
 
 ALICE = UserKey(b"a" * 32)

@@ -38,7 +38,6 @@ from bot.adapters.matrix_dm_identity import ChangedIdentity
 from bot.adapters.outgoing import compose
 from bot.config import MatrixDmSettings
 from bot.engine import Engine
-from bot.failures import describe_failure
 from bot.matrix.direct_keys import DirectChatKeys, IdentityChanged
 from bot.matrix.errors import HomeserverUnreachable
 from bot.matrix.forget import forget_person, forget_room, leave_and_forget
@@ -48,6 +47,7 @@ from bot.matrix.render import direct_message, without_reply_fallback
 from bot.matrix.session import MatrixSession
 from bot.messages import Inbound, InboundKind, Reply
 from bot.sinks.base import DeliveryDeferred, RecipientGone
+from bot.util.failures import describe_failure
 
 CHANNEL = "matrix"
 

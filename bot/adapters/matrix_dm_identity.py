@@ -16,8 +16,8 @@ from typing import Any, Protocol
 from nio import AsyncClient, MatrixRoom
 
 from bot.adapters.outgoing import compose
-from bot.crypto import UserKey
 from bot.engine import Engine
+from bot.keys.crypto import UserKey
 from bot.matrix.direct_keys import DirectChatKeys, PersonKeys
 from bot.matrix.render import direct_message
 from bot.messages import Inbound, Reply

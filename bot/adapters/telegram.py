@@ -32,13 +32,13 @@ from bot.adapters.telegram_send import NO_PREVIEW, TelegramSender, callback_data
 from bot.adapters.telegram_updates import ChatOrderedUpdates, topic_of, unless_stopped
 from bot.config import ConfigError, TelegramSettings
 from bot.engine import Engine
-from bot.failures import describe_failure
 from bot.flows.commands import COMMANDS
 from bot.line.relay import RelayWorker
-from bot.logs import withhold_content
 from bot.messages import Inbound, InboundKind, Reply
-from bot.observe import NO_OBSERVER, Observer
-from bot.texts import Catalog
+from bot.ops.logs import withhold_content
+from bot.ops.observe import NO_OBSERVER, Observer
+from bot.texts.catalog import Catalog
+from bot.util.failures import describe_failure
 
 CHANNEL = "telegram"
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member")

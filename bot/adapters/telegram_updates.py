@@ -11,7 +11,7 @@ from typing import Any
 from telegram import Message, Update
 from telegram.ext import BaseUpdateProcessor
 
-from bot.locks import KeyedLocks
+from bot.util.locks import KeyedLocks
 
 # PTB's own limit is taken before an update waits for its chat: ours comes after.
 _UNLIMITED = 1_000_000

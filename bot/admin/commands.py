@@ -15,7 +15,7 @@ from bot.admin.text_editor import EditResult, TextEditor
 from bot.config import Config
 from bot.report.html import html
 from bot.report.service import Counts, annual_report, summary, texts_for
-from bot.texts import Catalog, Texts
+from bot.texts.catalog import Catalog, Texts
 
 _KEYS_SHOWN = 60
 _HISTORY_SHOWN = 10

@@ -13,12 +13,12 @@ from typing import Any
 from nio import RoomCreateResponse, RoomPreset, RoomVisibility
 
 from bot.config import Adviser, Config
-from bot.crypto import FieldCipher, load_or_create_keys
+from bot.keys.crypto import FieldCipher, load_or_create_keys
 from bot.matrix.errors import MatrixHttpError
 from bot.matrix.guard import MEGOLM
 from bot.matrix.session import MatrixSession
 from bot.matrix.setup import create_adviser_room, private_room_state
-from bot.texts import Texts, load_catalog
+from bot.texts.catalog import Texts, load_catalog
 
 # Called with (adviser id, or None for the admin room; room id) once a room exists.
 RoomMade = Callable[[str | None, str], None]

@@ -8,7 +8,7 @@ from bot.flows.conversation import Conversation, StepContext
 from bot.flows.handlers import Outcome, detour
 from bot.flows.machine import INTAKE_STATES, fire
 from bot.flows.summary import mydata_text
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 
 COMMANDS = ("start", "help", "menu", "language", "mydata", "cancel", "stop", "delete")
 # A command with an argument (Telegram's deep links: "/start payload") is still the command.

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from bot.config import WEEKDAYS, Adviser, Config
 from bot.line.holidays import is_day_off
 from bot.line.terms import zone
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 
 _LOOKAHEAD_DAYS = 30
 

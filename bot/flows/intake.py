@@ -12,7 +12,7 @@ from bot.flows.handlers import HANDLERS, Answer, Outcome, detour, stop_line
 from bot.flows.machine import INTAKE_STATES
 from bot.flows.questions import ask, free_text_limit
 from bot.messages import Inbound, InboundKind
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 
 # Bidirectional overrides can make text shown to the adviser read differently
 # from what was typed; they have no place in an intake answer.

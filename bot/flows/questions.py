@@ -12,7 +12,7 @@ from bot.flows.conversation import Conversation, StepContext
 from bot.flows.machine import ASKING_STATES, CHANGEABLE
 from bot.flows.summary import answer_lines, format_lines
 from bot.messages import Choice, Reply
-from bot.texts import LANGUAGE_NAME_KEY, Texts
+from bot.texts.catalog import LANGUAGE_NAME_KEY, Texts
 
 Question = Callable[[Conversation, StepContext, Texts], Reply]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.flows.conversation import Conversation, Handoff, StepContext
 from bot.flows.hours import describe_hours, describe_next, next_working_start
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 
 
 def build_handoff(conv: Conversation, ctx: StepContext) -> Handoff:

@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config import Config, Resource
-from bot.texts import LANGUAGE_NAME_KEY, Texts
+from bot.texts.catalog import LANGUAGE_NAME_KEY, Texts
 
 Line = tuple[str, str]
 

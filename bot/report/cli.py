@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
 from bot.config import Adviser, Config
-from bot.crypto import FieldCipher, read_key_file
+from bot.keys.crypto import FieldCipher, read_key_file
 from bot.line.register_desk import parse_activity
 from bot.report.periods import quarter_of
 from bot.report.register import OUTSIDE, answer, new_state, question_text
@@ -23,7 +23,7 @@ from bot.report.service import FORMATS, annual_report, rendered, texts_for
 from bot.report.tallies import activity_tally, registration_tally
 from bot.runtime import STORE_FILE
 from bot.store import SqliteStore
-from bot.texts import Catalog, load_catalog
+from bot.texts.catalog import Catalog, load_catalog
 
 
 @contextlib.asynccontextmanager

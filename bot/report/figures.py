@@ -12,7 +12,7 @@ from bot.report.hiding import COMPLEMENT, SMALL, Cell, hide_column, pinned
 from bot.report.periods import FIRST_CONTACT_BUCKETS, bucket_upper_bound
 from bot.report.register import CHOICES, NOT_ANSWERED
 from bot.store.stat_records import StatRow
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 
 _BOT_CHANNELS = ("telegram", "matrix", "web", "terminal")
 _ACTIVITY_KINDS = ("information", "training", "other")

@@ -8,7 +8,7 @@ from html import escape
 from bot.report.charts import bar_chart
 from bot.report.figures import Report, Table
 from bot.report.render import activity_cells, activity_header, header, line_cells
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 
 _STYLE = """
 @page { size: A4; margin: 18mm 16mm; }

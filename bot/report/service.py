@@ -12,7 +12,7 @@ from bot.report.html import html
 from bot.report.render import cell_text, csv_text, markdown
 from bot.store import Store
 from bot.store.stat_records import StatRow
-from bot.texts import Catalog, Texts
+from bot.texts.catalog import Catalog, Texts
 
 FORMATS = ("html", "md", "csv")
 

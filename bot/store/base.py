@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.crypto import UserKey
+from bot.keys.crypto import UserKey
 from bot.sinks.base import Receipt
 from bot.store.line_records import LineStep, NewCase
 from bot.store.stat_records import Tally

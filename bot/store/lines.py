@@ -15,7 +15,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.crypto import DecryptionError, FieldCipher, UserKey
+from bot.keys.crypto import DecryptionError, FieldCipher, UserKey
 from bot.sinks.base import CasePosts, Receipt
 from bot.store.base import StoreError
 from bot.store.line_records import (

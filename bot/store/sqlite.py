@@ -12,7 +12,7 @@ from typing import Any
 import aiosqlite
 import orjson
 
-from bot.crypto import DecryptionError, FieldCipher, UserKey
+from bot.keys.crypto import DecryptionError, FieldCipher, UserKey
 from bot.sinks.base import Receipt
 from bot.store.aad_upgrade import reseal_under_new_aad
 from bot.store.base import (

@@ -15,7 +15,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.crypto import DecryptionError
+from bot.keys.crypto import DecryptionError
 from bot.store.base import StoreError
 from bot.store.line_records import AdviserStep
 from bot.store.lines import LineQueries

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from bot.crypto import UserKey
+from bot.keys.crypto import UserKey
 from bot.store.base import ConversationRecord, StoreError
 
 

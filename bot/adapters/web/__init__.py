@@ -20,12 +20,12 @@ from bot.adapters.web.screens import Screens, WebSender
 from bot.adapters.web.session import SessionKeys
 from bot.config import Config
 from bot.config_web import WebSettings
-from bot.crypto import KeyMaterial, UserKeyer
 from bot.engine import Engine
-from bot.failures import describe_failure
+from bot.keys.crypto import KeyMaterial, UserKeyer
 from bot.line.relay import RelayWorker
 from bot.store import SqliteStore
-from bot.texts import Catalog
+from bot.texts.catalog import Catalog
+from bot.util.failures import describe_failure
 
 __all__ = ["CHANNEL", "WebChannel"]
 

@@ -12,7 +12,7 @@ from markupsafe import Markup, escape
 from bot.config import Config
 from bot.config_web import LOGO_TYPES, WebSettings
 from bot.flows.summary import emergency_text
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bot.config import Config, ConfigError
-from bot.texts import Catalog, Problem, TextsInvalid, load_catalog
+from bot.texts.catalog import Catalog, Problem, TextsInvalid, load_catalog
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from bot import run_lock
 from bot.config import Config, ConfigError
-from bot.crypto import FieldCipher, KeyFileError
-from bot.key_guard import keys_for_data
+from bot.keys.crypto import FieldCipher, KeyFileError
+from bot.keys.guard import keys_for_data
 from bot.matrix.errors import (
     CrossSigningError,
     EncryptionUnavailable,
@@ -26,7 +25,8 @@ from bot.matrix.guard import replacement_room, room_problems
 from bot.matrix.http import NETWORK_ERRORS
 from bot.matrix.session import MatrixSession, require_encryption
 from bot.matrix.trust import device_trust, trust_problem
-from bot.texts import TextsInvalid, load_catalog
+from bot.ops import run_lock
+from bot.texts.catalog import TextsInvalid, load_catalog
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from xml.sax.saxutils import escape
 import segno
 
 from bot.config import Config, ConfigError
-from bot.texts import Catalog
+from bot.texts.catalog import Catalog
 
 # A4 in millimetres; the SVG's user unit is one millimetre.
 WIDTH, HEIGHT = 210.0, 297.0

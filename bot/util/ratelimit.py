@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.crypto import UserKey
+from bot.keys.crypto import UserKey
 
 _PRUNE_ABOVE = 10_000
 

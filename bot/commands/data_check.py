@@ -4,8 +4,8 @@ else is checked (`vertrouwd doctor`): a clear line and exit code 2, as at any st
 from __future__ import annotations
 
 from bot.config import Config
-from bot.crypto import FieldCipher
-from bot.key_guard import existing_keys
+from bot.keys.crypto import FieldCipher
+from bot.keys.guard import existing_keys
 from bot.sinks.local_inbox import INBOX_FILE, LocalInbox
 from bot.store import SqliteStore
 

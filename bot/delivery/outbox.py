@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from bot.delivery import RetryingDelivery
+from bot.delivery.loop import RetryingDelivery
 from bot.sinks.base import HandoffSink, OutgoingHandoff, Receipt
 from bot.store import PendingHandoff, Store
 

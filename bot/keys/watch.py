@@ -7,7 +7,7 @@ import asyncio
 import logging
 from pathlib import Path
 
-from bot.crypto import FieldCipher, KeyFileError, read_key_file
+from bot.keys.crypto import FieldCipher, KeyFileError, read_key_file
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.config import Config
-from bot.crypto import (
+from bot.keys.crypto import (
     FieldCipher,
     KeyFileError,
     KeyMaterial,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.config import Config
-from bot.crypto import KeyFileError, KeyMaterial, load_or_create_keys, read_key_file
+from bot.keys.crypto import KeyFileError, KeyMaterial, load_or_create_keys, read_key_file
 
 STATE_FILE = "matrix-state.sealed"  # bot/matrix/state.py (not imported: it loads nio)
 

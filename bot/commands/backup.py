@@ -18,10 +18,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot import run_lock
 from bot.config import Config
-from bot.crypto import key_fingerprint, read_key_file
-from bot.key_guard import STATE_FILE
+from bot.keys.crypto import key_fingerprint, read_key_file
+from bot.keys.guard import STATE_FILE
+from bot.ops import run_lock
 
 MANIFEST = "vertrouwd-backup.json"
 BACKUP_FORMAT = 1
@@ -124,7 +124,7 @@ def _manifest(source: Path) -> dict[str, object]:
 
 @contextlib.contextmanager
 def _no_bot_running(data_dir: Path) -> Iterator[None]:
-    """Hold the data folder's run lock (bot/run_lock.py), as `vertrouwd run` does, for
+    """Hold the data folder's run lock (bot/ops/run_lock.py), as `vertrouwd run` does, for
     the whole restore; a bot holding it now means the restore is refused."""
     try:
         lock = run_lock.acquire(data_dir)

@@ -12,10 +12,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
-from bot.observe import NO_OBSERVER, Observer
+from bot.ops.observe import NO_OBSERVER, Observer
 from bot.sinks.base import DeliveryDeferred
 from bot.store import StoreError
-from bot.waking import sleep_until_due
+from bot.util.waking import sleep_until_due
 
 log = logging.getLogger(__name__)
 

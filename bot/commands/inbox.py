@@ -16,14 +16,14 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 from bot.config import Config
-from bot.crypto import FieldCipher, KeyMaterial
 from bot.flows.summary import handoff_text
-from bot.key_guard import existing_keys
+from bot.keys.crypto import FieldCipher, KeyMaterial
+from bot.keys.guard import existing_keys
 from bot.line.desk import AdviserDesk
 from bot.runtime import STORE_FILE
 from bot.sinks.local_inbox import LocalInbox
 from bot.store import SqliteStore
-from bot.texts import Catalog, load_catalog
+from bot.texts.catalog import Catalog, load_catalog
 
 
 @contextlib.asynccontextmanager
