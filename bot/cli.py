@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import getpass
 import io
 import logging
@@ -17,6 +16,8 @@ from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from bot.adapters.terminal import OutputClosed, run_interactive, run_jsonl
 from bot.commands.backup import BackupError
@@ -93,9 +94,9 @@ def _run(config: Config, args: argparse.Namespace) -> int:
     from bot.channels import check_channels
 
     if args.web and config.web is None:
-        from bot.config_web import default_web_settings
-
-        config = dataclasses.replace(config, web=default_web_settings())
+        config = msgspec.structs.replace(
+            config, web_section=msgspec.structs.replace(config.web_section, enabled=True)
+        )
     check_channels(config)
     prepare_data_dir(config.data_dir)
     try:

@@ -11,7 +11,9 @@ import sys
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import msgspec
 import pytest
 
 from bot.config import Config, load_config
@@ -226,6 +228,11 @@ def person(runtime: Runtime) -> Person:
 def asked(t: Texts, key: str, **values: object) -> str:
     """An intake question as the person sees it: with how to stop, pause or erase."""
     return f"{t(key, **values)}\n\n{t('intake.way_out', hours='72')}"
+
+
+def with_bot_settings(config: Config, **changes: Any) -> Config:
+    """The config with some of its [bot] settings changed (a test's own locales)."""
+    return msgspec.structs.replace(config, bot=msgspec.structs.replace(config.bot, **changes))
 
 
 def run_cli(

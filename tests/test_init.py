@@ -139,9 +139,10 @@ async def test_against_synapse_it_makes_the_rooms_once_and_resumes_after_a_failu
     admin = synapse.register(f"beheer{tag}", "admin-pw")
     env = clean_env(VERTROUWD_MATRIX_PASSWORD="bot-pw")
     matrix = ("--matrix-homeserver", synapse.url, "--matrix-user", bot, "--admin", admin)
-    first = ("--adviser", f"{ANNA}; matrix={anna}", "--adviser", "name=Bram; matrix=@bram")
-    # The second adviser's id is not a valid one: the homeserver refuses to invite it,
-    # and the run stops there, with anna's room made.
+    elsewhere = f"@bram{tag}:unreachable.invalid"
+    first = ("--adviser", f"{ANNA}; matrix={anna}", "--adviser", f"name=Bram; matrix={elsewhere}")
+    # The second adviser is on a server nobody can reach: the homeserver cannot invite
+    # them, and the run stops there, with anna's room made.
     code, out, err = await init(tmp_path, *matrix, *first, env=env)
     assert code == 2, out + err
     assert "created the room of anna-de-vries" in out and "Traceback" not in err

@@ -18,8 +18,7 @@ from bot.adapters.web.guard import CodeThrottle, client_address, served_over_htt
 from bot.adapters.web.pages import Pages
 from bot.adapters.web.screens import Screens, address_of
 from bot.adapters.web.session import COOKIE, Session, SessionKeys, new_receipt_code, normalise_code
-from bot.config import Config
-from bot.config_web import WebSettings
+from bot.config import Config, WebSettings
 from bot.engine import Engine
 from bot.keys.crypto import UserKey, UserKeyer
 from bot.messages import Inbound, InboundKind, Reply

@@ -9,8 +9,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 
-from bot.config import Config
-from bot.config_web import LOGO_TYPES, WebSettings
+from bot.config import LOGO_TYPES, Config, WebSettings
 from bot.flows.summary import emergency_text
 from bot.texts.catalog import Texts
 
