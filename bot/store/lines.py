@@ -17,7 +17,7 @@ import aiosqlite
 
 from bot.keys.crypto import DecryptionError, FieldCipher, UserKey
 from bot.sinks.base import CasePosts, Receipt
-from bot.store.base import StoreError
+from bot.store.base import StoreError, VersionConflict
 from bot.store.line_records import (
     CLOSED,
     OPEN,
@@ -36,7 +36,6 @@ from bot.store.line_records import (
     RelayNote,
     Timer,
 )
-from bot.store.versions import VersionConflict
 
 _CASE_COLUMNS = (
     "case_ref, adviser_id, channel, status, whistleblower, created_at, delivered_at,"

@@ -20,9 +20,12 @@ from bot.store.base import (
     ConversationRecord,
     DeliveredHandoff,
     NewHandoff,
+    OpenLine,
     PendingHandoff,
+    StepBase,
     TextChange,
     UnreadableRecord,
+    VersionConflict,
 )
 from bot.store.connection import open_database, open_migrated
 from bot.store.group_commit import BatchedLookup, GroupCommit
@@ -39,7 +42,7 @@ from bot.store.reseal import (
     unknown_fields_with,
 )
 from bot.store.statistics import StatisticsQueries, _registration_aad
-from bot.store.versions import CachedRow, OpenLine, RowCache, StepBase, VersionConflict
+from bot.store.versions import CachedRow, RowCache
 from bot.store.web_screens import WebScreenQueries, _screen_aad
 
 log = logging.getLogger(__name__)
