@@ -41,8 +41,8 @@ from bot.store.reseal import (
     reseal_columns,
     unknown_fields_with,
 )
+from bot.store.row_cache import CachedRow, RowCache
 from bot.store.statistics import StatisticsQueries, _registration_aad
-from bot.store.versions import CachedRow, RowCache
 from bot.store.web_screens import WebScreenQueries, _screen_aad
 
 log = logging.getLogger(__name__)
