@@ -36,6 +36,7 @@ from bot.store.line_records import (
     RelayNote,
     Timer,
 )
+from bot.store.sealed_fields import open_contact, relay_aad, seal_contact, seal_note
 
 _CASE_COLUMNS = (
     "case_ref, adviser_id, channel, status, whistleblower, created_at, delivered_at,"
@@ -48,25 +49,6 @@ log = logging.getLogger(__name__)
 # The whistleblower act's terms bind the organisation, not the chat: closing a line
 # (by either side, or after a silence) leaves these reminders in place.
 _UNLESS_TERMS = " AND kind NOT IN ('ack_reminder', 'feedback_reminder')"
-
-
-def old_case_aad(case_ref: str) -> bytes:
-    """Before migration 30; only for sealing such rows again."""
-    return b"case\x00" + case_ref.encode()
-
-
-def case_aad(case_ref: str, adviser_id: str, channel: str) -> bytes:
-    # Where the case is routed is bound too: changed in the file, the contact does not
-    # open, so nothing reaches another adviser's room or another channel.
-    return f"case\x00{case_ref}\x00{adviser_id}\x00{channel}".encode()
-
-
-# A case's routing: its reference, adviser and channel, all bound into its AAD.
-_Route = tuple[str, str, str]
-
-
-def _relay_aad(relay_id: int, case_ref: str, direction: str) -> bytes:
-    return f"relay\x00{relay_id}\x00{case_ref}\x00{direction}".encode()
 
 
 def _deliverable(channels: Iterable[str]) -> tuple[str, tuple[str, ...]]:
@@ -107,25 +89,6 @@ class LineQueries:
                 raise
             await self._tx_db.commit()
 
-    # -- sealing ------------------------------------------------------------------------
-
-    def _seal_contact(self, case: _Route, contact: CaseContact) -> bytes:
-        data = {"address": contact.address, "lang": contact.lang, "pseudonym": contact.pseudonym}
-        return self._cipher.seal(json.dumps(data).encode(), case_aad(*case))
-
-    def _open_contact(self, case: _Route, sealed: bytes | None) -> CaseContact | None:
-        if sealed is None:
-            return None
-        try:
-            data = json.loads(self._cipher.open(sealed, case_aad(*case)))
-        except DecryptionError as exc:
-            raise StoreError("a case's contact cannot be decrypted") from exc
-        return CaseContact(data["address"], data["lang"], data["pseudonym"])
-
-    def _seal_note(self, relay_id: int, case_ref: str, note: RelayNote) -> bytes:
-        data = json.dumps({"text": note.text, "values": note.values}, ensure_ascii=False)
-        return self._cipher.seal(data.encode(), _relay_aad(relay_id, case_ref, note.direction))
-
     # -- inside the transaction of a step -------------------------------------------------
 
     async def _insert_case(
@@ -147,7 +110,7 @@ class LineQueries:
                 case.channel,
                 OPEN,
                 int(case.whistleblower),
-                self._seal_contact((ref, adviser, case.channel), case.contact),
+                seal_contact(self._cipher, (ref, adviser, case.channel), case.contact),
                 now,
                 now,
             ),
@@ -171,7 +134,7 @@ class LineQueries:
             relay_id = int(cursor.lastrowid or 0)
             await db.execute(
                 "UPDATE relays SET sealed = ? WHERE id = ?",
-                (self._seal_note(relay_id, case_ref, note), relay_id),
+                (seal_note(self._cipher, relay_id, case_ref, note), relay_id),
             )
 
     async def _write_line_step(
@@ -196,11 +159,11 @@ class LineQueries:
             raise StoreError("the line is not open")
         await self._insert_notes(db, line.case_ref, line.notes, now)
         route = (line.case_ref, rows[0][2], rows[0][3])
-        contact = self._open_contact(route, rows[0][1])
+        contact = open_contact(self._cipher, route, rows[0][1])
         sealed = rows[0][1]
         if contact is not None and line.address and line.address != contact.address:
             moved = CaseContact(line.address, contact.lang, contact.pseudonym)
-            sealed = self._seal_contact(route, moved)
+            sealed = seal_contact(self._cipher, route, moved)
         await db.execute(
             "UPDATE cases SET version = version + 1, last_activity_at = ?, sealed = ?,"
             " status = ?, closed_at = ? WHERE case_ref = ?",
@@ -406,8 +369,8 @@ class LineQueries:
             room,
         ) in rows:
             try:
-                note = json.loads(self._cipher.open(sealed, _relay_aad(row_id, ref, direction)))
-                opened_contact = self._open_contact((ref, adviser, channel), contact)
+                note = json.loads(self._cipher.open(sealed, relay_aad(row_id, ref, direction)))
+                opened_contact = open_contact(self._cipher, (ref, adviser, channel), contact)
             except (DecryptionError, StoreError):
                 # Kept, not dropped (an admin may restore the right key file), and
                 # the relays after it still go.

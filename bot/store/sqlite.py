@@ -31,19 +31,21 @@ from bot.store.connection import open_database, open_migrated
 from bot.store.group_commit import BatchedLookup, GroupCommit
 from bot.store.key_record import opens_any
 from bot.store.line_records import LineStep
-from bot.store.lines import _relay_aad, case_aad, old_case_aad
 from bot.store.migrations import MIGRATIONS
 from bot.store.ops_queries import OpsQueries
-from bot.store.reseal import (
-    Resealed,
-    SealedColumn,
-    count_old,
-    reseal_columns,
-    unknown_fields_with,
-)
+from bot.store.reseal import Resealed, count_old, reseal_columns, unknown_fields_with
 from bot.store.row_cache import CachedRow, RowCache
-from bot.store.statistics import StatisticsQueries, _registration_aad
-from bot.store.web_screens import WebScreenQueries, _screen_aad
+from bot.store.sealed_fields import (
+    KEYED_HASH_COLUMNS,
+    SEALED_COLUMNS,
+    case_aad,
+    conversation_aad,
+    old_case_aad,
+    old_outbox_aad,
+    outbox_aad,
+)
+from bot.store.statistics import StatisticsQueries
+from bot.store.web_screens import WebScreenQueries
 
 log = logging.getLogger(__name__)
 
@@ -116,39 +118,6 @@ def _line_after(
 _TEXT_CHANGE_COLUMNS = "id, at, actor, lang, key, before, after"
 
 
-def _conversation_aad(user: UserKey) -> bytes:
-    return b"conversation\x00" + user
-
-
-def _old_outbox_aad(case_ref: str) -> bytes:
-    """Before migration 30; only for sealing such rows again."""
-    return b"outbox\x00" + case_ref.encode()
-
-
-def _outbox_aad(case_ref: str, adviser_id: str) -> bytes:
-    # The adviser is bound too: changed in the file, the handoff does not open.
-    return f"outbox\x00{case_ref}\x00{adviser_id}".encode()
-
-
-# Every sealed field of the store, with what its associated data is made of.
-SEALED_COLUMNS = (
-    SealedColumn("conversations", "user_key", ("user_key",), lambda user: _conversation_aad(user)),
-    SealedColumn("outbox", "id", ("case_ref", "adviser_id"), _outbox_aad),
-    SealedColumn("cases", "case_ref", ("case_ref", "adviser_id", "channel"), case_aad),
-    SealedColumn("relays", "id", ("id", "case_ref", "direction"), _relay_aad),
-    SealedColumn("web_screens", "user_key", ("user_key",), _screen_aad),
-    SealedColumn("registrations", "thread_key", ("thread_key",), _registration_aad),
-)
-
-# Keyed hashes (HMAC), random-looking blobs that are never sealed.
-KEYED_HASH_COLUMNS = (
-    ("conversations", "user_key"),
-    ("outbox", "owner_key"),
-    ("cases", "owner_key"),
-    ("web_screens", "user_key"),
-)
-
-
 class SqliteStore(StatisticsQueries, WebScreenQueries, OpsQueries):
     def __init__(
         self,
@@ -179,7 +148,7 @@ class SqliteStore(StatisticsQueries, WebScreenQueries, OpsQueries):
             rows = list(
                 await db.execute_fetchall("SELECT user_key, sealed FROM conversations LIMIT 5")
             )
-            return opens_any(cipher, [(row[1], _conversation_aad(row[0])) for row in rows])
+            return opens_any(cipher, [(row[1], conversation_aad(row[0])) for row in rows])
 
         db = await open_migrated(path, steps_sync, MIGRATIONS, cipher.fingerprint, opens)
         try:
@@ -189,8 +158,8 @@ class SqliteStore(StatisticsQueries, WebScreenQueries, OpsQueries):
                 "outbox",
                 "id",
                 ("case_ref", "adviser_id"),
-                lambda r: _old_outbox_aad(r[0]),
-                lambda r: _outbox_aad(r[0], r[1]),
+                lambda r: old_outbox_aad(r[0]),
+                lambda r: outbox_aad(r[0], r[1]),
             )
             await reseal_under_new_aad(
                 db,
@@ -224,7 +193,7 @@ class SqliteStore(StatisticsQueries, WebScreenQueries, OpsQueries):
         if row.sealed is None or row.state is None or row.lang is None:
             return StepBase(None, 0, row.line)
         try:
-            data = orjson.loads(self._cipher.open(row.sealed, _conversation_aad(user)))
+            data = orjson.loads(self._cipher.open(row.sealed, conversation_aad(user)))
         except (DecryptionError, ValueError) as exc:  # orjson's error is a ValueError
             self._cache.drop(user)
             log.error("a stored conversation cannot be read (%s)", type(exc).__name__)
@@ -239,7 +208,7 @@ class SqliteStore(StatisticsQueries, WebScreenQueries, OpsQueries):
             "user": user,
             "state": record.state,
             "lang": record.lang,
-            "sealed": self._cipher.seal(orjson.dumps(record.data), _conversation_aad(user)),
+            "sealed": self._cipher.seal(orjson.dumps(record.data), conversation_aad(user)),
             "now": now,
             "version": base.version if base is not None else 0,
             "line_ref": line.case_ref if line else None,
@@ -329,7 +298,7 @@ class SqliteStore(StatisticsQueries, WebScreenQueries, OpsQueries):
             await self._withdraw_cases(self._tx_db, user, now)
         if handoff is not None:
             sealed = self._cipher.seal(
-                orjson.dumps(handoff.payload), _outbox_aad(handoff.case_ref, handoff.adviser_id)
+                orjson.dumps(handoff.payload), outbox_aad(handoff.case_ref, handoff.adviser_id)
             )
             try:
                 await self._tx_db.execute(
@@ -376,7 +345,7 @@ class SqliteStore(StatisticsQueries, WebScreenQueries, OpsQueries):
         due: list[PendingHandoff] = []
         for row_id, case_ref, adviser_id, sealed, attempts, created_at in rows:
             try:
-                payload = orjson.loads(self._cipher.open(sealed, _outbox_aad(case_ref, adviser_id)))
+                payload = orjson.loads(self._cipher.open(sealed, outbox_aad(case_ref, adviser_id)))
             except DecryptionError:
                 # Kept, not dropped: an admin may restore the right key file.
                 log.error("handoff %s cannot be decrypted; check the key file", case_ref)
