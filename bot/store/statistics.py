@@ -17,8 +17,8 @@ import aiosqlite
 
 from bot.keys.crypto import DecryptionError
 from bot.store.base import StoreError
+from bot.store.cases import LineQueries
 from bot.store.line_records import AdviserStep
-from bot.store.lines import LineQueries
 from bot.store.sealed_fields import registration_aad
 from bot.store.stat_records import CODE, Registration, StatRow, Tally
 
