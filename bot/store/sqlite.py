@@ -34,6 +34,7 @@ from bot.store.line_records import LineStep
 from bot.store.migrations import MIGRATIONS
 from bot.store.ops_queries import OpsQueries
 from bot.store.reseal import Resealed, count_old, reseal_columns, unknown_fields_with
+from bot.store.retention import RetentionQueries
 from bot.store.row_cache import CachedRow, RowCache
 from bot.store.sealed_fields import (
     KEYED_HASH_COLUMNS,
@@ -118,7 +119,7 @@ def _line_after(
 _TEXT_CHANGE_COLUMNS = "id, at, actor, lang, key, before, after"
 
 
-class SqliteStore(StatisticsQueries, WebScreenQueries, OpsQueries):
+class SqliteStore(StatisticsQueries, RetentionQueries, WebScreenQueries, OpsQueries):
     def __init__(
         self,
         db: aiosqlite.Connection,

@@ -1,9 +1,9 @@
 """SQL for the annual report's counts, and the adviser's registrations in progress.
 
-A mixin of SqliteStore, over the line's queries: it shares the store's connections,
-cipher and write lock. A count is a period (year and quarter), an adviser, a dimension
-and a value, all short codes; it is added to in the transaction of the step that
-causes it.
+A mixin of SqliteStore (bot/store/core.py), over the case events: an adviser's step
+counts in its own transaction. A count is a period (year and quarter), an adviser, a
+dimension and a value, all short codes; it is added to in the transaction of the step
+that causes it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import aiosqlite
 
 from bot.keys.crypto import DecryptionError
 from bot.store.base import StoreError
-from bot.store.cases import LineQueries
+from bot.store.case_events import CaseEventQueries
 from bot.store.line_records import AdviserStep
 from bot.store.sealed_fields import registration_aad
 from bot.store.stat_records import CODE, Registration, StatRow, Tally
@@ -32,7 +32,7 @@ def check_tally(tally: Tally) -> None:
             raise StoreError("a count holds codes and amounts only")
 
 
-class StatisticsQueries(LineQueries):
+class StatisticsQueries(CaseEventQueries):
     # -- inside the transaction of a step -------------------------------------------------
 
     async def _add_tally(self, db: aiosqlite.Connection, tally: Tally) -> None:
