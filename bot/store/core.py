@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiosqlite
 
@@ -37,3 +38,7 @@ class StoreCore:
                 await self._tx_db.rollback()
                 raise
             await self._tx_db.commit()
+
+    async def _scalar(self, sql: str) -> Any:
+        rows = list(await self._db.execute_fetchall(sql))
+        return rows[0][0]
