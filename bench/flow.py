@@ -45,7 +45,8 @@ from bot.messages import Inbound, Reply
 from bot.runtime import STORE_FILE, open_runtime
 from bot.store import SqliteStore
 from bot.store.connection import open_database
-from bot.store.sqlite import _SYNCHRONOUS, _conversation_aad
+from bot.store.sealed_fields import conversation_aad
+from bot.store.sqlite import _SYNCHRONOUS
 
 INTAKE: list[dict[str, str]] = [
     {"text": "hello"},
@@ -108,7 +109,7 @@ def _rows(cipher: FieldCipher, count: int, now: float) -> Iterator[tuple[Any, ..
     plain = orjson.dumps(STORED_DATA)
     # In key order, so the insert appends to the table's B-tree instead of splitting it.
     for user in sorted(secrets.token_bytes(32) for _ in range(count)):
-        yield (user, "description", "en", cipher.seal(plain, _conversation_aad(user)), now, 1)
+        yield (user, "description", "en", cipher.seal(plain, conversation_aad(user)), now, 1)
 
 
 def fill(folder: Path, count: int) -> float:
@@ -176,7 +177,7 @@ async def _floor(config: Config, steps: int) -> float:
                 "SELECT sealed FROM conversations WHERE user_key = ?", (user,)
             )
         )
-        aad = _conversation_aad(user)
+        aad = conversation_aad(user)
         sealed = cipher.seal(cipher.open(rows[0][0], aad), aad)
         await db.execute(  # autocommit: the write is its commit
             "UPDATE conversations SET sealed = ?, updated_at = ? WHERE user_key = ?",

@@ -25,6 +25,7 @@ from bot.store import (
     StoreError,
     UnreadableRecord,
 )
+from bot.store.base import VersionConflict
 from bot.store.line_records import (
     STOPPED,
     TO_ADVISER,
@@ -33,7 +34,6 @@ from bot.store.line_records import (
     NewCase,
     RelayNote,
 )
-from bot.store.versions import VersionConflict
 from bot.texts.catalog import Catalog, Texts
 from bot.util.failures import describe_failure
 from bot.util.locks import KeyedLocks

@@ -20,7 +20,7 @@ from bot.runtime import STORE_FILE, Runtime, open_runtime
 from bot.sinks.local_inbox import INBOX_FILE
 from bot.store import SqliteStore
 from bot.store.reseal import reseal_columns
-from bot.store.sqlite import SEALED_COLUMNS
+from bot.store.sealed_fields import SEALED_COLUMNS
 from tests.conftest import ROOT, Person, run_cli, write_config
 from tests.test_line import Employee, adviser_writes, sent_case
 

@@ -1,11 +1,7 @@
-"""Versioned rows: what a step read, the conflict when another step saved first, and
-the bounded cache of conversations that the versions make safe.
+"""The bounded cache of conversation rows, as stored (still sealed).
 
-Every conversation and case row carries a version, raised by every write. A step
-names the versions it read; a save whose rows moved on since writes nothing and
-raises VersionConflict, and the engine runs the step again on the fresh rows. So a
-cached row that went stale (another process, another window) costs one more read,
-never a lost or doubled step.
+Only the versions make it safe (bot/store/base.py, VersionConflict): a cached row
+that went stale loses at its conditional save and is read again.
 """
 
 from __future__ import annotations
@@ -14,28 +10,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from bot.keys.crypto import UserKey
-from bot.store.base import ConversationRecord, StoreError
-
-
-class VersionConflict(StoreError):
-    """Another step saved first: nothing was written; read again and step again."""
-
-
-@dataclass(frozen=True, slots=True)
-class OpenLine:
-    """The person's open line to their adviser, as read."""
-
-    case_ref: str
-    version: int
-
-
-@dataclass(frozen=True, slots=True)
-class StepBase:
-    """What a step starts from: the conversation and the open line, with their versions."""
-
-    record: ConversationRecord | None
-    version: int  # of the conversation row; 0: there was none
-    line: OpenLine | None
+from bot.store.base import OpenLine
 
 
 @dataclass(frozen=True, slots=True)
