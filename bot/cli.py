@@ -22,6 +22,7 @@ from bot.adapters.terminal import OutputClosed, run_interactive, run_jsonl
 from bot.commands.backup import BackupError
 from bot.commands.inbox import read_inbox, write_in_thread
 from bot.config import LOG_FORMATS, Config, ConfigError, load_config
+from bot.data_folder import STORE_FILE
 from bot.first_run.command import add_init_parser, init_command
 from bot.keys.crypto import DecryptionError, FieldCipher, KeyFileError
 from bot.keys.guard import keys_for_data
@@ -34,7 +35,7 @@ from bot.matrix.errors import (
 )
 from bot.ops import run_lock
 from bot.ops.logs import keep_content_out_of_logs
-from bot.runtime import STORE_FILE, open_runtime, prepare_data_dir
+from bot.runtime import open_runtime, prepare_data_dir
 from bot.store import SqliteStore, StoreError
 from bot.texts.catalog import TextsInvalid, check_locales, load_catalog, missing_texts
 from bot.version import program_version

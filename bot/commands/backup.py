@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import Config
+from bot.data_folder import STORE_FILE
 from bot.keys.crypto import key_fingerprint, read_key_file
 from bot.keys.guard import STATE_FILE
 from bot.ops import run_lock
@@ -32,7 +33,6 @@ class BackupError(Exception):
 
 
 def _databases(data_dir: Path) -> list[Path]:
-    from bot.runtime import STORE_FILE
     from bot.sinks.local_inbox import INBOX_FILE
 
     found = [data_dir / STORE_FILE, data_dir / INBOX_FILE]

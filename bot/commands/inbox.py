@@ -16,11 +16,11 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 from bot.config import Config
+from bot.data_folder import STORE_FILE
 from bot.flows.summary import handoff_text
 from bot.keys.crypto import FieldCipher, KeyMaterial
 from bot.keys.guard import existing_keys
 from bot.line.desk import AdviserDesk
-from bot.runtime import STORE_FILE
 from bot.sinks.local_inbox import LocalInbox
 from bot.store import SqliteStore
 from bot.texts.catalog import Catalog, load_catalog
