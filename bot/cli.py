@@ -278,7 +278,7 @@ def _report(config: Config, args: argparse.Namespace) -> int:
 
 
 def _poster(config: Config, args: argparse.Namespace) -> int:
-    from bot.commands.poster import write_poster
+    from bot.commands.poster_svg import write_poster
 
     catalog = load_catalog(config.locales_dir, config.default_language)
     languages = [lang.strip() for lang in (args.lang or config.default_language).split(",")]
