@@ -40,9 +40,10 @@ import orjson
 import uvloop
 
 from bot.config import Config, load_config
+from bot.data_folder import STORE_FILE
 from bot.keys.crypto import FieldCipher, load_or_create_keys
 from bot.messages import Inbound, Reply
-from bot.runtime import STORE_FILE, open_runtime
+from bot.runtime import open_runtime
 from bot.store import SqliteStore
 from bot.store.connection import open_database
 from bot.store.sealed_fields import conversation_aad

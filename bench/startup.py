@@ -47,9 +47,7 @@ def main() -> int:
             )
             for _ in range(args.runs)
         )
-        command = _wall(
-            [python, "-m", "bot", "inbox", "--config", str(config)], args.runs, ROOT
-        )
+        command = _wall([python, "-m", "bot", "inbox", "--config", str(config)], args.runs, ROOT)
     print(f"bare python start:                  {floor * 1000:7.1f} ms (the floor)")
     print(f"import and load the config:         {in_process * 1000:7.1f} ms")
     print(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from bot.admin.text_editor import TextEditor
 from bot.config import Config
+from bot.data_folder import STORE_FILE
 from bot.delivery.outbox import OutboxWorker
 from bot.engine import Engine
 from bot.keys.crypto import FieldCipher, KeyMaterial, UserKeyer
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-STORE_FILE = "vertrouwd.sqlite3"
 _SHUTDOWN_DELIVERY_SECONDS = 10.0
 _OPEN_TO_OTHERS = stat.S_IRGRP | stat.S_IWGRP | stat.S_IROTH | stat.S_IWOTH
 

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config, load_config
+from bot.data_folder import STORE_FILE
 from bot.keys.crypto import DecryptionError, FieldCipher, read_key_file, retiring_versions
 from bot.keys.rotation import start_rotation
-from bot.runtime import STORE_FILE, Runtime, open_runtime
+from bot.runtime import Runtime, open_runtime
 from bot.sinks.local_inbox import INBOX_FILE
 from bot.store import SqliteStore
 from bot.store.reseal import reseal_columns

@@ -11,10 +11,11 @@ import pytest
 
 from bot.adapters.terminal import TerminalSender
 from bot.config import Config
+from bot.data_folder import STORE_FILE
 from bot.flows.conversation import AFTERCARE_QUESTION
 from bot.keys.crypto import UserKeyer, load_or_create_keys
 from bot.messages import Reply
-from bot.runtime import STORE_FILE, Runtime, open_runtime
+from bot.runtime import Runtime, open_runtime
 from bot.store.line_records import CLOSED, STOPPED, WITHDRAWN
 from bot.texts.catalog import Texts
 from tests.conftest import FakeClock, Person, make_config

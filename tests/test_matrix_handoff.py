@@ -9,9 +9,10 @@ import shutil
 
 import pytest
 
+from bot.data_folder import STORE_FILE
 from bot.keys.crypto import FieldCipher, load_or_create_keys
 from bot.matrix.session import MatrixSession
-from bot.runtime import STORE_FILE, Runtime, open_runtime
+from bot.runtime import Runtime, open_runtime
 from bot.sinks.base import OutgoingHandoff
 from bot.sinks.matrix_room import MatrixRoomSink
 from bot.store import SqliteStore

@@ -20,7 +20,8 @@ import html5lib
 import pytest
 
 from bot.config import Config
-from bot.runtime import STORE_FILE, Runtime, open_runtime
+from bot.data_folder import STORE_FILE
+from bot.runtime import Runtime, open_runtime
 from bot.store.stat_records import CODE
 from tests.conftest import FakeClock, Person, make_config, run_cli
 from tests.test_line import user_key

@@ -9,6 +9,7 @@ runs on the data folder.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -18,7 +19,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.commands import Subcommands
 from bot.config import Config
+from bot.data_folder import STORE_FILE
 from bot.keys.crypto import key_fingerprint, read_key_file
 from bot.keys.guard import STATE_FILE
 from bot.ops import run_lock
@@ -31,8 +34,36 @@ class BackupError(Exception):
     """The backup or restore cannot be done; the message says why and what to do."""
 
 
+def add_parser(commands: Subcommands, common: argparse.ArgumentParser) -> None:
+    backup = commands.add_parser(
+        "backup",
+        parents=[common],
+        help="copy every database into a new folder, safely while the bot runs (no key)",
+    )
+    backup.add_argument("folder", type=Path, help="a new or empty folder for the backup")
+    backup.set_defaults(entry=backup_command)
+    restore = commands.add_parser(
+        "restore",
+        parents=[common],
+        help="put a backup back into the data folder (the bot must be stopped)",
+    )
+    restore.add_argument("folder", type=Path, help="a folder made by `vertrouwd backup`")
+    restore.set_defaults(entry=restore_command)
+
+
+def backup_command(config: Config, args: argparse.Namespace) -> int:
+    for line in backup(config, args.folder):
+        print(line)
+    return 0
+
+
+def restore_command(config: Config, args: argparse.Namespace) -> int:
+    for line in restore(config, args.folder):
+        print(line)
+    return 0
+
+
 def _databases(data_dir: Path) -> list[Path]:
-    from bot.runtime import STORE_FILE
     from bot.sinks.local_inbox import INBOX_FILE
 
     found = [data_dir / STORE_FILE, data_dir / INBOX_FILE]

@@ -4,6 +4,7 @@ else is checked (`vertrouwd doctor`): a clear line and exit code 2, as at any st
 from __future__ import annotations
 
 from bot.config import Config
+from bot.data_folder import STORE_FILE
 from bot.keys.crypto import FieldCipher
 from bot.keys.guard import existing_keys
 from bot.sinks.local_inbox import INBOX_FILE, LocalInbox
@@ -12,8 +13,6 @@ from bot.store import SqliteStore
 
 async def verify_data_files(config: Config) -> None:
     """Raise KeyFileError or StoreError, naming the file, if one cannot be used."""
-    from bot.runtime import STORE_FILE
-
     keys = existing_keys(config)
     if keys is None:
         return  # never started: nothing to check

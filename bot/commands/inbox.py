@@ -7,6 +7,8 @@ running bot picks it up from the store and passes it on.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import contextlib
 import json
 import sys
@@ -15,15 +17,56 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
+from bot.commands import Subcommands
 from bot.config import Config
+from bot.data_folder import STORE_FILE
 from bot.flows.summary import handoff_text
 from bot.keys.crypto import FieldCipher, KeyMaterial
 from bot.keys.guard import existing_keys
 from bot.line.desk import AdviserDesk
-from bot.runtime import STORE_FILE
 from bot.sinks.local_inbox import LocalInbox
 from bot.store import SqliteStore
 from bot.texts.catalog import Catalog, load_catalog
+
+
+def add_parser(commands: Subcommands, common: argparse.ArgumentParser) -> None:
+    inbox = commands.add_parser("inbox", parents=[common], help="read the local adviser inbox")
+    inbox.add_argument("--jsonl", action="store_true", help="one JSON object per handoff")
+    inbox.add_argument("--adviser", help="only this adviser's handoffs (adviser id)")
+    inbox.set_defaults(entry=inbox_command)
+
+    write = commands.add_parser(
+        "write",
+        parents=[common],
+        help="as the adviser, write in a case's thread of the local inbox (or a !command)",
+    )
+    write.add_argument("case_ref", help="the case reference, e.g. ACDE-FGHJ")
+    write.add_argument(
+        "text",
+        nargs="*",
+        help="the message, or !status, !checkin 14, !close; best left out: then it is read"
+        " from standard input, out of sight of other users and the shell history",
+    )
+    write.set_defaults(entry=write_command)
+
+
+def inbox_command(config: Config, args: argparse.Namespace) -> int:
+    return asyncio.run(read_inbox(config, args.adviser, args.jsonl))
+
+
+def write_command(config: Config, args: argparse.Namespace) -> int:
+    return asyncio.run(write_in_thread(config, args.case_ref, _adviser_text(args)))
+
+
+def _adviser_text(args: argparse.Namespace) -> str:
+    """The adviser's message: from standard input, unless given as arguments (which
+    other users of the machine can see in the process list, and the shell keeps)."""
+    # A lone "-" is an answer too (it skips a registration question), not "read stdin".
+    if args.text:
+        return " ".join(args.text)
+    if sys.stdin.isatty():
+        print("Type the message; end it with Ctrl-D on a line of its own.", file=sys.stderr)
+    return sys.stdin.read().strip()
 
 
 @contextlib.asynccontextmanager

@@ -42,9 +42,7 @@ class MatrixDmSettings(Section, frozen=True):
     allowed_homeservers: tuple[ServerName, ...] = ()
 
 
-RoomId = Annotated[
-    str, Meta(pattern=r"^(!\S+)?$", description="a room id like !abc:example.org")
-]
+RoomId = Annotated[str, Meta(pattern=r"^(!\S+)?$", description="a room id like !abc:example.org")]
 
 
 class AdminSettings(Section, frozen=True):

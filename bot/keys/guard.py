@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.config import Config
+from bot.data_folder import STORE_FILE
 from bot.keys.crypto import KeyFileError, KeyMaterial, load_or_create_keys, read_key_file
 
 STATE_FILE = "matrix-state.sealed"  # bot/matrix/state.py (not imported: it loads nio)
@@ -16,7 +17,6 @@ STATE_FILE = "matrix-state.sealed"  # bot/matrix/state.py (not imported: it load
 
 def sealed_files(data_dir: Path) -> list[Path]:
     """The files in ``data_dir`` that hold data sealed with the key, as found now."""
-    from bot.runtime import STORE_FILE
     from bot.sinks.local_inbox import INBOX_FILE
 
     candidates = (data_dir / STORE_FILE, data_dir / INBOX_FILE, data_dir / STATE_FILE)

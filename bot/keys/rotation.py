@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.config import Config
+from bot.data_folder import STORE_FILE
 from bot.keys.crypto import (
     FieldCipher,
     KeyFileError,
@@ -32,7 +33,7 @@ from bot.keys.crypto import (
     version_prefix,
 )
 from bot.matrix.state import STATE_FILE, MatrixState
-from bot.runtime import STORE_FILE, prepare_data_dir
+from bot.runtime import prepare_data_dir
 from bot.sinks.local_inbox import INBOX_FILE, LocalInbox
 from bot.store import SqliteStore
 

@@ -15,13 +15,13 @@ from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
 from bot.config import Adviser, Config
+from bot.data_folder import STORE_FILE
 from bot.keys.crypto import FieldCipher, read_key_file
 from bot.line.register_desk import parse_activity
 from bot.report.periods import quarter_of
 from bot.report.register import OUTSIDE, answer, new_state, question_text
 from bot.report.service import FORMATS, annual_report, rendered, texts_for
 from bot.report.tallies import activity_tally, registration_tally
-from bot.runtime import STORE_FILE
 from bot.store import SqliteStore
 from bot.texts.catalog import Catalog, load_catalog
 
