@@ -27,9 +27,9 @@ from telegram.ext import (
     TypeHandler,
 )
 
-from bot.adapters.telegram_delivery import Bounded, EditMemory
-from bot.adapters.telegram_send import NO_PREVIEW, TelegramSender, callback_data
-from bot.adapters.telegram_updates import ChatOrderedUpdates, topic_of, unless_stopped
+from bot.adapters.telegram.delivery import Bounded, EditMemory
+from bot.adapters.telegram.send import NO_PREVIEW, TelegramSender, callback_data
+from bot.adapters.telegram.updates import ChatOrderedUpdates, topic_of, unless_stopped
 from bot.config import ConfigError, TelegramSettings
 from bot.engine import Engine
 from bot.flows.commands import COMMANDS
