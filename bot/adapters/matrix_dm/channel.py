@@ -34,7 +34,7 @@ from nio import (
     UnknownBadEvent,
 )
 
-from bot.adapters.matrix_dm_identity import ChangedIdentity
+from bot.adapters.matrix_dm.identity import ChangedIdentity
 from bot.adapters.outgoing import compose
 from bot.config import MatrixDmSettings
 from bot.engine import Engine
