@@ -36,7 +36,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from bot.flows.danger_words import (
+from bot.flows.danger.words import (
     APOSTROPHES,
     TYPO_MIN,
     TYPO_MIN_AFFIX,

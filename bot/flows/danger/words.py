@@ -1,4 +1,4 @@
-"""How the danger detector reads words (bot/flows/danger.py has the patterns).
+"""How the danger detector reads words (bot/flows/danger/detector.py has the patterns).
 
 A message becomes a list of words, with where its clauses and sentences end: casefolded,
 diacritics and apostrophes dropped, "ij" read as "ei", runs of a letter shortened. The
