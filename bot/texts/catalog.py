@@ -15,7 +15,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from bot.flows.danger.detector import DangerDetector, PatternError
+from bot.flows.danger.detector import DangerDetector
+from bot.flows.danger.patterns import PatternError
 
 log = logging.getLogger(__name__)
 

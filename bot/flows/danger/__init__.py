@@ -1,4 +1,6 @@
 """The danger detector: hears danger in whatever words a person uses. Pure.
 
-Nothing is imported here: each module is imported by its own name.
+``detector.py`` matches a message against the patterns, ``patterns.py`` reads the
+patterns' source language, ``words.py`` normalises words and finds them in the
+lexicon (typos included). Nothing is imported here: each module by its own name.
 """
