@@ -34,7 +34,7 @@ from bot.texts.catalog import Catalog
 from bot.texts.live import LiveCatalog
 
 if TYPE_CHECKING:
-    from bot.adapters.matrix_dm import MatrixDmChannel
+    from bot.adapters.matrix_dm.channel import MatrixDmChannel
     from bot.admin.room import AdminRoom
     from bot.matrix.session import MatrixSession
 
@@ -105,7 +105,7 @@ def _matrix_dm(runtime: Runtime) -> MatrixDmChannel | None:
     config, settings = runtime.config, runtime.config.matrix_dm
     if settings is None or runtime.matrix_session is None:
         return None
-    from bot.adapters.matrix_dm import CHANNEL, MatrixDmChannel
+    from bot.adapters.matrix_dm.channel import CHANNEL, MatrixDmChannel
 
     # Rooms with another purpose are never taken for a direct chat.
     elsewhere = {a.room_id for a in config.advisers if a.room_id}

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bot.adapters.telegram import TelegramChannel, parse_callback
+from bot.adapters.telegram.channel import TelegramChannel
+from bot.adapters.telegram.inbound import parse_callback
 from bot.channels import build_channels
 from bot.config import Config
 from bot.runtime import Runtime, open_runtime

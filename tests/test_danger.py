@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from bot.admin.text_editor import TextEditor
-from bot.flows.danger import DangerDetector, PatternError
+from bot.flows.danger.detector import DangerDetector
+from bot.flows.danger.patterns import PatternError
 from bot.runtime import Runtime, open_runtime
 from bot.texts.catalog import DANGER_PATTERNS_KEY, Catalog, TextsInvalid, load_catalog
 from tests.conftest import FakeClock, edit, make_config, run_cli, with_bot_settings

@@ -13,7 +13,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.adapters.telegram import ALLOWED_UPDATES
+from bot.adapters.telegram.channel import ALLOWED_UPDATES
 from bot.texts.catalog import Texts
 from tests.conftest import asked
 from tests.fake_telegram import FakeTelegram, Person

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from bot.admin.text_editor import EditResult, TextEditor
 from bot.config import Config
-from bot.report.html import html
+from bot.report.html_page import html
 from bot.report.service import Counts, annual_report, summary, texts_for
 from bot.texts.catalog import Catalog, Texts
 

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from bot.config import Config
 from bot.report.figures import Report, build_report
-from bot.report.html import html
+from bot.report.html_page import html
 from bot.report.render import cell_text, csv_text, markdown
 from bot.store import Store
 from bot.store.stat_records import StatRow

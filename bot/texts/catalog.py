@@ -15,13 +15,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from bot.flows.danger import DangerDetector, PatternError
+from bot.flows.danger.detector import DangerDetector
+from bot.flows.danger.patterns import PatternError
 
 log = logging.getLogger(__name__)
 
 MESSAGE_MAX_CHARS = 4096  # Telegram's limit for one message
 LANGUAGE_NAME_KEY = "meta.language_name"
-# Not a message but the danger detector's patterns (bot/flows/danger.py): no length
+# Not a message but the danger detector's patterns (bot/flows/danger/): no length
 # limit, no placeholders; checked by compiling them.
 DANGER_PATTERNS_KEY = "safety.patterns"
 

@@ -1,9 +1,10 @@
-"""The Matrix channel: employees in end-to-end encrypted direct chats with the bot.
+"""The Matrix direct chats as a channel: each sync's messages read into ``Inbound``
+for the engine, the engine's replies and the line's relays sent back, and the chats
+of people the bot forgot (after /delete, or at retention) left.
 
-The bot joins direct chats from allowed homeservers only, makes sure they are
-encrypted before it asks anything, and serves nothing but the chats it joined that
-way (never an adviser's room). Each sync is handled before its token is saved, and
-the engine skips messages it already handled, so a crash loses and doubles nothing.
+Each sync is handled before its token is saved, and the engine skips messages it
+already handled, so a crash loses and doubles nothing. Which chats are served is
+``rooms.py``'s to say; how a message goes out, ``sending.py``'s.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from typing import Any
 from nio import (
     AsyncClient,
     BadEvent,
-    InviteInfo,
-    InviteMemberEvent,
     MatrixRoom,
     MegolmEvent,
     RoomEncryptedMedia,
@@ -27,21 +26,20 @@ from nio import (
     RoomMessageMedia,
     RoomMessageText,
     RoomMessageUnknown,
-    RoomPutStateResponse,
-    RoomSendResponse,
     StickerEvent,
     SyncResponse,
     UnknownBadEvent,
 )
 
-from bot.adapters.matrix_dm_identity import ChangedIdentity
+from bot.adapters.matrix_dm.identity import ChangedIdentity
+from bot.adapters.matrix_dm.rooms import DirectRooms
+from bot.adapters.matrix_dm.sending import MESSAGE_LIMIT, DirectSender, ReplyNotSent
 from bot.adapters.outgoing import compose
 from bot.config import MatrixDmSettings
 from bot.engine import Engine
 from bot.matrix.direct_keys import DirectChatKeys, IdentityChanged
 from bot.matrix.errors import HomeserverUnreachable
-from bot.matrix.forget import forget_person, forget_room, leave_and_forget
-from bot.matrix.guard import MEGOLM
+from bot.matrix.forget import leave_and_forget
 from bot.matrix.http import NETWORK_ERRORS
 from bot.matrix.render import direct_message, without_reply_fallback
 from bot.matrix.session import MatrixSession
@@ -51,19 +49,9 @@ from bot.util.failures import describe_failure
 
 CHANNEL = "matrix"
 
-# Far below Matrix's 64 KiB event limit, with room for the HTML copy.
-_MESSAGE_LIMIT = 16_000
 _UNSUPPORTED = (RoomMessageMedia, RoomEncryptedMedia, StickerEvent, RoomMessageUnknown)
 
 log = logging.getLogger(__name__)
-
-
-class ReplyNotSent(Exception):
-    """The homeserver refused a reply; the step it answers is saved all the same."""
-
-
-def server_of(user_id: str) -> str:
-    return user_id.partition(":")[2]
 
 
 class MatrixDmChannel:
@@ -75,17 +63,16 @@ class MatrixDmChannel:
         other_rooms: frozenset[str] = frozenset(),
     ) -> None:
         self._session = session
-        self._settings = settings
         self._engine = engine
         # The advisers' rooms and the admin room: their invites are not for this channel.
         self._other_rooms = other_rooms
         self._bot = session.settings.user_id
-        # Rooms where the bot asked for encryption and greets once it is on.
-        self._awaiting_encryption: set[str] = set()
+        self._rooms = DirectRooms(session, settings, self._say, self._resume)
         # Who gets the room keys (Element's rule for people), and what the chat does
         # while an employee's identity is not the pinned one.
         self._keys = DirectChatKeys(session)
-        self._changed = ChangedIdentity(CHANNEL, engine, self._keys, self._send, _MESSAGE_LIMIT)
+        self._sender = DirectSender(CHANNEL, engine, self._keys, self._bot)
+        self._changed = ChangedIdentity(CHANNEL, engine, self._keys, self._sender, MESSAGE_LIMIT)
         self._pruned = False
         session.listeners.append(self.on_sync)
         engine.on_erased.append(self._erased)
@@ -125,13 +112,13 @@ class MatrixDmChannel:
             self._pruned = True
         for room_id, invite in response.rooms.invite.items():
             if room_id not in self._other_rooms:
-                await self._consider_invite(client, room_id, invite)
+                await self._rooms.consider_invite(client, room_id, invite)
         work: list[Awaitable[None]] = []
         for room_id, joined in response.rooms.join.items():
             room = client.rooms.get(room_id)
             if room is None or room_id not in self._session.state.direct_rooms:
                 continue
-            if not await self._fit_to_serve(client, room):
+            if not await self._rooms.fit_to_serve(client, room):
                 continue
             if catching_up:
                 continue  # history from before this bot's first sync: not new messages
@@ -153,107 +140,18 @@ class MatrixDmChannel:
             for event in events
         )
 
-    # -- rooms ------------------------------------------------------------------------
-
-    async def _consider_invite(self, client: AsyncClient, room_id: str, invite: InviteInfo) -> None:
-        own = next(
-            (
-                event
-                for event in invite.invite_state
-                if isinstance(event, InviteMemberEvent)
-                and event.state_key == self._bot
-                and event.membership == "invite"
-            ),
-            None,
+    async def _resume(self, client: AsyncClient, room: MatrixRoom, person: str) -> None:
+        """Encryption came on in a chat that waited for it: the conversation goes on."""
+        await self._engine.handle(
+            Inbound(CHANNEL, person, kind=InboundKind.RESUME, reply_to=room.room_id),
+            self._replier(client, room),
         )
-        if own is None:
-            return
-        refusal = None
-        if server_of(own.sender) not in self._settings.allowed_homeservers:
-            refusal = "homeserver not allowed"
-        elif not own.content.get("is_direct"):
-            refusal = "not a direct chat"
-        elif self._already_served(client, own.sender):
-            refusal = "already one direct chat with this person"
-        if refusal is not None:
-            await client.room_leave(room_id)
-            log.info("declined an invite: %s", refusal)
-            return
-        response = await client.join(room_id)
-        if getattr(response, "room_id", None) != room_id:
-            log.warning("could not join a direct chat: %s", getattr(response, "status_code", "?"))
-            return
-        self._session.state.direct_rooms.append(room_id)
-        self._session.state.direct_room_people[room_id] = own.sender
-        self._session.save_state()
-        log.info("joined a direct chat")
-
-    def _already_served(self, client: AsyncClient, person: str) -> bool:
-        """One open direct chat per person: more would only multiply the bot's work."""
-        for served in self._session.state.direct_rooms:
-            room = client.rooms.get(served)
-            if room is not None and person in room.users:
-                return True
-        return False
-
-    async def _fit_to_serve(self, client: AsyncClient, room: MatrixRoom) -> bool:
-        """One other person, from an allowed server, and end-to-end encryption on."""
-        others = [user for user in room.users if user != self._bot]
-        if (
-            not self._only_its_person(room)
-            or server_of(others[0]) not in self._settings.allowed_homeservers
-        ):
-            if others:
-                await self._say(client, room, "channel.private_only", others[0])
-            await self._leave(client, room.room_id, "not one to one" if others else "left alone")
-            return False
-        person = others[0]
-        if room.encrypted:
-            if room.room_id in self._awaiting_encryption:
-                self._awaiting_encryption.discard(room.room_id)
-                await self._say(client, room, "channel.encryption_on", person)
-                await self._engine.handle(
-                    Inbound(CHANNEL, person, kind=InboundKind.RESUME, reply_to=room.room_id),
-                    self._replier(client, room),
-                )
-            return True
-        if room.room_id not in self._awaiting_encryption:
-            response = await client.room_put_state(
-                room.room_id, "m.room.encryption", {"algorithm": MEGOLM}
-            )
-            if isinstance(response, RoomPutStateResponse):
-                self._awaiting_encryption.add(room.room_id)
-                log.info("turned on encryption in a direct chat")
-            else:
-                # Said in the clear on purpose: it asks nothing and tells why.
-                await self._say(client, room, "channel.unencrypted", person)
-                await self._leave(client, room.room_id, "encryption could not be turned on")
-        return False
-
-    def _only_its_person(self, room: MatrixRoom) -> bool:
-        """The room holds the bot and the person it is with, nobody else (invited
-        counts): checked when a sync brings the room and again right before a send."""
-        others = [user for user in room.users if user != self._bot]
-        people = self._session.state.direct_room_people
-        return len(others) == 1 and people.setdefault(room.room_id, others[0]) == others[0]
-
-    async def _leave(self, client: AsyncClient, room_id: str, reason: str) -> None:
-        await client.room_leave(room_id)
-        person = self._session.state.direct_room_people.pop(room_id, None)
-        if room_id in self._session.state.direct_rooms:
-            self._session.state.direct_rooms.remove(room_id)
-            self._session.save_state()
-        # Nothing of a chat the bot left stays in nio's store.
-        forget_room(client, room_id)
-        if person is not None:
-            forget_person(client, person)
-        log.info("left a direct chat: %s", reason)
 
     # -- messages ---------------------------------------------------------------------
 
     async def _handle_room(self, client: AsyncClient, room: MatrixRoom, events: list[Any]) -> None:
         for event in events:
-            if server_of(event.sender) not in self._settings.allowed_homeservers:
+            if not self._rooms.allowed(event.sender):
                 continue
             try:
                 inbound = await self._inbound(client, room, event)
@@ -301,7 +199,7 @@ class MatrixDmChannel:
     ) -> None:
         text = await self._engine.notice(CHANNEL, person, key, lang)
         try:
-            await self._send(client, room, direct_message(text))
+            await self._sender.send(client, room, direct_message(text))
         except IdentityChanged:
             await self._changed.tell(client, room, person)
 
@@ -309,18 +207,18 @@ class MatrixDmChannel:
         """A notice in answer to something the person sent: under their flood limit."""
         text = await self._engine.limited_notice(CHANNEL, person, key)
         if text is not None:
-            await self._send(client, room, direct_message(text))
+            await self._sender.send(client, room, direct_message(text))
 
     def _replier(
         self, client: AsyncClient, room: MatrixRoom
     ) -> Callable[[Sequence[Reply]], Awaitable[None]]:
         async def deliver(replies: Sequence[Reply]) -> None:
             try:
-                for outgoing in compose(list(replies), _MESSAGE_LIMIT):
+                for outgoing in compose(list(replies), MESSAGE_LIMIT):
                     choices = outgoing.question.choices if outgoing.question else ()
-                    await self._send(client, room, direct_message(outgoing.text, choices))
+                    await self._sender.send(client, room, direct_message(outgoing.text, choices))
             except IdentityChanged:
-                await self._changed.tell(client, room, self._person(room))
+                await self._changed.tell(client, room, self._sender.person(room))
 
         return deliver
 
@@ -336,67 +234,23 @@ class MatrixDmChannel:
             raise DeliveryDeferred("direct-chat-not-synced-yet")
         if not room.encrypted:
             raise DeliveryDeferred("direct-chat-not-encrypted")
-        if not self._only_its_person(room):
+        if not self._rooms.only_its_person(room):
             raise DeliveryDeferred("direct-chat-not-one-to-one")  # the next sync leaves it
         refs = []
         try:
-            for n, outgoing in enumerate(compose(list(replies), _MESSAGE_LIMIT)):
+            for n, outgoing in enumerate(compose(list(replies), MESSAGE_LIMIT)):
                 refs.append(
-                    await self._send(client, room, direct_message(outgoing.text), f"{txn_id}-{n}")
+                    await self._sender.send(
+                        client, room, direct_message(outgoing.text), f"{txn_id}-{n}"
+                    )
                 )
         except IdentityChanged as exc:
             if not self._changed.told(address):
                 try:
-                    await self._changed.tell(client, room, self._person(room))
+                    await self._changed.tell(client, room, self._sender.person(room))
                 except (ReplyNotSent, HomeserverUnreachable, *NETWORK_ERRORS) as failure:
                     log.warning("a direct chat waits; notice not sent: %s", type(failure).__name__)
             raise DeliveryDeferred("employee-identity-changed") from exc
         except (ReplyNotSent, HomeserverUnreachable, *NETWORK_ERRORS) as exc:
             raise DeliveryDeferred(f"matrix:{type(exc).__name__}") from exc
         return ",".join(refs)
-
-    async def _send(
-        self,
-        client: AsyncClient,
-        room: MatrixRoom,
-        content: dict[str, Any],
-        txn_id: str | None = None,
-        *,
-        to_every_device: bool = False,
-    ) -> str:
-        if room.encrypted:
-            self._exclude_own_other_devices(client)
-            person = self._person(room)
-            keys = await self._changed.keys_of(person)
-
-            async def reason() -> str:
-                return await self._engine.notice(CHANNEL, person, "key_sharing.withheld_reason")
-
-            async with self._keys.sending(
-                client, room, keys, reason, to_every_device=to_every_device
-            ):
-                response = await client.room_send(
-                    room.room_id,
-                    "m.room.message",
-                    content,
-                    ignore_unverified_devices=True,
-                    tx_id=txn_id,
-                )
-        else:
-            response = await client.room_send(room.room_id, "m.room.message", content, tx_id=txn_id)
-        if not isinstance(response, RoomSendResponse):
-            raise ReplyNotSent(str(getattr(response, "status_code", "?")))
-        return str(response.event_id)
-
-    def _person(self, room: MatrixRoom) -> str:
-        """The employee in a direct chat: the one member who is not the bot."""
-        others = [user for user in room.users if user != self._bot]
-        if len(others) != 1:
-            raise ReplyNotSent("not-one-to-one")
-        return str(others[0])
-
-    def _exclude_own_other_devices(self, client: AsyncClient) -> None:
-        """The bot's own older devices (a lost store) never get an employee's room key."""
-        for device in client.device_store.active_user_devices(self._bot):
-            if device.id != client.device_id and not device.blacklisted:
-                client.blacklist_device(device)

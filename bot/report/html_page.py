@@ -1,5 +1,10 @@
 """The annual report as one self-contained HTML file: styles and charts inline, nothing
-loaded from anywhere, laid out to print on A4. Pure."""
+loaded from anywhere, laid out to print on A4. Pure.
+
+Not named html.py: beside charts.py, a module of that name stands for the standard
+library's ``html`` that charts.py imports (to a file-level import check, or wherever
+bot/report/ is on the path), which tied the two modules into an import cycle.
+"""
 
 from __future__ import annotations
 

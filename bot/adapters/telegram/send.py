@@ -15,7 +15,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import Application
 
 from bot.adapters.outgoing import compose
-from bot.adapters.telegram_delivery import Bounded, SentPieces, may_have_arrived
+from bot.adapters.telegram.delivery import Bounded, SentPieces, may_have_arrived
 from bot.messages import Reply
 from bot.sinks.base import DeliveryDeferred, DeliveryRefused, RecipientGone
 

@@ -1,4 +1,5 @@
-"""How the danger detector reads words (bot/flows/danger.py has the patterns).
+"""How the danger detector reads words (the patterns are read in ``patterns.py`` and
+matched in ``detector.py``).
 
 A message becomes a list of words, with where its clauses and sentences end: casefolded,
 diacritics and apostrophes dropped, "ij" read as "ei", runs of a letter shortened. The

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol
 
 from nio import AsyncClient, MatrixRoom
 
+from bot.adapters.matrix_dm.sending import DirectSender
 from bot.adapters.outgoing import compose
 from bot.engine import Engine
 from bot.keys.crypto import UserKey
-from bot.matrix.direct_keys import DirectChatKeys, PersonKeys
+from bot.matrix.direct_keys import DirectChatKeys
 from bot.matrix.render import direct_message
 from bot.messages import Inbound, Reply
 
@@ -28,34 +28,19 @@ Deliver = Callable[[Sequence[Reply]], Awaitable[None]]
 _ERASING = "confirm_delete"  # the flow's state while it asks whether to erase
 
 
-class Send(Protocol):
-    async def __call__(
-        self,
-        client: AsyncClient,
-        room: MatrixRoom,
-        content: dict[str, Any],
-        txn_id: str | None = None,
-        *,
-        to_every_device: bool = False,
-    ) -> str: ...
-
-
 class ChangedIdentity:
     def __init__(
-        self, channel: str, engine: Engine, keys: DirectChatKeys, send: Send, limit: int
+        self, channel: str, engine: Engine, keys: DirectChatKeys, sender: DirectSender, limit: int
     ) -> None:
         self._channel = channel
         self._engine = engine
         self._keys = keys
-        self._send = send
+        self._sender = sender
         self._limit = limit
         self._told: set[str] = set()  # rooms where the notice went out since the change
 
     def told(self, room_id: str) -> bool:
         return room_id in self._told
-
-    async def keys_of(self, person: str) -> PersonKeys:
-        return await self._keys.of(person, self._user(person).hex())
 
     async def keeps_anything(self, ref: str) -> bool:
         return await self._engine.keeps_anything(UserKey(bytes.fromhex(ref)))
@@ -73,7 +58,7 @@ class ChangedIdentity:
         if not room.encrypted:
             return False
         person = inbound.user_id
-        keys = await self.keys_of(person)
+        keys = await self._sender.keys_of(person)
         if not keys.changed:
             return False
         if not await self.keeps_anything(keys.ref):
@@ -93,7 +78,7 @@ class ChangedIdentity:
         """Replies on the way to erasing: the question whether to, and its answer."""
 
         async def deliver(replies: Sequence[Reply]) -> None:
-            keys = await self.keys_of(person)
+            keys = await self._sender.keys_of(person)
             if not await self.keeps_anything(keys.ref):
                 self._keys.repin(keys)
                 self._told.discard(room.room_id)
@@ -102,7 +87,7 @@ class ChangedIdentity:
                 for outgoing in compose(list(replies), self._limit):
                     choices = outgoing.question.choices if outgoing.question else ()
                     content = direct_message(outgoing.text, choices)
-                    await self._send(client, room, content, to_every_device=True)
+                    await self._sender.send(client, room, content, to_every_device=True)
             else:
                 await self.tell(client, room, person)  # kept: back to where it stood
 
@@ -111,6 +96,6 @@ class ChangedIdentity:
     async def tell(self, client: AsyncClient, room: MatrixRoom, person: str) -> None:
         """Say, on any device of theirs, why the bot stopped and how to go on."""
         text = await self._engine.notice(self._channel, person, "dm_identity.changed")
-        await self._send(client, room, direct_message(text), to_every_device=True)
+        await self._sender.send(client, room, direct_message(text), to_every_device=True)
         self._told.add(room.room_id)
         log.warning("a direct chat waits: the employee's identity changed")
