@@ -8,6 +8,8 @@ file does not have; a list the file has replaces them whole.
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
 import tomllib
 from collections.abc import Mapping
@@ -57,12 +59,22 @@ def _path_hook(kind: type, value: Any) -> Any:
     raise TypeError(f"Expected `{kind.__name__}`, got `{type(value).__name__}`")
 
 
+@functools.cache
+def _schema() -> mi.Type:
+    return mi.type_info(Config)
+
+
+@functools.cache
+def _embedded() -> dict[str, Any]:
+    return tomllib.loads(EMBEDDED.read_text(encoding="utf-8"))
+
+
 def decode(raw: dict[str, Any]) -> Config:
     """The raw tables as a Config, or ConfigError naming the first setting refused."""
     for key in _LISTS:
         if key not in raw:
-            raw[key] = tomllib.loads(EMBEDDED.read_text(encoding="utf-8"))[key]
-    unset_empty_paths(raw, mi.type_info(Config))
+            raw[key] = copy.deepcopy(_embedded()[key])
+    unset_empty_paths(raw, _schema())
     try:
         return msgspec.convert(raw, Config, dec_hook=_path_hook)
     except msgspec.ValidationError as exc:
