@@ -109,3 +109,38 @@ def test_no_module_is_longer_than_the_limit():
 def test_the_root_of_bot_holds_only_what_a_reader_needs_first():
     loose = sorted(path.name for path in BOT.glob("*.py"))
     assert len(loose) <= MAX_ROOT_MODULES, loose
+
+
+# What a flow must never reach: the edges, the store, I/O. Flows are pure.
+_NOT_FOR_FLOWS = (
+    "bot.adapters",
+    "bot.store",
+    "bot.matrix",
+    "bot.sinks",
+    "bot.delivery",
+    "bot.runtime",
+    "bot.channels",
+    "bot.commands",
+)
+_IO_LIBRARIES = ("aiosqlite", "nio", "telegram", "aiohttp", "sqlite3", "socket", "subprocess")
+
+
+def _libraries(tree: ast.AST) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_flows_stay_pure():
+    graph = import_graph()
+    for name, path in modules().items():
+        if not name.startswith("bot.flows"):
+            continue
+        reached = sorted(t for t in graph[name] if t.startswith(_NOT_FOR_FLOWS))
+        assert not reached, f"{name} imports {reached}"
+        libraries = _libraries(ast.parse(path.read_text(encoding="utf-8")))
+        assert not libraries & set(_IO_LIBRARIES), f"{name} does I/O"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -62,12 +63,23 @@ class Employee:
                 return
         raise AssertionError(f"{user_id} never got membership {membership}")
 
-    async def say(self, room_id: str, text: str, seconds: float = 20) -> list[dict[str, Any]]:
-        """Send ``text`` encrypted and return the bot's answer, as the app shows it."""
-        return await self.send(room_id, {"msgtype": "m.text", "body": text}, seconds)
+    async def say(
+        self,
+        room_id: str,
+        text: str,
+        seconds: float = 20,
+        until: Callable[[list[dict[str, Any]]], bool] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Send ``text`` encrypted and return the bot's answer, as the app shows it: its
+        first message, or (given ``until``) every message until ``until`` holds of them."""
+        return await self.send(room_id, {"msgtype": "m.text", "body": text}, seconds, until)
 
     async def send(
-        self, room_id: str, content: dict[str, Any], seconds: float = 20
+        self,
+        room_id: str,
+        content: dict[str, Any],
+        seconds: float = 20,
+        until: Callable[[list[dict[str, Any]]], bool] | None = None,
     ) -> list[dict[str, Any]]:
         before = len(self.person.texts)
         await self.client.sync(timeout=0)
@@ -77,7 +89,8 @@ class Employee:
             room_id, "m.room.message", content, ignore_unverified_devices=True
         )
         assert isinstance(response, RoomSendResponse), response
-        await self.person.collect(room_id, seconds, want=before + 1)
+        answered = None if until is None else lambda: until(self.person.texts[before:])
+        await self.person.collect(room_id, seconds, want=before + 1, until=answered)
         assert len(self.person.texts) > before, f"no answer to {content['body']!r}"
         return self.person.texts[before:]
 

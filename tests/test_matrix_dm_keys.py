@@ -74,7 +74,10 @@ async def test_a_changed_identity_stops_the_chat_until_the_employee_erases_it(
             assert notice["body"] == nl("dm_identity.changed")  # and no question
         [confirm] = await employee.say(dm, "/delete")
         assert confirm["body"].startswith(nl("delete.confirm")[:40])
-        [done, left] = await employee.say(dm, "1")
+        left_text = nl("trust.dm_left")
+        [done, left] = await employee.say(
+            dm, "1", until=lambda new: any(m["body"] == left_text for m in new)
+        )
         assert done["body"] == nl("delete.done")
         assert left["body"] == nl("trust.dm_left")  # the bot leaves the erased chat
         # Nothing of theirs is kept: the new identity is theirs now, in a new chat.
@@ -142,7 +145,10 @@ async def test_a_pinned_identity_goes_with_everything_else_the_bot_kept(world: W
         [pinned] = pinned_identities(config).items()
         assert employee.person.user_id not in pinned[0]  # kept under the keyed hash only
         await employee.say(dm, "/delete")
-        [done, left] = await employee.say(dm, "1")
+        left_text = nl("trust.dm_left")
+        [done, left] = await employee.say(
+            dm, "1", until=lambda new: any(m["body"] == left_text for m in new)
+        )
         assert done["body"] == nl("delete.done")
         assert left["body"] == nl("trust.dm_left")
     async with serving(config):
