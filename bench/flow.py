@@ -119,13 +119,15 @@ def fill(folder: Path, count: int) -> float:
     cipher = FieldCipher(load_or_create_keys(config.key_file))
 
     async def schema() -> None:
-        store = await SqliteStore.open(config.data_dir / STORE_FILE, cipher, config.durability)
+        store = await SqliteStore.open(
+            config.bot.data_dir / STORE_FILE, cipher, config.storage.durability
+        )
         await store.close()
 
-    config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    config.bot.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     asyncio.run(schema())
     started = time.perf_counter()
-    with sqlite3.connect(config.data_dir / STORE_FILE, isolation_level=None) as db:
+    with sqlite3.connect(config.bot.data_dir / STORE_FILE, isolation_level=None) as db:
         db.execute("BEGIN")
         db.executemany(
             "INSERT INTO conversations (user_key, state, lang, sealed, updated_at, version)"
@@ -166,7 +168,9 @@ async def _people(
 async def _floor(config: Config, steps: int) -> float:
     """CPU seconds per step of the unavoidable work, on stored rows of the same file."""
     cipher = FieldCipher(load_or_create_keys(config.key_file))
-    db = await open_database(config.data_dir / STORE_FILE, _SYNCHRONOUS[config.durability][0])
+    db = await open_database(
+        config.bot.data_dir / STORE_FILE, _SYNCHRONOUS[config.storage.durability][0]
+    )
     keys = [
         row[0] for row in await db.execute_fetchall("SELECT user_key FROM conversations LIMIT 1000")
     ]
@@ -336,7 +340,7 @@ def main(stored: int, people: int, repeat: int) -> bool:
             below=True,
         ),
     ]
-    durability = bench_config(Path(tempfile.gettempdir())).durability
+    durability = bench_config(Path(tempfile.gettempdir())).storage.durability
     print(
         f"durability: {durability} (steps commit with synchronous="
         f"{_SYNCHRONOUS[durability][0]}, the confirming step with {_SYNCHRONOUS[durability][1]})"

@@ -66,7 +66,11 @@ def setup_logging(level: str, log_format: str = "text") -> None:
 def _default_log_level(config: Config, args: argparse.Namespace) -> str:
     # A person chatting in the terminal should see the conversation, not log lines.
     interactive = args.command == "chat" and not args.jsonl
-    return "WARNING" if interactive and config.log_level in ("DEBUG", "INFO") else config.log_level
+    return (
+        "WARNING"
+        if interactive and config.bot.log_level in ("DEBUG", "INFO")
+        else config.bot.log_level
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -98,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = load_config(args.config)
         setup_logging(
             args.log_level or _default_log_level(config, args),
-            args.log_format or config.log_format,
+            args.log_format or config.log.format,
         )
         return entry(config, args)
     except (ConfigError, KeyFileError, TextsInvalid, StoreError, EncryptionUnavailable) as exc:

@@ -89,8 +89,8 @@ async def make_world(synapse: Synapse, folder: Path) -> AsyncIterator[World]:
     world = World(synapse, folder, bot_id, adviser, "", adviser_keys)
     config = world.config(room_id="")
     cipher = FieldCipher(load_or_create_keys(config.key_file))
-    session = MatrixSession(config.matrix, config.data_dir, cipher)  # type: ignore[arg-type]
-    catalog = load_catalog(config.locales_dir, config.default_language)
+    session = MatrixSession(config.matrix, config.bot.data_dir, cipher)  # type: ignore[arg-type]
+    catalog = load_catalog(config.locales_dir, config.bot.default_language)
     world.room_id = await create_adviser_room(session, config.advisers[0], catalog.texts("en"))
     await session.close()
     await adviser.join(world.room_id)

@@ -73,7 +73,7 @@ async def test_with_flags_it_writes_a_documented_config_and_its_secrets_once(
     # Every comment of the documented example is still there.
     assert [c for c in example_comments() if c not in written] == []
     config = load_config(config_file, environ={})
-    assert config.organisation_name == "Gemeente Voorbeeld"
+    assert config.organisation.name == "Gemeente Voorbeeld"
     assert [(a.id, a.name) for a in config.advisers] == [
         ("anna-de-vries", "Anna de Vries"),
         ("karim", "Karim"),
@@ -272,7 +272,7 @@ async def test_interactively_it_asks_each_answer_and_a_secret_without_showing_it
     assert (tmp_path / "telegram.token").read_text().strip() == fake.token
     assert mode(tmp_path / "telegram.token") == 0o600
     loaded = load_config(config, environ={})
-    assert loaded.organisation_name == "Stichting Zorg" and loaded.default_language == "en"
+    assert loaded.organisation.name == "Stichting Zorg" and loaded.bot.default_language == "en"
     assert [(a.id, a.name) for a in loaded.advisers] == [("fatima", "Fatima")]
     assert loaded.advisers[0].profile == {
         "en": "External adviser",

@@ -545,7 +545,7 @@ async def test_an_unreadable_conversation_gets_a_calm_answer_not_a_crash(
     person: Person, en: Texts, caplog
 ):
     await person.until_topic()
-    with sqlite3.connect(person.runtime.config.data_dir / "vertrouwd.sqlite3") as raw:
+    with sqlite3.connect(person.runtime.config.bot.data_dir / "vertrouwd.sqlite3") as raw:
         # Whatever writes a row raises its version: the bot's copy loses at the save,
         # and the row is read again from the file.
         raw.execute("UPDATE conversations SET sealed = X'0001deadbeef', version = version + 1")

@@ -362,14 +362,14 @@ async def test_delete_withdraws_the_case_and_leaves_no_trace_of_the_person(
     assert info is not None and info.status == WITHDRAWN and info.pending_timers == ()
 
     owner = user_key(employee)
-    with sqlite3.connect(config.data_dir / STORE_FILE) as db:
+    with sqlite3.connect(config.bot.data_dir / STORE_FILE) as db:
         assert db.execute("SELECT COUNT(*) FROM conversations").fetchone() == (0,)
         assert db.execute(
             "SELECT owner_key, sealed FROM cases WHERE case_ref = ?", (case_ref,)
         ).fetchone() == (None, None)
         assert db.execute("SELECT COUNT(*) FROM timers").fetchone() == (0,)
         assert db.execute("SELECT COUNT(*) FROM relays WHERE sealed IS NOT NULL").fetchone() == (0,)
-    for path in config.data_dir.glob("vertrouwd.sqlite3*"):
+    for path in config.bot.data_dir.glob("vertrouwd.sqlite3*"):
         content = path.read_bytes()
         assert owner not in content, path.name
         assert CANARY.encode() not in content, path.name
@@ -426,7 +426,7 @@ async def test_retention_purges_exactly_what_has_expired(tmp_path: Path, en: Tex
 
 def linked(runtime: Runtime, case_ref: str) -> bool:
     """Whether the case still leads to a person."""
-    with sqlite3.connect(runtime.config.data_dir / STORE_FILE) as db:
+    with sqlite3.connect(runtime.config.bot.data_dir / STORE_FILE) as db:
         row = db.execute("SELECT owner_key FROM cases WHERE case_ref = ?", (case_ref,)).fetchone()
     return row is not None and row[0] is not None
 

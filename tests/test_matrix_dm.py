@@ -134,7 +134,7 @@ async def test_an_intake_in_an_encrypted_direct_chat_reaches_the_adviser(
     case_ref = handoff["body"].split("Case number: ")[1].split()[0]
     assert case_ref in sent["body"]
     assert all(event.decrypted for event in employee.person.text_events)
-    files = [p for p in config.data_dir.rglob("*") if p.is_file()]
+    files = [p for p in config.bot.data_dir.rglob("*") if p.is_file()]
     assert CANARY.encode() not in b"".join(p.read_bytes() for p in files)
     # The bot's own files hold the person only as a keyed hash. (matrix-nio's crypto
     # store knows the person's devices by Matrix id, as every Matrix client must.)

@@ -132,7 +132,7 @@ async def test_after_an_identity_change_the_advisers_message_waits(world: World,
 
 def pinned_identities(config: Config) -> dict[str, str]:
     cipher = FieldCipher(load_or_create_keys(config.key_file))
-    return MatrixState.load(config.data_dir, cipher).employee_master_keys
+    return MatrixState.load(config.bot.data_dir, cipher).employee_master_keys
 
 
 async def test_a_pinned_identity_goes_with_everything_else_the_bot_kept(world: World, nl: Texts):

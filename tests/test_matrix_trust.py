@@ -66,11 +66,11 @@ async def test_a_homeserver_substituting_the_bot_device_keys_gets_nothing_signed
 
     proxy.rewrites[KEYS_QUERY] = substitute
     config = world.config(homeserver=proxy.url)
-    shutil.rmtree(config.data_dir / "matrix-store")  # a new device, never signed
-    (config.data_dir / "matrix-state.sealed").unlink()
+    shutil.rmtree(config.bot.data_dir / "matrix-store")  # a new device, never signed
+    (config.bot.data_dir / "matrix-state.sealed").unlink()
     session = MatrixSession(
         config.matrix,  # type: ignore[arg-type]
-        config.data_dir,
+        config.bot.data_dir,
         FieldCipher(load_or_create_keys(config.key_file)),
     )
     try:

@@ -98,7 +98,7 @@ def _copy_database(source: Path, target: Path) -> str | None:
 
 def backup(config: Config, target: Path) -> list[str]:
     """Copy the data folder's databases into ``target``; returns what to tell the admin."""
-    data_dir = config.data_dir
+    data_dir = config.bot.data_dir
     databases = _databases(data_dir)
     if not databases:
         raise BackupError(f"nothing to back up: no database in {data_dir} (bot.data_dir)")
@@ -218,7 +218,7 @@ def restore(config: Config, source: Path) -> list[str]:
             _sound(source / name)
         elif not (source / name).is_file():
             raise BackupError(f"backup file {source / name} is missing; nothing was changed")
-    with _no_bot_running(config.data_dir):
+    with _no_bot_running(config.bot.data_dir):
         for name in files:
-            _put_back(source / name, config.data_dir / name)
-    return [f"restored {len(files)} file(s) from {source} into {config.data_dir}."]
+            _put_back(source / name, config.bot.data_dir / name)
+    return [f"restored {len(files)} file(s) from {source} into {config.bot.data_dir}."]

@@ -76,11 +76,11 @@ def run_command(config: Config, args: argparse.Namespace) -> int:
             config, web_section=msgspec.structs.replace(config.web_section, enabled=True)
         )
     check_channels(config)
-    prepare_data_dir(config.data_dir)
+    prepare_data_dir(config.bot.data_dir)
     try:
         # Held until this process ends: a second bot would answer the same people twice
         # and sync the same Matrix device from two places.
-        lock = run_lock.acquire(config.data_dir)
+        lock = run_lock.acquire(config.bot.data_dir)
     except run_lock.DataDirLocked as exc:
         print(
             f"vertrouwd: {exc}; stop that one first, or give this one its own data dir",

@@ -49,7 +49,7 @@ def doctor_command(config: Config, args: argparse.Namespace) -> int:
 
 def texts_check_command(config: Config, args: argparse.Namespace) -> int:
     locales_dir = Path(args.locales) if args.locales else config.locales_dir
-    default = config.default_language
+    default = config.bot.default_language
     locales, problems = check_locales(locales_dir, None if args.complete else default)
     for problem in problems:
         print(problem, file=sys.stderr)

@@ -17,9 +17,11 @@ async def verify_data_files(config: Config) -> None:
     if keys is None:
         return  # never started: nothing to check
     cipher = FieldCipher(keys)
-    if (config.data_dir / STORE_FILE).exists():
-        store = await SqliteStore.open(config.data_dir / STORE_FILE, cipher, config.durability)
+    if (config.bot.data_dir / STORE_FILE).exists():
+        store = await SqliteStore.open(
+            config.bot.data_dir / STORE_FILE, cipher, config.storage.durability
+        )
         await store.close()
-    if (config.data_dir / INBOX_FILE).exists():
-        inbox = await LocalInbox.open(config.data_dir, cipher)
+    if (config.bot.data_dir / INBOX_FILE).exists():
+        inbox = await LocalInbox.open(config.bot.data_dir, cipher)
         await inbox.close()

@@ -110,11 +110,11 @@ def _basics(config: Config) -> tuple[list[Check], FieldCipher | None]:
         Check(
             "configuration",
             True,
-            f"handoff sink: {config.handoff_sink}; channels: {', '.join(channels) or 'none'}",
+            f"handoff sink: {config.handoff.sink}; channels: {', '.join(channels) or 'none'}",
         )
     ]
     try:
-        load_catalog(config.locales_dir, config.default_language)
+        load_catalog(config.locales_dir, config.bot.default_language)
         checks.append(Check("texts", True, str(config.locales_dir)))
     except TextsInvalid as exc:
         checks.append(
@@ -176,10 +176,10 @@ async def run_checks(config: Config) -> list[Check]:
     checks.append(reachable)
     if not reachable.ok:
         return checks
-    session = MatrixSession(config.matrix, config.data_dir, cipher)
+    session = MatrixSession(config.matrix, config.bot.data_dir, cipher)
     try:
         # Held while the checks log in and sync, so a bot cannot start meanwhile.
-        lock = run_lock.acquire(config.data_dir)
+        lock = run_lock.acquire(config.bot.data_dir)
     except run_lock.DataDirLocked as running:
         try:
             checks += await _checks_beside_running_bot(session, config, running.pid)
@@ -280,7 +280,7 @@ async def _room_checks(session: MatrixSession, config: Config) -> list[Check]:
     if config.admin is not None:
         checks.append(await _admin_room_check(session, config))
         checks += await _admin_identity_checks(session, config)
-    if config.handoff_sink != "matrix":
+    if config.handoff.sink != "matrix":
         return checks
     for adviser in config.advisers:
         checks += await adviser_checks(session, adviser.id, config)

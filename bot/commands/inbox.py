@@ -74,9 +74,11 @@ async def _opened(
     config: Config, keys: KeyMaterial
 ) -> AsyncIterator[tuple[LocalInbox, SqliteStore]]:
     cipher = FieldCipher(keys)
-    inbox = await LocalInbox.open(config.data_dir, cipher)
+    inbox = await LocalInbox.open(config.bot.data_dir, cipher)
     try:
-        store = await SqliteStore.open(config.data_dir / STORE_FILE, cipher, config.durability)
+        store = await SqliteStore.open(
+            config.bot.data_dir / STORE_FILE, cipher, config.storage.durability
+        )
     except BaseException:
         await inbox.close()
         raise
@@ -88,8 +90,8 @@ async def _opened(
 
 
 async def read_inbox(config: Config, adviser_id: str | None, as_jsonl: bool) -> int:
-    catalog = load_catalog(config.locales_dir, config.default_language)
-    default_texts = catalog.texts(config.default_language)
+    catalog = load_catalog(config.locales_dir, config.bot.default_language)
+    default_texts = catalog.texts(config.bot.default_language)
     keys = existing_keys(config)
     if keys is None:  # never started: nothing sealed, nothing delivered
         print(default_texts("inbox.empty"))
@@ -135,8 +137,8 @@ async def read_inbox(config: Config, adviser_id: str | None, as_jsonl: bool) -> 
 
 async def write_in_thread(config: Config, case_ref: str, text: str) -> int:
     """The adviser of the case writes ``text`` in its thread; prints the answer."""
-    catalog: Catalog = load_catalog(config.locales_dir, config.default_language)
-    default_texts = catalog.texts(config.default_language)
+    catalog: Catalog = load_catalog(config.locales_dir, config.bot.default_language)
+    default_texts = catalog.texts(config.bot.default_language)
     keys = existing_keys(config)
     if keys is None:
         print(default_texts("desk.unknown_thread"), file=sys.stderr)

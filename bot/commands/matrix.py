@@ -43,16 +43,16 @@ def setup_command(config: Config, args: argparse.Namespace) -> int:
     from bot.matrix.session import MatrixSession  # loads matrix-nio: only when asked for
     from bot.matrix.setup import create_adviser_room
 
-    if config.handoff_sink != "matrix" or config.matrix is None:
+    if config.handoff.sink != "matrix" or config.matrix is None:
         raise ConfigError('handoff.sink: must be "matrix" to set up an adviser room')
     adviser = config.adviser(args.adviser)
-    catalog = load_catalog(config.locales_dir, config.default_language)
+    catalog = load_catalog(config.locales_dir, config.bot.default_language)
     texts = catalog.texts(adviser.language)  # the default language where unsupported
     cipher = FieldCipher(keys_for_data(config))
 
     async def create() -> tuple[str, Pin]:
         assert config.matrix is not None
-        session = MatrixSession(config.matrix, config.data_dir, cipher)
+        session = MatrixSession(config.matrix, config.bot.data_dir, cipher)
         try:
             room_id = await create_adviser_room(session, adviser, texts)
             identity = await identity_now(session, adviser.matrix_user_id)
@@ -103,7 +103,7 @@ def repin_command(config: Config, args: argparse.Namespace) -> int:
 
     async def repin() -> int:
         assert config.matrix is not None
-        session = MatrixSession(config.matrix, config.data_dir, cipher)
+        session = MatrixSession(config.matrix, config.bot.data_dir, cipher)
         try:
             await session.open()
             identity = await identity_now(session, user_id)
@@ -128,7 +128,9 @@ def repin_command(config: Config, args: argparse.Namespace) -> int:
             pin(session, who, user_id, identity.current)
         finally:
             await session.close()
-        store = await SqliteStore.open(config.data_dir / STORE_FILE, cipher, config.durability)
+        store = await SqliteStore.open(
+            config.bot.data_dir / STORE_FILE, cipher, config.storage.durability
+        )
         try:
             await store.record_text_change(
                 f"{getpass.getuser()} (vertrouwd matrix repin)",

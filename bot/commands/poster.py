@@ -25,8 +25,8 @@ def add_parser(commands: Subcommands, common: argparse.ArgumentParser) -> None:
 def poster_command(config: Config, args: argparse.Namespace) -> int:
     from bot.commands.poster_svg import write_poster
 
-    catalog = load_catalog(config.locales_dir, config.default_language)
-    languages = [lang.strip() for lang in (args.lang or config.default_language).split(",")]
+    catalog = load_catalog(config.locales_dir, config.bot.default_language)
+    languages = [lang.strip() for lang in (args.lang or config.bot.default_language).split(",")]
     write_poster(config, catalog, languages, args.out)
     print(f"wrote {args.out}")
     return 0

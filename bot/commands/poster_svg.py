@@ -67,7 +67,7 @@ def poster_svg(config: Config, catalog: Catalog, languages: list[str]) -> str:
     column_width = (WIDTH - 2 * MARGIN - (len(languages) - 1) * 8) / len(languages)
     parts = [
         f'<rect x="0" y="0" width="{WIDTH}" height="14" fill="{web.accent_colour}"/>',
-        _text(MARGIN, 34, 11, wrap(config.organisation_name, 11, WIDTH - 2 * MARGIN), "bold"),
+        _text(MARGIN, 34, 11, wrap(config.organisation.name, 11, WIDTH - 2 * MARGIN), "bold"),
     ]
     bottom = 0.0
     for index, lang in enumerate(languages):

@@ -114,10 +114,10 @@ def _web(config: Config, env: Mapping[str, str]) -> None:
 
 def _timezone(config: Config, env: Mapping[str, str]) -> None:
     try:
-        ZoneInfo(config.timezone)
+        ZoneInfo(config.organisation.timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(
-            f"organisation.timezone: {config.timezone!r} is not a known time zone"
+            f"organisation.timezone: {config.organisation.timezone!r} is not a known time zone"
             " (for example Europe/Amsterdam)"
         ) from exc
 
@@ -130,9 +130,9 @@ def _languages(config: Config, env: Mapping[str, str]) -> None:
         raise ConfigError(f"bot.locales_dir: {folder} is not a folder")
     known = sorted(path.stem for path in folder.glob("*.toml") if not path.stem.startswith("."))
     listed = ", ".join(known) or "none"
-    if config.default_language not in known:
+    if config.bot.default_language not in known:
         raise ConfigError(
-            f"bot.default_language: {config.default_language!r} has no locale file in"
+            f"bot.default_language: {config.bot.default_language!r} has no locale file in"
             f" {folder} (languages there: {listed})"
         )
     for index, adviser in enumerate(config.advisers):
@@ -155,7 +155,7 @@ def _must_be(path: Path | None, setting: str, kind: str) -> None:
 
 
 def _paths(config: Config, env: Mapping[str, str]) -> None:
-    _must_be(config.data_dir, "bot.data_dir", "folder")
+    _must_be(config.bot.data_dir, "bot.data_dir", "folder")
     _must_be(config.key_file, "storage.key_file", "file")
     if config.matrix is not None:
         _must_be(config.matrix.password_file, "matrix.password_file", "file")

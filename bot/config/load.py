@@ -83,7 +83,7 @@ def decode(raw: dict[str, Any]) -> Config:
 
 def _placed(config: Config, base_dir: Path, env: Mapping[str, str]) -> Config:
     """Paths made absolute (the environment's overrides first), URLs without a trailing
-    slash, the colour in lowercase."""
+    slash, the log level in capitals, the colour in lowercase."""
     replace = msgspec.structs.replace
     bot, storage = config.bot, config.storage
     data_dir = resolve(base_dir, Path(env[DATA_DIR_ENV]) if env.get(DATA_DIR_ENV) else bot.data_dir)
@@ -100,7 +100,7 @@ def _placed(config: Config, base_dir: Path, env: Mapping[str, str]) -> Config:
 
     return replace(
         config,
-        bot=replace(bot, data_dir=data_dir, locales_dir=locales),
+        bot=replace(bot, data_dir=data_dir, locales_dir=locales, log_level=bot.log_level.upper()),
         storage=replace(storage, key_file=key_file),
         matrix_section=replace(
             matrix,

@@ -3,7 +3,6 @@ rest of the bot reads (a channel that is off is ``None``; a path is resolved).""
 
 from __future__ import annotations
 
-import datetime
 from pathlib import Path
 
 import msgspec
@@ -95,11 +94,7 @@ class Config(Section, frozen=True, kw_only=True):
     def ops(self) -> OpsSettings | None:
         return self.ops_section if self.ops_section.enabled else None
 
-    # Settings read all over the bot, by the names they had before the tables.
-
-    @property
-    def data_dir(self) -> Path:
-        return self.bot.data_dir
+    # The two paths whose default is not a value of their own: resolved when loading.
 
     @property
     def locales_dir(self) -> Path:
@@ -111,66 +106,10 @@ class Config(Section, frozen=True, kw_only=True):
         assert self.storage.key_file is not None, "resolved when the config loads"
         return self.storage.key_file
 
-    @property
-    def default_language(self) -> str:
-        return self.bot.default_language
-
-    @property
-    def log_level(self) -> str:
-        return self.bot.log_level.upper()
-
-    @property
-    def log_format(self) -> str:
-        return self.log.format
-
-    @property
-    def texts_reload_seconds(self) -> float:
-        return self.bot.texts_reload_seconds
-
-    @property
-    def organisation_name(self) -> str:
-        return self.organisation.name
-
-    @property
-    def contact_within_working_days(self) -> int:
-        return self.organisation.contact_within_working_days
-
-    @property
-    def timezone(self) -> str:
-        return self.organisation.timezone
-
-    @property
-    def public_holidays(self) -> str:
-        return self.organisation.public_holidays
-
-    @property
-    def days_off(self) -> frozenset[datetime.date]:
-        return self.organisation.days_off
-
-    @property
-    def durability(self) -> str:
-        return self.storage.durability
-
-    @property
-    def handoff_sink(self) -> str:
-        return self.handoff.sink
-
-    @property
-    def retry_initial_seconds(self) -> float:
-        return self.outbox.retry_initial_seconds
-
-    @property
-    def retry_max_seconds(self) -> float:
-        return self.outbox.retry_max_seconds
-
-    @property
-    def draft_hours(self) -> float:
-        return self.retention.draft_hours
-
     def adviser_language(self, adviser_id: str) -> str:
         """The language the adviser reads the bot in (the default for one not configured)."""
         return next(
-            (a.language for a in self.advisers if a.id == adviser_id), self.default_language
+            (a.language for a in self.advisers if a.id == adviser_id), self.bot.default_language
         )
 
     def adviser(self, adviser_id: str) -> Adviser:

@@ -107,7 +107,7 @@ def run_init(
     if config.matrix is not None:
         from bot.first_run.matrix_rooms import set_up_matrix  # loads matrix-nio
 
-        prepare_data_dir(config.data_dir)  # the Matrix store lives there
+        prepare_data_dir(config.bot.data_dir)  # the Matrix store lives there
 
         def made(adviser_id: str | None, room_id: str) -> None:
             config_doc.set_room(doc, adviser_id, room_id)

@@ -39,7 +39,7 @@ def run_command(name: str, conv: Conversation, ctx: StepContext, t: Texts, out: 
     match name:
         case "start" | "menu":
             if name == "start" or conv.is_new:
-                out.say(t("intro.text", organisation=ctx.config.organisation_name))
+                out.say(t("intro.text", organisation=ctx.config.organisation.name))
             _open_menu(conv, ctx)
         case "back":
             if conv.state == "change":
@@ -47,7 +47,7 @@ def run_command(name: str, conv: Conversation, ctx: StepContext, t: Texts, out: 
             else:
                 _open_menu(conv, ctx)
         case "help":
-            out.say(t("help.text", hours=f"{ctx.config.draft_hours:g}"))
+            out.say(t("help.text", hours=f"{ctx.config.retention.draft_hours:g}"))
         case "language":
             if conv.state != "language":
                 detour(conv, "choose_language", ctx)

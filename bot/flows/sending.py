@@ -29,7 +29,9 @@ def sent_text(handoff: Handoff, ctx: StepContext, t: Texts) -> str:
     service and when they work; never a promise of contact within days."""
     case_ref = handoff.case_ref
     if not handoff.payload["urgent"]:
-        first = t("sent.text", case_ref=case_ref, days=ctx.config.contact_within_working_days)
+        first = t(
+            "sent.text", case_ref=case_ref, days=ctx.config.organisation.contact_within_working_days
+        )
         return f"{first}\n\n{t('sent.after')}"
     adviser = ctx.config.adviser(handoff.adviser_id)
     parts = [

@@ -29,7 +29,7 @@ def _refuse_missing(config: Config) -> None:
         raise KeyFileError(f"key file {key_file} is a folder, not a file; set storage.key_file")
     if key_file.exists():
         return
-    present = sealed_files(config.data_dir)
+    present = sealed_files(config.bot.data_dir)
     if present:
         raise KeyFileError(
             f"key file {key_file} is missing, but {present[0]} holds data sealed with it;"

@@ -70,20 +70,22 @@ async def _reseal_everything(
 ) -> tuple[int, int, list[str]]:
     """Re-seal all there is; returns how many were re-sealed and still use a retiring
     key over every place, and the columns of records this rotation does not know."""
-    prepare_data_dir(config.data_dir)
-    store = await SqliteStore.open(config.data_dir / STORE_FILE, cipher, config.durability)
+    prepare_data_dir(config.bot.data_dir)
+    store = await SqliteStore.open(
+        config.bot.data_dir / STORE_FILE, cipher, config.storage.durability
+    )
     try:
-        inbox = await LocalInbox.open(config.data_dir, cipher)
+        inbox = await LocalInbox.open(config.bot.data_dir, cipher)
     except BaseException:
         await store.close()
         raise
     try:
         done = await store.reseal(batch)
         done += await inbox.reseal(batch)
-        state_file = config.data_dir / STATE_FILE
+        state_file = config.bot.data_dir / STATE_FILE
         if state_file.exists() and not state_file.read_bytes().startswith(cipher.prefix):
             # A running bot that took up the new key seals it anew at its next save.
-            MatrixState.load(config.data_dir, cipher).save(config.data_dir, cipher)
+            MatrixState.load(config.bot.data_dir, cipher).save(config.bot.data_dir, cipher)
             done.resealed += 1
         state_old = int(
             state_file.exists() and not state_file.read_bytes().startswith(cipher.prefix)
@@ -112,7 +114,7 @@ async def rotate(
         say(f"key file: going on with the rotation to version {material.current} ({versions})")
     # Give running bots the time to take up the new key: afterwards nothing new is
     # sealed with a retiring one.
-    settle = 2 * config.texts_reload_seconds + 1 if settle_seconds is None else settle_seconds
+    settle = 2 * config.bot.texts_reload_seconds + 1 if settle_seconds is None else settle_seconds
     waited = time.time() - path.stat().st_mtime
     if waited < settle:
         say(f"waiting {settle - waited:.0f} s for running bots to take up the new key ...")

@@ -50,7 +50,9 @@ class RelayWorker(RetryingDelivery[PendingRelay, str]):
         clock: Callable[[], float],
         batch: int = 20,
     ) -> None:
-        super().__init__(clock, config.retry_initial_seconds, config.retry_max_seconds, batch)
+        super().__init__(
+            clock, config.outbox.retry_initial_seconds, config.outbox.retry_max_seconds, batch
+        )
         self._store = store
         self._sink = sink
         self._catalog = catalog

@@ -213,7 +213,7 @@ def build_report(
         for kind in _ACTIVITY_KINDS
         if this.get("activity", kind) or last.get("activity", kind)
     )
-    title = t("report.title", year=year, organisation=config.organisation_name)
+    title = t("report.title", year=year, organisation=config.organisation.name)
     hidden = _hidden_lines(tables, b.min_count, folded, year, t)
     return Report(
         year, t.lang, title, scope, b.min_count, tuple(tables), activities, hidden, folded
@@ -221,7 +221,7 @@ def build_report(
 
 
 def _first_contact(b: _Builder) -> list[Table]:
-    t, promise = b.t, b.config.contact_within_working_days
+    t, promise = b.t, b.config.organisation.contact_within_working_days
     buckets = list(FIRST_CONTACT_BUCKETS)
     keys = {"0": "report.same_day", "1": "report.one_working_day"}
     labels = [(v, t(keys.get(v, "report.working_days"), days=v)) for v in buckets]

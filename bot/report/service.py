@@ -70,4 +70,4 @@ def summary(report: Report, t: Texts) -> str:
 
 
 def texts_for(catalog: Catalog, config: Config, lang: str | None) -> Texts:
-    return catalog.texts(lang if lang and catalog.supports(lang) else config.default_language)
+    return catalog.texts(lang if lang and catalog.supports(lang) else config.bot.default_language)

@@ -34,19 +34,21 @@ def check_config_against_texts(config: Config, catalog: Catalog) -> None:
             raise ConfigError(
                 f"intake.topics: topic {topic!r} has no text 'topic.{topic}' in the locales"
             )
-    if not catalog.supports(config.default_language):
-        raise ConfigError(f"bot.default_language: no locale file for {config.default_language!r}")
+    if not catalog.supports(config.bot.default_language):
+        raise ConfigError(
+            f"bot.default_language: no locale file for {config.bot.default_language!r}"
+        )
 
 
 def validated_catalog(config: Config, folder: Path) -> tuple[Catalog | None, list[Problem]]:
     """The catalog of ``folder`` if it passes every check, else what is wrong."""
     try:
-        catalog = load_catalog(folder, config.default_language)
+        catalog = load_catalog(folder, config.bot.default_language)
         check_config_against_texts(config, catalog)
     except TextsInvalid as exc:
         return None, exc.problems
     except ConfigError as exc:
-        return None, [Problem(f"{config.default_language}.toml", "", str(exc))]
+        return None, [Problem(f"{config.bot.default_language}.toml", "", str(exc))]
     return catalog, []
 
 
@@ -66,7 +68,7 @@ class LiveCatalog:
     def __init__(self, config: Config) -> None:
         self._config = config
         self._seen = fingerprint(config.locales_dir)
-        self.current = load_catalog(config.locales_dir, config.default_language)
+        self.current = load_catalog(config.locales_dir, config.bot.default_language)
         check_config_against_texts(config, self.current)
         self.refusal_listeners: list[RefusalListener] = []
         self.reload_listeners: list[ReloadListener] = []

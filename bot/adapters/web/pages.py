@@ -79,7 +79,7 @@ class Pages:
             t=t,
             lang=t.lang,
             languages=languages,
-            organisation=self._config.organisation_name,
+            organisation=self._config.organisation.name,
             has_logo=self._settings.logo_file is not None,
             exit_url=self._settings.exit_url,
             emergency=emergency_text(t, self._config) if template == "help.html" else "",
