@@ -40,12 +40,14 @@ import orjson
 import uvloop
 
 from bot.config import Config, load_config
-from bot.crypto import FieldCipher, load_or_create_keys
+from bot.data_folder import STORE_FILE
+from bot.keys.crypto import FieldCipher, load_or_create_keys
 from bot.messages import Inbound, Reply
-from bot.runtime import STORE_FILE, open_runtime
+from bot.runtime import open_runtime
 from bot.store import SqliteStore
 from bot.store.connection import open_database
-from bot.store.sqlite import _SYNCHRONOUS, _conversation_aad
+from bot.store.sealed_fields import conversation_aad
+from bot.store.sqlite import _SYNCHRONOUS
 
 INTAKE: list[dict[str, str]] = [
     {"text": "hello"},
@@ -108,7 +110,7 @@ def _rows(cipher: FieldCipher, count: int, now: float) -> Iterator[tuple[Any, ..
     plain = orjson.dumps(STORED_DATA)
     # In key order, so the insert appends to the table's B-tree instead of splitting it.
     for user in sorted(secrets.token_bytes(32) for _ in range(count)):
-        yield (user, "description", "en", cipher.seal(plain, _conversation_aad(user)), now, 1)
+        yield (user, "description", "en", cipher.seal(plain, conversation_aad(user)), now, 1)
 
 
 def fill(folder: Path, count: int) -> float:
@@ -117,13 +119,15 @@ def fill(folder: Path, count: int) -> float:
     cipher = FieldCipher(load_or_create_keys(config.key_file))
 
     async def schema() -> None:
-        store = await SqliteStore.open(config.data_dir / STORE_FILE, cipher, config.durability)
+        store = await SqliteStore.open(
+            config.bot.data_dir / STORE_FILE, cipher, config.storage.durability
+        )
         await store.close()
 
-    config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    config.bot.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     asyncio.run(schema())
     started = time.perf_counter()
-    with sqlite3.connect(config.data_dir / STORE_FILE, isolation_level=None) as db:
+    with sqlite3.connect(config.bot.data_dir / STORE_FILE, isolation_level=None) as db:
         db.execute("BEGIN")
         db.executemany(
             "INSERT INTO conversations (user_key, state, lang, sealed, updated_at, version)"
@@ -164,7 +168,9 @@ async def _people(
 async def _floor(config: Config, steps: int) -> float:
     """CPU seconds per step of the unavoidable work, on stored rows of the same file."""
     cipher = FieldCipher(load_or_create_keys(config.key_file))
-    db = await open_database(config.data_dir / STORE_FILE, _SYNCHRONOUS[config.durability][0])
+    db = await open_database(
+        config.bot.data_dir / STORE_FILE, _SYNCHRONOUS[config.storage.durability][0]
+    )
     keys = [
         row[0] for row in await db.execute_fetchall("SELECT user_key FROM conversations LIMIT 1000")
     ]
@@ -176,7 +182,7 @@ async def _floor(config: Config, steps: int) -> float:
                 "SELECT sealed FROM conversations WHERE user_key = ?", (user,)
             )
         )
-        aad = _conversation_aad(user)
+        aad = conversation_aad(user)
         sealed = cipher.seal(cipher.open(rows[0][0], aad), aad)
         await db.execute(  # autocommit: the write is its commit
             "UPDATE conversations SET sealed = ?, updated_at = ? WHERE user_key = ?",
@@ -334,7 +340,7 @@ def main(stored: int, people: int, repeat: int) -> bool:
             below=True,
         ),
     ]
-    durability = bench_config(Path(tempfile.gettempdir())).durability
+    durability = bench_config(Path(tempfile.gettempdir())).storage.durability
     print(
         f"durability: {durability} (steps commit with synchronous="
         f"{_SYNCHRONOUS[durability][0]}, the confirming step with {_SYNCHRONOUS[durability][1]})"

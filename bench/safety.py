@@ -20,9 +20,9 @@ from pathlib import Path
 # The project root instead of bench/, whose telegram.py would shadow python-telegram-bot.
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from bot.flows.danger import DangerDetector
+from bot.flows.danger.detector import DangerDetector
 from bot.flows.intake import clean_text
-from bot.texts import DANGER_PATTERNS_KEY, load_catalog
+from bot.texts.catalog import DANGER_PATTERNS_KEY, load_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "bench" / "safety_corpus"

@@ -31,7 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[0] = str(ROOT)
 
-from bot.texts import load_catalog
+from bot.texts.catalog import load_catalog
 from tests.faults import fill, small_tmpfs
 
 EN = load_catalog(ROOT / "locales", "nl").texts("en")

@@ -42,7 +42,7 @@ def build_channels(runtime: Runtime) -> list[Channel]:
     config = runtime.config
     if config.telegram is not None:
         # Imported here: python-telegram-bot is only loaded when the channel is on.
-        from bot.adapters.telegram import TelegramChannel
+        from bot.adapters.telegram.channel import TelegramChannel
 
         telegram = TelegramChannel(
             config.telegram, config.telegram.token(), runtime.engine, lambda: runtime.catalog

@@ -8,17 +8,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.config import Config
-from bot.crypto import UserKey, UserKeyer
-from bot.failures import describe_failure
 from bot.flows.answers import new_case_ref
 from bot.flows.conversation import Conversation, LineAction, Step, StepContext
 from bot.flows.intake import step as intake_step
 from bot.flows.repeats import already_sent
+from bot.keys.crypto import UserKey, UserKeyer
 from bot.line.terms import opening_timers
-from bot.locks import KeyedLocks
 from bot.messages import Inbound, Reply
-from bot.observe import NO_OBSERVER, Observer
-from bot.ratelimit import FloodLimiter
+from bot.ops.observe import NO_OBSERVER, Observer
 from bot.report.tallies import handoff_tally
 from bot.store import (
     CaseRefTaken,
@@ -28,6 +25,7 @@ from bot.store import (
     StoreError,
     UnreadableRecord,
 )
+from bot.store.base import VersionConflict
 from bot.store.line_records import (
     STOPPED,
     TO_ADVISER,
@@ -36,8 +34,10 @@ from bot.store.line_records import (
     NewCase,
     RelayNote,
 )
-from bot.store.versions import VersionConflict
-from bot.texts import Catalog, Texts
+from bot.texts.catalog import Catalog, Texts
+from bot.util.failures import describe_failure
+from bot.util.locks import KeyedLocks
+from bot.util.ratelimit import FloodLimiter
 
 log = logging.getLogger(__name__)
 

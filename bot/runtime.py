@@ -14,32 +14,32 @@ from typing import TYPE_CHECKING
 
 from bot.admin.text_editor import TextEditor
 from bot.config import Config
-from bot.crypto import FieldCipher, KeyMaterial, UserKeyer
+from bot.data_folder import STORE_FILE
+from bot.delivery.outbox import OutboxWorker
 from bot.engine import Engine
-from bot.key_guard import keys_for_data
-from bot.key_watch import watch_key_file
+from bot.keys.crypto import FieldCipher, KeyMaterial, UserKeyer
+from bot.keys.guard import keys_for_data
+from bot.keys.watch import watch_key_file
 from bot.line.clock import TimerWorker
 from bot.line.desk import AdviserDesk
 from bot.line.relay import RelayWorker
 from bot.line.retention import RetentionWorker
-from bot.live_texts import LiveCatalog
-from bot.logs import keep_content_out_of_logs
-from bot.observe import NO_OBSERVER, Observer
-from bot.outbox import OutboxWorker
+from bot.ops.logs import keep_content_out_of_logs
+from bot.ops.observe import NO_OBSERVER, Observer
 from bot.sinks.base import HandoffSink
 from bot.sinks.local_inbox import LocalInbox
 from bot.store import SqliteStore, StoreError
 from bot.store.connection import make_data_dir
-from bot.texts import Catalog
+from bot.texts.catalog import Catalog
+from bot.texts.live import LiveCatalog
 
 if TYPE_CHECKING:
-    from bot.adapters.matrix_dm import MatrixDmChannel
+    from bot.adapters.matrix_dm.channel import MatrixDmChannel
     from bot.admin.room import AdminRoom
     from bot.matrix.session import MatrixSession
 
 log = logging.getLogger(__name__)
 
-STORE_FILE = "vertrouwd.sqlite3"
 _SHUTDOWN_DELIVERY_SECONDS = 10.0
 _OPEN_TO_OTHERS = stat.S_IRGRP | stat.S_IWGRP | stat.S_IROTH | stat.S_IWOTH
 
@@ -86,13 +86,13 @@ def _matrix_session(config: Config, cipher: FieldCipher) -> MatrixSession | None
     # Imported here: matrix-nio and its crypto cost ~25 MB the embedded default never needs.
     from bot.matrix.session import MatrixSession
 
-    return MatrixSession(config.matrix, config.data_dir, cipher)
+    return MatrixSession(config.matrix, config.bot.data_dir, cipher)
 
 
 def _sink(
     config: Config, session: MatrixSession | None, texts: LiveCatalog, inbox: LocalInbox
 ) -> HandoffSink:
-    if config.handoff_sink != "matrix":
+    if config.handoff.sink != "matrix":
         return inbox
     from bot.sinks.matrix_room import MatrixRoomSink
 
@@ -105,7 +105,7 @@ def _matrix_dm(runtime: Runtime) -> MatrixDmChannel | None:
     config, settings = runtime.config, runtime.config.matrix_dm
     if settings is None or runtime.matrix_session is None:
         return None
-    from bot.adapters.matrix_dm import CHANNEL, MatrixDmChannel
+    from bot.adapters.matrix_dm.channel import CHANNEL, MatrixDmChannel
 
     # Rooms with another purpose are never taken for a direct chat.
     elsewhere = {a.room_id for a in config.advisers if a.room_id}
@@ -120,7 +120,7 @@ def _matrix_dm(runtime: Runtime) -> MatrixDmChannel | None:
 
 def _adviser_rooms(runtime: Runtime) -> None:
     """The advisers' rooms become the adviser's side of the line."""
-    if runtime.matrix_session is None or runtime.config.handoff_sink != "matrix":
+    if runtime.matrix_session is None or runtime.config.handoff.sink != "matrix":
         return  # and matrix-nio stays unloaded
     from bot.matrix.adviser_rooms import AdviserRooms
     from bot.sinks.matrix_room import MatrixRoomSink
@@ -137,10 +137,10 @@ def _admin_room(runtime: Runtime) -> AdminRoom | None:
         return None
     from bot.admin.commands import AdminCommands
     from bot.admin.room import AdminRoom
-    from bot.doctor import adviser_checks
+    from bot.commands.doctor import adviser_checks
 
     async def adviser_lines() -> list[str]:
-        if not session.ready or config.handoff_sink != "matrix":
+        if not session.ready or config.handoff.sink != "matrix":
             return []
         lines = []
         for adviser in config.advisers:
@@ -150,7 +150,7 @@ def _admin_room(runtime: Runtime) -> AdminRoom | None:
 
     commands = AdminCommands(config, lambda: runtime.catalog, editor, runtime.store, adviser_lines)
     room = AdminRoom(
-        session, config.admin, commands, lambda: runtime.catalog.texts(config.default_language)
+        session, config.admin, commands, lambda: runtime.catalog.texts(config.bot.default_language)
     )
     runtime.texts.refusal_listeners.append(room.report_refused_files)
     return room
@@ -161,17 +161,19 @@ async def open_runtime(
     config: Config, clock: Callable[[], float] = time.time
 ) -> AsyncIterator[Runtime]:
     """Open everything the bot needs; deliver what is due and close it all on exit."""
-    keep_content_out_of_logs(config.log_level)
-    prepare_data_dir(config.data_dir)
+    keep_content_out_of_logs(config.bot.log_level)
+    prepare_data_dir(config.bot.data_dir)
     keys = keys_for_data(config)
     cipher = FieldCipher(keys)
     texts = LiveCatalog(config)
     async with contextlib.AsyncExitStack() as resources:
         # Whatever fails from here on, everything opened so far is closed again:
         # an open database thread would keep the process from ever exiting.
-        store = await SqliteStore.open(config.data_dir / STORE_FILE, cipher, config.durability)
+        store = await SqliteStore.open(
+            config.bot.data_dir / STORE_FILE, cipher, config.storage.durability
+        )
         resources.push_async_callback(store.close)
-        inbox = await LocalInbox.open(config.data_dir, cipher, clock)
+        inbox = await LocalInbox.open(config.bot.data_dir, cipher, clock)
         resources.push_async_callback(inbox.close)
         session = _matrix_session(config, cipher)
         if session is not None:
@@ -183,8 +185,8 @@ async def open_runtime(
             store,
             sink,
             clock,
-            config.retry_initial_seconds,
-            config.retry_max_seconds,
+            config.outbox.retry_initial_seconds,
+            config.outbox.retry_max_seconds,
             on_delivered=relay.wake,  # relays wait for their case's thread
         )
         resources.push_async_callback(_deliver_before_closing, worker, relay)
@@ -222,9 +224,10 @@ async def open_runtime(
             asyncio.create_task(relay.run(), name="relay"),
             asyncio.create_task(timers.run(), name="timers"),
             asyncio.create_task(retention.run(), name="retention"),
-            asyncio.create_task(texts.watch(config.texts_reload_seconds), name="texts"),
+            asyncio.create_task(texts.watch(config.bot.texts_reload_seconds), name="texts"),
             asyncio.create_task(
-                watch_key_file(config.key_file, cipher, config.texts_reload_seconds), name="keys"
+                watch_key_file(config.key_file, cipher, config.bot.texts_reload_seconds),
+                name="keys",
             ),
         ]
         resources.push_async_callback(_stop_tasks, tasks)

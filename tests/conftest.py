@@ -11,15 +11,17 @@ import sys
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import msgspec
 import pytest
 
 from bot.config import Config, load_config
-from bot.crypto import FieldCipher, new_key_material
+from bot.keys.crypto import FieldCipher, new_key_material
 from bot.messages import Inbound, InboundKind, Reply
 from bot.runtime import Runtime, open_runtime
 from bot.store import SqliteStore
-from bot.texts import Catalog, Texts, load_catalog
+from bot.texts.catalog import Catalog, Texts, load_catalog
 from tests.fake_telegram import FakeTelegram
 
 # The throwaway Synapse (one per test session) and a world on it, for the Matrix tests.
@@ -212,7 +214,7 @@ def log_format(request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture)
     """A log canary test runs twice: with caplog.text as text lines, then as JSON lines
     (the formatter of `log.format = "json"`)."""
     if request.param == "json":
-        from bot.log_json import JsonLines
+        from bot.ops.log_json import JsonLines
 
         caplog.handler.setFormatter(JsonLines())
     return str(request.param)
@@ -226,6 +228,11 @@ def person(runtime: Runtime) -> Person:
 def asked(t: Texts, key: str, **values: object) -> str:
     """An intake question as the person sees it: with how to stop, pause or erase."""
     return f"{t(key, **values)}\n\n{t('intake.way_out', hours='72')}"
+
+
+def with_bot_settings(config: Config, **changes: Any) -> Config:
+    """The config with some of its [bot] settings changed (a test's own locales)."""
+    return msgspec.structs.replace(config, bot=msgspec.structs.replace(config.bot, **changes))
 
 
 def run_cli(

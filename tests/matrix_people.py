@@ -81,8 +81,15 @@ class MatrixPerson:
     async def leave(self, room_id: str) -> None:
         await self.client.room_leave(room_id)
 
-    async def collect(self, room_id: str, seconds: float, want: int = 1) -> None:
-        """Sync for up to ``seconds``, decrypting what arrives in ``room_id``."""
+    async def collect(
+        self,
+        room_id: str,
+        seconds: float,
+        want: int = 1,
+        until: Callable[[], bool] | None = None,
+    ) -> None:
+        """Sync for up to ``seconds``, decrypting what arrives in ``room_id``, until
+        ``want`` texts are there (or, given, until ``until()`` holds)."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             response = await self.client.sync(timeout=500)
@@ -105,7 +112,10 @@ class MatrixPerson:
                 elif isinstance(event, MegolmEvent):
                     self.undecryptable += 1
                     self.undecryptable_events.append(event)
-            if len(self.texts) + self.undecryptable >= want:
+            if until is not None:
+                if until():
+                    return
+            elif len(self.texts) + self.undecryptable >= want:
                 return
             await asyncio.sleep(0.05)
 

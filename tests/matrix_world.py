@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config, load_config
-from bot.crypto import FieldCipher, load_or_create_keys
+from bot.keys.crypto import FieldCipher, load_or_create_keys
 from bot.matrix.identity import CrossSigningKeys
 from bot.matrix.session import MatrixSession
 from bot.matrix.setup import create_adviser_room
-from bot.texts import load_catalog
+from bot.texts.catalog import load_catalog
 from tests.matrix_people import MatrixPerson
 from tests.synapse_server import SYNAPSE_PYTHON, Synapse
 
@@ -89,8 +89,8 @@ async def make_world(synapse: Synapse, folder: Path) -> AsyncIterator[World]:
     world = World(synapse, folder, bot_id, adviser, "", adviser_keys)
     config = world.config(room_id="")
     cipher = FieldCipher(load_or_create_keys(config.key_file))
-    session = MatrixSession(config.matrix, config.data_dir, cipher)  # type: ignore[arg-type]
-    catalog = load_catalog(config.locales_dir, config.default_language)
+    session = MatrixSession(config.matrix, config.bot.data_dir, cipher)  # type: ignore[arg-type]
+    catalog = load_catalog(config.locales_dir, config.bot.default_language)
     world.room_id = await create_adviser_room(session, config.advisers[0], catalog.texts("en"))
     await session.close()
     await adviser.join(world.room_id)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import os
 import shutil
 import signal
@@ -14,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bot.adapters.telegram import TelegramChannel, parse_callback
+from bot.adapters.telegram.channel import TelegramChannel
+from bot.adapters.telegram.inbound import parse_callback
 from bot.channels import build_channels
 from bot.config import Config
 from bot.runtime import Runtime, open_runtime
-from tests.conftest import LOCALES, ROOT, make_config, write_config
+from tests.conftest import LOCALES, ROOT, make_config, with_bot_settings, write_config
 from tests.fake_telegram import FakeTelegram, Person
 
 T = TypeVar("T")
@@ -50,7 +50,7 @@ def telegram_config(tmp_path: Path, fake: FakeTelegram, extra: str = "") -> Conf
     if not locales.exists():
         shutil.copytree(LOCALES, locales)
     config = make_config(tmp_path, telegram_section(tmp_path, fake, extra))
-    return dataclasses.replace(config, locales_dir=locales)
+    return with_bot_settings(config, locales_dir=locales)
 
 
 def telegram_config_file(tmp_path: Path, fake: FakeTelegram, extra: str = "") -> Path:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import shutil
 import tomllib
@@ -11,10 +10,10 @@ import tomllib
 import pytest
 from nio import RoomCreateResponse, RoomPreset, RoomSendResponse
 
+from bot.commands.doctor import run_checks
 from bot.config import Config, load_config
-from bot.doctor import run_checks
-from bot.texts import Texts
-from tests.conftest import LOCALES, Person
+from bot.texts.catalog import Texts
+from tests.conftest import LOCALES, Person, with_bot_settings
 from tests.matrix_people import MatrixPerson
 from tests.matrix_serving import ENCRYPTION, serving
 from tests.matrix_world import World
@@ -66,7 +65,7 @@ def admin_config(world: World, admin_id: str, room_id: str) -> Config:
         world.config_text() + f'[admin]\nusers = ["{admin_id}"]\nroom_id = "{room_id}"\n'
     )
     config = load_config(path, environ={})
-    return dataclasses.replace(config, locales_dir=locales, texts_reload_seconds=0.2)
+    return with_bot_settings(config, locales_dir=locales, texts_reload_seconds=0.2)
 
 
 async def joined(member: MatrixPerson, room_id: str, user_id: str) -> None:

@@ -12,7 +12,7 @@ import threading
 import time
 from pathlib import Path
 
-from bot.crypto import new_key_material, write_key_file
+from bot.keys.crypto import new_key_material, write_key_file
 from tests.conftest import run_cli, write_config
 from tests.faults import INTAKE, chat, one_error_line, snapshot
 from tests.jsonl_session import JsonlSession

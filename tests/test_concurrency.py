@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.runtime import Runtime
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 from tests.conftest import Person, asked
 
 

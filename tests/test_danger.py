@@ -7,17 +7,17 @@ the way an admin would.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from bot.admin.text_editor import TextEditor
-from bot.flows.danger import DangerDetector, PatternError
+from bot.flows.danger.detector import DangerDetector
+from bot.flows.danger.patterns import PatternError
 from bot.runtime import Runtime, open_runtime
-from bot.texts import DANGER_PATTERNS_KEY, Catalog, TextsInvalid, load_catalog
-from tests.conftest import FakeClock, edit, make_config, run_cli
+from bot.texts.catalog import DANGER_PATTERNS_KEY, Catalog, TextsInvalid, load_catalog
+from tests.conftest import FakeClock, edit, make_config, run_cli, with_bot_settings
 
 DUTCH_DANGER = [
     "ik wil dood",
@@ -362,7 +362,7 @@ def test_the_shipped_patterns_are_longer_than_a_message_may_be_and_load(shipped:
 
 @pytest.fixture
 async def runtime(tmp_path: Path, locales: Path, clock: FakeClock) -> AsyncIterator[Runtime]:
-    config = dataclasses.replace(make_config(tmp_path), locales_dir=locales)
+    config = with_bot_settings(make_config(tmp_path), locales_dir=locales)
     async with open_runtime(config, clock) as running:
         yield running
 

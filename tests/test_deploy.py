@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.crypto import new_key_material, write_key_file
+from bot.keys.crypto import new_key_material, write_key_file
 from tests.conftest import ROOT
 from tests.fake_telegram import FakeTelegram, Person
 from tests.telegram_harness import Chat

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.crypto import new_key_material, write_key_file
-from bot.texts import Texts
+from bot.keys.crypto import new_key_material, write_key_file
+from bot.texts.catalog import Texts
 from tests.conftest import ROOT, run_cli, write_config
 from tests.faults import (
     COMMANDS,

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 from tests.conftest import ROOT, run_cli, write_config
 from tests.faults import INTAKE
 from tests.hostile_jsonl import hostile_lines

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 from tests.conftest import run_cli
 from tests.faults import INTAKE, fill, one_error_line, small_tmpfs, snapshot
 from tests.jsonl_session import JsonlSession

@@ -3,7 +3,7 @@ history starts at joining, and a room replaced by an upgrade."""
 
 from __future__ import annotations
 
-from bot.doctor import _guard_fix
+from bot.commands.doctor import _guard_fix
 from bot.matrix.guard import replacement_room, room_problems
 from tests.test_matrix_rules import ADVISER, BOT, member, state
 

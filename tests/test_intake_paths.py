@@ -13,7 +13,7 @@ from bot.flows.answers import CASE_REF_ALPHABET
 from bot.flows.summary import emergency_text
 from bot.messages import Inbound, Reply
 from bot.runtime import open_runtime
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 from tests.conftest import FakeClock, Person, asked, make_config
 
 CASE_REF = re.compile(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}\b")
@@ -545,7 +545,7 @@ async def test_an_unreadable_conversation_gets_a_calm_answer_not_a_crash(
     person: Person, en: Texts, caplog
 ):
     await person.until_topic()
-    with sqlite3.connect(person.runtime.config.data_dir / "vertrouwd.sqlite3") as raw:
+    with sqlite3.connect(person.runtime.config.bot.data_dir / "vertrouwd.sqlite3") as raw:
         # Whatever writes a row raises its version: the bot's copy loses at the save,
         # and the row is read again from the file.
         raw.execute("UPDATE conversations SET sealed = X'0001deadbeef', version = version + 1")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.crypto import (
+from bot.keys.crypto import (
     DecryptionError,
     FieldCipher,
     KeyFileError,

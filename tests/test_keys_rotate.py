@@ -14,13 +14,14 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config, load_config
-from bot.crypto import DecryptionError, FieldCipher, read_key_file, retiring_versions
-from bot.key_rotation import start_rotation
-from bot.runtime import STORE_FILE, Runtime, open_runtime
+from bot.data_folder import STORE_FILE
+from bot.keys.crypto import DecryptionError, FieldCipher, read_key_file, retiring_versions
+from bot.keys.rotation import start_rotation
+from bot.runtime import Runtime, open_runtime
 from bot.sinks.local_inbox import INBOX_FILE
 from bot.store import SqliteStore
 from bot.store.reseal import reseal_columns
-from bot.store.sqlite import SEALED_COLUMNS
+from bot.store.sealed_fields import SEALED_COLUMNS
 from tests.conftest import ROOT, Person, run_cli, write_config
 from tests.test_line import Employee, adviser_writes, sent_case
 
@@ -87,7 +88,7 @@ async def assert_everything_reads(config: Config, case_ref: str) -> None:
         assert any(CANARY in post for post in await runtime.inbox.thread(case_ref))
         record = await runtime.store.load_conversation(runtime.engine._keyer("terminal", "bob"))
         assert record is not None and CANARY in json.dumps(record.data)
-    for path in config.data_dir.rglob("*"):
+    for path in config.bot.data_dir.rglob("*"):
         if path.is_file():
             assert CANARY.encode() not in path.read_bytes(), path.name
 
@@ -98,7 +99,7 @@ async def test_rotating_offline_reseals_everything_and_retires_the_old_key(tmp_p
         case_ref = await fill(runtime)
     old_key = tmp_path / "old.key"
     shutil.copy(config.key_file, old_key)
-    assert_only_version(config.data_dir, 1)
+    assert_only_version(config.bot.data_dir, 1)
 
     done = run_cli(["keys", "rotate", "--config", str(tmp_path / "config.toml"),
                     "--settle", "0", "--batch", "2"])  # fmt: skip
@@ -110,8 +111,8 @@ async def test_rotating_offline_reseals_everything_and_retires_the_old_key(tmp_p
     assert retiring_versions(config.key_file) == ()
     assert read_key_file(old_key).lookup_key == material.lookup_key  # lookups still match
     assert os.stat(config.key_file).st_mode & 0o077 == 0
-    assert_only_version(config.data_dir, 2)
-    assert_old_key_opens_nothing(config.data_dir, old_key)
+    assert_only_version(config.bot.data_dir, 2)
+    assert_old_key_opens_nothing(config.bot.data_dir, old_key)
     await assert_everything_reads(config, case_ref)
 
 
@@ -123,7 +124,9 @@ async def test_an_interrupted_rotation_goes_on_and_adds_no_second_key(tmp_path: 
     material, retiring, added = start_rotation(config.key_file)
     assert (added, retiring, material.current) == (True, (1,), 2)
     cipher = FieldCipher(material)
-    store = await SqliteStore.open(config.data_dir / STORE_FILE, cipher, config.durability)
+    store = await SqliteStore.open(
+        config.bot.data_dir / STORE_FILE, cipher, config.storage.durability
+    )
     await reseal_columns(store._db, store._write_lock, cipher, SEALED_COLUMNS[:1], 1)
     await store.close()
 
@@ -132,7 +135,7 @@ async def test_an_interrupted_rotation_goes_on_and_adds_no_second_key(tmp_path: 
     assert "going on with the rotation to version 2" in done.stdout
     material = read_key_file(config.key_file)
     assert (sorted(material.data_keys), material.current) == ([2], 2)
-    assert_only_version(config.data_dir, 2)
+    assert_only_version(config.bot.data_dir, 2)
     await assert_everything_reads(config, case_ref)
 
 
@@ -161,7 +164,7 @@ async def test_rotating_while_the_bot_runs_loses_nothing_written_meanwhile(tmp_p
         await late.say("Sam")  # its conversation, sealed before and after, still opens
         record = await runtime.store.load_conversation(runtime.engine._keyer("terminal", "late-0"))
         assert record is not None and CANARY in json.dumps(record.data)
-    assert_only_version(config.data_dir, 2)
+    assert_only_version(config.bot.data_dir, 2)
     await assert_everything_reads(config, case_ref)
 
 
@@ -171,7 +174,7 @@ async def test_a_kind_of_record_it_cannot_reseal_keeps_the_old_key(tmp_path: Pat
         await fill(runtime)
     # A newer version's records (say, a web chat's sessions), sealed with key 1.
     old = FieldCipher(read_key_file(config.key_file))
-    with sqlite3.connect(config.data_dir / STORE_FILE) as db:
+    with sqlite3.connect(config.bot.data_dir / STORE_FILE) as db:
         db.execute("CREATE TABLE web_sessions (id INTEGER PRIMARY KEY, sealed BLOB)")
         db.execute("INSERT INTO web_sessions (sealed) VALUES (?)", (old.seal(b"hi", b"web"),))
     done = run_cli(["keys", "rotate", "--config", str(tmp_path / "config.toml"), "--settle", "0"])
@@ -180,6 +183,6 @@ async def test_a_kind_of_record_it_cannot_reseal_keeps_the_old_key(tmp_path: Pat
     material = read_key_file(config.key_file)
     assert sorted(material.data_keys) == [1, 2]  # nothing is retired
     assert retiring_versions(config.key_file) == (1,)
-    with sqlite3.connect(config.data_dir / STORE_FILE) as db:
+    with sqlite3.connect(config.bot.data_dir / STORE_FILE) as db:
         [(sealed,)] = db.execute("SELECT sealed FROM web_sessions").fetchall()
     assert FieldCipher(material).open(sealed, b"web") == b"hi"  # still opens

@@ -11,12 +11,13 @@ import pytest
 
 from bot.adapters.terminal import TerminalSender
 from bot.config import Config
-from bot.crypto import UserKeyer, load_or_create_keys
+from bot.data_folder import STORE_FILE
 from bot.flows.conversation import AFTERCARE_QUESTION
+from bot.keys.crypto import UserKeyer, load_or_create_keys
 from bot.messages import Reply
-from bot.runtime import STORE_FILE, Runtime, open_runtime
+from bot.runtime import Runtime, open_runtime
 from bot.store.line_records import CLOSED, STOPPED, WITHDRAWN
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 from tests.conftest import FakeClock, Person, make_config
 
 CANARY = "Canary-7f3e9 happened again in the storeroom"
@@ -361,14 +362,14 @@ async def test_delete_withdraws_the_case_and_leaves_no_trace_of_the_person(
     assert info is not None and info.status == WITHDRAWN and info.pending_timers == ()
 
     owner = user_key(employee)
-    with sqlite3.connect(config.data_dir / STORE_FILE) as db:
+    with sqlite3.connect(config.bot.data_dir / STORE_FILE) as db:
         assert db.execute("SELECT COUNT(*) FROM conversations").fetchone() == (0,)
         assert db.execute(
             "SELECT owner_key, sealed FROM cases WHERE case_ref = ?", (case_ref,)
         ).fetchone() == (None, None)
         assert db.execute("SELECT COUNT(*) FROM timers").fetchone() == (0,)
         assert db.execute("SELECT COUNT(*) FROM relays WHERE sealed IS NOT NULL").fetchone() == (0,)
-    for path in config.data_dir.glob("vertrouwd.sqlite3*"):
+    for path in config.bot.data_dir.glob("vertrouwd.sqlite3*"):
         content = path.read_bytes()
         assert owner not in content, path.name
         assert CANARY.encode() not in content, path.name
@@ -425,7 +426,7 @@ async def test_retention_purges_exactly_what_has_expired(tmp_path: Path, en: Tex
 
 def linked(runtime: Runtime, case_ref: str) -> bool:
     """Whether the case still leads to a person."""
-    with sqlite3.connect(runtime.config.data_dir / STORE_FILE) as db:
+    with sqlite3.connect(runtime.config.bot.data_dir / STORE_FILE) as db:
         row = db.execute("SELECT owner_key FROM cases WHERE case_ref = ?", (case_ref,)).fetchone()
     return row is not None and row[0] is not None
 

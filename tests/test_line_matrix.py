@@ -17,7 +17,7 @@ from pathlib import Path
 from bot.channels import serve
 from bot.config import Config, load_config
 from bot.runtime import Runtime, open_runtime
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 from tests.conftest import FakeClock
 from tests.fake_telegram import FakeTelegram, Person
 from tests.matrix_people import MatrixPerson
@@ -203,7 +203,7 @@ async def test_notices_reminders_withdrawal_and_redaction_reach_the_adviser_room
         await employee.pick("yes")
         withdrawn = en("thread.withdrawn", case_ref=case_ref)
         await adviser.until_seen(room, lambda a: withdrawn in bodies_in_thread(a, root))
-        for path in config.data_dir.rglob("*"):
+        for path in config.bot.data_dir.rglob("*"):
             if path.is_file():
                 assert canary.encode() not in path.read_bytes(), path
 

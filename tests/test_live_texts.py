@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from bot.runtime import Runtime, open_runtime
-from tests.conftest import FakeClock, Person, edit, make_config
+from tests.conftest import FakeClock, Person, edit, make_config, with_bot_settings
 
 
 @pytest.fixture
 async def live(tmp_path: Path, locales: Path, clock: FakeClock) -> AsyncIterator[Runtime]:
-    config = dataclasses.replace(
+    config = with_bot_settings(
         make_config(tmp_path), locales_dir=locales, texts_reload_seconds=0.02
     )
     async with open_runtime(config, clock) as runtime:

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 import bot.matrix.session  # noqa: F401 - installs the filter on nio's loggers
-from bot.logs import keep_content_out_of_logs
+from bot.ops.logs import keep_content_out_of_logs
 
 
 @pytest.mark.parametrize(

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from nio import RoomCreateResponse, RoomPreset, RoomSendResponse
 
+from bot.commands.doctor import run_checks
 from bot.config import Config, load_config
-from bot.doctor import run_checks
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 from tests.matrix_people import MatrixPerson
 from tests.matrix_serving import ENCRYPTION, serving
 from tests.matrix_world import World
@@ -62,12 +63,23 @@ class Employee:
                 return
         raise AssertionError(f"{user_id} never got membership {membership}")
 
-    async def say(self, room_id: str, text: str, seconds: float = 20) -> list[dict[str, Any]]:
-        """Send ``text`` encrypted and return the bot's answer, as the app shows it."""
-        return await self.send(room_id, {"msgtype": "m.text", "body": text}, seconds)
+    async def say(
+        self,
+        room_id: str,
+        text: str,
+        seconds: float = 20,
+        until: Callable[[list[dict[str, Any]]], bool] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Send ``text`` encrypted and return the bot's answer, as the app shows it: its
+        first message, or (given ``until``) every message until ``until`` holds of them."""
+        return await self.send(room_id, {"msgtype": "m.text", "body": text}, seconds, until)
 
     async def send(
-        self, room_id: str, content: dict[str, Any], seconds: float = 20
+        self,
+        room_id: str,
+        content: dict[str, Any],
+        seconds: float = 20,
+        until: Callable[[list[dict[str, Any]]], bool] | None = None,
     ) -> list[dict[str, Any]]:
         before = len(self.person.texts)
         await self.client.sync(timeout=0)
@@ -77,7 +89,8 @@ class Employee:
             room_id, "m.room.message", content, ignore_unverified_devices=True
         )
         assert isinstance(response, RoomSendResponse), response
-        await self.person.collect(room_id, seconds, want=before + 1)
+        answered = None if until is None else lambda: until(self.person.texts[before:])
+        await self.person.collect(room_id, seconds, want=before + 1, until=answered)
         assert len(self.person.texts) > before, f"no answer to {content['body']!r}"
         return self.person.texts[before:]
 
@@ -121,7 +134,7 @@ async def test_an_intake_in_an_encrypted_direct_chat_reaches_the_adviser(
     case_ref = handoff["body"].split("Case number: ")[1].split()[0]
     assert case_ref in sent["body"]
     assert all(event.decrypted for event in employee.person.text_events)
-    files = [p for p in config.data_dir.rglob("*") if p.is_file()]
+    files = [p for p in config.bot.data_dir.rglob("*") if p.is_file()]
     assert CANARY.encode() not in b"".join(p.read_bytes() for p in files)
     # The bot's own files hold the person only as a keyed hash. (matrix-nio's crypto
     # store knows the person's devices by Matrix id, as every Matrix client must.)

@@ -8,9 +8,9 @@ personal until the employee has settled it.
 from __future__ import annotations
 
 from bot.config import Config
-from bot.crypto import FieldCipher, load_or_create_keys
+from bot.keys.crypto import FieldCipher, load_or_create_keys
 from bot.matrix.state import MatrixState
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 from tests.matrix_people import MatrixPerson
 from tests.matrix_serving import serving
 from tests.matrix_world import World
@@ -74,7 +74,10 @@ async def test_a_changed_identity_stops_the_chat_until_the_employee_erases_it(
             assert notice["body"] == nl("dm_identity.changed")  # and no question
         [confirm] = await employee.say(dm, "/delete")
         assert confirm["body"].startswith(nl("delete.confirm")[:40])
-        [done, left] = await employee.say(dm, "1")
+        left_text = nl("trust.dm_left")
+        [done, left] = await employee.say(
+            dm, "1", until=lambda new: any(m["body"] == left_text for m in new)
+        )
         assert done["body"] == nl("delete.done")
         assert left["body"] == nl("trust.dm_left")  # the bot leaves the erased chat
         # Nothing of theirs is kept: the new identity is theirs now, in a new chat.
@@ -129,7 +132,7 @@ async def test_after_an_identity_change_the_advisers_message_waits(world: World,
 
 def pinned_identities(config: Config) -> dict[str, str]:
     cipher = FieldCipher(load_or_create_keys(config.key_file))
-    return MatrixState.load(config.data_dir, cipher).employee_master_keys
+    return MatrixState.load(config.bot.data_dir, cipher).employee_master_keys
 
 
 async def test_a_pinned_identity_goes_with_everything_else_the_bot_kept(world: World, nl: Texts):
@@ -142,7 +145,10 @@ async def test_a_pinned_identity_goes_with_everything_else_the_bot_kept(world: W
         [pinned] = pinned_identities(config).items()
         assert employee.person.user_id not in pinned[0]  # kept under the keyed hash only
         await employee.say(dm, "/delete")
-        [done, left] = await employee.say(dm, "1")
+        left_text = nl("trust.dm_left")
+        [done, left] = await employee.say(
+            dm, "1", until=lambda new: any(m["body"] == left_text for m in new)
+        )
         assert done["body"] == nl("delete.done")
         assert left["body"] == nl("trust.dm_left")
     async with serving(config):

@@ -14,10 +14,10 @@ import stat
 import time
 from pathlib import Path
 
-from bot.crypto import FieldCipher, load_or_create_keys
+from bot.keys.crypto import FieldCipher, load_or_create_keys
 from bot.matrix.session import STORE_DIR, MatrixSession
 from bot.runtime import Runtime
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 from tests.conftest import Person
 from tests.matrix_serving import serving
 from tests.matrix_world import World
@@ -108,20 +108,20 @@ async def test_retention_forgets_a_direct_chat_whose_conversation_expired(world:
 
 async def test_nio_store_is_owner_only_even_under_umask_022(world: World):
     config = world.config()
-    shutil.rmtree(config.data_dir / STORE_DIR)  # a new device: nio creates its store afresh
-    (config.data_dir / "matrix-state.sealed").unlink()
+    shutil.rmtree(config.bot.data_dir / STORE_DIR)  # a new device: nio creates its store afresh
+    (config.bot.data_dir / "matrix-state.sealed").unlink()
     previous = os.umask(0o022)
     try:
         session = MatrixSession(
             config.matrix,  # type: ignore[arg-type]
-            config.data_dir,
+            config.bot.data_dir,
             FieldCipher(load_or_create_keys(config.key_file)),
         )
         await session.open()
         await session.close()
     finally:
         os.umask(previous)
-    store = config.data_dir / STORE_DIR
+    store = config.bot.data_dir / STORE_DIR
     assert {stat.S_IMODE(p.stat().st_mode) for p in store.iterdir()} == {0o600}
 
 

@@ -9,13 +9,14 @@ import shutil
 
 import pytest
 
-from bot.crypto import FieldCipher, load_or_create_keys
+from bot.data_folder import STORE_FILE
+from bot.keys.crypto import FieldCipher, load_or_create_keys
 from bot.matrix.session import MatrixSession
-from bot.runtime import STORE_FILE, Runtime, open_runtime
+from bot.runtime import Runtime, open_runtime
 from bot.sinks.base import OutgoingHandoff
 from bot.sinks.matrix_room import MatrixRoomSink
 from bot.store import SqliteStore
-from bot.texts import load_catalog
+from bot.texts.catalog import load_catalog
 from tests.conftest import Person
 from tests.matrix_world import World
 
@@ -200,12 +201,14 @@ async def test_sent_but_not_recorded_before_a_crash_is_not_sent_twice(world: Wor
     # What a crash between sending and recording leaves: the message is in the room,
     # the outbox still says "pending".
     cipher = FieldCipher(load_or_create_keys(config.key_file))
-    store = await SqliteStore.open(config.data_dir / STORE_FILE, cipher, config.durability)
+    store = await SqliteStore.open(
+        config.bot.data_dir / STORE_FILE, cipher, config.storage.durability
+    )
     [pending] = await store.due_handoffs(now=1e12, limit=10)
     await store.close()
-    catalog = load_catalog(config.locales_dir, config.default_language)
+    catalog = load_catalog(config.locales_dir, config.bot.default_language)
     sink = MatrixRoomSink(
-        MatrixSession(config.matrix, config.data_dir, cipher), config, lambda: catalog
+        MatrixSession(config.matrix, config.bot.data_dir, cipher), config, lambda: catalog
     )
     handoff = OutgoingHandoff(pending.case_ref, pending.adviser_id, pending.payload)
     first = await sink.deliver(handoff)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.doctor import run_checks
+from bot.commands.doctor import run_checks
 from bot.matrix.pinning import fingerprint
 from bot.runtime import open_runtime
 from tests.conftest import Person, run_cli

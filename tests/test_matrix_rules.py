@@ -114,7 +114,7 @@ def test_no_identity_means_no_eligible_device():
 
 
 def test_a_matrix_state_file_that_does_not_match_the_key_is_refused_clearly(tmp_path):
-    from bot.crypto import new_key_material, write_key_file
+    from bot.keys.crypto import new_key_material, write_key_file
     from tests.conftest import run_cli, write_config
 
     config = write_config(

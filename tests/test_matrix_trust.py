@@ -19,13 +19,13 @@ from urllib.parse import quote
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from bot.crypto import FieldCipher, load_or_create_keys
+from bot.keys.crypto import FieldCipher, load_or_create_keys
 from bot.matrix.errors import CrossSigningError
 from bot.matrix.session import MatrixSession
 from bot.matrix.signing import public_key_b64, sign_json
 from bot.messages import Reply
 from bot.sinks.base import DeliveryDeferred
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 from tests.matrix_people import MatrixPerson
 from tests.matrix_proxy import LyingHomeserver
 from tests.matrix_serving import serving
@@ -66,11 +66,11 @@ async def test_a_homeserver_substituting_the_bot_device_keys_gets_nothing_signed
 
     proxy.rewrites[KEYS_QUERY] = substitute
     config = world.config(homeserver=proxy.url)
-    shutil.rmtree(config.data_dir / "matrix-store")  # a new device, never signed
-    (config.data_dir / "matrix-state.sealed").unlink()
+    shutil.rmtree(config.bot.data_dir / "matrix-store")  # a new device, never signed
+    (config.bot.data_dir / "matrix-state.sealed").unlink()
     session = MatrixSession(
         config.matrix,  # type: ignore[arg-type]
-        config.data_dir,
+        config.bot.data_dir,
         FieldCipher(load_or_create_keys(config.key_file)),
     )
     try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 from tests.fake_telegram import FakeTelegram, Person
 from tests.telegram_harness import Chat, running_bot, telegram_config, until
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.crypto import FieldCipher, UserKeyer, load_or_create_keys
+from bot.delivery.outbox import OutboxWorker
 from bot.engine import Engine
+from bot.keys.crypto import FieldCipher, UserKeyer, load_or_create_keys
 from bot.line.clock import TimerWorker
 from bot.line.desk import AdviserDesk
 from bot.line.relay import RelayWorker
-from bot.outbox import OutboxWorker
 from bot.runtime import Runtime, open_runtime
 from bot.sinks.base import DeliveryDeferred, OutgoingHandoff, Receipt
 from bot.sinks.local_inbox import LocalInbox
 from bot.store import SqliteStore
-from bot.texts import load_catalog
+from bot.texts.catalog import load_catalog
 from tests.conftest import FakeClock, Person, make_config
 
 
@@ -44,8 +44,8 @@ async def test_handoff_waits_with_backoff_and_is_delivered_once_the_sink_is_back
     config = make_config(tmp_path)
     keys = load_or_create_keys(config.key_file)
     cipher = FieldCipher(keys)
-    catalog = load_catalog(config.locales_dir, config.default_language)
-    store = await SqliteStore.open(tmp_path / "store.sqlite3", cipher, config.durability)
+    catalog = load_catalog(config.locales_dir, config.bot.default_language)
+    store = await SqliteStore.open(tmp_path / "store.sqlite3", cipher, config.storage.durability)
     inbox = await LocalInbox.open(tmp_path, cipher, clock)
     flaky = UnreachableThenUp(inbox, down_for=3)
     worker = OutboxWorker(store, flaky, clock, 2.0, 600.0)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import segno
 
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 from tests.conftest import run_cli, write_config
 
 SVG = "{http://www.w3.org/2000/svg}"

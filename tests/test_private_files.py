@@ -3,7 +3,6 @@ and secrets others can read."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import stat
 import subprocess
@@ -13,10 +12,18 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, load_config
-from bot.crypto import FieldCipher, load_or_create_keys
+from bot.keys.crypto import FieldCipher, load_or_create_keys
 from bot.matrix.state import MatrixState
 from bot.runtime import open_runtime
-from tests.conftest import ROOT, FakeClock, jsonl, make_config, run_cli, write_config
+from tests.conftest import (
+    ROOT,
+    FakeClock,
+    jsonl,
+    make_config,
+    run_cli,
+    with_bot_settings,
+    write_config,
+)
 
 
 def vertrouwd(args: list[str], stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -81,7 +88,7 @@ async def test_a_planted_link_at_a_locale_temp_file_is_not_followed(tmp_path: Pa
     victim = tmp_path / "victim"
     victim.write_text("keep me")
     (locales / ".en.toml.tmp").symlink_to(victim)
-    config = dataclasses.replace(make_config(tmp_path), locales_dir=locales)
+    config = with_bot_settings(make_config(tmp_path), locales_dir=locales)
     async with open_runtime(config, FakeClock()) as runtime:
         assert runtime.editor is not None
         await runtime.editor.set("@admin:localhost", "menu.prompt", "en", "How can I help?")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.crypto import UserKey
-from bot.ratelimit import FloodLimiter
+from bot.keys.crypto import UserKey
+from bot.util.ratelimit import FloodLimiter
 
 
 def key(i: int) -> UserKey:

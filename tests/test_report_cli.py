@@ -11,7 +11,7 @@ import html5lib
 
 from bot.runtime import Runtime
 from bot.store.line_records import WITHDRAWN
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 from tests.conftest import FakeClock, Person, make_config, run_cli
 
 SVG = "{http://www.w3.org/2000/svg}"

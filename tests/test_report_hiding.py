@@ -10,7 +10,7 @@ from bot.config import Config
 from bot.report.figures import build_report
 from bot.report.hiding import COMPLEMENT, SHOWN, SMALL, Cell, hide_column
 from bot.store.stat_records import StatRow
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 
 MIN = 5
 
@@ -115,7 +115,7 @@ def test_the_promise_split_is_hidden_where_it_would_give_a_bucket_away(config: C
     within, later = report.table("promise").lines
     assert not within.this.shown and not later.this.shown
     assert report.table("promise").share is None
-    assert config.contact_within_working_days == 2
+    assert config.organisation.contact_within_working_days == 2
 
     clear = rows(2026, 2, first_contact__0=10, first_contact__1=6, first_contact__3=5)
     split = build_report(clear, 2026, config, en, "").table("promise")

@@ -15,7 +15,7 @@ from nio import DownloadResponse, RoomEncryptedFile, RoomMessageNotice, RoomSend
 from nio.crypto.attachments import decrypt_attachment
 
 from bot.config import load_config
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 from tests.conftest import LOCALES, FakeClock
 from tests.matrix_people import MatrixPerson
 from tests.matrix_world import World

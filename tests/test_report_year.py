@@ -20,7 +20,8 @@ import html5lib
 import pytest
 
 from bot.config import Config
-from bot.runtime import STORE_FILE, Runtime, open_runtime
+from bot.data_folder import STORE_FILE
+from bot.runtime import Runtime, open_runtime
 from bot.store.stat_records import CODE
 from tests.conftest import FakeClock, Person, make_config, run_cli
 from tests.test_line import user_key
@@ -149,10 +150,10 @@ async def test_a_year_through_the_engine_and_the_threads_gives_exactly_the_expec
 ):
     async with open_runtime(config, clock) as runtime:
         checked = await _the_year(runtime, clock, tmp_path, en, nl)
-        nothing_points_back(config.data_dir, checked)  # while the bot runs...
+        nothing_points_back(config.bot.data_dir, checked)  # while the bot runs...
         # The counts survived the purge of every case they came from.
         assert report_csv(tmp_path, 2025) == checked.figures
-    nothing_points_back(config.data_dir, checked)  # ...and once it has stopped
+    nothing_points_back(config.bot.data_dir, checked)  # ...and once it has stopped
 
 
 @dataclass
@@ -336,7 +337,7 @@ async def _the_year(runtime: Runtime, clock: FakeClock, tmp_path: Path, en, nl) 
     assert rules == [en("report.folded", year=2024, most=20)]
 
     # Every count is a code in a quarter: nothing of a case, a person or a moment.
-    db = sqlite3.connect(runtime.config.data_dir / STORE_FILE)
+    db = sqlite3.connect(runtime.config.bot.data_dir / STORE_FILE)
     columns = [row[1] for row in db.execute("PRAGMA table_info(statistics)")]
     assert columns == ["year", "quarter", "adviser_id", "dimension", "value", "count"]
     for year, quarter, adviser_id, dimension, value, count in db.execute(

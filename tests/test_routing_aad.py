@@ -7,7 +7,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from bot.crypto import FieldCipher, KeyMaterial, new_key_material
+from bot.keys.crypto import FieldCipher, KeyMaterial, new_key_material
 from bot.sinks.base import OutgoingHandoff, Receipt, ThreadPost, ThreadText
 from bot.sinks.local_inbox import INBOX_FILE, LocalInbox
 from bot.store import SqliteStore

@@ -6,7 +6,7 @@ import asyncio
 import signal
 from pathlib import Path
 
-from bot import run_lock
+from bot.ops import run_lock
 from tests.conftest import run_cli
 from tests.fake_telegram import FakeTelegram
 from tests.matrix_world import World

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.crypto import UserKey
+from bot.keys.crypto import UserKey
 from bot.sinks.base import Receipt
 from bot.store import ConversationRecord, NewHandoff, SqliteStore, StoreError
 from bot.store.line_records import AdviserStep, CaseContact, NewCase

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.crypto import FieldCipher, KeyMaterial, UserKey, new_key_material
+from bot.keys.crypto import FieldCipher, KeyMaterial, UserKey, new_key_material
 from bot.sinks.base import Receipt
 from bot.store import (
     CaseRefTaken,

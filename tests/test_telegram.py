@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,10 +11,10 @@ import aiohttp
 import pytest
 
 from bot.adapters.outgoing import compose, split_text, utf16_length
-from bot.doctor import run_checks
+from bot.commands.doctor import run_checks
 from bot.messages import Choice, Reply
-from bot.texts import Texts
-from tests.conftest import asked, run_cli, write_config
+from bot.texts.catalog import Texts
+from tests.conftest import asked, run_cli, with_bot_settings, write_config
 from tests.fake_telegram import FakeTelegram, Person
 from tests.telegram_harness import (
     BotProcess,
@@ -231,7 +230,7 @@ async def test_long_and_markup_like_texts_are_escaped_and_split_cleanly(
             long_intro = " ".join(f"<b>Zin {n} & meer</b>." for n in range(162))
             text = text.replace('[intro]\ntext = """', f'[intro]\ntext = """{long_intro}\n\n', 1)
         (locales / source.name).write_text(text, encoding="utf-8")
-    config = dataclasses.replace(telegram_config(tmp_path, fake), locales_dir=locales)
+    config = with_bot_settings(telegram_config(tmp_path, fake), locales_dir=locales)
     async with running_bot(config) as running:
         chat = Chat(fake, running, Person(5_551_009, "Ties", language_code="nl"))
         await chat.say("hoi")

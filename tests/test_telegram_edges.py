@@ -13,8 +13,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.adapters.telegram import ALLOWED_UPDATES
-from bot.texts import Texts
+from bot.adapters.telegram.channel import ALLOWED_UPDATES
+from bot.texts.catalog import Texts
 from tests.conftest import asked
 from tests.fake_telegram import FakeTelegram, Person
 from tests.telegram_harness import (

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 from tests.conftest import ROOT, run_cli, write_config
 
 

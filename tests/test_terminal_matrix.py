@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 from tests.jsonl_session import JsonlSession
 from tests.matrix_world import World
 

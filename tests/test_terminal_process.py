@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 from tests.conftest import asked, bot_messages, jsonl, run_cli, write_config
 from tests.jsonl_session import JsonlSession
 

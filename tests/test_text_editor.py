@@ -3,7 +3,6 @@ file's comments intact, audited, revertible, and in use from the next message on
 
 from __future__ import annotations
 
-import dataclasses
 import tomllib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,14 +11,14 @@ import pytest
 
 from bot.admin.text_editor import TextEditor
 from bot.runtime import Runtime, open_runtime
-from tests.conftest import LOCALES, FakeClock, Person, make_config
+from tests.conftest import LOCALES, FakeClock, Person, make_config, with_bot_settings
 
 ADMIN = "@beheer:example.org"
 
 
 @pytest.fixture
 async def runtime(tmp_path: Path, locales: Path, clock: FakeClock) -> AsyncIterator[Runtime]:
-    config = dataclasses.replace(make_config(tmp_path), locales_dir=locales)
+    config = with_bot_settings(make_config(tmp_path), locales_dir=locales)
     async with open_runtime(config, clock) as running:
         yield running
 

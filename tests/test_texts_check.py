@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.texts import TextsInvalid, load_catalog
+from bot.texts.catalog import TextsInvalid, load_catalog
 from tests.conftest import edit, run_cli
 
 

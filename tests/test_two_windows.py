@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 from tests.conftest import run_cli, write_config
 from tests.jsonl_session import JsonlSession
 

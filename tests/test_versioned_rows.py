@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.crypto import FieldCipher, KeyMaterial, UserKey, new_key_material
+from bot.keys.crypto import FieldCipher, KeyMaterial, UserKey, new_key_material
 from bot.runtime import Runtime
 from bot.sinks.base import Receipt
 from bot.store import ConversationRecord, NewHandoff, SqliteStore
+from bot.store.base import VersionConflict
 from bot.store.line_records import (
     TO_ADVISER,
     AdviserStep,
@@ -22,8 +23,7 @@ from bot.store.line_records import (
     NewCase,
     RelayNote,
 )
-from bot.store.versions import VersionConflict
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 from tests.test_line import Employee, sent_case
 
 ALICE = UserKey(b"a" * 32)

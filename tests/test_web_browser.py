@@ -17,7 +17,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from bot.flows.answers import CASE_REF_ALPHABET
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 from tests.web_harness import (  # noqa: F401 - fixtures
     CANARY,
     INTAKE,

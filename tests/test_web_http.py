@@ -14,7 +14,7 @@ from axe_selenium_python import Axe
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from bot.adapters.web.guard import CSP, PERMISSIONS_POLICY
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 from tests.web_harness import (  # noqa: F401 - fixtures
     ACCENT,
     LOGO,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from selenium.webdriver.common.by import By
 
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 from tests.matrix_world import World
 from tests.web_harness import (
     WebServer,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.crypto import FieldCipher, UserKey, new_key_material
+from bot.keys.crypto import FieldCipher, UserKey, new_key_material
 from bot.store import ConversationRecord, NewHandoff, SqliteStore, StoreError
 from bot.store.line_records import CaseContact, NewCase
 from bot.store.web_screens import WebScreen

@@ -10,7 +10,7 @@ import pytest
 
 from bot.flows.summary import emergency_text
 from bot.runtime import Runtime, open_runtime
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 from tests.conftest import FakeClock, Person, asked, make_config
 from tests.test_line import Employee, sent_case, thread
 

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 
 from bot.admin.text_editor import EditResult, TextEditor
 from bot.config import Config
-from bot.report.html import html
+from bot.report.html_page import html
 from bot.report.service import Counts, annual_report, summary, texts_for
-from bot.texts import Catalog, Texts
+from bot.texts.catalog import Catalog, Texts
 
 _KEYS_SHOWN = 60
 _HISTORY_SHOWN = 10
@@ -53,7 +53,7 @@ class AdminCommands:
         self._status_lines = status_lines
 
     def _t(self) -> Texts:
-        return self._catalog().texts(self._config.default_language)
+        return self._catalog().texts(self._config.bot.default_language)
 
     async def answer(self, admin: str, message: str) -> str:
         """The reply to one message from an admin."""
@@ -125,9 +125,9 @@ class AdminCommands:
             return self._t()("admin.unknown_key", name=key)
         template = catalog.texts(lang or catalog.default_language)(key)
         samples = _Sample(
-            organisation=self._config.organisation_name,
-            days=str(self._config.contact_within_working_days),
-            draft_hours=f"{self._config.draft_hours:g}",
+            organisation=self._config.organisation.name,
+            days=str(self._config.organisation.contact_within_working_days),
+            draft_hours=f"{self._config.retention.draft_hours:g}",
             case_ref="ACDE-FGHJ",
             max=str(self._config.intake.description_max_chars),
         )
@@ -139,7 +139,7 @@ class AdminCommands:
         changes = await self._editor.history(key, lang)
         if not changes:
             return t("admin.history_none", name=key)
-        zone = ZoneInfo(self._config.timezone)
+        zone = ZoneInfo(self._config.organisation.timezone)
         blocks = []
         for change in changes[:_HISTORY_SHOWN]:
             at = datetime.fromtimestamp(change.at, zone).strftime("%Y-%m-%d %H:%M")
@@ -159,7 +159,7 @@ class AdminCommands:
         if last is None:
             lines.append(t("admin.status_never"))
         else:
-            at = datetime.fromtimestamp(last, ZoneInfo(self._config.timezone))
+            at = datetime.fromtimestamp(last, ZoneInfo(self._config.organisation.timezone))
             lines.append(t("admin.status_last", at=at.strftime("%Y-%m-%d %H:%M")))
         opened, waiting = await self._store.line_counts()
         lines.append(t("admin.status_lines", open=opened, waiting=waiting))

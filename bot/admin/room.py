@@ -23,12 +23,12 @@ from nio import (
 
 from bot.admin.commands import AdminCommands
 from bot.config import AdminSettings
-from bot.failures import describe_failure
 from bot.matrix.http import NETWORK_ERRORS
 from bot.matrix.render import notice
 from bot.matrix.sender_trust import sender_problem
 from bot.matrix.session import MatrixSession
-from bot.texts import Problem, Texts
+from bot.texts.catalog import Problem, Texts
+from bot.util.failures import describe_failure
 
 log = logging.getLogger(__name__)
 

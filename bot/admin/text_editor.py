@@ -16,10 +16,10 @@ from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import String
 
 from bot.config import Config
-from bot.live_texts import LiveCatalog, validated_catalog
-from bot.private_files import replace_file
 from bot.store import Store, TextChange
-from bot.texts import Problem
+from bot.texts.catalog import Problem
+from bot.texts.live import LiveCatalog, validated_catalog
+from bot.util.private_files import replace_file
 
 
 @dataclass(frozen=True)

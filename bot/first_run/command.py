@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 from bot.config import ConfigError
-from bot.crypto import KeyFileError
 from bot.first_run.answers import AnswerError
 from bot.first_run.wizard import run_init
+from bot.keys.crypto import KeyFileError
 from bot.matrix.errors import CrossSigningError, HomeserverUnreachable, LoginFailed, MatrixHttpError
 
 EXIT_PROBLEM = 2

@@ -17,18 +17,18 @@ import tomlkit
 from tomlkit.items import AoT, Comment, Table, Whitespace
 
 from bot.config import Config, ConfigError, load_config
+from bot.config.load import EMBEDDED
 from bot.first_run.answers import OPTIONAL_ADVISER_SETTINGS, AdviserAnswer, Answers
 from bot.first_run.hours import parse_working_hours
 
 EXAMPLE = Path(__file__).resolve().parent.parent.parent / "config.example.toml"
-DEFAULTS = Path(__file__).resolve().parent.parent / "defaults.toml"
 _LATER = "(a setting of a newer vertrouwd)"
 
 
 def load_document(path: Path) -> tomlkit.TOMLDocument:
     """The config so far, else the documented example (the defaults, where the
     example is not installed)."""
-    source = path if path.exists() else EXAMPLE if EXAMPLE.exists() else DEFAULTS
+    source = path if path.exists() else EXAMPLE if EXAMPLE.exists() else EMBEDDED
     try:
         return tomlkit.parse(source.read_text(encoding="utf-8"))
     except (OSError, tomlkit.exceptions.ParseError) as exc:

@@ -13,12 +13,12 @@ from typing import Any
 from nio import RoomCreateResponse, RoomPreset, RoomVisibility
 
 from bot.config import Adviser, Config
-from bot.crypto import FieldCipher, load_or_create_keys
+from bot.keys.crypto import FieldCipher, load_or_create_keys
 from bot.matrix.errors import MatrixHttpError
 from bot.matrix.guard import MEGOLM
 from bot.matrix.session import MatrixSession
 from bot.matrix.setup import create_adviser_room, private_room_state
-from bot.texts import Texts, load_catalog
+from bot.texts.catalog import Texts, load_catalog
 
 # Called with (adviser id, or None for the admin room; room id) once a room exists.
 RoomMade = Callable[[str | None, str], None]
@@ -90,9 +90,9 @@ async def set_up_matrix(
     """Log in (and cross-sign), then make every room the config still lacks: each
     adviser's, and the admin room when ``admins`` are named and it has none."""
     assert config.matrix is not None
-    catalog = load_catalog(config.locales_dir, config.default_language)
+    catalog = load_catalog(config.locales_dir, config.bot.default_language)
     cipher = FieldCipher(load_or_create_keys(config.key_file))
-    session = MatrixSession(config.matrix, config.data_dir, cipher)
+    session = MatrixSession(config.matrix, config.bot.data_dir, cipher)
     try:
         await session.open()
         assert session.client is not None
@@ -107,7 +107,7 @@ async def set_up_matrix(
             how = "created" if new else "found"
             say(f"Matrix: {how} the room of {adviser.id}, {room_id} ({adviser.matrix_user_id})")
         if admins and config.admin is None:
-            texts = catalog.texts(config.default_language)
+            texts = catalog.texts(config.bot.default_language)
             room_id, new = await _admin_room(session, admins, texts)
             made(None, room_id)
             how = "created" if new else "found"

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.config import MATRIX_PASSWORD_ENV, TELEGRAM_TOKEN_ENV, Config
-from bot.crypto import new_key_material, write_key_file
 from bot.first_run import config_doc
 from bot.first_run.answers import AnswerError, Answers, Ask, ask_everything, parse_adviser
+from bot.keys.crypto import new_key_material, write_key_file
 from bot.runtime import prepare_data_dir
 
 Secret = Callable[[str], str]  # asks for a secret without showing it
@@ -107,7 +107,7 @@ def run_init(
     if config.matrix is not None:
         from bot.first_run.matrix_rooms import set_up_matrix  # loads matrix-nio
 
-        prepare_data_dir(config.data_dir)  # the Matrix store lives there
+        prepare_data_dir(config.bot.data_dir)  # the Matrix store lives there
 
         def made(adviser_id: str | None, room_id: str) -> None:
             config_doc.set_room(doc, adviser_id, room_id)
@@ -115,7 +115,7 @@ def run_init(
 
         asyncio.run(set_up_matrix(config, tuple(answers.admins), made, say))
         config = config_doc.save(doc, path)
-    from bot.doctor import doctor
+    from bot.commands.doctor import doctor
 
     ok, report = doctor(config)
     say("")

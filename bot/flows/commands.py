@@ -8,7 +8,7 @@ from bot.flows.conversation import Conversation, StepContext
 from bot.flows.handlers import Outcome, detour
 from bot.flows.machine import INTAKE_STATES, fire
 from bot.flows.summary import mydata_text
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 
 COMMANDS = ("start", "help", "menu", "language", "mydata", "cancel", "stop", "delete")
 # A command with an argument (Telegram's deep links: "/start payload") is still the command.
@@ -39,7 +39,7 @@ def run_command(name: str, conv: Conversation, ctx: StepContext, t: Texts, out: 
     match name:
         case "start" | "menu":
             if name == "start" or conv.is_new:
-                out.say(t("intro.text", organisation=ctx.config.organisation_name))
+                out.say(t("intro.text", organisation=ctx.config.organisation.name))
             _open_menu(conv, ctx)
         case "back":
             if conv.state == "change":
@@ -47,7 +47,7 @@ def run_command(name: str, conv: Conversation, ctx: StepContext, t: Texts, out: 
             else:
                 _open_menu(conv, ctx)
         case "help":
-            out.say(t("help.text", hours=f"{ctx.config.draft_hours:g}"))
+            out.say(t("help.text", hours=f"{ctx.config.retention.draft_hours:g}"))
         case "language":
             if conv.state != "language":
                 detour(conv, "choose_language", ctx)

@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.config import Config
 from bot.messages import Reply
-from bot.texts import Catalog
+from bot.texts.catalog import Catalog
 
 INITIAL_STATE = "menu"
 

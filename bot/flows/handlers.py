@@ -13,7 +13,7 @@ from bot.flows.questions import consent_parts, consent_version
 from bot.flows.sending import build_handoff, sent_text
 from bot.flows.summary import emergency_text, other_ways_text
 from bot.messages import Reply
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,14 @@ from datetime import datetime, timedelta
 from bot.config import WEEKDAYS, Adviser, Config
 from bot.line.holidays import is_day_off
 from bot.line.terms import zone
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 
 _LOOKAHEAD_DAYS = 30
 
 
 def _works_on(day: datetime, adviser: Adviser, config: Config) -> bool:
     return day.weekday() in adviser.hours.days and not is_day_off(
-        day.date(), config.public_holidays, config.days_off
+        day.date(), config.organisation.public_holidays, config.organisation.days_off
     )
 
 

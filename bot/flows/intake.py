@@ -12,7 +12,7 @@ from bot.flows.handlers import HANDLERS, Answer, Outcome, detour, stop_line
 from bot.flows.machine import INTAKE_STATES
 from bot.flows.questions import ask, free_text_limit
 from bot.messages import Inbound, InboundKind
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 
 # Bidirectional overrides can make text shown to the adviser read differently
 # from what was typed; they have no place in an intake answer.
@@ -37,7 +37,7 @@ def _mentions_danger(text: str, ctx: StepContext) -> bool:
 
 
 def _intro(conv: Conversation, ctx: StepContext, t: Texts, out: Outcome) -> None:
-    out.say(t("intro.text", organisation=ctx.config.organisation_name))
+    out.say(t("intro.text", organisation=ctx.config.organisation.name))
     run_command("menu", conv, ctx, t, Outcome())
 
 
@@ -143,7 +143,7 @@ def _dispatch(
             run_command(name, conv, ctx, t, out)
         else:
             out.say(t("input.unknown_command"))
-            out.say(t("help.text", hours=f"{ctx.config.draft_hours:g}"))
+            out.say(t("help.text", hours=f"{ctx.config.retention.draft_hours:g}"))
     elif inbound.question == AFTERCARE_QUESTION and inbound.choice is not None:
         _aftercare(inbound.choice, ctx, t, out)
     elif conv.is_new and ctx.line is None:

@@ -12,7 +12,7 @@ from bot.flows.conversation import Conversation, StepContext
 from bot.flows.machine import ASKING_STATES, CHANGEABLE
 from bot.flows.summary import answer_lines, format_lines
 from bot.messages import Choice, Reply
-from bot.texts import LANGUAGE_NAME_KEY, Texts
+from bot.texts.catalog import LANGUAGE_NAME_KEY, Texts
 
 Question = Callable[[Conversation, StepContext, Texts], Reply]
 
@@ -62,7 +62,7 @@ def _confirm_stop(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
 
 
 def _confirm_cancel(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
-    text = t("cancel.confirm", hours=f"{ctx.config.draft_hours:g}")
+    text = t("cancel.confirm", hours=f"{ctx.config.retention.draft_hours:g}")
     return Reply(text, _choices(t, "cancel", ("yes", "no")))
 
 
@@ -70,8 +70,8 @@ def consent_parts(t: Texts, ctx: StepContext) -> list[str]:
     """The consent information, as short messages; the question follows on its own."""
     config = ctx.config
     values = {
-        "organisation": config.organisation_name,
-        "draft_hours": f"{config.draft_hours:g}",
+        "organisation": config.organisation.name,
+        "draft_hours": f"{config.retention.draft_hours:g}",
         "closed_days": f"{config.retention.closed_case_days:g}",
         "adviser": config.advisers[0].name,
     }
@@ -113,7 +113,7 @@ def _adviser(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
     config = ctx.config
     lines = [t("adviser.prompt")]
     for adviser in config.advisers:
-        profile = adviser_profile(adviser, conv.lang, config.default_language)
+        profile = adviser_profile(adviser, conv.lang, config.bot.default_language)
         lines.append(
             t("adviser.profile", name=adviser.name, profile=profile) if profile else adviser.name
         )
@@ -245,6 +245,6 @@ def ask(conv: Conversation, ctx: StepContext) -> Reply:
     question = QUESTIONS[conv.state](conv, ctx, t)
     if conv.state in ASKING_STATES:
         # A way out at every step: stop, pause (how long a draft waits) or erase.
-        way_out = t("intake.way_out", hours=f"{ctx.config.draft_hours:g}")
+        way_out = t("intake.way_out", hours=f"{ctx.config.retention.draft_hours:g}")
         question = replace(question, text=f"{question.text}\n\n{way_out}")
     return question

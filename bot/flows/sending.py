@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.flows.conversation import Conversation, Handoff, StepContext
 from bot.flows.hours import describe_hours, describe_next, next_working_start
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 
 
 def build_handoff(conv: Conversation, ctx: StepContext) -> Handoff:
@@ -29,7 +29,9 @@ def sent_text(handoff: Handoff, ctx: StepContext, t: Texts) -> str:
     service and when they work; never a promise of contact within days."""
     case_ref = handoff.case_ref
     if not handoff.payload["urgent"]:
-        first = t("sent.text", case_ref=case_ref, days=ctx.config.contact_within_working_days)
+        first = t(
+            "sent.text", case_ref=case_ref, days=ctx.config.organisation.contact_within_working_days
+        )
         return f"{first}\n\n{t('sent.after')}"
     adviser = ctx.config.adviser(handoff.adviser_id)
     parts = [

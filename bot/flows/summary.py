@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config import Config, Resource
-from bot.texts import LANGUAGE_NAME_KEY, Texts
+from bot.texts.catalog import LANGUAGE_NAME_KEY, Texts
 
 Line = tuple[str, str]
 
@@ -108,12 +108,15 @@ def handoff_lines(payload: dict[str, Any], t: Texts, config: Config) -> list[Lin
     lines += [
         (t("handoff.label.channel"), payload["channel"]),
         (t("handoff.label.language"), payload["language"]),
-        (t("handoff.label.sent_at"), local_time(payload["created_at"], config.timezone)),
+        (
+            t("handoff.label.sent_at"),
+            local_time(payload["created_at"], config.organisation.timezone),
+        ),
         (
             t("handoff.label.consent"),
             t(
                 "handoff.consent",
-                at=local_time(consent["at"], config.timezone),
+                at=local_time(consent["at"], config.organisation.timezone),
                 version=consent["version"],
             ),
         ),
@@ -134,7 +137,7 @@ def emergency_text(t: Texts, config: Config) -> str:
             t(
                 "emergency.line",
                 name=r.name,
-                description=r.describe(t.lang, config.default_language),
+                description=r.describe(t.lang, config.bot.default_language),
             )
             for r in resources
         ]
@@ -168,7 +171,9 @@ def mydata_text(
     parts = [t("mydata.intro"), t("mydata.language", language=t(LANGUAGE_NAME_KEY))]
     consent = answers.get("consent")
     if consent:
-        parts.append(t("mydata.consent", at=local_time(consent["at"], config.timezone)))
+        parts.append(
+            t("mydata.consent", at=local_time(consent["at"], config.organisation.timezone))
+        )
     if any(key != "consent" for key in answers):
         parts.append(f"{t('mydata.answers')}\n{format_lines(answer_lines(answers, t, config))}")
     else:

@@ -22,7 +22,7 @@ from bot.line.terms import (
 )
 from bot.store import SqliteStore, StoreError
 from bot.store.line_records import OPEN, TO_ADVISER, TO_EMPLOYEE, DueTimer, RelayNote
-from bot.waking import sleep_until_due
+from bot.util.waking import sleep_until_due
 
 log = logging.getLogger(__name__)
 

@@ -25,10 +25,10 @@ from bot.line.terms import (
 )
 from bot.report.tallies import first_contact_tally
 from bot.store import SqliteStore, StoreError
+from bot.store.base import VersionConflict
 from bot.store.line_records import OPEN, TO_EMPLOYEE, AdviserStep, CaseInfo, RelayNote, Timer
 from bot.store.stat_records import Tally
-from bot.store.versions import VersionConflict
-from bot.texts import Catalog, Texts
+from bot.texts.catalog import Catalog, Texts
 
 # Command words in English and Dutch; what they do is explained in the adviser's texts.
 _COMMANDS = {

@@ -20,7 +20,7 @@ from bot.report.tallies import activity_tally, registration_tally
 from bot.store import SqliteStore
 from bot.store.line_records import CaseInfo
 from bot.store.stat_records import Registration
-from bot.texts import Catalog, Texts
+from bot.texts.catalog import Catalog, Texts
 
 ACTIVITY_KINDS = {
     "information": "information",

@@ -13,13 +13,13 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from bot.config import Config
-from bot.delivery import RetryingDelivery
+from bot.delivery.loop import RetryingDelivery
 from bot.line.render import for_adviser, for_employee
 from bot.messages import Reply
 from bot.sinks.base import DeliveryDeferred, HandoffSink, RecipientGone, ThreadPost
 from bot.store import SqliteStore
 from bot.store.line_records import TO_ADVISER, PendingRelay
-from bot.texts import Catalog
+from bot.texts.catalog import Catalog
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,9 @@ class RelayWorker(RetryingDelivery[PendingRelay, str]):
         clock: Callable[[], float],
         batch: int = 20,
     ) -> None:
-        super().__init__(clock, config.retry_initial_seconds, config.retry_max_seconds, batch)
+        super().__init__(
+            clock, config.outbox.retry_initial_seconds, config.outbox.retry_max_seconds, batch
+        )
         self._store = store
         self._sink = sink
         self._catalog = catalog

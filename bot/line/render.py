@@ -7,7 +7,7 @@ from bot.flows.conversation import AFTERCARE_QUESTION
 from bot.messages import Choice, Reply
 from bot.sinks.base import ThreadText
 from bot.store.line_records import PendingRelay
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 
 
 def adviser_name(config: Config, adviser_id: str) -> str:

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from bot.config import Config
 from bot.sinks.base import DeliveryDeferred, HandoffSink, ThreadPost, ThreadText
 from bot.store import SqliteStore, StoreError
-from bot.texts import Catalog
+from bot.texts.catalog import Catalog
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ _UNIT_SECONDS = {"d": _DAY, "w": 7 * _DAY, "h": 3600.0, "u": 3600.0, "m": 60.0}
 
 def zone(config: Config) -> ZoneInfo:
     try:
-        return ZoneInfo(config.timezone)
+        return ZoneInfo(config.organisation.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
 
@@ -70,8 +70,8 @@ def opening_timers(
         created,
         care.reply_reminder_working_days,
         zone(config),
-        config.public_holidays,
-        config.days_off,
+        config.organisation.public_holidays,
+        config.organisation.days_off,
     )
     return (Timer(REPLY_REMINDER, due),)
 

@@ -23,7 +23,6 @@ from nio import (
 )
 
 from bot.config import Adviser, Config
-from bot.failures import describe_failure
 from bot.line.desk import AdviserDesk, desk_help
 from bot.matrix.render import without_reply_fallback
 from bot.matrix.sender_trust import sender_problem
@@ -31,6 +30,7 @@ from bot.matrix.session import MatrixSession
 from bot.sinks.base import DeliveryDeferred, ThreadPost, ThreadText
 from bot.sinks.matrix_room import MatrixRoomSink
 from bot.store import SqliteStore
+from bot.util.failures import describe_failure
 
 log = logging.getLogger(__name__)
 

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 
 from nio import AsyncClient, MatrixRoom
 
-from bot.locks import KeyedLocks
 from bot.matrix.errors import HomeserverUnreachable, MatrixHttpError
 from bot.matrix.session import MatrixSession
 from bot.matrix.trust import DeviceTrust, device_trust
 from bot.matrix.withheld import Device, WithheldNotices, left_out
+from bot.util.locks import KeyedLocks
 
 log = logging.getLogger(__name__)
 

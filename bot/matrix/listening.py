@@ -13,7 +13,7 @@ import logging
 from bot.matrix.errors import HomeserverUnreachable, MatrixHttpError
 from bot.matrix.http import NETWORK_ERRORS
 from bot.matrix.session import MatrixSession
-from bot.observe import NO_OBSERVER, Observer
+from bot.ops.observe import NO_OBSERVER, Observer
 
 _RETRY_MAX_SECONDS = 60.0
 

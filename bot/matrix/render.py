@@ -10,7 +10,7 @@ from typing import Any
 from bot.config import Config
 from bot.flows.summary import handoff_lines, handoff_text
 from bot.messages import Choice
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 
 # The quoted original that clients put above a reply ("> <@bot:x> ...").
 _REPLY_FALLBACK = re.compile(r"\A(?:>[^\n]*\n)+\n")

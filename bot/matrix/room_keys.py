@@ -17,8 +17,8 @@ from collections.abc import Awaitable, Callable
 
 from nio import AsyncClient
 
-from bot.failures import describe_failure
 from bot.matrix.forget import drop_inbound_session
+from bot.util.failures import describe_failure
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,7 @@ from nio import AsyncClient, AsyncClientConfig, LoginResponse, SyncError, SyncRe
 from nio.crypto import ENCRYPTION_ENABLED
 
 from bot.config import MatrixSettings
-from bot.crypto import FieldCipher
-from bot.logs import withhold_details
+from bot.keys.crypto import FieldCipher
 from bot.matrix.errors import (
     EncryptionUnavailable,
     HomeserverUnreachable,
@@ -22,6 +21,7 @@ from bot.matrix.errors import (
 from bot.matrix.http import NETWORK_ERRORS, MatrixHttp
 from bot.matrix.identity import CrossSigningKeys, ensure_cross_signed
 from bot.matrix.state import MatrixState
+from bot.ops.logs import withhold_details
 
 log = logging.getLogger(__name__)
 withhold_details("nio")  # nio is imported above: all of its loggers exist now

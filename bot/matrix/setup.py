@@ -10,7 +10,7 @@ from bot.config import Adviser
 from bot.matrix.errors import MatrixHttpError
 from bot.matrix.guard import MEGOLM
 from bot.matrix.session import MatrixSession
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 
 
 def private_room_state() -> list[dict[str, Any]]:

@@ -7,9 +7,9 @@ import secrets
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from bot.crypto import DecryptionError, FieldCipher
-from bot.private_files import replace_file
+from bot.keys.crypto import DecryptionError, FieldCipher
 from bot.store.base import StoreError
+from bot.util.private_files import replace_file
 
 STATE_FILE = "matrix-state.sealed"
 _AAD = b"matrix-state"

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
-from bot.observe import Observer, reason_code
+from bot.ops.observe import Observer, reason_code
 from bot.store.base import Waiting
 from bot.version import program_version
 

@@ -8,7 +8,7 @@ from html import escape
 
 from bot.report.figures import Report, Table
 from bot.report.hiding import SMALL, Cell
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 
 _WIDTH = 700
 _LABEL = 270

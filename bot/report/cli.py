@@ -15,21 +15,23 @@ from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
 from bot.config import Adviser, Config
-from bot.crypto import FieldCipher, read_key_file
+from bot.data_folder import STORE_FILE
+from bot.keys.crypto import FieldCipher, read_key_file
 from bot.line.register_desk import parse_activity
 from bot.report.periods import quarter_of
 from bot.report.register import OUTSIDE, answer, new_state, question_text
 from bot.report.service import FORMATS, annual_report, rendered, texts_for
 from bot.report.tallies import activity_tally, registration_tally
-from bot.runtime import STORE_FILE
 from bot.store import SqliteStore
-from bot.texts import Catalog, load_catalog
+from bot.texts.catalog import Catalog, load_catalog
 
 
 @contextlib.asynccontextmanager
 async def _store(config: Config) -> AsyncIterator[SqliteStore]:
     cipher = FieldCipher(read_key_file(config.key_file))
-    store = await SqliteStore.open(config.data_dir / STORE_FILE, cipher, config.durability)
+    store = await SqliteStore.open(
+        config.bot.data_dir / STORE_FILE, cipher, config.storage.durability
+    )
     try:
         yield store
     finally:
@@ -51,7 +53,7 @@ async def write_report(
     fmt: str | None,
     out: Path | None,
 ) -> int:
-    catalog = load_catalog(config.locales_dir, config.default_language)
+    catalog = load_catalog(config.locales_dir, config.bot.default_language)
     t = texts_for(catalog, config, lang)
     if adviser_id is not None:
         config.adviser(adviser_id)  # an unknown id is a ConfigError, named
@@ -76,7 +78,7 @@ def _adviser(config: Config, adviser_id: str | None) -> Adviser:
 async def add_contact(config: Config, adviser_id: str | None, answers: Iterable[str]) -> int:
     """Ask the registration questions on the terminal; count the answers at the end."""
     adviser = _adviser(config, adviser_id)
-    catalog: Catalog = load_catalog(config.locales_dir, config.default_language)
+    catalog: Catalog = load_catalog(config.locales_dir, config.bot.default_language)
     t = catalog.texts(adviser.language)
     languages = [catalog.texts(lang) for lang in catalog.languages()]
     topics = config.intake.topics
@@ -103,7 +105,7 @@ async def add_contact(config: Config, adviser_id: str | None, answers: Iterable[
 
 async def add_activity(config: Config, adviser_id: str | None, argument: str) -> int:
     adviser = _adviser(config, adviser_id)
-    catalog = load_catalog(config.locales_dir, config.default_language)
+    catalog = load_catalog(config.locales_dir, config.bot.default_language)
     t = catalog.texts(adviser.language)
     now = time.time()
     parsed = parse_activity(argument, now, config)

@@ -12,7 +12,7 @@ from bot.report.hiding import COMPLEMENT, SMALL, Cell, hide_column, pinned
 from bot.report.periods import FIRST_CONTACT_BUCKETS, bucket_upper_bound
 from bot.report.register import CHOICES, NOT_ANSWERED
 from bot.store.stat_records import StatRow
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 
 _BOT_CHANNELS = ("telegram", "matrix", "web", "terminal")
 _ACTIVITY_KINDS = ("information", "training", "other")
@@ -213,7 +213,7 @@ def build_report(
         for kind in _ACTIVITY_KINDS
         if this.get("activity", kind) or last.get("activity", kind)
     )
-    title = t("report.title", year=year, organisation=config.organisation_name)
+    title = t("report.title", year=year, organisation=config.organisation.name)
     hidden = _hidden_lines(tables, b.min_count, folded, year, t)
     return Report(
         year, t.lang, title, scope, b.min_count, tuple(tables), activities, hidden, folded
@@ -221,7 +221,7 @@ def build_report(
 
 
 def _first_contact(b: _Builder) -> list[Table]:
-    t, promise = b.t, b.config.contact_within_working_days
+    t, promise = b.t, b.config.organisation.contact_within_working_days
     buckets = list(FIRST_CONTACT_BUCKETS)
     keys = {"0": "report.same_day", "1": "report.one_working_day"}
     labels = [(v, t(keys.get(v, "report.working_days"), days=v)) for v in buckets]

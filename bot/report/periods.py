@@ -30,7 +30,7 @@ def working_days_between(start: float, end: float, config: Config) -> int:
     days = 0
     while day < last:
         day += timedelta(days=1)
-        if not is_day_off(day, config.public_holidays, config.days_off):
+        if not is_day_off(day, config.organisation.public_holidays, config.organisation.days_off):
             days += 1
     return days
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 
 CASE = "case"  # a case that came through the bot, registered at or after closing
 OUTSIDE = "outside"  # a walk-in, a call or an e-mail, added with !register

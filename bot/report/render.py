@@ -7,7 +7,7 @@ import io
 
 from bot.report.figures import Activity, Line, Report, Table
 from bot.report.hiding import SMALL, Cell
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 
 
 def cell_text(cell: Cell, report: Report, t: Texts) -> str:

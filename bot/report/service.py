@@ -8,11 +8,11 @@ from typing import Protocol
 
 from bot.config import Config
 from bot.report.figures import Report, build_report
-from bot.report.html import html
+from bot.report.html_page import html
 from bot.report.render import cell_text, csv_text, markdown
 from bot.store import Store
 from bot.store.stat_records import StatRow
-from bot.texts import Catalog, Texts
+from bot.texts.catalog import Catalog, Texts
 
 FORMATS = ("html", "md", "csv")
 
@@ -70,4 +70,4 @@ def summary(report: Report, t: Texts) -> str:
 
 
 def texts_for(catalog: Catalog, config: Config, lang: str | None) -> Texts:
-    return catalog.texts(lang if lang and catalog.supports(lang) else config.default_language)
+    return catalog.texts(lang if lang and catalog.supports(lang) else config.bot.default_language)

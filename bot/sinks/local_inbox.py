@@ -17,7 +17,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.crypto import DecryptionError, FieldCipher
+from bot.keys.crypto import DecryptionError, FieldCipher
 from bot.sinks.base import CasePosts, OutgoingHandoff, Receipt, ThreadPost, handoff_txn_id
 from bot.store.aad_upgrade import reseal_under_new_aad
 from bot.store.base import StoreError

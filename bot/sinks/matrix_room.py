@@ -32,7 +32,7 @@ from bot.matrix.session import MatrixSession
 from bot.matrix.trust import DeviceTrust, device_trust, trust_problem
 from bot.matrix.withheld import WithheldNotices, left_out
 from bot.sinks.base import CasePosts, DeliveryDeferred, OutgoingHandoff, Receipt, ThreadPost
-from bot.texts import Catalog, Texts
+from bot.texts.catalog import Catalog, Texts
 
 log = logging.getLogger(__name__)
 

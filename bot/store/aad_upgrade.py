@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import aiosqlite
 
-from bot.crypto import DecryptionError, FieldCipher
+from bot.keys.crypto import DecryptionError, FieldCipher
 from bot.store.base import StoreError
 
 log = logging.getLogger(__name__)

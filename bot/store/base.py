@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-from bot.crypto import UserKey
+from bot.keys.crypto import UserKey
 from bot.sinks.base import Receipt
 from bot.store.line_records import LineStep, NewCase
 from bot.store.stat_records import Tally
-
-if TYPE_CHECKING:
-    from bot.store.versions import StepBase
 
 
 class StoreError(Exception):
@@ -32,6 +29,34 @@ class ConversationRecord:
     state: str
     lang: str
     data: dict[str, Any]  # personal: stored encrypted
+
+
+# Every conversation and case row carries a version, raised by every write. A step
+# names the versions it read; a save whose rows moved on since writes nothing and
+# raises VersionConflict, and the engine runs the step again on the fresh rows. So a
+# cached row that went stale (another process, another window) costs one more read,
+# never a lost or doubled step.
+
+
+class VersionConflict(StoreError):
+    """Another step saved first: nothing was written; read again and step again."""
+
+
+@dataclass(frozen=True, slots=True)
+class OpenLine:
+    """The person's open line to their adviser, as read."""
+
+    case_ref: str
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class StepBase:
+    """What a step starts from: the conversation and the open line, with their versions."""
+
+    record: ConversationRecord | None
+    version: int  # of the conversation row; 0: there was none
+    line: OpenLine | None
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 import aiosqlite
 
-from bot.private_files import create_private
 from bot.store.base import StoreError
+from bot.util.private_files import create_private
 from bot.version import program_version
 
 if TYPE_CHECKING:

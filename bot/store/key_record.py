@@ -12,7 +12,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.crypto import DecryptionError, FieldCipher
+from bot.keys.crypto import DecryptionError, FieldCipher
 from bot.store.base import StoreError
 
 KEY_RECORD_MIGRATION = (

@@ -12,7 +12,7 @@ import aiosqlite
 from bot.store.base import StoreError, Waiting
 
 # The clause the relay worker uses: a relay this process cannot send is not stuck here.
-from bot.store.lines import _deliverable as deliverable_relays
+from bot.store.relays import deliverable_relays
 
 
 class OpsQueries:

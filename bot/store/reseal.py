@@ -15,7 +15,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.crypto import DecryptionError, FieldCipher
+from bot.keys.crypto import DecryptionError, FieldCipher
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
 """SQL for the annual report's counts, and the adviser's registrations in progress.
 
-A mixin of SqliteStore, over the line's queries: it shares the store's connections,
-cipher and write lock. A count is a period (year and quarter), an adviser, a dimension
-and a value, all short codes; it is added to in the transaction of the step that
-causes it.
+A mixin of SqliteStore (bot/store/core.py), over the case events: an adviser's step
+counts in its own transaction. A count is a period (year and quarter), an adviser, a
+dimension and a value, all short codes; it is added to in the transaction of the step
+that causes it.
 """
 
 from __future__ import annotations
@@ -15,15 +15,12 @@ from typing import Any
 
 import aiosqlite
 
-from bot.crypto import DecryptionError
+from bot.keys.crypto import DecryptionError
 from bot.store.base import StoreError
+from bot.store.case_events import CaseEventQueries
 from bot.store.line_records import AdviserStep
-from bot.store.lines import LineQueries
+from bot.store.sealed_fields import registration_aad
 from bot.store.stat_records import CODE, Registration, StatRow, Tally
-
-
-def _registration_aad(thread_key: str) -> bytes:
-    return b"registration\x00" + thread_key.encode()
 
 
 def check_tally(tally: Tally) -> None:
@@ -35,7 +32,7 @@ def check_tally(tally: Tally) -> None:
             raise StoreError("a count holds codes and amounts only")
 
 
-class StatisticsQueries(LineQueries):
+class StatisticsQueries(CaseEventQueries):
     # -- inside the transaction of a step -------------------------------------------------
 
     async def _add_tally(self, db: aiosqlite.Connection, tally: Tally) -> None:
@@ -87,7 +84,7 @@ class StatisticsQueries(LineQueries):
         )
 
     def _seal_registration(self, thread_key: str, state: dict[str, Any]) -> bytes:
-        return self._cipher.seal(json.dumps(state).encode(), _registration_aad(thread_key))
+        return self._cipher.seal(json.dumps(state).encode(), registration_aad(thread_key))
 
     @contextlib.asynccontextmanager
     async def _once(self, event_id: str | None, now: float) -> AsyncIterator[bool]:
@@ -147,7 +144,7 @@ class StatisticsQueries(LineQueries):
             return None
         adviser_id, case_ref, sealed = rows[0]
         try:
-            state = json.loads(self._cipher.open(sealed, _registration_aad(thread_key)))
+            state = json.loads(self._cipher.open(sealed, registration_aad(thread_key)))
         except DecryptionError as exc:
             raise StoreError("a registration cannot be decrypted") from exc
         return Registration(thread_key, adviser_id, case_ref, state)

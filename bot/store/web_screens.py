@@ -14,9 +14,10 @@ from typing import Any
 
 import aiosqlite
 
-from bot.crypto import DecryptionError, FieldCipher, UserKey
+from bot.keys.crypto import DecryptionError, FieldCipher, UserKey
 from bot.store.base import StoreError
 from bot.store.line_records import OPEN
+from bot.store.sealed_fields import screen_aad
 
 
 @dataclass
@@ -55,10 +56,6 @@ class WebPerson:
     lang: str | None  # the conversation's language, if there is one
 
 
-def _screen_aad(user: UserKey) -> bytes:
-    return b"web_screen\x00" + user
-
-
 class WebScreenQueries:
     _db: aiosqlite.Connection
     _cipher: FieldCipher
@@ -73,12 +70,12 @@ class WebScreenQueries:
         if not rows:
             return None
         try:
-            return WebScreen.from_json(self._cipher.open(rows[0][0], _screen_aad(user)))
+            return WebScreen.from_json(self._cipher.open(rows[0][0], screen_aad(user)))
         except (DecryptionError, ValueError, TypeError) as exc:
             raise StoreError("a stored web screen cannot be read") from exc
 
     async def save_web_screen(self, user: UserKey, screen: WebScreen, now: float) -> None:
-        sealed = self._cipher.seal(screen.to_json(), _screen_aad(user))
+        sealed = self._cipher.seal(screen.to_json(), screen_aad(user))
         async with self._write_lock:
             await self._db.execute(
                 "INSERT INTO web_screens (user_key, sealed, updated_at) VALUES (?, ?, ?)"

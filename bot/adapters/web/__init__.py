@@ -18,14 +18,13 @@ from bot.adapters.web.guard import add_security_headers, served_over_https
 from bot.adapters.web.pages import STATIC, logo_type, theme_css
 from bot.adapters.web.screens import Screens, WebSender
 from bot.adapters.web.session import SessionKeys
-from bot.config import Config
-from bot.config_web import WebSettings
-from bot.crypto import KeyMaterial, UserKeyer
+from bot.config import Config, WebSettings
 from bot.engine import Engine
-from bot.failures import describe_failure
+from bot.keys.crypto import KeyMaterial, UserKeyer
 from bot.line.relay import RelayWorker
 from bot.store import SqliteStore
-from bot.texts import Catalog
+from bot.texts.catalog import Catalog
+from bot.util.failures import describe_failure
 
 __all__ = ["CHANNEL", "WebChannel"]
 

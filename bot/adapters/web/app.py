@@ -18,16 +18,15 @@ from bot.adapters.web.guard import CodeThrottle, client_address, served_over_htt
 from bot.adapters.web.pages import Pages
 from bot.adapters.web.screens import Screens, address_of
 from bot.adapters.web.session import COOKIE, Session, SessionKeys, new_receipt_code, normalise_code
-from bot.config import Config
-from bot.config_web import WebSettings
-from bot.crypto import UserKey, UserKeyer
+from bot.config import Config, WebSettings
 from bot.engine import Engine
-from bot.failures import describe_failure
+from bot.keys.crypto import UserKey, UserKeyer
 from bot.messages import Inbound, InboundKind, Reply
-from bot.ratelimit import FloodLimiter
 from bot.store import SqliteStore
 from bot.store.web_screens import WebScreen
-from bot.texts import Catalog, Texts
+from bot.texts.catalog import Catalog, Texts
+from bot.util.failures import describe_failure
+from bot.util.ratelimit import FloodLimiter
 
 CHANNEL = "web"
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from bot.config_web import WebSettings
+from bot.config import WebSettings
 
 CSP = "; ".join(
     (
@@ -95,7 +95,7 @@ def _from_trusted_proxy(request: web.Request, settings: WebSettings) -> bool:
         address = ipaddress.ip_address(peer)
     except ValueError:
         return False
-    return any(address in network for network in settings.trusted_proxies)
+    return any(address in network for network in settings.proxy_networks)
 
 
 _untrusted_proxy_noted = False

@@ -9,10 +9,9 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 
-from bot.config import Config
-from bot.config_web import LOGO_TYPES, WebSettings
+from bot.config import LOGO_TYPES, Config, WebSettings
 from bot.flows.summary import emergency_text
-from bot.texts import Texts
+from bot.texts.catalog import Texts
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -80,7 +79,7 @@ class Pages:
             t=t,
             lang=t.lang,
             languages=languages,
-            organisation=self._config.organisation_name,
+            organisation=self._config.organisation.name,
             has_logo=self._settings.logo_file is not None,
             exit_url=self._settings.exit_url,
             emergency=emergency_text(t, self._config) if template == "help.html" else "",

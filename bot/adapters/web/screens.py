@@ -13,12 +13,12 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
-from bot.crypto import UserKey
-from bot.locks import KeyedLocks
+from bot.keys.crypto import UserKey
 from bot.messages import Reply
 from bot.sinks.base import RecipientGone
 from bot.store import SqliteStore
 from bot.store.web_screens import WebScreen
+from bot.util.locks import KeyedLocks
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from bot.crypto import KeyMaterial
 from bot.flows.answers import CASE_REF_ALPHABET
+from bot.keys.crypto import KeyMaterial
 
 # 20 characters of a 25-letter alphabet: log2(25) * 20 = 92.9 random bits.
 CODE_LENGTH = 20

@@ -1,0 +1,49 @@
+"""`vertrouwd report`, `report add` and `report activity`: the annual report, and the
+adviser's registrations outside the bot. What they do is in bot/report/cli.py."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from bot.commands import Subcommands
+from bot.config import Config
+
+
+def add_parser(commands: Subcommands, common: argparse.ArgumentParser) -> None:
+    report = commands.add_parser(
+        "report", parents=[common], help="the annual report, and registrations outside the bot"
+    )
+    report.add_argument("--year", type=int, default=datetime.now().year, help="calendar year")
+    scope = report.add_mutually_exclusive_group()
+    scope.add_argument("--adviser", help="only this adviser's counts (adviser id)")
+    scope.add_argument("--all", action="store_true", help="every adviser together (default)")
+    report.add_argument("--lang", help="language of the report, e.g. nl or en")
+    report.add_argument("--format", choices=["html", "md", "csv"], help="default: html")
+    report.add_argument("--out", type=Path, help="write to this file instead of stdout")
+    report.set_defaults(entry=report_command)
+    parts = report.add_subparsers(dest="report_command")
+    add = parts.add_parser(
+        "add", parents=[common], help="register a contact outside the bot (asks the questions)"
+    )
+    add.add_argument("--adviser", help="the adviser registering (default: the first)")
+    activity = parts.add_parser(
+        "activity", parents=[common], help="count preventive work: DATE PARTICIPANTS [KIND]"
+    )
+    activity.add_argument("words", nargs="+", help="e.g. 2026-03-12 25 training")
+    activity.add_argument("--adviser", help="the adviser (default: the first)")
+
+
+def report_command(config: Config, args: argparse.Namespace) -> int:
+    from bot.report.cli import add_activity, add_contact, write_report
+
+    if args.report_command == "add":
+        return asyncio.run(add_contact(config, args.adviser, sys.stdin))
+    if args.report_command == "activity":
+        return asyncio.run(add_activity(config, args.adviser, " ".join(args.words)))
+    return asyncio.run(
+        write_report(config, args.year, args.adviser, args.lang, args.format, args.out)
+    )

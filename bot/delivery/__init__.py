@@ -1,0 +1,1 @@
+"""Delivering persisted queues: the shared retry loop and the outbox of handoffs."""

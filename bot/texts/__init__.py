@@ -1,0 +1,1 @@
+"""The texts the bot says: loaded from ``locales/``, validated, reloaded while running."""

@@ -1,0 +1,260 @@
+"""The texts the bot says: loaded from ``locales/<lang>.toml``, validated, looked up by key.
+
+Code refers to keys only. A language missing a key falls back to the default
+language for that key, so a half-translated new locale still works.
+"""
+
+from __future__ import annotations
+
+import logging
+import string
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from bot.flows.danger.detector import DangerDetector
+from bot.flows.danger.patterns import PatternError
+
+log = logging.getLogger(__name__)
+
+MESSAGE_MAX_CHARS = 4096  # Telegram's limit for one message
+LANGUAGE_NAME_KEY = "meta.language_name"
+# Not a message but the danger detector's patterns (bot/flows/danger/): no length
+# limit, no placeholders; checked by compiling them.
+DANGER_PATTERNS_KEY = "safety.patterns"
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.file}: {self.key}: {self.message}"
+            if self.key
+            else f"{self.file}: {self.message}"
+        )
+
+
+class TextsInvalid(Exception):
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def _flatten(table: Mapping[str, Any], prefix: str, out: dict[str, Any]) -> None:
+    for key, value in table.items():
+        full = f"{prefix}{key}"
+        if isinstance(value, dict):
+            _flatten(value, f"{full}.", out)
+        else:
+            out[full] = value
+
+
+def placeholders(text: str) -> frozenset[str]:
+    """The named fields of a format string; raises ValueError on broken braces."""
+    names = set()
+    for _literal, field, _spec, _conversion in string.Formatter().parse(text):
+        if field is not None:
+            if not field.isidentifier():
+                raise ValueError(f"placeholder {{{field}}} is not a plain name")
+            names.add(field)
+    return frozenset(names)
+
+
+def _read_locale(path: Path) -> tuple[dict[str, str], list[Problem]]:
+    problems: list[Problem] = []
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        return {}, [Problem(path.name, "", f"not valid TOML: {exc}")]
+    except (OSError, UnicodeDecodeError) as exc:
+        return {}, [Problem(path.name, "", f"cannot be read: {exc}")]
+    flat: dict[str, Any] = {}
+    _flatten(document, "", flat)
+    texts: dict[str, str] = {}
+    for key, value in flat.items():
+        if not isinstance(value, str):
+            problems.append(Problem(path.name, key, "must be text"))
+        elif not value.strip():
+            problems.append(Problem(path.name, key, "is empty"))
+        elif key == DANGER_PATTERNS_KEY:
+            problem = _pattern_problem(path, key, value)
+            if problem is None:
+                texts[key] = value
+            else:
+                problems.append(problem)
+        elif len(value) > MESSAGE_MAX_CHARS:
+            problems.append(
+                Problem(
+                    path.name, key, f"is {len(value)} characters; the limit is {MESSAGE_MAX_CHARS}"
+                )
+            )
+        else:
+            try:
+                placeholders(value)
+            except ValueError as exc:
+                problems.append(Problem(path.name, key, f"has a broken placeholder ({exc})"))
+                continue
+            texts[key] = value
+    return texts, problems
+
+
+def _pattern_problem(path: Path, key: str, source: str) -> Problem | None:
+    try:
+        DangerDetector.from_sources({path.stem: source})
+    except PatternError as exc:
+        where = f"pattern line {exc.line}"
+        line = _file_line(path, key, exc.line)
+        if line is not None:
+            where += f" (line {line} of the file)"
+        return Problem(path.name, key, f"{where}: {exc.detail}")
+    return None
+
+
+def _file_line(path: Path, key: str, line: int) -> int | None:
+    """Where line ``line`` of the multi-line text ``key`` stands in the file, when the
+    file spells it plainly (a best effort: only to point an editor to it)."""
+    section, name = key.rsplit(".", 1)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    current = ""
+    for number, text in enumerate(lines, start=1):
+        stripped = text.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            current = stripped.strip("[]").strip()
+        elif current == section and stripped.split("=", 1)[0].strip() == name:
+            value = stripped.split("=", 1)[1].strip()
+            for quotes in ('"""', "'''"):
+                if value.startswith(quotes):
+                    # TOML drops a newline right after the opening quotes.
+                    first = number + 1 if value == quotes else number
+                    return first + line - 1
+            return None
+    return None
+
+
+def check_locales(
+    locales_dir: Path, default_language: str | None = None
+) -> tuple[dict[str, dict[str, str]], list[Problem]]:
+    """Read every locale and compare them: same placeholders everywhere, and each key in
+    each file. With ``default_language`` given, only that one must have every key: the
+    others may still miss some (see ``missing_texts``), which then fall back to it."""
+    files = sorted(locales_dir.glob("*.toml"))
+    if not files:
+        return {}, [Problem(str(locales_dir), "", "no locale files (*.toml) found")]
+    locales: dict[str, dict[str, str]] = {}
+    raw_keys: dict[str, set[str]] = {}
+    problems: list[Problem] = []
+    for path in files:
+        texts, found = _read_locale(path)
+        problems.extend(found)
+        locales[path.stem] = texts
+        raw_keys[path.stem] = set(texts) | {p.key for p in found if p.key}
+    all_keys = set().union(*raw_keys.values())
+    strict = default_language is None or default_language not in raw_keys
+    for lang, keys in raw_keys.items():
+        if strict or lang == default_language:
+            for key in sorted(all_keys - keys):
+                problems.append(Problem(f"{lang}.toml", key, "is missing"))
+    for key in sorted(all_keys - {DANGER_PATTERNS_KEY}):
+        shapes = {lang: placeholders(texts[key]) for lang, texts in locales.items() if key in texts}
+        if len(set(shapes.values())) > 1:
+            detail = ", ".join(
+                f"{lang}.toml has {{{'}, {'.join(sorted(names))}}}"
+                if names
+                else f"{lang}.toml has none"
+                for lang, names in sorted(shapes.items())
+            )
+            for lang in sorted(shapes):
+                problems.append(Problem(f"{lang}.toml", key, f"placeholders differ: {detail}"))
+    return locales, problems
+
+
+def missing_texts(locales: Mapping[str, Mapping[str, str]], default_language: str) -> list[Problem]:
+    """The texts a language does not have yet: the default language's are used."""
+    reference = set(locales.get(default_language, {}))
+    return [
+        Problem(f"{lang}.toml", key, f"still missing; the {default_language} text is used")
+        for lang, texts in sorted(locales.items())
+        for key in sorted(reference - set(texts))
+    ]
+
+
+class _KeepMissing(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+class Texts:
+    """The texts of one language, with the default language as fallback per key."""
+
+    def __init__(self, lang: str, own: Mapping[str, str], fallback: Mapping[str, str]) -> None:
+        self.lang = lang
+        self._own = own
+        self._fallback = fallback
+
+    def __call__(self, key: str, **params: Any) -> str:
+        template = self._own.get(key) or self._fallback.get(key)
+        if template is None:
+            log.error("text key missing in every locale: %s", key)
+            return key
+        if not params and "{" not in template:
+            return template
+        return template.format_map(_KeepMissing(params))
+
+    def has(self, key: str) -> bool:
+        return key in self._own or key in self._fallback
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """All loaded locales. Immutable: a reload builds a new catalog."""
+
+    locales: Mapping[str, Mapping[str, str]]
+    default_language: str
+
+    def languages(self) -> tuple[str, ...]:
+        return tuple(sorted(self.locales))
+
+    def supports(self, lang: str | None) -> bool:
+        return lang is not None and lang in self.locales
+
+    @cached_property
+    def _texts(self) -> dict[str, Texts]:
+        fallback = self.locales[self.default_language]
+        return {lang: Texts(lang, own, fallback) for lang, own in self.locales.items()}
+
+    def texts(self, lang: str) -> Texts:
+        return self._texts.get(lang) or self._texts[self.default_language]
+
+    @cached_property
+    def danger_detector(self) -> DangerDetector:
+        """Hears danger in a message, with the patterns of every loaded language (people
+        mix languages). The patterns were checked when the locales were loaded."""
+        return DangerDetector.from_sources(
+            {
+                lang: own[DANGER_PATTERNS_KEY]
+                for lang, own in sorted(self.locales.items())
+                if DANGER_PATTERNS_KEY in own
+            }
+        )
+
+
+def load_catalog(locales_dir: Path, default_language: str) -> Catalog:
+    """Load and validate every locale; raises TextsInvalid listing every problem."""
+    locales, problems = check_locales(locales_dir, default_language)
+    if default_language not in locales and not problems:
+        problems.append(
+            Problem(f"{default_language}.toml", "", "the default language has no locale file")
+        )
+    if problems:
+        raise TextsInvalid(problems)
+    return Catalog(locales=locales, default_language=default_language)
