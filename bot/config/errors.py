@@ -7,7 +7,6 @@ bounds, choices and descriptions are read from the schema itself.
 
 from __future__ import annotations
 
-import difflib
 import re
 from typing import Any
 
@@ -52,6 +51,8 @@ def _value(raw: Any, steps: list[str | int]) -> Any:
 
 
 def _unknown(schema: type, steps: list[str | int], key: str) -> str:
+    import difflib  # only when a key is wrong: not at every start
+
     table, _ = schema_at(schema, steps)
     known = [f.encode_name for f in table.fields] if isinstance(table, mi.StructType) else []
     close = difflib.get_close_matches(key, known, n=1)
