@@ -9,12 +9,14 @@ from typing import Any
 
 from bot.config import Config
 from bot.flows.answers import new_case_ref
+from bot.flows.commands import SLASH_COMMAND
 from bot.flows.conversation import Conversation, LineAction, Step, StepContext
+from bot.flows.danger.tiers import DangerScore
 from bot.flows.intake import step as intake_step
 from bot.flows.repeats import already_sent
 from bot.keys.crypto import UserKey, UserKeyer
 from bot.line.terms import opening_timers
-from bot.messages import Inbound, Reply
+from bot.messages import Inbound, InboundKind, Reply
 from bot.ops.observe import NO_OBSERVER, Observer
 from bot.report.tallies import handoff_tally
 from bot.store import (
@@ -113,6 +115,7 @@ class Engine:
         on_handoff: Callable[[], None],
         on_handoff_coming: Callable[[str], None] = lambda adviser_id: None,
         on_line: Callable[[], None] = lambda: None,
+        score: Callable[[str], Awaitable[DangerScore | None]] | None = None,
     ) -> None:
         self._store = store
         self._catalog = catalog
@@ -122,6 +125,7 @@ class Engine:
         self._on_handoff = on_handoff
         self._on_handoff_coming = on_handoff_coming
         self._on_line = on_line
+        self._score = score
         self._locks: KeyedLocks[UserKey] = KeyedLocks()
         self._flood = FloodLimiter(config.limits.burst_messages, config.limits.messages_per_minute)
         self.observer: Observer = NO_OBSERVER  # counts for the metrics, never content
@@ -192,13 +196,23 @@ class Engine:
             record = None
         return _texts_for(self._catalog(), record, language_hint)(key, **values)
 
+    async def _danger_score(self, inbound: Inbound) -> DangerScore | None:
+        """The learned scorer's view of what the person typed; a press costs nothing."""
+        text = (inbound.text or "").strip()
+        if self._score is None or inbound.kind is not InboundKind.MESSAGE or not text:
+            return None
+        if SLASH_COMMAND.match(text):
+            return None
+        return await self._score(text)
+
     async def _step(self, user: UserKey, inbound: Inbound, deliver: Deliver) -> None:
         now = self._clock()
         catalog = self._catalog()
         stored: ConversationRecord | None = None
         try:
+            score = await self._danger_score(inbound)
             try:
-                saved = await self._versioned_step(user, inbound, catalog, now)
+                saved = await self._versioned_step(user, inbound, catalog, now, score)
             except UnreadableRecord:
                 await self._unreadable_conversation(user, inbound, deliver, catalog, now)
                 return
@@ -250,7 +264,12 @@ class Engine:
         await deliver([Reply("\n\n".join(parts))])
 
     async def _versioned_step(
-        self, user: UserKey, inbound: Inbound, catalog: Catalog, now: float
+        self,
+        user: UserKey,
+        inbound: Inbound,
+        catalog: Catalog,
+        now: float,
+        score: DangerScore | None,
     ) -> tuple[ConversationRecord | None, Step] | None:
         """Read, step and save until a save wins (another process or window may save
         first: then the step runs again on what it saved). None: already handled."""
@@ -273,7 +292,7 @@ class Engine:
                 else None
             )
             asked = loaded.question_token if loaded is not None else None
-            step = self._flow_step(loaded, stored, inbound, catalog, now, line, answered)
+            step = self._flow_step(loaded, stored, inbound, catalog, now, line, answered, score)
             record = (
                 ConversationRecord(
                     step.conversation.state,
@@ -323,6 +342,7 @@ class Engine:
         now: float,
         line: str | None,
         answered: str | None,
+        score: DangerScore | None,
     ) -> Step:
         ctx = StepContext(
             now=datetime.fromtimestamp(now, UTC),
@@ -331,6 +351,7 @@ class Engine:
             channel=inbound.channel,
             new_case_ref=new_case_ref,
             line=line,
+            danger_score=score,
         )
         if loaded is not None and stored is not None:
             repeat = already_sent(loaded, answered, stored.data.get(SENT_FROM), ctx)

@@ -26,6 +26,7 @@ from bot.line.relay import RelayWorker
 from bot.line.retention import RetentionWorker
 from bot.ops.logs import keep_content_out_of_logs
 from bot.ops.observe import NO_OBSERVER, Observer
+from bot.scorer.service import ScoringService
 from bot.sinks.base import HandoffSink
 from bot.sinks.local_inbox import LocalInbox
 from bot.store import SqliteStore, StoreError
@@ -196,6 +197,9 @@ async def open_runtime(
             timers.wake()
 
         desk = AdviserDesk(store, config, lambda: texts.current, clock, line_changed)
+        scoring = ScoringService()
+        scoring.start()  # the model loads in the background while the rest starts
+        resources.push_async_callback(scoring.close)
         engine = Engine(
             store,
             lambda: texts.current,
@@ -205,6 +209,7 @@ async def open_runtime(
             worker.wake,
             sink.prepare,
             on_line=relay.wake,
+            score=scoring.score,
         )
         runtime = Runtime(
             config, texts, store, inbox, worker, engine, relay, timers, desk, sink, session

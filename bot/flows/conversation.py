@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.config import Config
+from bot.flows.danger.tiers import DangerScore
 from bot.messages import Reply
 from bot.texts.catalog import Catalog
 
@@ -130,3 +131,6 @@ class StepContext:
     new_case_ref: Callable[[], str]
     # The case reference of the person's open line to their adviser, if any.
     line: str | None = None
+    # The learned scorer's view of what the person typed (None: nothing typed, or no
+    # scorer): computed before the step, off the event loop.
+    danger_score: DangerScore | None = None

@@ -8,6 +8,7 @@ from dataclasses import replace
 from bot.flows.answers import match_choice
 from bot.flows.commands import COMMANDS, SLASH_COMMAND, run_command, word_command
 from bot.flows.conversation import AFTERCARE_QUESTION, Conversation, LineAction, Step, StepContext
+from bot.flows.danger.tiers import DESCRIPTION_FLAG, NOTHING, Heard, Strength, hear
 from bot.flows.handlers import HANDLERS, Answer, Outcome, detour, stop_line
 from bot.flows.machine import INTAKE_STATES
 from bot.flows.questions import ask, free_text_limit
@@ -32,8 +33,8 @@ def clean_text(text: str) -> str:
     ).strip()
 
 
-def _mentions_danger(text: str, ctx: StepContext) -> bool:
-    return ctx.catalog.danger_detector.detect(text) is not None
+def _hear(text: str, ctx: StepContext) -> Heard:
+    return hear(ctx.catalog.danger_detector.detect(text), ctx.danger_score)
 
 
 def _intro(conv: Conversation, ctx: StepContext, t: Texts, out: Outcome) -> None:
@@ -55,7 +56,8 @@ def _aftercare(choice: str, ctx: StepContext, t: Texts, out: Outcome) -> None:
 def _to_adviser(text: str, ctx: StepContext, t: Texts, out: Outcome) -> None:
     """Typed at the menu while the line is open: a message for the adviser."""
     assert ctx.line is not None
-    out.line = LineAction("message", text, urgent=out.danger_heard)
+    # A moderate signal reaches the adviser flagged as well: they read it first.
+    out.line = LineAction("message", text, urgent=out.danger_heard or out.gentle)
     out.say(t("line.queued_urgent" if out.danger_heard else "line.queued"))
 
 
@@ -63,7 +65,7 @@ def _not_understood(t: Texts, out: Outcome) -> None:
     if out.danger_heard:
         out.comfort(t)  # heard, not misunderstood
     else:
-        out.say(t("input.not_understood"))
+        out.say(t("input.not_understood"))  # the gentle line follows, where it is due
 
 
 def _answer(conv: Conversation, inbound: Inbound, ctx: StepContext, t: Texts, out: Outcome) -> None:
@@ -168,23 +170,37 @@ def step(stored: Conversation | None, inbound: Inbound, ctx: StepContext) -> Ste
     out = Outcome()
     raw = inbound.text or ""
     is_command = SLASH_COMMAND.match(raw.strip()) is not None
-    if (
-        inbound.kind is InboundKind.MESSAGE
-        and raw
-        and not is_command
-        and _mentions_danger(raw, ctx)
-    ):
+    heard = (
+        _hear(raw, ctx)
+        if inbound.kind is InboundKind.MESSAGE and raw and not is_command
+        else NOTHING
+    )
+    if heard.strength is Strength.STRONG:
         out.danger_heard = True
-        out.show_emergency(t, ctx.config)
+        out.show_emergency(t, ctx.config, heard.category)
+    out.gentle = heard.strength is Strength.GENTLE
+    description = conv.answers.get("description")
 
     _dispatch(conv, inbound, raw, ctx, t, out)
 
+    if conv.answers.get("description") != description:
+        _flag_description(conv, heard)
     if out.danger_heard:
         if out.line is None or out.line.kind != "message":
             out.comfort(t)
         if _may_offer_urgent(conv, out):
             detour(conv, "offer_urgent", ctx)
+    elif out.gentle and (out.line is None or out.line.kind != "message"):
+        out.say(t("safety.gentle"))  # beside the normal answer, never instead of it
     return _finish(conv, ctx, out)
+
+
+def _flag_description(conv: Conversation, heard: Heard) -> None:
+    """A description that may tell of danger reaches the adviser flagged."""
+    if heard.strength is Strength.NONE:
+        conv.answers.pop(DESCRIPTION_FLAG, None)
+    else:
+        conv.answers[DESCRIPTION_FLAG] = heard.strength.name.lower()
 
 
 def _finish(conv: Conversation, ctx: StepContext, out: Outcome) -> Step:
