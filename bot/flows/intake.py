@@ -20,6 +20,8 @@ from bot.texts.catalog import Texts
 _BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
 # Where an urgent mark can be offered: after consent, inside the request.
 _NO_OFFER = ("consent", "urgent_offer", "too_long")
+# From this many words, free text where a choice was asked is someone telling.
+TELLING_WORDS = 3
 
 
 def clean_text(text: str) -> str:
@@ -61,9 +63,18 @@ def _to_adviser(text: str, ctx: StepContext, t: Texts, out: Outcome) -> None:
     out.say(t("line.queued_urgent" if out.danger_heard else "line.queued"))
 
 
-def _not_understood(t: Texts, out: Outcome) -> None:
+def _telling(text: str) -> bool:
+    """Words enough to be someone starting to tell, not a choice typed wrong."""
+    return len(text.split()) >= TELLING_WORDS
+
+
+def _not_understood(conv: Conversation, text: str, t: Texts, out: Outcome) -> None:
+    """Free text where a choice was asked. Only a slip gets "not understood"; someone
+    telling is thanked and told where their words can go (they are not kept here)."""
     if out.danger_heard:
         out.comfort(t)  # heard, not misunderstood
+    elif _telling(text):
+        out.say(t("menu.told" if conv.state == "menu" else "input.told"))
     else:
         out.say(t("input.not_understood"))  # the gentle line follows, where it is due
 
@@ -102,7 +113,7 @@ def _free_text(conv: Conversation, text: str, ctx: StepContext, t: Texts, out: O
     limit = free_text_limit(conv.state, ctx.config)
     choices = ask(conv, ctx).choices
     if limit is None:
-        _not_understood(t, out)
+        _not_understood(conv, text, t, out)
     elif text.isdigit() and conv.state != "phone":
         # "2" where only "1" is offered: a slip, not an answer worth storing.
         out.say(t("input.number_unclear", number=text, count=len(choices)))
@@ -150,6 +161,9 @@ def _dispatch(
         _aftercare(inbound.choice, ctx, t, out)
     elif conv.is_new and ctx.line is None:
         _intro(conv, ctx, t, out)
+        first = clean_text(raw)
+        if typed and not out.danger_heard and not command and _telling(first):
+            out.say(t("menu.told"))  # a first message that starts to tell
         if inbound.kind is InboundKind.UNSUPPORTED:
             out.say(t("input.unsupported"))
     elif inbound.kind is InboundKind.RESUME:
@@ -190,7 +204,7 @@ def step(stored: Conversation | None, inbound: Inbound, ctx: StepContext) -> Ste
             out.comfort(t)
         if _may_offer_urgent(conv, out):
             detour(conv, "offer_urgent", ctx)
-    elif out.gentle and (out.line is None or out.line.kind != "message"):
+    elif out.gentle:
         out.say(t("safety.gentle"))  # beside the normal answer, never instead of it
     return _finish(conv, ctx, out)
 

@@ -20,6 +20,9 @@ from bot.flows.danger.tiers import DangerScore, Strength
 from bot.scorer.embedding import Embedder, Vectors, chunks
 
 WEIGHTS_FILE = Path(__file__).resolve().parent / "weights.json"
+# Below this many words the embedding is least sure of itself ("purple" can score high),
+# so the score alone brings at most the gentle line; the patterns hear "zelfmoord".
+SURE_FROM_WORDS = 3
 Matrix = npt.NDArray[np.float64]
 
 
@@ -97,8 +100,11 @@ class DangerScorer:
         scores = probabilities(self.weights, vectors)
         best = int(np.argmax(scores))
         probability = float(scores[best])
+        strength = self.weights.strength(probability)
+        if len(text.split()) < SURE_FROM_WORDS:
+            strength = min(strength, Strength.GENTLE)
         return DangerScore(
             probability,
-            self.weights.strength(probability),
+            strength,
             likeliest_category(self.weights, vectors[best]),
         )

@@ -6,9 +6,9 @@ together. Pure: the score is computed before the step, off the event loop.
 - **gentle**: the normal answer, and one gentle line beside it.
 - **none**: the normal answer.
 
-A pattern the admin wrote is always heard: strong when the scorer agrees at all (or
-is not there), gentle when it finds nothing. A high score alone is strong, a moderate
-one gentle.
+A pattern the admin wrote is always strong: it is explainable and was written for
+exactly these words ("ik zie het niet meer zitten" must never get less than the
+routes, whatever a model thinks). A high score alone is strong, a moderate one gentle.
 """
 
 from __future__ import annotations
@@ -49,8 +49,7 @@ DESCRIPTION_FLAG = "description_danger"
 
 def hear(match: DangerMatch | None, score: DangerScore | None) -> Heard:
     if match is not None:
-        agrees = score is None or score.strength >= Strength.GENTLE
-        return Heard(Strength.STRONG if agrees else Strength.GENTLE, match.category)
+        return Heard(Strength.STRONG, match.category)
     if score is None or score.strength is Strength.NONE:
         return NOTHING
     return Heard(score.strength, score.category)
