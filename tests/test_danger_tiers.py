@@ -127,3 +127,13 @@ async def test_after_the_line_is_stopped_typed_words_are_still_heard(runtime: Ru
     assert employee.texts == [en("menu.told"), gentle_line(en), en("menu.prompt")]
     await employee.say(STRONG_VIOLENCE)
     assert employee.texts[0] == emergency_text(en, runtime.config, "violence")
+
+
+def test_the_committed_weights_were_trained_on_the_corpus_as_it_is():
+    """A corpus line added without training again would be a promise the model does not
+    keep: `python -m bot.scorer.training` writes the weights anew."""
+    from bot.scorer.model import Weights
+    from bot.scorer.training import corpus_digest
+    from tests.conftest import ROOT
+
+    assert Weights.load().corpus_sha256 == corpus_digest(ROOT / "bench" / "safety_corpus")
