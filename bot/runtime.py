@@ -198,7 +198,6 @@ async def open_runtime(
 
         desk = AdviserDesk(store, config, lambda: texts.current, clock, line_changed)
         scoring = ScoringService()
-        scoring.start()  # the model loads in the background while the rest starts
         resources.push_async_callback(scoring.close)
         engine = Engine(
             store,
@@ -236,6 +235,9 @@ async def open_runtime(
             ),
         ]
         resources.push_async_callback(_stop_tasks, tasks)
+        # The model loads in the background once the rest is open (not while databases
+        # are made); a typed message that comes before it is ready waits for it.
+        scoring.start()
         yield runtime
 
 
