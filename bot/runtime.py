@@ -208,7 +208,7 @@ async def open_runtime(
             worker.wake,
             sink.prepare,
             on_line=relay.wake,
-            score=scoring.score,
+            hear=scoring.hear,
         )
         runtime = Runtime(
             config, texts, store, inbox, worker, engine, relay, timers, desk, sink, session

@@ -12,7 +12,8 @@ import pytest
 from bot.flows.summary import emergency_text, handoff_text
 from bot.runtime import Runtime
 from bot.texts.catalog import Texts
-from tests.conftest import Person, asked
+from tests.conftest import FakeClock, Person, asked
+from tests.test_intake_paths import stored_answers
 from tests.test_line import Employee, sent_case, thread
 
 # No pattern fits these; the scorer's answer for each is asserted where it is used.
@@ -137,3 +138,50 @@ def test_the_committed_weights_were_trained_on_the_corpus_as_it_is():
     from tests.conftest import ROOT
 
     assert Weights.load().corpus_sha256 == corpus_digest(ROOT / "bench" / "safety_corpus")
+
+
+async def stored_data(person: Person) -> str:
+    rt = person.runtime
+    record = await rt.store.load_conversation(rt.engine._keyer(person.channel, person.user))
+    return "" if record is None else repr(record.data)
+
+
+async def test_words_told_at_the_menu_are_offered_as_the_description_only_after_consent(
+    person: Person, en: Texts
+):
+    told = "mijn collega zit steeds aan mijn haar en ik wil dat het ophoudt"
+    await person.say("hi")
+    await person.say(told)
+    assert person.texts == [en("menu.told"), en("menu.prompt")]
+    assert told not in await stored_data(person)  # held in memory, not stored
+    await person.pick("intake")
+    assert told not in await stored_data(person)
+    await person.pick("agree")
+    await person.pick("adviser-a")
+    await person.pick("no")
+    await person.pick("bullying")
+    assert person.choice_ids() == ["use_told", "skip"]
+    await person.pick("use_told")
+    assert person.question.text == asked(en, "name.prompt")
+    answers = await stored_answers(person)
+    assert answers is not None and answers["description"] == told  # kept from consent on
+
+
+async def test_held_words_are_let_go_after_half_an_hour_and_when_consent_is_refused(
+    person: Person, clock: FakeClock
+):
+    await person.say("hi")
+    await person.say("ik weet niet goed hoe ik dit moet zeggen maar het gaat niet goed")
+    clock.advance(31 * 60)
+    await person.until_topic()
+    await person.pick("bullying")
+    assert person.choice_ids() == ["skip"]  # forgotten
+    other = Person(person.runtime, "bob")
+    await other.say("hi")
+    await other.say("er gebeurt iets op mijn werk waar ik over wil praten")
+    await other.pick("intake")
+    await other.pick("disagree")  # no consent: the words are let go at once
+    await other.pick("intake")
+    for choice in ("agree", "adviser-a", "no", "bullying"):
+        await other.pick(choice)
+    assert other.choice_ids() == ["skip"]

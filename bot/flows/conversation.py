@@ -118,6 +118,8 @@ class Step:
     replies: tuple[Reply, ...]
     handoff: Handoff | None = None
     line: LineAction | None = None
+    hold: str | None = None  # words told at the menu, for the engine to hold in memory
+    release_hold: bool = False  # the held words are used or refused: let them go
 
 
 @dataclass(frozen=True)
@@ -134,3 +136,6 @@ class StepContext:
     # The learned scorer's view of what the person typed (None: nothing typed, or no
     # scorer): computed before the step, off the event loop.
     danger_score: DangerScore | None = None
+    # What the person told at the menu before any request: held by the engine in
+    # memory only, for a short while, never stored; offered at the description.
+    told: str | None = None

@@ -33,9 +33,10 @@ class Outcome:
     emergency_shown: bool = False
     # The message may tell of danger (strong): never answer it as "not understood".
     danger_heard: bool = False
-    # A moderate signal: the normal answer, and one gentle line beside it.
-    gentle: bool = False
+    gentle: bool = False  # a moderate signal: one gentle line beside the normal answer
     comforted: bool = False
+    hold: str | None = None  # see Step.hold
+    release_hold: bool = False
 
     def say(self, text: str) -> None:
         self.notes.append(Reply(text))

@@ -9,7 +9,7 @@ from bot.flows.answers import match_choice
 from bot.flows.commands import COMMANDS, SLASH_COMMAND, run_command, word_command
 from bot.flows.conversation import AFTERCARE_QUESTION, Conversation, LineAction, Step, StepContext
 from bot.flows.danger.tiers import DESCRIPTION_FLAG, NOTHING, Heard, Strength, hear
-from bot.flows.handlers import HANDLERS, Answer, Outcome, detour, stop_line
+from bot.flows.handlers import HANDLERS, Answer, Outcome, detour, first_part, stop_line
 from bot.flows.machine import INTAKE_STATES
 from bot.flows.questions import ask, free_text_limit
 from bot.messages import Inbound, InboundKind
@@ -71,6 +71,8 @@ def _telling(text: str) -> bool:
 def _not_understood(conv: Conversation, text: str, t: Texts, out: Outcome) -> None:
     """Free text where a choice was asked. Only a slip gets "not understood"; someone
     telling is thanked and told where their words can go (they are not kept here)."""
+    if conv.state == "menu" and _telling(text):
+        out.hold = text  # in memory only, offered at the description after consent
     if out.danger_heard:
         out.comfort(t)  # heard, not misunderstood
     elif _telling(text):
@@ -86,7 +88,7 @@ def _answer(conv: Conversation, inbound: Inbound, ctx: StepContext, t: Texts, ou
         if outdated or inbound.choice not in {c.id for c in question.choices}:
             out.say(t("input.stale_choice"))
             return
-        HANDLERS[conv.state](conv, Answer(choice=inbound.choice), ctx, t, out)
+        _choose(conv, inbound.choice, ctx, t, out)
         return
     text = clean_text(inbound.text or "")
     if not text:
@@ -94,7 +96,7 @@ def _answer(conv: Conversation, inbound: Inbound, ctx: StepContext, t: Texts, ou
         return
     picked = None if inbound.forwarded else match_choice(text, question.choices)
     if picked is not None:
-        HANDLERS[conv.state](conv, Answer(choice=picked), ctx, t, out)
+        _choose(conv, picked, ctx, t, out)
         return
     word = None if inbound.forwarded else word_command(text)
     if word is not None:
@@ -107,6 +109,18 @@ def _answer(conv: Conversation, inbound: Inbound, ctx: StepContext, t: Texts, ou
         HANDLERS["danger"](conv, Answer(choice="yes"), ctx, t, out)
         return
     _free_text(conv, text, ctx, t, out)
+
+
+def _choose(conv: Conversation, choice: str, ctx: StepContext, t: Texts, out: Outcome) -> None:
+    if choice == "use_told" and ctx.told is not None:
+        # Consent is given by now: only from here are the held words kept.
+        told = first_part(ctx.told, ctx.config.intake.description_max_chars)
+        HANDLERS[conv.state](conv, Answer(text=told), ctx, t, out)
+        out.release_hold = True
+        return
+    if conv.state == "consent" and choice == "disagree":
+        out.release_hold = True  # no consent: what they told is let go at once
+    HANDLERS[conv.state](conv, Answer(choice=choice), ctx, t, out)
 
 
 def _free_text(conv: Conversation, text: str, ctx: StepContext, t: Texts, out: Outcome) -> None:
@@ -162,8 +176,10 @@ def _dispatch(
     elif conv.is_new and ctx.line is None:
         _intro(conv, ctx, t, out)
         first = clean_text(raw)
-        if typed and not out.danger_heard and not command and _telling(first):
-            out.say(t("menu.told"))  # a first message that starts to tell
+        if typed and not command and _telling(first):
+            out.hold = first  # in memory only, offered at the description after consent
+            if not out.danger_heard:
+                out.say(t("menu.told"))  # a first message that starts to tell
         if inbound.kind is InboundKind.UNSUPPORTED:
             out.say(t("input.unsupported"))
     elif inbound.kind is InboundKind.RESUME:
@@ -219,17 +235,24 @@ def _flag_description(conv: Conversation, heard: Heard) -> None:
 
 def _finish(conv: Conversation, ctx: StepContext, out: Outcome) -> Step:
     if out.erase:
-        return Step(conversation=None, replies=tuple(out.notes))
+        return Step(conversation=None, replies=tuple(out.notes), release_hold=True)
     if out.line is not None and out.line.kind == "message" and not conv.is_new:
         # The menu on screen stays valid: a confirmation is enough, no new question.
         return Step(conversation=conv, replies=tuple(out.notes), line=out.line)
     conv.is_new = False
     conv.turn += 1
+    if out.hold is not None or out.release_hold:
+        ctx = replace(ctx, told=out.hold)  # the question offers what is held from now
     if out.handoff is not None:
         ctx = replace(ctx, line=out.handoff.case_ref)  # the line opens with the handoff
     elif out.line is not None and out.line.kind == "stop":
         ctx = replace(ctx, line=None)
     question = replace(ask(conv, ctx), question=conv.question_token)
     return Step(
-        conversation=conv, replies=(*out.notes, question), handoff=out.handoff, line=out.line
+        conversation=conv,
+        replies=(*out.notes, question),
+        handoff=out.handoff,
+        line=out.line,
+        hold=out.hold,
+        release_hold=out.release_hold,
     )

@@ -10,7 +10,9 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from bot.flows.commands import SLASH_COMMAND
 from bot.flows.danger.tiers import DangerScore
+from bot.messages import Inbound, InboundKind
 from bot.scorer.model import DangerScorer
 from bot.util.failures import describe_failure
 
@@ -43,6 +45,13 @@ class ScoringService:
         if self._ready is None:
             loop = asyncio.get_running_loop()
             self._ready = loop.run_in_executor(self._executor, shared_scorer)
+
+    async def hear(self, inbound: Inbound) -> DangerScore | None:
+        """The scorer's view of what the person typed; a press or a command costs nothing."""
+        text = (inbound.text or "").strip()
+        if inbound.kind is not InboundKind.MESSAGE or not text or SLASH_COMMAND.match(text):
+            return None
+        return await self.score(text)
 
     async def score(self, text: str) -> DangerScore | None:
         if self._broken:
