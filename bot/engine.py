@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.config import Config
 from bot.flows.answers import new_case_ref
-from bot.flows.conversation import Conversation, LineAction, Step, StepContext
+from bot.flows.conversation import Conversation, LineAction, Step, StepContext, Told
 from bot.flows.danger.tiers import DangerScore
 from bot.flows.intake import step as intake_step
 from bot.flows.repeats import already_sent
@@ -129,7 +129,7 @@ class Engine:
         self._on_line = on_line
         self._hear = hear
         # Words told at the menu before any request: in memory only, never stored.
-        self._told: Held[UserKey, str] = Held(TOLD_SECONDS)
+        self._told: Held[UserKey, Told] = Held(TOLD_SECONDS)
         self._locks: KeyedLocks[UserKey] = KeyedLocks()
         self._flood = FloodLimiter(config.limits.burst_messages, config.limits.messages_per_minute)
         self.observer: Observer = NO_OBSERVER  # counts for the metrics, never content
@@ -270,7 +270,7 @@ class Engine:
         catalog: Catalog,
         now: float,
         score: DangerScore | None,
-        told: str | None,
+        told: Told | None,
     ) -> tuple[ConversationRecord | None, Step] | None:
         """Read, step and save until a save wins (another process or window may save
         first: then the step runs again on what it saved). None: already handled."""
@@ -345,7 +345,7 @@ class Engine:
         now: float,
         line: str | None,
         answered: str | None,
-        heard: tuple[DangerScore | None, str | None],
+        heard: tuple[DangerScore | None, Told | None],
     ) -> Step:
         ctx = StepContext(
             now=datetime.fromtimestamp(now, UTC),

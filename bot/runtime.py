@@ -159,9 +159,10 @@ def _admin_room(runtime: Runtime) -> AdminRoom | None:
 
 @contextlib.asynccontextmanager
 async def open_runtime(
-    config: Config, clock: Callable[[], float] = time.time
+    config: Config, clock: Callable[[], float] = time.time, *, preload_scorer: bool = False
 ) -> AsyncIterator[Runtime]:
-    """Open everything the bot needs; deliver what is due and close it all on exit."""
+    """Open everything the bot needs; deliver what is due and close it all on exit.
+    A serving bot preloads the danger scorer; otherwise it loads at the first words."""
     keep_content_out_of_logs(config.bot.log_level)
     prepare_data_dir(config.bot.data_dir)
     keys = keys_for_data(config)
@@ -237,7 +238,8 @@ async def open_runtime(
         resources.push_async_callback(_stop_tasks, tasks)
         # The model loads in the background once the rest is open (not while databases
         # are made); a typed message that comes before it is ready waits for it.
-        scoring.start()
+        if preload_scorer:
+            scoring.start()
         yield runtime
 
 

@@ -50,7 +50,11 @@ async def test_a_first_message_that_starts_to_tell_is_thanked_with_the_gentle_li
 ):
     await person.say(GENTLE)
     assert person.texts[0] == en("intro.text", organisation="Stichting Voorbeeld")
-    assert person.texts[1:] == [en("menu.told"), gentle_line(en), en("menu.prompt")]
+    assert person.texts[1:] == [
+        en("menu.told", option=en("menu.intake")),
+        gentle_line(en),
+        en("menu.prompt"),
+    ]
 
 
 async def test_at_the_menu_a_moderate_score_adds_one_gentle_line_and_nothing_is_cold(
@@ -58,9 +62,13 @@ async def test_at_the_menu_a_moderate_score_adds_one_gentle_line_and_nothing_is_
 ):
     await person.say("hi")
     await person.say(GENTLE)
-    assert person.texts == [en("menu.told"), gentle_line(en), en("menu.prompt")]
+    assert person.texts == [
+        en("menu.told", option=en("menu.intake")),
+        gentle_line(en),
+        en("menu.prompt"),
+    ]
     await person.say(TELLING)  # telling, no danger: thanked, no routes, no gentle line
-    assert person.texts == [en("menu.told"), en("menu.prompt")]
+    assert person.texts == [en("menu.told", option=en("menu.intake")), en("menu.prompt")]
 
 
 async def test_at_a_choice_question_the_scorer_brings_the_routes_and_the_urgent_offer(
@@ -125,7 +133,11 @@ async def test_after_the_line_is_stopped_typed_words_are_still_heard(runtime: Ru
     await employee.say("/stop")
     await employee.pick("yes")
     await employee.say(GENTLE)
-    assert employee.texts == [en("menu.told"), gentle_line(en), en("menu.prompt")]
+    assert employee.texts == [
+        en("menu.told", option=en("menu.intake")),
+        gentle_line(en),
+        en("menu.prompt"),
+    ]
     await employee.say(STRONG_VIOLENCE)
     assert employee.texts[0] == emergency_text(en, runtime.config, "violence")
 
@@ -152,7 +164,7 @@ async def test_words_told_at_the_menu_are_offered_as_the_description_only_after_
     told = "mijn collega zit steeds aan mijn haar en ik wil dat het ophoudt"
     await person.say("hi")
     await person.say(told)
-    assert person.texts == [en("menu.told"), en("menu.prompt")]
+    assert person.texts == [en("menu.told", option=en("menu.intake")), en("menu.prompt")]
     assert told not in await stored_data(person)  # held in memory, not stored
     await person.pick("intake")
     assert told not in await stored_data(person)
@@ -185,3 +197,35 @@ async def test_held_words_are_let_go_after_half_an_hour_and_when_consent_is_refu
     for choice in ("agree", "adviser-a", "no", "bullying"):
         await other.pick(choice)
     assert other.choice_ids() == ["skip"]
+
+
+async def test_a_danger_story_told_at_the_menu_and_used_as_the_description_keeps_its_weight(
+    person: Person, en: Texts
+):
+    await person.say("hi")
+    await person.say(STRONG_VIOLENCE)
+    assert person.texts[0] == emergency_text(en, person.runtime.config, "violence")
+    await person.pick("intake")
+    for choice in ("agree", "adviser-a", "no", "bullying"):
+        await person.pick(choice)
+    await person.pick("use_told")
+    # The routes again, and the offer to mark the request urgent, as if typed here.
+    assert person.texts[0] == emergency_text(en, person.runtime.config, "violence")
+    assert person.question.text == en("urgent.prompt")
+    answers = await stored_answers(person)
+    assert answers is not None and answers["description_danger"] == "strong"
+
+
+async def test_telling_while_a_request_waits_points_to_it_and_holds_nothing(
+    person: Person, en: Texts
+):
+    await person.until_topic()
+    await person.say("menu")
+    await person.say(TELLING)
+    assert person.texts == [
+        en("menu.told_draft", option=en("menu.continue")),
+        en("menu.prompt"),
+    ]
+    await person.pick("continue")
+    await person.pick("bullying")
+    assert person.choice_ids() == ["skip"]

@@ -74,7 +74,7 @@ async def test_plain_negations_and_work_conflict_are_not_danger(
     await person.say("hi")
     await person.say(phrase)
     # Someone starting to tell is thanked, never "not understood", and no routes.
-    assert person.texts == [en("menu.told"), en("menu.prompt")]
+    assert person.texts == [en("menu.told", option=en("menu.intake")), en("menu.prompt")]
     await person.say("4x")  # a slip: "not understood", which still says where help is
     assert person.texts == [en("input.not_understood"), en("menu.prompt")]
     assert "112" in person.texts[0]

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.config import Config
-from bot.flows.danger.tiers import DangerScore
+from bot.flows.danger.tiers import DangerScore, Heard
 from bot.messages import Reply
 from bot.texts.catalog import Catalog
 
@@ -118,8 +118,17 @@ class Step:
     replies: tuple[Reply, ...]
     handoff: Handoff | None = None
     line: LineAction | None = None
-    hold: str | None = None  # words told at the menu, for the engine to hold in memory
+    hold: Told | None = None  # words told at the menu, for the engine to hold in memory
     release_hold: bool = False  # the held words are used or refused: let them go
+
+
+@dataclass(frozen=True)
+class Told:
+    """Words told at the menu before any request, and how strongly they were heard to
+    tell of danger (the adviser sees that too, if they become the description)."""
+
+    text: str
+    heard: Heard
 
 
 @dataclass(frozen=True)
@@ -138,4 +147,4 @@ class StepContext:
     danger_score: DangerScore | None = None
     # What the person told at the menu before any request: held by the engine in
     # memory only, for a short while, never stored; offered at the description.
-    told: str | None = None
+    told: Told | None = None

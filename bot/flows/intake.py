@@ -7,7 +7,14 @@ from dataclasses import replace
 
 from bot.flows.answers import match_choice
 from bot.flows.commands import COMMANDS, SLASH_COMMAND, run_command, word_command
-from bot.flows.conversation import AFTERCARE_QUESTION, Conversation, LineAction, Step, StepContext
+from bot.flows.conversation import (
+    AFTERCARE_QUESTION,
+    Conversation,
+    LineAction,
+    Step,
+    StepContext,
+    Told,
+)
 from bot.flows.danger.tiers import DESCRIPTION_FLAG, NOTHING, Heard, Strength, hear
 from bot.flows.handlers import HANDLERS, Answer, Outcome, detour, first_part, stop_line
 from bot.flows.machine import INTAKE_STATES
@@ -71,12 +78,16 @@ def _telling(text: str) -> bool:
 def _not_understood(conv: Conversation, text: str, t: Texts, out: Outcome) -> None:
     """Free text where a choice was asked. Only a slip gets "not understood"; someone
     telling is thanked and told where their words can go (they are not kept here)."""
-    if conv.state == "menu" and _telling(text):
+    draft = conv.has_draft()
+    if conv.state == "menu" and _telling(text) and not draft:
         out.hold = text  # in memory only, offered at the description after consent
     if out.danger_heard:
         out.comfort(t)  # heard, not misunderstood
+    elif _telling(text) and conv.state == "menu":
+        told = "menu.told_draft" if draft else "menu.told"
+        out.say(t(told, option=t("menu.continue" if draft else "menu.intake")))
     elif _telling(text):
-        out.say(t("menu.told" if conv.state == "menu" else "input.told"))
+        out.say(t("input.told"))
     else:
         out.say(t("input.not_understood"))  # the gentle line follows, where it is due
 
@@ -113,10 +124,16 @@ def _answer(conv: Conversation, inbound: Inbound, ctx: StepContext, t: Texts, ou
 
 def _choose(conv: Conversation, choice: str, ctx: StepContext, t: Texts, out: Outcome) -> None:
     if choice == "use_told" and ctx.told is not None:
-        # Consent is given by now: only from here are the held words kept.
-        told = first_part(ctx.told, ctx.config.intake.description_max_chars)
-        HANDLERS[conv.state](conv, Answer(text=told), ctx, t, out)
+        # Consent is given by now: only from here are the held words kept, with how
+        # strongly they were heard (the adviser sees it; danger brings the routes).
+        told = ctx.told
+        limit = ctx.config.intake.description_max_chars
+        HANDLERS[conv.state](conv, Answer(text=first_part(told.text, limit)), ctx, t, out)
         out.release_hold = True
+        _flag_description(conv, told.heard)
+        if told.heard.strength is Strength.STRONG:
+            out.danger_heard = True
+            out.show_emergency(t, ctx.config, told.heard.category)
         return
     if conv.state == "consent" and choice == "disagree":
         out.release_hold = True  # no consent: what they told is let go at once
@@ -179,7 +196,7 @@ def _dispatch(
         if typed and not command and _telling(first):
             out.hold = first  # in memory only, offered at the description after consent
             if not out.danger_heard:
-                out.say(t("menu.told"))  # a first message that starts to tell
+                out.say(t("menu.told", option=t("menu.intake")))  # someone starting to tell
         if inbound.kind is InboundKind.UNSUPPORTED:
             out.say(t("input.unsupported"))
     elif inbound.kind is InboundKind.RESUME:
@@ -213,7 +230,7 @@ def step(stored: Conversation | None, inbound: Inbound, ctx: StepContext) -> Ste
 
     _dispatch(conv, inbound, raw, ctx, t, out)
 
-    if conv.answers.get("description") != description:
+    if conv.answers.get("description") != description and inbound.choice != "use_told":
         _flag_description(conv, heard)
     if out.danger_heard:
         if out.line is None or out.line.kind != "message":
@@ -222,7 +239,7 @@ def step(stored: Conversation | None, inbound: Inbound, ctx: StepContext) -> Ste
             detour(conv, "offer_urgent", ctx)
     elif out.gentle:
         out.say(t("safety.gentle"))  # beside the normal answer, never instead of it
-    return _finish(conv, ctx, out)
+    return _finish(conv, ctx, out, heard)
 
 
 def _flag_description(conv: Conversation, heard: Heard) -> None:
@@ -233,7 +250,7 @@ def _flag_description(conv: Conversation, heard: Heard) -> None:
         conv.answers[DESCRIPTION_FLAG] = heard.strength.name.lower()
 
 
-def _finish(conv: Conversation, ctx: StepContext, out: Outcome) -> Step:
+def _finish(conv: Conversation, ctx: StepContext, out: Outcome, heard: Heard) -> Step:
     if out.erase:
         return Step(conversation=None, replies=tuple(out.notes), release_hold=True)
     if out.line is not None and out.line.kind == "message" and not conv.is_new:
@@ -241,8 +258,9 @@ def _finish(conv: Conversation, ctx: StepContext, out: Outcome) -> Step:
         return Step(conversation=conv, replies=tuple(out.notes), line=out.line)
     conv.is_new = False
     conv.turn += 1
-    if out.hold is not None or out.release_hold:
-        ctx = replace(ctx, told=out.hold)  # the question offers what is held from now
+    told = Told(out.hold, heard) if out.hold is not None else None
+    if told is not None or out.release_hold:
+        ctx = replace(ctx, told=told)  # the question offers what is held from now
     if out.handoff is not None:
         ctx = replace(ctx, line=out.handoff.case_ref)  # the line opens with the handoff
     elif out.line is not None and out.line.kind == "stop":
@@ -253,6 +271,6 @@ def _finish(conv: Conversation, ctx: StepContext, out: Outcome) -> Step:
         replies=(*out.notes, question),
         handoff=out.handoff,
         line=out.line,
-        hold=out.hold,
+        hold=told,
         release_hold=out.release_hold,
     )

@@ -20,8 +20,9 @@ from bot.flows.danger.tiers import DangerScore, Strength
 from bot.scorer.embedding import Embedder, Vectors, chunks
 
 WEIGHTS_FILE = Path(__file__).resolve().parent / "weights.json"
-# Below this many words the embedding is least sure of itself ("purple" can score high),
-# so the score alone brings at most the gentle line; the patterns hear "zelfmoord".
+# Below this many words the embedding is least sure of itself ("purple" can score high):
+# such a message is not scored at all (bot/scorer/service.py), and a score of one here
+# brings at most the gentle line. The patterns still hear "zelfmoord".
 SURE_FROM_WORDS = 3
 Matrix = npt.NDArray[np.float64]
 

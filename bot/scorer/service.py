@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from bot.flows.commands import SLASH_COMMAND
 from bot.flows.danger.tiers import DangerScore
 from bot.messages import Inbound, InboundKind
-from bot.scorer.model import DangerScorer
+from bot.scorer.model import SURE_FROM_WORDS, DangerScorer
 from bot.util.failures import describe_failure
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,8 @@ class ScoringService:
         text = (inbound.text or "").strip()
         if inbound.kind is not InboundKind.MESSAGE or not text or SLASH_COMMAND.match(text):
             return None
+        if len(text.split()) < SURE_FROM_WORDS or not any(ch.isalpha() for ch in text):
+            return None  # a greeting, a name, a choice typed: the patterns hear "zelfmoord"
         return await self.score(text)
 
     async def score(self, text: str) -> DangerScore | None:
