@@ -27,7 +27,7 @@ from bench._positions import POSITIONS, positions
 from bot.flows.danger.detector import DangerDetector
 from bot.flows.danger.tiers import Strength, hear
 from bot.scorer.embedding import Embedder
-from bot.scorer.model import DangerScorer
+from bot.scorer.model import SURE_FROM_WORDS, DangerScorer
 from bot.scorer.training import TRAINING_SETS, cross_validated, embed_lines, training_lines
 from bot.texts.catalog import load_catalog
 
@@ -54,7 +54,9 @@ def phrasings(path: Path) -> list[str]:
 
 
 def strength(detector: DangerDetector, scorer: DangerScorer | None, text: str) -> Strength:
-    return hear(detector.detect(text), scorer.score(text) if scorer else None).strength
+    """As the bot hears a typed message (bot/scorer/service.py: short ones unscored)."""
+    scored = scorer is not None and len(text.split()) >= SURE_FROM_WORDS
+    return hear(detector.detect(text), scorer.score(text) if scored else None).strength
 
 
 def rate(values: list[Strength], at_least: Strength) -> float:
