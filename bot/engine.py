@@ -9,7 +9,8 @@ from typing import Any
 
 from bot.config import Config
 from bot.flows.answers import new_case_ref
-from bot.flows.conversation import Conversation, LineAction, Step, StepContext
+from bot.flows.conversation import Conversation, LineAction, Step, StepContext, Told
+from bot.flows.danger.tiers import DangerScore
 from bot.flows.intake import step as intake_step
 from bot.flows.repeats import already_sent
 from bot.keys.crypto import UserKey, UserKeyer
@@ -36,6 +37,7 @@ from bot.store.line_records import (
 )
 from bot.texts.catalog import Catalog, Texts
 from bot.util.failures import describe_failure
+from bot.util.held import Held
 from bot.util.locks import KeyedLocks
 from bot.util.ratelimit import FloodLimiter
 
@@ -48,6 +50,8 @@ _SEEN_KEPT = 20
 Deliver = Callable[[Sequence[Reply]], Awaitable[None]]
 # Saves lost to another process or window, or case references already taken, in a row.
 _ATTEMPTS = 8
+# How long words told at the menu are held for the description: half an hour.
+TOLD_SECONDS = 30 * 60.0
 
 
 def _with_channel_fields(
@@ -113,6 +117,7 @@ class Engine:
         on_handoff: Callable[[], None],
         on_handoff_coming: Callable[[str], None] = lambda adviser_id: None,
         on_line: Callable[[], None] = lambda: None,
+        hear: Callable[[Inbound], Awaitable[DangerScore | None]] | None = None,
     ) -> None:
         self._store = store
         self._catalog = catalog
@@ -122,6 +127,9 @@ class Engine:
         self._on_handoff = on_handoff
         self._on_handoff_coming = on_handoff_coming
         self._on_line = on_line
+        self._hear = hear
+        # Words told at the menu before any request: in memory only, never stored.
+        self._told: Held[UserKey, Told] = Held(TOLD_SECONDS)
         self._locks: KeyedLocks[UserKey] = KeyedLocks()
         self._flood = FloodLimiter(config.limits.burst_messages, config.limits.messages_per_minute)
         self.observer: Observer = NO_OBSERVER  # counts for the metrics, never content
@@ -197,8 +205,10 @@ class Engine:
         catalog = self._catalog()
         stored: ConversationRecord | None = None
         try:
+            score = await self._hear(inbound) if self._hear is not None else None
+            told = self._told.get(user, now)
             try:
-                saved = await self._versioned_step(user, inbound, catalog, now)
+                saved = await self._versioned_step(user, inbound, catalog, now, score, told)
             except UnreadableRecord:
                 await self._unreadable_conversation(user, inbound, deliver, catalog, now)
                 return
@@ -206,6 +216,10 @@ class Engine:
                 log.info("message on %s already handled; not handled again", inbound.channel)
                 return
             stored, step = saved
+            if step.release_hold or step.conversation is None:
+                self._told.drop(user)
+            if step.hold is not None:
+                self._told.put(user, step.hold, now)
         except Exception as exc:  # noqa: BLE001 - the person gets a calm answer, never a crash
             log.error("step failed on %s: %s", inbound.channel, describe_failure(exc))
             self.observer.step(ok=False)
@@ -250,7 +264,13 @@ class Engine:
         await deliver([Reply("\n\n".join(parts))])
 
     async def _versioned_step(
-        self, user: UserKey, inbound: Inbound, catalog: Catalog, now: float
+        self,
+        user: UserKey,
+        inbound: Inbound,
+        catalog: Catalog,
+        now: float,
+        score: DangerScore | None,
+        told: Told | None,
     ) -> tuple[ConversationRecord | None, Step] | None:
         """Read, step and save until a save wins (another process or window may save
         first: then the step runs again on what it saved). None: already handled."""
@@ -273,7 +293,9 @@ class Engine:
                 else None
             )
             asked = loaded.question_token if loaded is not None else None
-            step = self._flow_step(loaded, stored, inbound, catalog, now, line, answered)
+            step = self._flow_step(
+                loaded, stored, inbound, catalog, now, line, answered, (score, told)
+            )
             record = (
                 ConversationRecord(
                     step.conversation.state,
@@ -323,6 +345,7 @@ class Engine:
         now: float,
         line: str | None,
         answered: str | None,
+        heard: tuple[DangerScore | None, Told | None],
     ) -> Step:
         ctx = StepContext(
             now=datetime.fromtimestamp(now, UTC),
@@ -331,6 +354,8 @@ class Engine:
             channel=inbound.channel,
             new_case_ref=new_case_ref,
             line=line,
+            danger_score=heard[0],
+            told=heard[1],
         )
         if loaded is not None and stored is not None:
             repeat = already_sent(loaded, answered, stored.data.get(SENT_FROM), ctx)

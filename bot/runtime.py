@@ -26,6 +26,7 @@ from bot.line.relay import RelayWorker
 from bot.line.retention import RetentionWorker
 from bot.ops.logs import keep_content_out_of_logs
 from bot.ops.observe import NO_OBSERVER, Observer
+from bot.scorer.service import ScoringService
 from bot.sinks.base import HandoffSink
 from bot.sinks.local_inbox import LocalInbox
 from bot.store import SqliteStore, StoreError
@@ -158,9 +159,10 @@ def _admin_room(runtime: Runtime) -> AdminRoom | None:
 
 @contextlib.asynccontextmanager
 async def open_runtime(
-    config: Config, clock: Callable[[], float] = time.time
+    config: Config, clock: Callable[[], float] = time.time, *, preload_scorer: bool = False
 ) -> AsyncIterator[Runtime]:
-    """Open everything the bot needs; deliver what is due and close it all on exit."""
+    """Open everything the bot needs; deliver what is due and close it all on exit.
+    A serving bot preloads the danger scorer; otherwise it loads at the first words."""
     keep_content_out_of_logs(config.bot.log_level)
     prepare_data_dir(config.bot.data_dir)
     keys = keys_for_data(config)
@@ -196,6 +198,8 @@ async def open_runtime(
             timers.wake()
 
         desk = AdviserDesk(store, config, lambda: texts.current, clock, line_changed)
+        scoring = ScoringService()
+        resources.push_async_callback(scoring.close)
         engine = Engine(
             store,
             lambda: texts.current,
@@ -205,6 +209,7 @@ async def open_runtime(
             worker.wake,
             sink.prepare,
             on_line=relay.wake,
+            hear=scoring.hear,
         )
         runtime = Runtime(
             config, texts, store, inbox, worker, engine, relay, timers, desk, sink, session
@@ -231,6 +236,10 @@ async def open_runtime(
             ),
         ]
         resources.push_async_callback(_stop_tasks, tasks)
+        # The model loads in the background once the rest is open (not while databases
+        # are made); a typed message that comes before it is ready waits for it.
+        if preload_scorer:
+            scoring.start()
         yield runtime
 
 

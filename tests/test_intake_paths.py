@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.flows.answers import CASE_REF_ALPHABET
-from bot.flows.summary import emergency_text
+from bot.flows.summary import emergency_text, referrals_text
 from bot.messages import Inbound, Reply
 from bot.runtime import open_runtime
 from bot.texts.catalog import Texts
@@ -119,7 +119,7 @@ async def test_typed_answers_by_number_or_label_in_any_case(person: Person, en: 
 
 async def test_unexpected_text_gets_a_gentle_reask_of_the_same_question(person: Person, en: Texts):
     await person.until_topic()
-    for text in ("blue", "9", "0", "???"):
+    for text in ("banana", "9", "0", "???"):
         await person.say(text)
         assert person.texts == [en("input.not_understood"), asked(en, "topic.prompt")]
     await person.say("")
@@ -166,7 +166,13 @@ async def test_danger_yes_shows_emergency_routes_first_and_marks_the_intake_urge
 async def test_menu_help_now_shows_the_emergency_routes(person: Person, en: Texts):
     await person.say("hi")
     await person.pick("help_now")
-    assert person.texts == [emergency_text(en, person.runtime.config), en("menu.prompt")]
+    config = person.runtime.config
+    assert person.texts == [
+        emergency_text(en, config),  # every route for right now, no advice desk among them
+        referrals_text(en, config),
+        en("menu.prompt"),
+    ]
+    assert "Klokkenluiders" not in person.texts[0] and "Klokkenluiders" in person.texts[1]
 
 
 async def test_the_organisation_s_own_routes_are_shown_in_the_person_s_language(
@@ -181,9 +187,11 @@ async def test_the_organisation_s_own_routes_are_shown_in_the_person_s_language(
         person = Person(rt, "dutch", lang="nl")
         await person.say("hallo")
         await person.pick("help_now")
-        assert person.texts[0].startswith(
+        assert person.texts[0] == (
             f"{nl('emergency.title')}\n- 112: bij direct gevaar.\n"
-            "- Bedrijfsopvangteam: bel 020-1234567, dag en nacht.\n\n"
+            "- Bedrijfsopvangteam: bel 020-1234567, dag en nacht."
+        )
+        assert person.texts[1].startswith(
             f"{nl('emergency.referrals_title')}\n- Huis voor Klokkenluiders: "
         )
         assert "Veilig Thuis" not in person.texts[0]  # the default routes are replaced
@@ -199,7 +207,7 @@ async def test_words_about_danger_anywhere_bring_up_the_emergency_routes(person:
     await person.pick("other")
     await person.say("Sometimes I think about suicide")
     assert person.texts == [
-        emergency_text(en, person.runtime.config),
+        emergency_text(en, person.runtime.config, "suicide"),
         en("danger.heard"),
         en("urgent.prompt"),
     ]
@@ -338,9 +346,10 @@ async def test_help_and_unknown_commands_reask_the_question(person: Person, en: 
     await person.until_topic()
     await person.say("/help")
     help_text = en("help.text", hours="72")
-    assert person.texts == [help_text, asked(en, "topic.prompt")]
+    routes = emergency_text(en, person.runtime.config)  # the routes for right now first
+    assert person.texts == [routes, help_text, asked(en, "topic.prompt")]
     await person.say("hulp")  # the Dutch word works as well as the slash command
-    assert person.texts == [help_text, asked(en, "topic.prompt")]
+    assert person.texts == [routes, help_text, asked(en, "topic.prompt")]
     await person.say("/frobnicate")
     assert person.texts == [en("input.unknown_command"), help_text, asked(en, "topic.prompt")]
 

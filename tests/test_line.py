@@ -177,9 +177,9 @@ async def test_stop_closes_the_line_and_the_adviser_hears_of_it(
     await runtime.relay.deliver_due()
     assert employee.relayed == []
 
-    # Typed text no longer goes anywhere; the person is asked to choose.
+    # Typed text no longer goes anywhere; the person is thanked and shown the way.
     await employee.say("one more thing")
-    assert employee.texts[0] == en("input.not_understood")
+    assert employee.texts[0] == en("menu.told", option=en("menu.intake"))
     assert await thread(runtime, case_ref) == [nl("thread.stopped", case_ref=case_ref)]
     info = await runtime.store.case(case_ref)
     assert info is not None and info.status == STOPPED

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import Config
+from bot.flows.danger.patterns import CATEGORIES
 from bot.flows.summary import emergency_text
 from bot.runtime import Runtime, open_runtime
 from bot.texts.catalog import Texts
@@ -30,11 +32,16 @@ DANGER_EN = ["I want to die", "I don't want to live", "he follows me home every 
 NOT_DANGER = ["ik ben niet in gevaar", "I am not in danger", "my boss keeps shouting at me"]
 
 
+def routes_for_a_kind(text: str, en: Texts, config: Config) -> bool:
+    """The emergency routes that fit one kind of danger (suicide: 113 and 112, …)."""
+    return text in {emergency_text(en, config, kind) for kind in CATEGORIES}
+
+
 def heard(person: Person, en: Texts) -> bool:
     """The answer shows the emergency routes and a warm line, never "not understood"."""
     texts = person.texts
     return (
-        texts[0] == emergency_text(en, person.runtime.config)
+        routes_for_a_kind(texts[0], en, person.runtime.config)
         and en("danger.heard") in texts
         and en("input.not_understood") not in texts
     )
@@ -54,7 +61,8 @@ async def test_danger_in_the_very_first_message_brings_the_routes_before_anythin
     person: Person, en: Texts
 ):
     await person.say("ik wil dood")
-    assert person.texts[0] == emergency_text(en, person.runtime.config)
+    assert person.texts[0] == emergency_text(en, person.runtime.config, "suicide")
+    assert "113" in person.texts[0].splitlines()[1]  # the suicide line first
     assert en("danger.heard") in person.texts
     assert person.question.text == en("menu.prompt")
 
@@ -65,8 +73,10 @@ async def test_plain_negations_and_work_conflict_are_not_danger(
 ):
     await person.say("hi")
     await person.say(phrase)
+    # Someone starting to tell is thanked, never "not understood", and no routes.
+    assert person.texts == [en("menu.told", option=en("menu.intake")), en("menu.prompt")]
+    await person.say("4x")  # a slip: "not understood", which still says where help is
     assert person.texts == [en("input.not_understood"), en("menu.prompt")]
-    # Even "not understood" says in one short line where urgent help is.
     assert "112" in person.texts[0]
 
 
@@ -127,7 +137,7 @@ async def test_danger_in_the_open_chat_reaches_the_adviser_marked_urgent(
     employee.listen()
     case_ref = await sent_case(employee)
     await employee.say("ik wil er eigenlijk niet meer zijn")
-    assert employee.texts[0] == emergency_text(en, runtime.config)
+    assert routes_for_a_kind(employee.texts[0], en, runtime.config)
     assert employee.texts[1] == en("line.queued_urgent")
     assert en("input.not_understood") not in employee.texts
     [message] = await thread(runtime, case_ref)

@@ -111,7 +111,7 @@ def _serve(config: Config) -> int:
         loop = asyncio.get_running_loop()
         for signal_number in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signal_number, stopping.set)
-        async with open_runtime(config) as runtime:
+        async with open_runtime(config, preload_scorer=True) as runtime:
             await run_service(runtime, stopping)
         log.info("stopped")
 

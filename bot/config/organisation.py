@@ -86,10 +86,36 @@ class Resource(Section, frozen=True):
         return self.description.get(lang) or self.description.get(default_language) or ""
 
 
+DangerKind = Annotated[
+    Literal[
+        "suicide",
+        "self_harm",
+        "sexual_violence",
+        "domestic_violence",
+        "violence",
+        "threat",
+        "stalking",
+        "unsafe",
+    ],
+    Meta(
+        description="one of suicide, self_harm, sexual_violence, domestic_violence,"
+        " violence, threat, stalking, unsafe"
+    ),
+]
+
+
+class EmergencyRoute(Resource, frozen=True):
+    """A route for right now. Where someone's words tell of a kind of danger, only the
+    routes listed for that kind are shown (in this order); a route without kinds is
+    shown for every kind."""
+
+    danger: tuple[DangerKind, ...] = ()
+
+
 Advisers = Annotated[
     tuple[Adviser, ...], Meta(min_length=1, description="at least one [[advisers]] entry")
 ]
 EmergencyRoutes = Annotated[
-    tuple[Resource, ...],
+    tuple[EmergencyRoute, ...],
     Meta(min_length=1, description="at least one [[emergency_routes]] entry"),
 ]

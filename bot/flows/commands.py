@@ -47,6 +47,7 @@ def run_command(name: str, conv: Conversation, ctx: StepContext, t: Texts, out: 
             else:
                 _open_menu(conv, ctx)
         case "help":
+            out.show_emergency(t, ctx.config)  # the routes for right now come first
             out.say(t("help.text", hours=f"{ctx.config.retention.draft_hours:g}"))
         case "language":
             if conv.state != "language":

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.config import Config
+from bot.flows.danger.tiers import DangerScore, Heard
 from bot.messages import Reply
 from bot.texts.catalog import Catalog
 
@@ -117,6 +118,17 @@ class Step:
     replies: tuple[Reply, ...]
     handoff: Handoff | None = None
     line: LineAction | None = None
+    hold: Told | None = None  # words told at the menu, for the engine to hold in memory
+    release_hold: bool = False  # the held words are used or refused: let them go
+
+
+@dataclass(frozen=True)
+class Told:
+    """Words told at the menu before any request, and how strongly they were heard to
+    tell of danger (the adviser sees that too, if they become the description)."""
+
+    text: str
+    heard: Heard
 
 
 @dataclass(frozen=True)
@@ -130,3 +142,9 @@ class StepContext:
     new_case_ref: Callable[[], str]
     # The case reference of the person's open line to their adviser, if any.
     line: str | None = None
+    # The learned scorer's view of what the person typed (None: nothing typed, or no
+    # scorer): computed before the step, off the event loop.
+    danger_score: DangerScore | None = None
+    # What the person told at the menu before any request: held by the engine in
+    # memory only, for a short while, never stored; offered at the description.
+    told: Told | None = None

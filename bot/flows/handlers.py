@@ -11,7 +11,7 @@ from bot.flows.conversation import Conversation, Handoff, LineAction, StepContex
 from bot.flows.machine import CHANGEABLE, fire, go_to
 from bot.flows.questions import consent_parts, consent_version
 from bot.flows.sending import build_handoff, sent_text
-from bot.flows.summary import emergency_text, other_ways_text
+from bot.flows.summary import emergency_text, other_ways_text, referrals_text
 from bot.messages import Reply
 from bot.texts.catalog import Texts
 
@@ -31,16 +31,20 @@ class Outcome:
     line: LineAction | None = None
     erase: bool = False
     emergency_shown: bool = False
-    # The message may tell of danger: never answer it as "not understood".
+    # The message may tell of danger (strong): never answer it as "not understood".
     danger_heard: bool = False
+    gentle: bool = False  # a moderate signal: one gentle line beside the normal answer
     comforted: bool = False
+    hold: str | None = None  # see Step.hold
+    release_hold: bool = False
 
     def say(self, text: str) -> None:
         self.notes.append(Reply(text))
 
-    def show_emergency(self, t: Texts, config: Config) -> None:
+    def show_emergency(self, t: Texts, config: Config, category: str | None = None) -> None:
+        """The routes for right now: those that fit ``category``, else all of them."""
         if not self.emergency_shown:
-            self.say(emergency_text(t, config))
+            self.say(emergency_text(t, config, category))
             self.emergency_shown = True
 
     def comfort(self, t: Texts) -> None:
@@ -106,6 +110,8 @@ def on_menu(conv: Conversation, answer: Answer, ctx: StepContext, t: Texts, out:
             fire(conv, "open_about", ctx)
         case "help_now":
             out.show_emergency(t, ctx.config)
+            if ctx.config.referral_resources:
+                out.say(referrals_text(t, ctx.config))
         case "language":
             detour(conv, "choose_language", ctx)
         case "delete":

@@ -7,8 +7,16 @@ from dataclasses import replace
 
 from bot.flows.answers import match_choice
 from bot.flows.commands import COMMANDS, SLASH_COMMAND, run_command, word_command
-from bot.flows.conversation import AFTERCARE_QUESTION, Conversation, LineAction, Step, StepContext
-from bot.flows.handlers import HANDLERS, Answer, Outcome, detour, stop_line
+from bot.flows.conversation import (
+    AFTERCARE_QUESTION,
+    Conversation,
+    LineAction,
+    Step,
+    StepContext,
+    Told,
+)
+from bot.flows.danger.tiers import DESCRIPTION_FLAG, NOTHING, Heard, Strength, hear
+from bot.flows.handlers import HANDLERS, Answer, Outcome, detour, first_part, stop_line
 from bot.flows.machine import INTAKE_STATES
 from bot.flows.questions import ask, free_text_limit
 from bot.messages import Inbound, InboundKind
@@ -19,6 +27,8 @@ from bot.texts.catalog import Texts
 _BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
 # Where an urgent mark can be offered: after consent, inside the request.
 _NO_OFFER = ("consent", "urgent_offer", "too_long")
+# From this many words, free text where a choice was asked is someone telling.
+TELLING_WORDS = 3
 
 
 def clean_text(text: str) -> str:
@@ -32,8 +42,8 @@ def clean_text(text: str) -> str:
     ).strip()
 
 
-def _mentions_danger(text: str, ctx: StepContext) -> bool:
-    return ctx.catalog.danger_detector.detect(text) is not None
+def _hear(text: str, ctx: StepContext) -> Heard:
+    return hear(ctx.catalog.danger_detector.detect(text), ctx.danger_score)
 
 
 def _intro(conv: Conversation, ctx: StepContext, t: Texts, out: Outcome) -> None:
@@ -55,15 +65,31 @@ def _aftercare(choice: str, ctx: StepContext, t: Texts, out: Outcome) -> None:
 def _to_adviser(text: str, ctx: StepContext, t: Texts, out: Outcome) -> None:
     """Typed at the menu while the line is open: a message for the adviser."""
     assert ctx.line is not None
-    out.line = LineAction("message", text, urgent=out.danger_heard)
+    # A moderate signal reaches the adviser flagged as well: they read it first.
+    out.line = LineAction("message", text, urgent=out.danger_heard or out.gentle)
     out.say(t("line.queued_urgent" if out.danger_heard else "line.queued"))
 
 
-def _not_understood(t: Texts, out: Outcome) -> None:
+def _telling(text: str) -> bool:
+    """Words enough to be someone starting to tell, not a choice typed wrong."""
+    return len(text.split()) >= TELLING_WORDS
+
+
+def _not_understood(conv: Conversation, text: str, t: Texts, out: Outcome) -> None:
+    """Free text where a choice was asked. Only a slip gets "not understood"; someone
+    telling is thanked and told where their words can go (they are not kept here)."""
+    draft = conv.has_draft()
+    if conv.state == "menu" and _telling(text) and not draft:
+        out.hold = text  # in memory only, offered at the description after consent
     if out.danger_heard:
         out.comfort(t)  # heard, not misunderstood
+    elif _telling(text) and conv.state == "menu":
+        told = "menu.told_draft" if draft else "menu.told"
+        out.say(t(told, option=t("menu.continue" if draft else "menu.intake")))
+    elif _telling(text):
+        out.say(t("input.told"))
     else:
-        out.say(t("input.not_understood"))
+        out.say(t("input.not_understood"))  # the gentle line follows, where it is due
 
 
 def _answer(conv: Conversation, inbound: Inbound, ctx: StepContext, t: Texts, out: Outcome) -> None:
@@ -73,7 +99,7 @@ def _answer(conv: Conversation, inbound: Inbound, ctx: StepContext, t: Texts, ou
         if outdated or inbound.choice not in {c.id for c in question.choices}:
             out.say(t("input.stale_choice"))
             return
-        HANDLERS[conv.state](conv, Answer(choice=inbound.choice), ctx, t, out)
+        _choose(conv, inbound.choice, ctx, t, out)
         return
     text = clean_text(inbound.text or "")
     if not text:
@@ -81,7 +107,7 @@ def _answer(conv: Conversation, inbound: Inbound, ctx: StepContext, t: Texts, ou
         return
     picked = None if inbound.forwarded else match_choice(text, question.choices)
     if picked is not None:
-        HANDLERS[conv.state](conv, Answer(choice=picked), ctx, t, out)
+        _choose(conv, picked, ctx, t, out)
         return
     word = None if inbound.forwarded else word_command(text)
     if word is not None:
@@ -96,11 +122,29 @@ def _answer(conv: Conversation, inbound: Inbound, ctx: StepContext, t: Texts, ou
     _free_text(conv, text, ctx, t, out)
 
 
+def _choose(conv: Conversation, choice: str, ctx: StepContext, t: Texts, out: Outcome) -> None:
+    if choice == "use_told" and ctx.told is not None:
+        # Consent is given by now: only from here are the held words kept, with how
+        # strongly they were heard (the adviser sees it; danger brings the routes).
+        told = ctx.told
+        limit = ctx.config.intake.description_max_chars
+        HANDLERS[conv.state](conv, Answer(text=first_part(told.text, limit)), ctx, t, out)
+        out.release_hold = True
+        _flag_description(conv, told.heard)
+        if told.heard.strength is Strength.STRONG:
+            out.danger_heard = True
+            out.show_emergency(t, ctx.config, told.heard.category)
+        return
+    if conv.state == "consent" and choice == "disagree":
+        out.release_hold = True  # no consent: what they told is let go at once
+    HANDLERS[conv.state](conv, Answer(choice=choice), ctx, t, out)
+
+
 def _free_text(conv: Conversation, text: str, ctx: StepContext, t: Texts, out: Outcome) -> None:
     limit = free_text_limit(conv.state, ctx.config)
     choices = ask(conv, ctx).choices
     if limit is None:
-        _not_understood(t, out)
+        _not_understood(conv, text, t, out)
     elif text.isdigit() and conv.state != "phone":
         # "2" where only "1" is offered: a slip, not an answer worth storing.
         out.say(t("input.number_unclear", number=text, count=len(choices)))
@@ -148,6 +192,11 @@ def _dispatch(
         _aftercare(inbound.choice, ctx, t, out)
     elif conv.is_new and ctx.line is None:
         _intro(conv, ctx, t, out)
+        first = clean_text(raw)
+        if typed and not command and _telling(first):
+            out.hold = first  # in memory only, offered at the description after consent
+            if not out.danger_heard:
+                out.say(t("menu.told", option=t("menu.intake")))  # someone starting to tell
         if inbound.kind is InboundKind.UNSUPPORTED:
             out.say(t("input.unsupported"))
     elif inbound.kind is InboundKind.RESUME:
@@ -168,38 +217,60 @@ def step(stored: Conversation | None, inbound: Inbound, ctx: StepContext) -> Ste
     out = Outcome()
     raw = inbound.text or ""
     is_command = SLASH_COMMAND.match(raw.strip()) is not None
-    if (
-        inbound.kind is InboundKind.MESSAGE
-        and raw
-        and not is_command
-        and _mentions_danger(raw, ctx)
-    ):
+    heard = (
+        _hear(raw, ctx)
+        if inbound.kind is InboundKind.MESSAGE and raw and not is_command
+        else NOTHING
+    )
+    if heard.strength is Strength.STRONG:
         out.danger_heard = True
-        out.show_emergency(t, ctx.config)
+        out.show_emergency(t, ctx.config, heard.category)
+    out.gentle = heard.strength is Strength.GENTLE
+    description = conv.answers.get("description")
 
     _dispatch(conv, inbound, raw, ctx, t, out)
 
+    if conv.answers.get("description") != description and inbound.choice != "use_told":
+        _flag_description(conv, heard)
     if out.danger_heard:
         if out.line is None or out.line.kind != "message":
             out.comfort(t)
         if _may_offer_urgent(conv, out):
             detour(conv, "offer_urgent", ctx)
-    return _finish(conv, ctx, out)
+    elif out.gentle:
+        out.say(t("safety.gentle"))  # beside the normal answer, never instead of it
+    return _finish(conv, ctx, out, heard)
 
 
-def _finish(conv: Conversation, ctx: StepContext, out: Outcome) -> Step:
+def _flag_description(conv: Conversation, heard: Heard) -> None:
+    """A description that may tell of danger reaches the adviser flagged."""
+    if heard.strength is Strength.NONE:
+        conv.answers.pop(DESCRIPTION_FLAG, None)
+    else:
+        conv.answers[DESCRIPTION_FLAG] = heard.strength.name.lower()
+
+
+def _finish(conv: Conversation, ctx: StepContext, out: Outcome, heard: Heard) -> Step:
     if out.erase:
-        return Step(conversation=None, replies=tuple(out.notes))
+        return Step(conversation=None, replies=tuple(out.notes), release_hold=True)
     if out.line is not None and out.line.kind == "message" and not conv.is_new:
         # The menu on screen stays valid: a confirmation is enough, no new question.
         return Step(conversation=conv, replies=tuple(out.notes), line=out.line)
     conv.is_new = False
     conv.turn += 1
+    told = Told(out.hold, heard) if out.hold is not None else None
+    if told is not None or out.release_hold:
+        ctx = replace(ctx, told=told)  # the question offers what is held from now
     if out.handoff is not None:
         ctx = replace(ctx, line=out.handoff.case_ref)  # the line opens with the handoff
     elif out.line is not None and out.line.kind == "stop":
         ctx = replace(ctx, line=None)
     question = replace(ask(conv, ctx), question=conv.question_token)
     return Step(
-        conversation=conv, replies=(*out.notes, question), handoff=out.handoff, line=out.line
+        conversation=conv,
+        replies=(*out.notes, question),
+        handoff=out.handoff,
+        line=out.line,
+        hold=told,
+        release_hold=out.release_hold,
     )

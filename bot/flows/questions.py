@@ -131,7 +131,8 @@ def _topic(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
 
 def _description(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
     limit = ctx.config.intake.description_max_chars
-    return Reply(t("description.prompt", max=limit), _choices(t, "description", ("skip",)))
+    offered = ("use_told", "skip") if ctx.told else ("skip",)  # what they told at the menu
+    return Reply(t("description.prompt", max=limit), _choices(t, "description", offered))
 
 
 def _name(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:

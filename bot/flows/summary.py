@@ -6,11 +6,13 @@ the job of whoever puts these lines into markup.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config import Config, Resource
+from bot.flows.danger.tiers import DESCRIPTION_FLAG
 from bot.texts.catalog import LANGUAGE_NAME_KEY, Texts
 
 Line = tuple[str, str]
@@ -104,6 +106,9 @@ def handoff_lines(payload: dict[str, Any], t: Texts, config: Config) -> list[Lin
         ),
         (t("handoff.label.case"), payload["case_ref"]),
     ]
+    flag = payload["answers"].get(DESCRIPTION_FLAG)
+    if flag in ("gentle", "strong"):
+        lines.insert(1, (t("handoff.label.danger_heard"), t(f"handoff.danger_heard_{flag}")))
     lines += answer_lines(payload["answers"], t, config)
     lines += [
         (t("handoff.label.channel"), payload["channel"]),
@@ -129,23 +134,34 @@ def handoff_text(payload: dict[str, Any], t: Texts, config: Config) -> str:
     return f"{title}\n\n{format_lines(handoff_lines(payload, t, config))}"
 
 
-def emergency_text(t: Texts, config: Config) -> str:
-    """The emergency routes, then the referral resources, in the reader's language."""
+def _resource_lines(t: Texts, config: Config, resources: Sequence[Resource]) -> list[str]:
+    return [
+        t(
+            "emergency.line",
+            name=r.name,
+            description=r.describe(t.lang, config.bot.default_language),
+        )
+        for r in resources
+    ]
 
-    def lines(resources: tuple[Resource, ...]) -> list[str]:
-        return [
-            t(
-                "emergency.line",
-                name=r.name,
-                description=r.describe(t.lang, config.bot.default_language),
-            )
-            for r in resources
-        ]
 
-    parts = [t("emergency.title"), *lines(config.emergency_routes)]
-    if config.referral_resources:
-        parts += ["", t("emergency.referrals_title"), *lines(config.referral_resources)]
-    return "\n".join(parts)
+def emergency_text(t: Texts, config: Config, category: str | None = None) -> str:
+    """The emergency routes for right now, in the reader's language: for a kind of
+    danger, only the routes that serve it (all of them where none is named)."""
+    fitting = [
+        route
+        for route in config.emergency_routes
+        if category is None or not route.danger or category in route.danger
+    ]
+    routes = fitting or config.emergency_routes
+    return "\n".join([t("emergency.title"), *_resource_lines(t, config, routes)])
+
+
+def referrals_text(t: Texts, config: Config) -> str:
+    """The advice and reporting desks: not for danger, for what comes after."""
+    return "\n".join(
+        [t("emergency.referrals_title"), *_resource_lines(t, config, config.referral_resources)]
+    )
 
 
 def other_ways_text(t: Texts, config: Config) -> str:
