@@ -77,7 +77,8 @@ def _telling(text: str) -> bool:
 
 def _not_understood(conv: Conversation, text: str, t: Texts, out: Outcome) -> None:
     """Free text where a choice was asked. Only a slip gets "not understood"; someone
-    telling is thanked and told where their words can go (they are not kept here)."""
+    telling is thanked and told where their words can go. At the menu, with no request
+    waiting, the engine holds them in memory to offer at the description."""
     draft = conv.has_draft()
     if conv.state == "menu" and _telling(text) and not draft:
         out.hold = text  # in memory only, offered at the description after consent
