@@ -252,6 +252,7 @@ class Engine:
         read (the open line's case reference), and let /delete clear the way."""
         t = _texts_for(catalog, None, inbound.language_hint)
         if (inbound.text or "").strip().lower() == "/delete":
+            self._told.drop(user)
             await self._store.save_step(user, None, None, now)
             self._on_line()
             await deliver([Reply(t("delete.done"))])

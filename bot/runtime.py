@@ -191,6 +191,8 @@ async def open_runtime(
             config.outbox.retry_max_seconds,
             on_delivered=relay.wake,  # relays wait for their case's thread
         )
+        scoring = ScoringService()
+        resources.push_async_callback(scoring.close)  # after the delivery below
         resources.push_async_callback(_deliver_before_closing, worker, relay)
 
         def line_changed() -> None:
@@ -198,8 +200,6 @@ async def open_runtime(
             timers.wake()
 
         desk = AdviserDesk(store, config, lambda: texts.current, clock, line_changed)
-        scoring = ScoringService()
-        resources.push_async_callback(scoring.close)
         engine = Engine(
             store,
             lambda: texts.current,

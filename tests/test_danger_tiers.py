@@ -229,3 +229,49 @@ async def test_telling_while_a_request_waits_points_to_it_and_holds_nothing(
     await person.pick("continue")
     await person.pick("bullying")
     assert person.choice_ids() == ["skip"]
+
+
+async def test_the_earlier_message_chosen_by_typing_its_number_keeps_its_flag(
+    person: Person, en: Texts
+):
+    await person.say("hi")
+    await person.say(STRONG_VIOLENCE)
+    await person.pick("intake")
+    for choice in ("agree", "adviser-a", "no", "bullying"):
+        await person.pick(choice)
+    await person.say("1")  # "Use my earlier message", typed as Matrix and Telegram users do
+    answers = await stored_answers(person)
+    assert answers is not None and answers["description"] == STRONG_VIOLENCE
+    assert answers["description_danger"] == "strong"
+
+
+async def test_a_long_description_that_tells_of_danger_keeps_its_flag_when_kept(
+    person: Person, en: Texts
+):
+    await person.until_topic()
+    await person.pick("bullying")
+    story = "Het rooster klopt al weken niet. " * 40 + STRONG_VIOLENCE + ". " + "En dan. " * 20
+    await person.say(story)
+    assert person.texts[0] == emergency_text(en, person.runtime.config, "violence")
+    await person.pick("keep")
+    answers = await stored_answers(person)
+    assert answers is not None and answers["description"].startswith("Het rooster")
+    assert answers["description_danger"] == "strong"
+
+
+async def test_the_help_option_typed_as_a_first_message_brings_the_routes(
+    person: Person, en: Texts
+):
+    await person.say(en("menu.help_now"))
+    assert emergency_text(en, person.runtime.config) in person.texts
+    assert en("menu.told", option=en("menu.intake")) not in person.texts
+
+
+async def test_a_broken_character_neither_breaks_the_scorer_nor_goes_unheard(
+    person: Person, en: Texts
+):
+    await person.say("hi")
+    await person.say("\ud800" + GENTLE)
+    assert gentle_line(en) in person.texts
+    await person.say(GENTLE)
+    assert gentle_line(en) in person.texts

@@ -194,7 +194,12 @@ def _dispatch(
     elif conv.is_new and ctx.line is None:
         _intro(conv, ctx, t, out)
         first = clean_text(raw)
-        if typed and not command and _telling(first):
+        # A label typed as a first message is that choice; a bare number is not (yet).
+        label = typed and not first.isdigit()
+        picked = match_choice(first, ask(conv, ctx).choices) if label else None
+        if picked is not None:
+            _choose(conv, picked, ctx, t, out)  # "Ik heb nu hulp nodig" as a first message
+        elif typed and not command and _telling(first):
             out.hold = first  # in memory only, offered at the description after consent
             if not out.danger_heard:
                 out.say(t("menu.told", option=t("menu.intake")))  # someone starting to tell
@@ -231,8 +236,7 @@ def step(stored: Conversation | None, inbound: Inbound, ctx: StepContext) -> Ste
 
     _dispatch(conv, inbound, raw, ctx, t, out)
 
-    if conv.answers.get("description") != description and inbound.choice != "use_told":
-        _flag_description(conv, heard)
+    _flag_when_told(conv, description, clean_text(raw), heard)
     if out.danger_heard:
         if out.line is None or out.line.kind != "message":
             out.comfort(t)
@@ -241,6 +245,17 @@ def step(stored: Conversation | None, inbound: Inbound, ctx: StepContext) -> Ste
     elif out.gentle:
         out.say(t("safety.gentle"))  # beside the normal answer, never instead of it
     return _finish(conv, ctx, out, heard)
+
+
+def _flag_when_told(conv: Conversation, before: object, typed: str, heard: Heard) -> None:
+    """The flag follows the words it was heard in: a description typed now, or a long
+    one held to be kept (choosing keep, or the words told at the menu, keep the flag
+    set when they were typed; skipping the question drops it)."""
+    after = conv.answers.get("description")
+    if conv.pending_text is not None and conv.pending_text.startswith(typed[:40]):
+        _flag_description(conv, heard)  # a long description, held while they choose
+    elif after != before and (after is None or after == typed):
+        _flag_description(conv, heard)
 
 
 def _flag_description(conv: Conversation, heard: Heard) -> None:
@@ -273,5 +288,5 @@ def _finish(conv: Conversation, ctx: StepContext, out: Outcome, heard: Heard) ->
         handoff=out.handoff,
         line=out.line,
         hold=told,
-        release_hold=out.release_hold,
+        release_hold=out.release_hold or out.handoff is not None,
     )

@@ -107,7 +107,7 @@ def handoff_lines(payload: dict[str, Any], t: Texts, config: Config) -> list[Lin
         (t("handoff.label.case"), payload["case_ref"]),
     ]
     flag = payload["answers"].get(DESCRIPTION_FLAG)
-    if flag in ("gentle", "strong"):
+    if flag in ("gentle", "strong") and payload["answers"].get("description"):
         lines.insert(1, (t("handoff.label.danger_heard"), t(f"handoff.danger_heard_{flag}")))
     lines += answer_lines(payload["answers"], t, config)
     lines += [

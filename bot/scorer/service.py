@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from bot.flows.commands import SLASH_COMMAND
 from bot.flows.danger.tiers import DangerScore
+from bot.flows.intake import clean_text
 from bot.messages import Inbound, InboundKind
 from bot.scorer.model import SURE_FROM_WORDS, DangerScorer
 from bot.util.failures import describe_failure
@@ -48,7 +49,7 @@ class ScoringService:
 
     async def hear(self, inbound: Inbound) -> DangerScore | None:
         """The scorer's view of what the person typed; a press or a command costs nothing."""
-        text = (inbound.text or "").strip()
+        text = clean_text(inbound.text or "")
         if inbound.kind is not InboundKind.MESSAGE or not text or SLASH_COMMAND.match(text):
             return None
         if len(text.split()) < SURE_FROM_WORDS or not any(ch.isalpha() for ch in text):
@@ -62,14 +63,19 @@ class ScoringService:
         assert self._ready is not None
         loop = asyncio.get_running_loop()
         try:
-            scorer = await self._ready
-            return await loop.run_in_executor(self._executor, scorer.score, text[:MAX_SCORED_CHARS])
+            # Shielded: a cancelled wait must not cancel the load for everyone else.
+            scorer = await asyncio.shield(self._ready)
         except Exception as exc:  # noqa: BLE001 - the patterns still hear danger
             self._broken = True
             log.error("danger scorer unavailable, patterns only: %s", describe_failure(exc))
+            return None
+        try:
+            return await loop.run_in_executor(self._executor, scorer.score, text[:MAX_SCORED_CHARS])
+        except Exception as exc:  # noqa: BLE001 - one odd message, not the scorer's end
+            log.warning("a message could not be scored: %s", describe_failure(exc))
             return None
 
     async def close(self) -> None:
         if self._ready is not None and not self._ready.done():
             await asyncio.wait([self._ready])
-        self._executor.shutdown(wait=True)
+        await asyncio.to_thread(self._executor.shutdown, True, cancel_futures=True)

@@ -21,6 +21,7 @@ class Held(Generic[K, V]):
         return held[0] if held is not None else None
 
     def put(self, key: K, value: V, now: float) -> None:
+        self._forget_expired(now)
         self._values[key] = (value, now + self._seconds)
 
     def drop(self, key: K) -> None:
