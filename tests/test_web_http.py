@@ -182,6 +182,8 @@ def test_every_page_has_the_safety_links_the_privacy_line_and_the_branding(
     # The emergency routes, one tap away.
     help_page = pages["help"][2]
     assert "112" in help_page and "113" in help_page and "Veilig Thuis" in help_page
+    assert "Huis voor Klokkenluiders" in help_page  # the advice desks, after the routes
+    assert help_page.index("Veilig Thuis") < help_page.index("Huis voor Klokkenluiders")
     status, headers, logo, _ = request(server, "GET", "/static/logo")
     assert status == 200 and headers["Content-Type"].startswith("image/svg+xml") and logo == LOGO
     _, _, theme, _ = request(server, "GET", "/static/theme.css")

@@ -10,7 +10,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from bot.config import LOGO_TYPES, Config, WebSettings
-from bot.flows.summary import emergency_text
+from bot.flows.summary import emergency_text, referrals_text
 from bot.texts.catalog import Texts
 
 HERE = Path(__file__).resolve().parent
@@ -72,6 +72,11 @@ class Pages:
         )
         self._env.filters["paragraphs"] = paragraphs
 
+    def _help_routes(self, t: Texts) -> str:
+        """The routes for right now, then the advice desks, as "I need help now" has them."""
+        desks = referrals_text(t, self._config) if self._config.referral_resources else ""
+        return "\n\n".join(part for part in (emergency_text(t, self._config), desks) if part)
+
     def render(
         self, template: str, t: Texts, languages: list[tuple[str, str]], **values: Any
     ) -> str:
@@ -82,7 +87,7 @@ class Pages:
             organisation=self._config.organisation.name,
             has_logo=self._settings.logo_file is not None,
             exit_url=self._settings.exit_url,
-            emergency=emergency_text(t, self._config) if template == "help.html" else "",
+            emergency=self._help_routes(t) if template == "help.html" else "",
             draft_hours=f"{self._config.retention.draft_hours:g}",
             closed_days=f"{self._config.retention.closed_case_days:g}",
             **values,
