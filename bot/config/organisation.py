@@ -86,6 +86,8 @@ class Resource(Section, frozen=True):
         return self.description.get(lang) or self.description.get(default_language) or ""
 
 
+# The kinds of danger, in order of precedence (a message that fits several gets the first):
+# the patterns (bot/flows/danger/patterns.py) and the routes' `danger` lists use these.
 DangerKind = Annotated[
     Literal[
         "suicide",

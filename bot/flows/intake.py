@@ -232,11 +232,11 @@ def step(stored: Conversation | None, inbound: Inbound, ctx: StepContext) -> Ste
         out.danger_heard = True
         out.show_emergency(t, ctx.config, heard.category)
     out.gentle = heard.strength is Strength.GENTLE
-    description = conv.answers.get("description")
+    before = (conv.answers.get("description"), conv.pending_text)
 
     _dispatch(conv, inbound, raw, ctx, t, out)
 
-    _flag_when_told(conv, description, clean_text(raw), heard)
+    _flag_when_told(conv, before, clean_text(raw), heard)
     if out.danger_heard:
         if out.line is None or out.line.kind != "message":
             out.comfort(t)
@@ -247,14 +247,17 @@ def step(stored: Conversation | None, inbound: Inbound, ctx: StepContext) -> Ste
     return _finish(conv, ctx, out, heard)
 
 
-def _flag_when_told(conv: Conversation, before: object, typed: str, heard: Heard) -> None:
+def _flag_when_told(
+    conv: Conversation, before: tuple[str | None, str | None], typed: str, heard: Heard
+) -> None:
     """The flag follows the words it was heard in: a description typed now, or a long
-    one held to be kept (choosing keep, or the words told at the menu, keep the flag
-    set when they were typed; skipping the question drops it)."""
+    one held while they choose (choosing keep, or the words told at the menu, keep the
+    flag set when they were typed; skipping the question drops it)."""
+    description, pending = before
     after = conv.answers.get("description")
-    if conv.pending_text is not None and conv.pending_text.startswith(typed[:40]):
+    if conv.pending_text is not None and conv.pending_text != pending:
         _flag_description(conv, heard)  # a long description, held while they choose
-    elif after != before and (after is None or after == typed):
+    elif after != description and (after is None or after == typed):
         _flag_description(conv, heard)
 
 

@@ -27,20 +27,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import get_args
 
+from bot.config.organisation import DangerKind
 from bot.flows.danger.words import APOSTROPHES, TYPO_MIN, TYPO_MIN_AFFIX, Lexicon, Spec, normalise
 
-# The categories in order of precedence: a message that fits several gets the first.
-CATEGORIES = (
-    "suicide",
-    "self_harm",
-    "sexual_violence",
-    "domestic_violence",
-    "violence",
-    "threat",
-    "stalking",
-    "unsafe",
-)
+# The categories in order of precedence (a message that fits several gets the first):
+# the config's kinds of danger, which the emergency routes are listed for.
+CATEGORIES: tuple[str, ...] = get_args(get_args(DangerKind)[0])
 NEGATION = "negation"
 CLAUSE = "clause"
 EXCEPT = "except"
