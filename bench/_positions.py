@@ -8,52 +8,28 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bot.config import load_config
-from bot.messages import Inbound, Reply
-from bot.runtime import Runtime, open_runtime
+from bot.messages import Reply
+from bot.runtime import open_runtime
+from tests.conftest import Person
 
 POSITIONS = ("first message", "menu", "choice question", "description", "open chat", "after stop")
-_CHANNEL = "terminal"
 
 
-class Speaker:
-    def __init__(self, runtime: Runtime, user: str) -> None:
-        self.runtime, self.user, self.replies = runtime, user, []  # type: list[Reply]
-
-    async def _send(self, inbound: Inbound) -> list[Reply]:
-        got: list[Reply] = []
-
-        async def deliver(replies: Sequence[Reply]) -> None:
-            got.extend(replies)
-
-        await self.runtime.engine.handle(inbound, deliver)
-        self.replies = got
-        return got
-
-    async def say(self, text: str) -> list[Reply]:
-        return await self._send(Inbound(_CHANNEL, self.user, text=text, language_hint="nl"))
-
-    async def pick(self, choice: str) -> list[Reply]:
-        question = self.replies[-1].question if self.replies else None
-        return await self._send(
-            Inbound(_CHANNEL, self.user, choice=choice, language_hint="nl", question=question)
-        )
-
-
-async def _to_topic(s: Speaker) -> None:
+async def _to_topic(s: Person) -> None:
     for step in ("hoi", "intake", "agree", "adviser-a", "no"):
         await (s.say(step) if step == "hoi" else s.pick(step))
 
 
-async def _to_description(s: Speaker) -> None:
+async def _to_description(s: Person) -> None:
     await _to_topic(s)
     await s.pick("bullying")
 
 
-async def _sent(s: Speaker) -> None:
+async def _sent(s: Person) -> None:
     await _to_description(s)
     await s.say("Mijn leidinggevende schreeuwt in vergaderingen")
     await s.say("Robin")
@@ -62,21 +38,21 @@ async def _sent(s: Speaker) -> None:
     await s.runtime.worker.deliver_due()
 
 
-async def _stopped(s: Speaker) -> None:
+async def _stopped(s: Person) -> None:
     await _sent(s)
     await s.say("/stop")
     await s.pick("yes")
 
 
-async def _nothing(s: Speaker) -> None:
+async def _nothing(s: Person) -> None:
     return None
 
 
-async def _menu(s: Speaker) -> None:
+async def _menu(s: Person) -> None:
     await s.say("hoi")
 
 
-_BEFORE: dict[str, Callable[[Speaker], Awaitable[None]]] = {
+_BEFORE: dict[str, Callable[[Person], Awaitable[None]]] = {
     "first message": _nothing,
     "menu": _menu,
     "choice question": _to_topic,
@@ -120,7 +96,7 @@ async def run_positions(
                     step = max(1, len(lines) // limit) if limit else 1
                     for line in lines[::step][:limit]:
                         count += 1
-                        speaker = Speaker(runtime, f"bench-{count}")
+                        speaker = Person(runtime, f"bench-{count}", lang="nl")
                         await _BEFORE[position](speaker)
                         replies = await speaker.say(line)
                         tally[_answer_kind(replies, texts)] += 1

@@ -200,6 +200,10 @@ class Person:
         await self.until_topic(danger=danger)
         await self.pick("bullying")
         await self.say(description)
+        return await self.send_from_name(name)
+
+    async def send_from_name(self, name: str = "Robin") -> list[Reply]:
+        """The rest of a request, from the name on, and send it."""
         await self.say(name)
         await self.pick("email")
         await self.say("robin@example.nl")

@@ -10,6 +10,7 @@ import msgspec.inspect as mi
 import pytest
 
 from bot.config import Config, ConfigError, load_config
+from bot.config.schema import unwrap
 from tests.conftest import ROOT, run_cli
 
 
@@ -27,13 +28,10 @@ def flat_keys(table: dict, prefix: str = "") -> set[str]:
 
 def schema_keys(kind: mi.Type, prefix: str = "") -> set[str]:
     """Every setting the schema declares, named as flat_keys names them."""
-    while isinstance(kind, mi.Metadata | mi.UnionType):
-        kind = kind.type if isinstance(kind, mi.Metadata) else kind.types[0]
+    kind, _ = unwrap(kind)
     keys = set()
     for field in kind.fields if isinstance(kind, mi.StructType) else ():
-        inner = field.type
-        while isinstance(inner, mi.Metadata):
-            inner = inner.type
+        inner, _ = unwrap(field.type)
         if isinstance(inner, mi.StructType):
             keys |= schema_keys(inner, f"{prefix}{field.encode_name}.")
         elif isinstance(inner, mi.VarTupleType) and isinstance(inner.item_type, mi.StructType):

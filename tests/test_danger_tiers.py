@@ -98,13 +98,7 @@ async def test_a_description_with_a_moderate_score_goes_on_and_reaches_the_advis
     await person.pick("bullying")
     await person.say(GENTLE)
     assert person.texts == [gentle_line(en), asked(en, "name.prompt")]  # the normal next
-    await person.say("Robin")
-    await person.pick("email")
-    await person.say("robin@example.nl")
-    await person.pick("message_ok")
-    await person.pick("evenings")
-    await person.pick("this_week")
-    await person.pick("send")
+    await person.send_from_name()
     await person.runtime.worker.deliver_due()
     [item] = await person.runtime.inbox.items()
     assert item.payload["answers"]["description"] == GENTLE

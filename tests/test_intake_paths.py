@@ -481,13 +481,7 @@ async def test_mydata_shows_everything_held_and_nothing_else(person: Person, en:
     assert "My manager shouts at me" in shown.text and "Bullying" in shown.text
     assert question.text == asked(en, "name.prompt")  # the intake goes on where it was
 
-    await person.say("Robin")
-    await person.pick("email")
-    await person.say("robin@example.nl")
-    await person.pick("message_ok")
-    await person.pick("evenings")
-    await person.pick("this_week")
-    await person.pick("send")
+    await person.send_from_name()
     await person.say("/mydata")
     after = person.replies[0].text
     assert en("mydata.no_answers") in after
