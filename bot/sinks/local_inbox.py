@@ -107,7 +107,7 @@ def _post_aad(txn_id: str, case_ref: str, adviser_id: str) -> bytes:
     return f"inbox-thread\x00{txn_id}\x00{case_ref}\x00{adviser_id}".encode()
 
 
-_SEALED_COLUMNS = (
+INBOX_SEALED_COLUMNS = (
     SealedColumn("handoffs", "txn_id", ("txn_id", "adviser_id"), _handoff_aad),
     SealedColumn("thread_posts", "txn_id", ("txn_id", "case_ref", "adviser_id"), _post_aad),
 )
@@ -177,13 +177,15 @@ class LocalInbox:
 
     async def reseal(self, batch: int = 200) -> Resealed:
         """Seal every handoff and post again with the current data key."""
-        return await reseal_columns(self._db, asyncio.Lock(), self._cipher, _SEALED_COLUMNS, batch)
+        return await reseal_columns(
+            self._db, asyncio.Lock(), self._cipher, INBOX_SEALED_COLUMNS, batch
+        )
 
     async def sealed_with_old_keys(self) -> int:
-        return await count_old(self._db, self._cipher, _SEALED_COLUMNS)
+        return await count_old(self._db, self._cipher, INBOX_SEALED_COLUMNS)
 
     async def unknown_sealed_fields(self, prefixes: Sequence[bytes]) -> list[str]:
-        return await unknown_fields_with(self._db, prefixes, _SEALED_COLUMNS)
+        return await unknown_fields_with(self._db, prefixes, INBOX_SEALED_COLUMNS)
 
     async def deliver(self, handoff: OutgoingHandoff) -> Receipt:
         sealed = self._cipher.seal(
