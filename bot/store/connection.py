@@ -120,7 +120,7 @@ async def open_database(
         rows = list(await db.execute_fetchall("PRAGMA quick_check(1)"))
         if rows != [("ok",)]:
             raise sqlite3.DatabaseError(str(rows[0][0]) if rows else "quick_check failed")
-    except (sqlite3.Error, OSError) as exc:
+    except (sqlite3.Error, OSError, UnicodeDecodeError) as exc:  # a flipped byte in text
         with contextlib.suppress(sqlite3.Error, OSError):
             await db.close()
         raise damaged(path, exc) from exc
@@ -237,7 +237,7 @@ async def open_migrated(
     except BaseException as exc:
         with contextlib.suppress(sqlite3.Error, OSError):
             await db.close()
-        if isinstance(exc, sqlite3.Error | OSError):
+        if isinstance(exc, sqlite3.Error | OSError | UnicodeDecodeError):
             raise damaged(path, exc) from exc
         raise
     return db
