@@ -169,7 +169,8 @@ def backup(config: Config, target: Path) -> list[str]:
         names, versions = _copy_all(config, target, material)
     except (sqlite3.Error, DamagedFile) as exc:
         raise BackupError(
-            f"backup failed: {exc}; nothing in {target} is usable. Run `vertrouwd doctor`"
+            f"backup failed: {exc}; nothing in {target} is usable. Run `vertrouwd doctor`,"
+            " and restore the data folder from a backup if it names a damaged file"
         ) from exc
     lacking = sorted(versions - set(material.data_keys))
     if lacking:

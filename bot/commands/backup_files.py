@@ -29,7 +29,9 @@ def quick_check(db: sqlite3.Connection) -> str | None:
     """SQLite's check of every page and index (without comparing index contents):
     None when sound, else its first complaint."""
     rows = db.execute("PRAGMA quick_check(1)").fetchall()
-    return None if rows == [("ok",)] else str(rows[0][0] if rows else "no answer")
+    if rows == [("ok",)]:
+        return None
+    return " ".join(str(rows[0][0]).split()) if rows else "no answer"  # one line
 
 
 def private_file(path: Path) -> None:
