@@ -115,7 +115,7 @@ def test_restore_is_refused_with_another_key_file(tmp_path: Path):
     before = snapshot(data)
     result = run_cli(["restore", str(tmp_path / "backup"), "--config", str(config)])
     assert result.returncode == 2
-    assert "belongs to another key file" in one_error_line(result)
+    assert "was not made with the key file in use" in one_error_line(result)
     assert snapshot(data) == before
 
 

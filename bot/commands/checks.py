@@ -41,8 +41,8 @@ def doctor_command(config: Config, args: argparse.Namespace) -> int:
     from bot.commands.data_check import verify_data_files
     from bot.commands.doctor import doctor  # loads matrix-nio: only when asked for
 
-    asyncio.run(verify_data_files(config))  # a broken file: one line, exit code 2
-    ok, report = doctor(config)
+    checked = asyncio.run(verify_data_files(config))  # a broken file: one line, exit 2
+    ok, report = doctor(config, checked)
     print(report)
     return 0 if ok else 1
 

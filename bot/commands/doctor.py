@@ -392,6 +392,9 @@ def render(checks: list[Check]) -> str:
     return "\n".join(lines)
 
 
-def doctor(config: Config) -> tuple[bool, str]:
+def doctor(config: Config, data_files: str | None = None) -> tuple[bool, str]:
+    """``data_files``: what bot/commands/data_check.py found (it stops at a broken one)."""
     checks = asyncio.run(run_checks(config))
+    if data_files is not None:
+        checks.insert(1, Check("data files", True, data_files))
     return all(c.ok for c in checks), render(checks)

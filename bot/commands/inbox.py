@@ -24,9 +24,9 @@ from bot.flows.summary import handoff_text
 from bot.keys.crypto import FieldCipher, KeyMaterial
 from bot.keys.guard import existing_keys
 from bot.line.desk import AdviserDesk
-from bot.sinks.local_inbox import LocalInbox
+from bot.sinks.local_inbox import InboxContents, LocalInbox
 from bot.store import SqliteStore
-from bot.texts.catalog import Catalog, load_catalog
+from bot.texts.catalog import Catalog, Texts, load_catalog
 
 
 def add_parser(commands: Subcommands, common: argparse.ArgumentParser) -> None:
@@ -121,18 +121,36 @@ async def read_inbox(config: Config, adviser_id: str | None, as_jsonl: bool) -> 
             for post in thread:
                 print("\n  > " + post.replace("\n", "\n    "))
             print("-" * 60)
-    if not items and not contents.unreadable and not as_jsonl:
+    if not items and contents.complete and not as_jsonl:
         print(default_texts("inbox.empty"))
-    for case_ref in contents.unreadable:
-        print(default_texts("faults.inbox_unreadable", case_ref=case_ref), file=sys.stderr)
-    for case_ref, count in contents.unreadable_posts.items():
-        print(
-            default_texts("faults.thread_unreadable", case_ref=case_ref, count=count),
-            file=sys.stderr,
-        )
+    for line in _not_shown(contents, default_texts):
+        print(line, file=sys.stderr)
     if waiting:
         print(default_texts("inbox.waiting", count=waiting), file=sys.stderr)
-    return 0
+    return 0 if contents.complete else 1
+
+
+def _not_shown(contents: InboxContents, t: Texts) -> list[str]:
+    """One line for each thing the inbox holds but cannot show, and why: damage, or a
+    data key the key file no longer holds."""
+    lines = [t("faults.inbox_unreadable", case_ref=ref) for ref in contents.unreadable]
+    lines += [
+        t("faults.inbox_key_missing", case_ref=ref, version=version)
+        for ref, version in contents.key_missing.items()
+    ]
+    lines += [
+        t("faults.thread_unreadable", case_ref=ref, count=count)
+        for ref, count in contents.unreadable_posts.items()
+    ]
+    lines += [
+        t("faults.thread_key_missing", case_ref=ref, count=count, version=version)
+        for ref, (count, version) in contents.posts_key_missing.items()
+    ]
+    if contents.kept > contents.found:
+        lines.append(t("faults.inbox_gap", expected=contents.kept, found=contents.found))
+    elif contents.kept != contents.found:
+        lines.append(t("faults.inbox_count_damaged", found=contents.found))
+    return lines
 
 
 async def write_in_thread(config: Config, case_ref: str, text: str) -> int:

@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import NewType
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 UserKey = NewType("UserKey", bytes)
 
@@ -36,6 +38,15 @@ class KeyFileError(Exception):
 
 class DecryptionError(Exception):
     """A sealed field could not be opened: wrong key, wrong row, or tampered."""
+
+
+class MissingDataKey(DecryptionError):
+    """The field was sealed with a data key version the key file does not hold (a key
+    file from before a rotation, or data from before one): no damage, a missing key."""
+
+    def __init__(self, version: int) -> None:
+        super().__init__(f"no data key with version {version}")
+        self.version = version
 
 
 @dataclass(frozen=True)
@@ -76,7 +87,7 @@ class FieldCipher:
         version = int.from_bytes(blob[:_VERSION_BYTES], "big")
         aead = self._aeads.get(version)
         if aead is None:
-            raise DecryptionError(f"no data key with version {version}")
+            raise MissingDataKey(version)
         start = _VERSION_BYTES + _NONCE_BYTES
         if len(blob) < start + _TAG_BYTES:
             raise DecryptionError("sealed field is too short to be genuine")
@@ -204,3 +215,18 @@ def key_fingerprint(material: KeyMaterial) -> str:
     """Names the key file a database belongs to, and gives away nothing of the key:
     a keyed hash of a fixed label under the lookup key (which never rotates)."""
     return hmac.new(material.lookup_key, b"vertrouwd key fingerprint 1", hashlib.sha256).hexdigest()
+
+
+def data_key_fingerprints(material: KeyMaterial) -> dict[int, str]:
+    """Names each data key version, and gives away nothing of it: a keyed hash of a fixed
+    label under that key. Two key files with the same version number but another key
+    differ here."""
+    return {
+        version: hmac.new(key, b"vertrouwd data key fingerprint 1", hashlib.sha256).hexdigest()
+        for version, key in sorted(material.data_keys.items())
+    }
+
+
+def derived_key(secret: bytes, purpose: bytes) -> bytes:
+    """A key of its own for one ``purpose`` (HKDF-SHA256), never the key file's key."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(secret)

@@ -6,7 +6,9 @@
 2. Running bots see the changed key file within ``bot.texts_reload_seconds`` and seal
    with the new key; this command waits that long twice over, then re-seals every
    field in batches: the database, the local inbox, the Matrix state.
-3. When no field uses a retiring version any more, the key file drops them.
+3. When no field uses a retiring version any more, the key file drops them. The key
+   file as it was is kept beside it first (bot/keys/retired.py): backups made before
+   the rotation need the versions it retires.
 
 The lookup key (for the keyed hashes of platform ids) never rotates: every stored
 lookup depends on it.
@@ -32,6 +34,7 @@ from bot.keys.crypto import (
     retiring_versions,
     version_prefix,
 )
+from bot.keys.retired import keep_retired_copy
 from bot.matrix.state import STATE_FILE, MatrixState
 from bot.runtime import prepare_data_dir
 from bot.sinks.local_inbox import INBOX_FILE, LocalInbox
@@ -134,9 +137,16 @@ async def rotate(
             " key, or a field no key opens); run `vertrouwd keys rotate` again to go on"
         )
         return 1
+    copy = keep_retired_copy(path, material)
     kept = {v: k for v, k in material.data_keys.items() if v not in retiring}
     _rewrite(path, KeyMaterial(material.lookup_key, kept, material.current), ())
     say(f"key file: retired version(s) {versions}; only version {material.current} is left")
+    say(
+        f"Backups made before now need the retired version(s) {versions}: the key file as it"
+        f" was is kept in {copy} (readable only by you), and `vertrouwd restore` names it"
+        " when a backup needs it. Make a new backup now and replace your off-site copy of"
+        f" the key file with {path}; once no backup from before today is kept, delete {copy}."
+    )
     return 0
 
 

@@ -9,19 +9,20 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
-from bot.keys.crypto import DecryptionError, FieldCipher
+from bot.keys.crypto import DecryptionError, FieldCipher, MissingDataKey
 from bot.sinks.base import CasePosts, OutgoingHandoff, Receipt, ThreadPost, handoff_txn_id
 from bot.store.aad_upgrade import reseal_under_new_aad
 from bot.store.base import StoreError
-from bot.store.connection import open_migrated
+from bot.store.connection import damaged, open_migrated
 from bot.store.key_record import KEY_RECORD_MIGRATION, opens_any
 from bot.store.reseal import (
     Resealed,
@@ -71,6 +72,23 @@ _MIGRATIONS: tuple[tuple[int, str], ...] = (
         UPDATE thread_posts SET aad = 1;
         """,
     ),
+    (
+        40,
+        """
+        -- How many handoffs the inbox holds, kept beside them by triggers in the same
+        -- statement: a damaged page that hides a row shows as a gap, never as fewer.
+        CREATE TABLE ledger (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            received INTEGER NOT NULL,
+            removed INTEGER NOT NULL
+        );
+        INSERT INTO ledger (id, received, removed) VALUES (1, (SELECT COUNT(*) FROM handoffs), 0);
+        CREATE TRIGGER handoff_received AFTER INSERT ON handoffs
+        BEGIN UPDATE ledger SET received = received + 1 WHERE id = 1; END;
+        CREATE TRIGGER handoff_removed AFTER DELETE ON handoffs
+        BEGIN UPDATE ledger SET removed = removed + 1 WHERE id = 1; END;
+        """,
+    ),
 )
 
 
@@ -88,6 +106,30 @@ class InboxContents:
     threads: dict[str, list[str]]  # per txn_id: the posts that can be read
     unreadable: tuple[str, ...]  # case references of handoffs that cannot be read
     unreadable_posts: dict[str, int]  # per case reference: posts that cannot be read
+    # Sealed with a data key version the key file does not hold: not damage.
+    key_missing: dict[str, int] = field(default_factory=dict)  # case reference: version
+    posts_key_missing: dict[str, tuple[int, int]] = field(default_factory=dict)  # (count, v)
+    kept: int = 0  # handoffs the ledger says the inbox holds (all advisers); -1: unknown
+    found: int = 0  # handoff rows found in the file (all advisers)
+
+    @property
+    def complete(self) -> bool:
+        """Whether everything the inbox holds is shown."""
+        return not (
+            self.unreadable
+            or self.unreadable_posts
+            or self.key_missing
+            or self.posts_key_missing
+            or self.kept != self.found
+        )
+
+
+@dataclass
+class _Thread:
+    posts: list[str] = field(default_factory=list)
+    damaged: int = 0
+    key_missing: int = 0
+    version: int = 0
 
 
 def _case_of(txn_id: str) -> str:
@@ -107,7 +149,7 @@ def _post_aad(txn_id: str, case_ref: str, adviser_id: str) -> bytes:
     return f"inbox-thread\x00{txn_id}\x00{case_ref}\x00{adviser_id}".encode()
 
 
-_SEALED_COLUMNS = (
+INBOX_SEALED_COLUMNS = (
     SealedColumn("handoffs", "txn_id", ("txn_id", "adviser_id"), _handoff_aad),
     SealedColumn("thread_posts", "txn_id", ("txn_id", "case_ref", "adviser_id"), _post_aad),
 )
@@ -139,11 +181,16 @@ class LocalInbox:
     name = "local-inbox"
 
     def __init__(
-        self, db: aiosqlite.Connection, cipher: FieldCipher, clock: Callable[[], float]
+        self,
+        db: aiosqlite.Connection,
+        cipher: FieldCipher,
+        clock: Callable[[], float],
+        path: Path = Path(INBOX_FILE),
     ) -> None:
         self._db = db
         self._cipher = cipher
         self._clock = clock
+        self._path = path
 
     @classmethod
     async def open(
@@ -170,20 +217,22 @@ class LocalInbox:
         except StoreError:
             await db.close()  # an open database thread would keep the process alive
             raise
-        return cls(db, cipher, clock)
+        return cls(db, cipher, clock, path)
 
     def prepare(self, adviser_id: str) -> None:
         """Nothing to prepare for a local file."""
 
     async def reseal(self, batch: int = 200) -> Resealed:
         """Seal every handoff and post again with the current data key."""
-        return await reseal_columns(self._db, asyncio.Lock(), self._cipher, _SEALED_COLUMNS, batch)
+        return await reseal_columns(
+            self._db, asyncio.Lock(), self._cipher, INBOX_SEALED_COLUMNS, batch
+        )
 
     async def sealed_with_old_keys(self) -> int:
-        return await count_old(self._db, self._cipher, _SEALED_COLUMNS)
+        return await count_old(self._db, self._cipher, INBOX_SEALED_COLUMNS)
 
     async def unknown_sealed_fields(self, prefixes: Sequence[bytes]) -> list[str]:
-        return await unknown_fields_with(self._db, prefixes, _SEALED_COLUMNS)
+        return await unknown_fields_with(self._db, prefixes, INBOX_SEALED_COLUMNS)
 
     async def deliver(self, handoff: OutgoingHandoff) -> Receipt:
         sealed = self._cipher.seal(
@@ -211,24 +260,28 @@ class LocalInbox:
 
     async def thread(self, case_ref: str) -> list[str]:
         """What reached the case's thread and can be read, oldest first."""
-        return (await self._thread(case_ref))[0]
+        return (await self._thread(case_ref)).posts
 
-    async def _thread(self, case_ref: str) -> tuple[list[str], int]:
+    async def _thread(self, case_ref: str) -> _Thread:
         rows = await self._db.execute_fetchall(
             "SELECT txn_id, adviser_id, sealed FROM thread_posts WHERE case_ref = ?"
             " ORDER BY received_at",
             (case_ref,),
         )
-        posts, unreadable = [], 0
+        thread = _Thread()
         for txn_id, adviser, sealed in rows:
             try:
-                posts.append(
+                thread.posts.append(
                     self._cipher.open(sealed, _post_aad(txn_id, case_ref, adviser)).decode()
                 )
+            except MissingDataKey as exc:
+                log.error("inbox: a post in case %s's thread: %s", case_ref, exc)
+                thread.key_missing += 1
+                thread.version = exc.version
             except (DecryptionError, UnicodeDecodeError) as exc:
                 log.error("inbox: a post in case %s's thread cannot be read (%s)", case_ref, exc)
-                unreadable += 1
-        return posts, unreadable
+                thread.damaged += 1
+        return thread
 
     async def remove_posts(self, posts: CasePosts) -> None:
         """The case's retention term passed: its handoff and thread go from the inbox."""
@@ -242,17 +295,35 @@ class LocalInbox:
         return (await self.contents(adviser_id)).items
 
     async def contents(self, adviser_id: str | None = None) -> InboxContents:
+        """As ``_contents``; a file too damaged to be read row by row is named as a whole."""
+        try:
+            return await self._contents(adviser_id)
+        except (UnicodeDecodeError, sqlite3.DatabaseError) as exc:
+            raise damaged(self._path, exc) from exc
+
+    async def _contents(self, adviser_id: str | None) -> InboxContents:
         """The handoffs and their threads; one that cannot be read hides none of the
-        others and is named by its case reference."""
-        rows = await self._db.execute_fetchall(
-            "SELECT txn_id, adviser_id, received_at, sealed FROM handoffs ORDER BY received_at"
+        others and is named by its case reference, and rows a damaged page hides show
+        as a gap against the ledger."""
+        rows = list(
+            await self._db.execute_fetchall(
+                "SELECT txn_id, adviser_id, received_at, sealed FROM handoffs ORDER BY received_at"
+            )
         )
-        items, unreadable = [], []
+        ledger = list(
+            await self._db.execute_fetchall("SELECT received - removed FROM ledger WHERE id = 1")
+        )
+        kept = int(ledger[0][0]) if ledger and isinstance(ledger[0][0], int) else -1
+        items, unreadable, key_missing = [], [], {}
         for txn_id, owner, received_at, sealed in rows:
             if adviser_id is not None and owner != adviser_id:
                 continue
             try:
                 payload = json.loads(self._cipher.open(sealed, _handoff_aad(txn_id, owner)))
+            except MissingDataKey as exc:
+                log.error("inbox: handoff of case %s: %s", _case_of(txn_id), exc)
+                key_missing[_case_of(txn_id)] = exc.version
+                continue
             except (DecryptionError, ValueError) as exc:
                 reason = str(exc) if isinstance(exc, DecryptionError) else "not JSON"
                 log.error("inbox: handoff of case %s cannot be read (%s)", _case_of(txn_id), reason)
@@ -260,13 +331,25 @@ class LocalInbox:
                 continue
             items.append(InboxItem(txn_id, owner, received_at, payload))
         items.sort(key=lambda item: (not item.payload.get("urgent"), item.received_at))
-        threads, unreadable_posts = {}, {}
+        threads, unreadable_posts, posts_key_missing = {}, {}, {}
         for item in items:
             case_ref = _case_of(item.txn_id)
-            threads[item.txn_id], lost = await self._thread(case_ref)
-            if lost:
-                unreadable_posts[case_ref] = lost
-        return InboxContents(items, threads, tuple(unreadable), unreadable_posts)
+            thread = await self._thread(case_ref)
+            threads[item.txn_id] = thread.posts
+            if thread.damaged:
+                unreadable_posts[case_ref] = thread.damaged
+            if thread.key_missing:
+                posts_key_missing[case_ref] = (thread.key_missing, thread.version)
+        return InboxContents(
+            items,
+            threads,
+            tuple(unreadable),
+            unreadable_posts,
+            key_missing,
+            posts_key_missing,
+            kept=kept,
+            found=len(rows),
+        )
 
     async def close(self) -> None:
         await self._db.close()
