@@ -68,12 +68,17 @@ def shows_nothing_with(server: WebServer, cookie: str) -> None:
     assert 'action="/start"' in start
 
 
-def leave(driver: WebDriver, neutral: NeutralSite) -> str:
-    """Press "Leave quickly"; the cookie the browser had before."""
+def leave(driver: WebDriver, server: WebServer, neutral: NeutralSite) -> str:
+    """Press "Leave quickly"; the cookie the browser had before. What the browser holds
+    after it (nothing, or a new visitor's cookie) opens nothing either."""
     cookie = driver.get_cookie("vw")
     assert cookie is not None
     driver.find_element(By.ID, "quick-exit").click()
     wait_for(driver, lambda d: d.current_url == neutral.url)
+    now = driver.get_cookie("vw")
+    if now is not None:
+        assert now["value"] != cookie["value"]
+        shows_nothing_with(server, str(now["value"]))
     return str(cookie["value"])
 
 
@@ -82,8 +87,7 @@ def test_back_after_leaving_shows_the_start_page_with_javascript(
 ):
     fresh_start(browser, server)
     told_something(browser)
-    old = leave(browser, neutral)
-    assert browser.get_cookie("vw") is None  # the browser keeps nothing of the visit
+    old = leave(browser, server, neutral)
     browser.back()
     wait_for(browser, lambda d: on_start_page(d, server, en))
     assert SHARED not in browser.page_source
@@ -103,8 +107,7 @@ def test_back_after_leaving_shows_nothing_without_javascript(
     try:
         driver.get(server.url + "/")
         told_something(driver)
-        old = leave(driver, neutral)
-        assert driver.get_cookie("vw") is None
+        old = leave(driver, server, neutral)
         # Every page of the visit in the tab's history: Back through all of them.
         visited = [u for u in history_urls(driver) if u.startswith(server.url)]
         assert len(visited) >= 5
@@ -134,12 +137,12 @@ def test_leaving_ends_the_session_on_the_server(server: WebServer):
     status, headers, _, _ = request(server, "GET", "/chat", headers=with_session)
     assert status == 303 and headers["Location"] == "/"
     assert request(server, "GET", "/events", headers=with_session)[0] == 403
-    _, _, page, _ = request(server, "GET", "/chat", headers=with_session)
+    # Its forms are out of date, and nothing is taken from them.
     token = csrf_of(request(server, "GET", "/", headers=with_session)[2])
-    status, headers, _, _ = request(
+    status, _, body, _ = request(
         server, "POST", "/chat", form(csrf=token, text="still me?"), with_session
     )
-    assert status == 303 and headers["Location"] == "/"
+    assert status == 403 and "still me?" not in body
 
 
 # -- idle sessions ----------------------------------------------------------------------
@@ -152,7 +155,9 @@ def idle_server(
     tmp_path_factory: pytest.TempPathFactory, neutral: NeutralSite
 ) -> Iterator[WebServer]:
     web = WebServer(
-        tmp_path_factory.mktemp("idle"), neutral.url, web_extra=f"idle_minutes = {IDLE_SECONDS / 60}\n"
+        tmp_path_factory.mktemp("idle"),
+        neutral.url,
+        web_extra=f"idle_minutes = {IDLE_SECONDS / 60}\n",
     )
     web.start()
     yield web
@@ -179,7 +184,8 @@ def test_an_open_page_left_alone_goes_to_a_calm_page_that_says_how_to_come_back(
         assert on_start_page(driver, idle_server, en)
         assert SHARED not in driver.page_source
         assert driver.find_element(By.ID, "code").is_displayed()  # the way back
-        assert axe_violations(driver) == []
+        if javascript:  # axe runs as a script: the page is the same without
+            assert axe_violations(driver) == []
         # Said once: a reload shows the plain start page.
         driver.refresh()
         assert idle_notice(driver) == ""
@@ -233,7 +239,9 @@ def test_a_form_is_taken_only_from_our_own_page_in_the_same_browser(server: WebS
         {},  # nothing at all: refused, a cross-site form in such a browser looks so
     ]
     for headers in foreign:
-        status, _, _, cookies = request(server, "POST", "/start", start, {**mine, **headers}, origin=False)
+        status, _, _, cookies = request(
+            server, "POST", "/start", start, {**mine, **headers}, origin=False
+        )
         assert (status, cookies) == (403, []), headers
     # A current browser: cross-site is refused whatever else it says.
     headers = {"Sec-Fetch-Site": "cross-site", "Origin": server.url}
