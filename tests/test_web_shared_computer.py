@@ -265,3 +265,61 @@ def test_the_pages_tell_only_our_own_server_where_a_form_came_from(server: WebSe
     assert headers["Referrer-Policy"] == "same-origin"
     assert '<meta name="referrer" content="same-origin">' in page
     assert re.search(r'id="quick-exit"[^>]*rel="noreferrer"', page)
+
+
+# -- what is shown as "messages with your adviser" --------------------------------------
+
+
+class HttpVisitor:
+    """A person in the web chat over plain HTTP, one form at a time."""
+
+    def __init__(self, server: WebServer) -> None:
+        self.server = server
+        cookie, _ = started(server)
+        self.headers = {"Cookie": f"vw={cookie}"}
+
+    def page(self) -> str:
+        return request(self.server, "GET", "/chat", headers=self.headers)[2]
+
+    def do(self, step: tuple[str, str]) -> str:
+        page = self.page()
+        fields = {"csrf": csrf_of(page)}
+        fields["m"] = re.findall(r'name="m" value="([0-9a-f]+)"', page)[0]
+        kind, value = step
+        if kind == "choice":
+            assert f'value="{value}"' in page, (value, page)
+            question = re.search(r'name="question" value="([^"]+)"', page)
+            fields |= {"choice": value, **({"question": question.group(1)} if question else {})}
+        else:
+            fields["text"] = value
+        assert request(self.server, "POST", "/chat", form(**fields), self.headers)[0] == 303
+        return self.page()
+
+    @staticmethod
+    def line(page: str) -> str:
+        """The part of the page under "Messages with your adviser"."""
+        match = re.search(r'<ol class="messages">(.*?)</ol>', page, re.S)
+        assert match, page
+        return match.group(1)
+
+
+def test_a_second_requests_answers_are_not_shown_as_messages_with_the_adviser(
+    server: WebServer,
+):
+    person = HttpVisitor(server)
+    for step in INTAKE:
+        person.do(step)
+    assert 'id="receipt-code"' in person.do(SEND)
+    # A message to the adviser: passed on, and shown as one.
+    page = person.do(("text", "A message for my adviser, RelayedWords8"))
+    assert "RelayedWords8" in HttpVisitor.line(page)
+    # A new, separate request: its answers go with that request, not to the line.
+    page = person.do(("choice", "intake"))
+    for kind, value in INTAKE[1:]:
+        if kind == "choice" and f'value="{value}"' not in page:
+            continue  # a question the second request does not ask again
+        text = f"{value} SecondIntake9" if kind == "text" else value
+        page = person.do((kind, text))
+    assert "SecondIntake9" not in HttpVisitor.line(page)
+    assert "SecondIntake9" not in HttpVisitor.line(person.page())
+    assert "RelayedWords8" in HttpVisitor.line(page)

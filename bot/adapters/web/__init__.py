@@ -39,6 +39,7 @@ _KEEPALIVE_SECONDS = 20.0
 # (`vertrouwd write` adds them from another process).
 _RELAY_NUDGE_SECONDS = 2.0
 _STATIC_TYPES = {"style.css": "text/css", "chat.js": "text/javascript"}
+_LINGER_SECONDS = 2.0
 # Live pages (event streams) of one person at once: a few tabs or devices.
 STREAMS_PER_PERSON = 4
 
@@ -193,6 +194,9 @@ class WebChannel:
             access_log=None,
             handle_signals=False,
             keepalive_timeout=self._settings.request_seconds,
+            # After an answer sent before the body was read (a slow or too large form),
+            # the rest of the body is read and dropped this long, then the line closes.
+            lingering_time=_LINGER_SECONDS,
         )
         await runner.setup()
         limit = open_file_limit()
