@@ -35,12 +35,18 @@ def request(
     path: str,
     body: str | bytes | None = None,
     headers: dict[str, str] | None = None,
+    *,
+    origin: bool = True,
 ) -> Response:
+    """One request, as a browser on our own page sends it (``origin``: with the
+    Origin header a browser puts on a form it posts)."""
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
     try:
         all_headers = {"Accept-Language": "en"}
         if body is not None:
             all_headers["Content-Type"] = "application/x-www-form-urlencoded"
+        if origin and method == "POST":
+            all_headers["Origin"] = server.url
         all_headers.update(headers or {})
         connection.request(method, path, body=body, headers=all_headers)
         response = connection.getresponse()
@@ -61,12 +67,22 @@ def form(**fields: str) -> str:
     return urllib.parse.urlencode(fields)
 
 
+def cookie_of(response: Response) -> str:
+    [cookie] = response[3]
+    return SimpleCookie(cookie)["vw"].value
+
+
+def visitor(server: WebServer) -> tuple[dict[str, str], str]:
+    """A new visitor on the start page: their cookie (as a header) and the forms' token."""
+    response = request(server, "GET", "/")
+    return {"Cookie": f"vw={cookie_of(response)}"}, csrf_of(response[2])
+
+
 def started(server: WebServer, headers: dict[str, str] | None = None) -> tuple[str, Response]:
     """A new conversation: the session cookie and the start's response."""
-    _, _, page, _ = request(server, "GET", "/")
-    response = request(server, "POST", "/start", form(csrf=csrf_of(page)), headers)
-    [cookie] = response[3]
-    return SimpleCookie(cookie)["vw"].value, response
+    first, token = visitor(server)
+    response = request(server, "POST", "/start", form(csrf=token), {**first, **(headers or {})})
+    return cookie_of(response), response
 
 
 def test_every_response_carries_the_security_headers(server: WebServer):
@@ -89,7 +105,8 @@ def test_every_response_carries_the_security_headers(server: WebServer):
     }
     for name, (_status, headers, body, _) in responses.items():
         assert headers["Content-Security-Policy"] == CSP, name
-        assert headers["Referrer-Policy"] == "no-referrer", name
+        # Our own pages tell us where a form came from; another site is told nothing.
+        assert headers["Referrer-Policy"] == "same-origin", name
         assert headers["X-Content-Type-Options"] == "nosniff", name
         assert headers["Permissions-Policy"] == PERMISSIONS_POLICY, name
         assert headers["Cache-Control"] == "no-store", name
@@ -206,13 +223,11 @@ def test_a_request_that_is_not_valid_http_leaves_no_address_in_the_log(server: W
 def test_a_visitor_starting_conversation_after_conversation_is_asked_to_wait(
     server: WebServer, en: Texts
 ):
-    visitor = {"X-Forwarded-For": "192.0.2.99"}
-    _, _, page, _ = request(server, "GET", "/")
-    statuses = [
-        request(server, "POST", "/start", form(csrf=csrf_of(page)), visitor)[0] for _ in range(32)
-    ]
+    cookie, token = visitor(server)
+    address = {**cookie, "X-Forwarded-For": "192.0.2.99"}
+    statuses = [request(server, "POST", "/start", form(csrf=token), address)[0] for _ in range(32)]
     assert statuses[:30] == [303] * 30 and statuses[30:] == [429, 429]
-    _, _, body, _ = request(server, "POST", "/start", form(csrf=csrf_of(page)), visitor)
+    _, _, body, _ = request(server, "POST", "/start", form(csrf=token), address)
     assert en("web.start_wait") in body
     # Someone else is not held up.
-    assert request(server, "POST", "/start", form(csrf=csrf_of(page)))[0] == 303
+    assert request(server, "POST", "/start", form(csrf=token), cookie)[0] == 303

@@ -105,6 +105,10 @@ def _event_loop_runner() -> Callable[[Coroutine[Any, Any, None]], None]:
 def _serve(config: Config) -> int:
 
     from bot.ops.service import run_service
+    from bot.util.open_files import raise_open_file_limit
+
+    # Every visitor's connection is an open file: take what the system allows.
+    raise_open_file_limit()
 
     async def main() -> None:
         stopping = asyncio.Event()

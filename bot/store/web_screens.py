@@ -16,8 +16,12 @@ import aiosqlite
 
 from bot.keys.crypto import DecryptionError, FieldCipher, UserKey
 from bot.store.base import StoreError
-from bot.store.line_records import OPEN
+from bot.store.line_records import OPEN, TO_ADVISER
+from bot.store.row_cache import RowCache
 from bot.store.sealed_fields import screen_aad
+
+# The kind of relay that carries what the person wrote to the adviser.
+MESSAGE = "message"
 
 
 @dataclass
@@ -38,6 +42,10 @@ class WebScreen:
     version: int = 0
     # The conversation's language at the last step (the page's language).
     lang: str | None = None
+    # When the person last left ("Leave quickly"): a session given out before is over.
+    left_at: float = 0.0
+    # The newest of the person's messages to the adviser (a relay id) already on screen.
+    sent_relay: int = 0
 
     def to_json(self) -> bytes:
         return json.dumps(self.__dict__, separators=(",", ":"), ensure_ascii=False).encode()
@@ -54,9 +62,11 @@ class WebPerson:
     known: bool  # a conversation, or a case that still links to them
     has_open_case: bool
     lang: str | None  # the conversation's language, if there is one
+    sent_relay: int = 0  # the newest message to the adviser from them (a relay id)
 
 
 class WebScreenQueries:
+    _cache: RowCache
     _db: aiosqlite.Connection
     _cipher: FieldCipher
     _write_lock: asyncio.Lock
@@ -104,12 +114,32 @@ class WebScreenQueries:
             await self._db.execute_fetchall(
                 "SELECT (SELECT lang FROM conversations WHERE user_key = ?),"
                 " EXISTS (SELECT 1 FROM cases WHERE owner_key = ?),"
-                " EXISTS (SELECT 1 FROM cases WHERE owner_key = ? AND status = ?)",
-                (user, user, user, OPEN),
+                " EXISTS (SELECT 1 FROM cases WHERE owner_key = ? AND status = ?),"
+                " (SELECT MAX(r.id) FROM relays r JOIN cases c ON c.case_ref = r.case_ref"
+                "  WHERE c.owner_key = ? AND r.direction = ? AND r.kind = ?)",
+                (user, user, user, OPEN, user, TO_ADVISER, MESSAGE),
             )
         )
-        lang, linked, open_case = rows[0]
-        return WebPerson(lang is not None or bool(linked), bool(open_case), lang)
+        lang, linked, open_case, sent = rows[0]
+        return WebPerson(lang is not None or bool(linked), bool(open_case), lang, int(sent or 0))
+
+    async def purge_unanswered_web_starts(self, before: float) -> int:
+        """Drop the web conversations that were started before ``before`` and never
+        answered (saved once, by the start): nobody can come back to them."""
+        async with self._write_lock:
+            rows = list(
+                await self._db.execute_fetchall(
+                    "DELETE FROM conversations WHERE version = 1 AND updated_at < ?"
+                    " AND user_key IN (SELECT user_key FROM web_screens)"
+                    " AND user_key NOT IN"
+                    " (SELECT owner_key FROM cases WHERE owner_key IS NOT NULL)"
+                    " RETURNING user_key",
+                    (before,),
+                )
+            )
+        for (user,) in rows:
+            self._cache.drop(UserKey(user))
+        return len(rows)
 
     async def purge_orphan_web_screens(self) -> int:
         """Drop the screens of people with no conversation and no linked case left."""

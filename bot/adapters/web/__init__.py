@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from bot.adapters.web.app import CHANNEL, WebChat
+from bot.adapters.web.connections import Crowd, CrowdSite
 from bot.adapters.web.guard import add_security_headers, served_over_https
 from bot.adapters.web.pages import STATIC, logo_type, theme_css
 from bot.adapters.web.screens import Screens, WebSender
@@ -25,6 +26,7 @@ from bot.line.relay import RelayWorker
 from bot.store import SqliteStore
 from bot.texts.catalog import Catalog
 from bot.util.failures import describe_failure
+from bot.util.open_files import RESERVED, open_file_limit
 
 __all__ = ["CHANNEL", "WebChannel"]
 
@@ -37,6 +39,9 @@ _KEEPALIVE_SECONDS = 20.0
 # (`vertrouwd write` adds them from another process).
 _RELAY_NUDGE_SECONDS = 2.0
 _STATIC_TYPES = {"style.css": "text/css", "chat.js": "text/javascript"}
+_LINGER_SECONDS = 2.0
+# Live pages (event streams) of one person at once: a few tabs or devices.
+STREAMS_PER_PERSON = 4
 
 
 class _NoAddresses(logging.Filter):
@@ -71,6 +76,7 @@ class WebChannel:
         relay: RelayWorker | None = None,
     ) -> None:
         self._settings = settings
+        self._clock = clock
         self._store = store
         self._relay = relay
         self.screens = Screens(store, clock)
@@ -86,12 +92,18 @@ class WebChannel:
             clock,
         )
         # Screens go soon after the conversation or case link they belong to.
-        self._purge_seconds = min(config.retention.purge_interval_minutes * 60, 60.0)
+        self._purge_seconds = min(
+            config.retention.purge_interval_minutes * 60,
+            60.0,
+            settings.unanswered_start_minutes * 60 / 2,
+        )
         self._static = {name: (STATIC / name).read_bytes() for name in _STATIC_TYPES}
         self._theme = theme_css(settings).encode()
         self._logo = settings.logo_file.read_bytes() if settings.logo_file else None
         self._closing = False
         self.port: int | None = None  # the port listened on, once serving
+        self._crowd = Crowd(settings.max_connections, settings.https)
+        self._streams = 0
         if relay is not None:
             relay.serve(CHANNEL, WebSender(self.screens))
 
@@ -105,6 +117,7 @@ class WebChannel:
         app.router.add_post("/chat", chat.chat_post)
         app.router.add_post("/language", chat.language)
         app.router.add_get("/help", chat.help_page)
+        app.router.add_get("/leave", chat.leave)
         app.router.add_get("/events", self.events)
         app.router.add_get("/static/{name}", self.static)
         app.on_response_prepare.append(self._headers)
@@ -125,34 +138,76 @@ class WebChannel:
         raise web.HTTPNotFound()
 
     async def events(self, request: web.Request) -> web.StreamResponse:
-        """Server-sent events: the screen's version each time it changes."""
+        """Server-sent events: the screen's version each time it changes. A few per
+        person and a total cap; each lasts as long as an idle session would."""
         session = self.chat.session(request)
         user = self.chat.user(session.code) if session.code else None
         if user is None or not await self._store.web_person_known(user):
             raise web.HTTPForbidden()
+        if self._streams >= self._settings.max_event_streams:
+            return self._no_stream(503, "live pages (web.max_event_streams)")
+        if self.screens.pages_of(user) >= STREAMS_PER_PERSON:
+            return self._no_stream(429, "live pages of one person")
         response = web.StreamResponse(
             headers={"Content-Type": "text/event-stream", "X-Accel-Buffering": "no"}
         )
-        await response.prepare(request)
-        await response.write(b"retry: 3000\n\n")
-        async with self.screens.listening(user) as queue:
-            while not self._closing:
-                try:
-                    async with asyncio.timeout(_KEEPALIVE_SECONDS):
-                        version = await queue.get()
-                except TimeoutError:
-                    await response.write(b": still here\n\n")
-                    continue
-                if version == _CLOSING:
-                    break
-                await response.write(f"data: {version}\n\n".encode())
+        self._streams += 1
+        try:
+            # Listening (and so counted) before the first await: a burst of requests
+            # cannot all pass the checks above.
+            async with self.screens.listening(user) as queue:
+                await response.prepare(request)
+                await response.write(b"retry: 3000\n\n")
+                async with asyncio.timeout(self._settings.idle_seconds):
+                    await self._stream(queue, response)
+        except TimeoutError:
+            pass  # the page opens a new stream, if its session still holds
+        except ConnectionError:
+            log.debug("web: a live page went away")  # a closed tab: nothing went wrong
+        finally:
+            self._streams -= 1
         return response
 
+    def _no_stream(self, status: int, what: str) -> web.StreamResponse:
+        self._crowd.refused(what)
+        response = web.Response(status=status)
+        response.force_close()  # the connection goes too
+        return response
+
+    async def _stream(self, queue: asyncio.Queue[int], response: web.StreamResponse) -> None:
+        while not self._closing:
+            try:
+                async with asyncio.timeout(_KEEPALIVE_SECONDS):
+                    version = await queue.get()
+            except TimeoutError:
+                await response.write(b": still here\n\n")
+                continue
+            if version == _CLOSING:
+                break
+            await response.write(f"data: {version}\n\n".encode())
+
     async def run(self, stopping: asyncio.Event) -> None:
-        # No access log: it would hold every visitor's address.
-        runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
+        # No access log: it would hold every visitor's address. The keep-alive timeout
+        # also runs while a request's headers come in: slow headers are closed by it.
+        runner = web.AppRunner(
+            self.app(),
+            access_log=None,
+            handle_signals=False,
+            keepalive_timeout=self._settings.request_seconds,
+            # After an answer sent before the body was read (a slow or too large form),
+            # the rest of the body is read and dropped this long, then the line closes.
+            lingering_time=_LINGER_SECONDS,
+        )
         await runner.setup()
-        site = web.TCPSite(runner, self._settings.listen, self._settings.port)
+        limit = open_file_limit()
+        if limit is not None and self._crowd.cap > limit - RESERVED:
+            self._crowd.cap = max(10, limit - RESERVED)
+            log.warning(
+                "web: at most %d connections at once (the open-file limit is %d)",
+                self._crowd.cap,
+                limit,
+            )
+        site = CrowdSite(runner, self._settings.listen, self._settings.port, self._crowd)
         try:
             await site.start()
             server = site._server
@@ -181,6 +236,10 @@ class WebChannel:
                 log.error("web: background work failed: %s", describe_failure(exc))
 
     async def _purge(self) -> None:
+        before = self._clock() - self._settings.unanswered_start_minutes * 60
+        unanswered = await self._store.purge_unanswered_web_starts(before)
+        if unanswered:
+            log.info("web: %d conversation(s) started and never answered dropped", unanswered)
         dropped = await self._store.purge_orphan_web_screens()
         if dropped:
             self.screens.forget()

@@ -6,6 +6,8 @@ come back) and otherwise only sealed in the session cookie.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
 import re
 import secrets
@@ -14,10 +16,11 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.adapters.web.guard import CodeThrottle, client_address, served_over_https
+from bot.adapters.web.guard import client_address, foreign_post, network_of
 from bot.adapters.web.pages import Pages
 from bot.adapters.web.screens import Screens, address_of
-from bot.adapters.web.session import COOKIE, Session, SessionKeys, new_receipt_code, normalise_code
+from bot.adapters.web.session import Session, SessionKeys, new_receipt_code, normalise_code
+from bot.adapters.web.visits import Visits
 from bot.config import Config, WebSettings
 from bot.engine import Engine
 from bot.keys.crypto import UserKey, UserKeyer
@@ -26,7 +29,7 @@ from bot.store import SqliteStore
 from bot.store.web_screens import WebScreen
 from bot.texts.catalog import Catalog, Texts
 from bot.util.failures import describe_failure
-from bot.util.ratelimit import FloodLimiter
+from bot.util.ratelimit import CodeThrottle, FloodLimiter
 
 CHANNEL = "web"
 log = logging.getLogger(__name__)
@@ -36,6 +39,7 @@ _ENDED_KEPT = 200
 _MESSAGE_ID = re.compile(r"[0-9a-f]{16}")
 _STARTS_AT_ONCE = 30
 _STARTS_PER_MINUTE = 10
+_EVERYONE = UserKey(b"")  # the key of the limit over all visitors together
 
 
 def accepted_language(header: str, catalog: Catalog) -> str | None:
@@ -79,17 +83,21 @@ class WebChat:
         self._clock = clock
         self._pages = Pages(config, settings)
         self.throttle = CodeThrottle()
+        self.visits = Visits(settings, keys, screens, self.user, clock)
         # New conversations per visitor (by the same hash): a burst, then some a minute;
         # each is a row in the store. Generous: behind a proxy that is not trusted, every
         # visitor has the proxy's address.
         self._starts = FloodLimiter(_STARTS_AT_ONCE, _STARTS_PER_MINUTE)
+        # And over all visitors together: many addresses cannot fill the disk.
+        per_minute = settings.starts_per_minute
+        self._all_starts = FloodLimiter(2 * per_minute, per_minute, kept=1)
         # What an erasure said, shown once on the start page (the person is gone).
         self._ended: dict[str, list[str]] = {}
 
     # -- helpers ----------------------------------------------------------------------
 
     def session(self, request: web.Request) -> Session:
-        return self._keys.open(request.cookies.get(COOKIE)) or Session()
+        return self.visits.session(request)
 
     def texts_for(self, request: web.Request, session: Session, known: str | None = None) -> Texts:
         catalog = self._catalog()
@@ -122,37 +130,40 @@ class WebChat:
             t,
             languages,
             page=page,
-            csrf=self._keys.csrf_token(request.cookies.get(COOKIE), self._clock()),
+            csrf=self._keys.csrf_token(self.session(request).sid),
             version=values.pop("version", 0),
+            idle_seconds=int(self._settings.idle_seconds),
             **values,
         )
         return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
 
-    def set_session(
-        self, response: web.StreamResponse, request: web.Request, session: Session
-    ) -> None:
-        response.set_cookie(
-            COOKIE,
-            self._keys.seal(session),
-            httponly=True,
-            secure=served_over_https(request, self._settings),
-            samesite="Strict",
-            path="/",
-        )
+    def set_session(self, request: web.Request, session: Session) -> None:
+        self.visits.give(request, session)
+
+    def signed_in(self, request: web.Request, code: str) -> None:
+        """This browser now holds ``code`` (a start or a return)."""
+        session = self.session(request)
+        now = self._clock()
+        self.set_session(request, Session(code, session.lang, None, session.sid, now, now))
 
     def redirect(self, to: str) -> web.Response:
         return web.Response(status=303, headers={"Location": to})
 
-    async def form(self, request: web.Request, anonymous_ok: bool = False) -> dict[str, str]:
-        """The posted fields, after the CSRF check; a stale or forged form gets an error."""
-        if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
-            raise web.HTTPForbidden(reason="cross-site")
-        data = await request.post()
+    async def form(self, request: web.Request) -> dict[str, str]:
+        """The posted fields, after the checks that it came from our own page in this
+        browser; a stale or forged form gets an error, a form too slow to arrive too."""
+        refused = foreign_post(request, self._settings)
+        if refused is not None:
+            log.info("web: a form from another site was refused (%s)", refused)
+            raise web.HTTPForbidden(reason=refused)
+        try:
+            async with asyncio.timeout(self._settings.request_seconds):
+                data = await request.post()
+        except TimeoutError:
+            log.info("web: a form too slow to arrive was refused")
+            raise web.HTTPRequestTimeout() from None
         fields = {k: v for k, v in data.items() if isinstance(v, str)}
-        token = fields.get("csrf", "")
-        if not self._keys.csrf_valid(
-            token, request.cookies.get(COOKIE), anonymous_ok, self._clock()
-        ):
+        if not self._keys.csrf_valid(fields.get("csrf", ""), self.session(request).sid):
             raise web.HTTPForbidden(reason="stale-form")
         return fields
 
@@ -182,32 +193,42 @@ class WebChat:
         # Shown on this page until the person starts again (a script's fetch and its
         # reload both see it); it lives in memory only, for a short while.
         notice = "\n\n".join(self._ended.get(session.ended, [])) if session.ended else None
-        response = self.page(request, "start.html", t, notice=notice, code_problem=None)
-        if session.code or (session.ended and notice is None):
-            self.set_session(response, request, Session(lang=session.lang))
-        return response
+        if session.idle:
+            notice = t("web.idle_ended", minutes=f"{self._settings.idle_minutes:g}")
+        if session.code or session.idle or (session.ended and notice is None):
+            self.set_session(request, Session(lang=session.lang, sid=session.sid))
+        return self.page(request, "start.html", t, notice=notice, code_problem=None)
+
+    def _client(self, request: web.Request) -> Any:
+        network = network_of(client_address(request, self._settings))
+        return self.throttle.client(network, self.session(request).sid)
 
     async def start(self, request: web.Request) -> web.StreamResponse:
-        await self.form(request, anonymous_ok=True)
+        await self.form(request)
         session = self.session(request)
         t = self.texts_for(request, session)
-        client = self.throttle.client(client_address(request, self._settings))
-        allowed, _ = self._starts.check(UserKey(client), self._clock())
+        now = self._clock()
+        allowed, _ = self._starts.check(UserKey(self._client(request).address), now)
         if not allowed:
             log.info("web: a visitor started too many conversations; asked to wait")
             notice = t("web.start_wait")
             return self.page(request, "start.html", t, 429, notice=notice, code_problem=None)
+        everyone, first = self._all_starts.check(_EVERYONE, now)
+        if not everyone:
+            if first:
+                log.warning("web: new conversations come faster than web.starts_per_minute")
+            notice = t("web.start_busy")
+            return self.page(request, "start.html", t, 503, notice=notice, code_problem=None)
         code = new_receipt_code()
         await self.step(code, t, kind=InboundKind.RESUME)
-        response = self.redirect("/chat")
-        self.set_session(response, request, Session(code=code, lang=session.lang))
-        return response
+        self.signed_in(request, code)
+        return self.redirect("/chat")
 
     async def come_back(self, request: web.Request) -> web.StreamResponse:
-        fields = await self.form(request, anonymous_ok=True)
+        fields = await self.form(request)
         session = self.session(request)
         t = self.texts_for(request, session)
-        client = self.throttle.client(client_address(request, self._settings))
+        client = self._client(request)
         now = self._clock()
         wait = self.throttle.wait(client, now)
         if wait > 0:
@@ -220,17 +241,16 @@ class WebChat:
             log.info("web: a receipt code did not open a conversation")
             problem = t("web.code_wrong")
             return self.page(request, "start.html", t, 200, notice=None, code_problem=problem)
-        self.throttle.succeeded(client)
         async with self._screens.locks.hold(user):
             screen = await self._screens.load(user)
             if screen is None:
-                screen = WebScreen(had_case=await self._store.open_case(user) is not None)
+                person = await self._store.web_person(user)
+                screen = WebScreen(had_case=person.has_open_case, sent_relay=person.sent_relay)
                 await self._screens.save(user, screen)
         await self.step(code, t, kind=InboundKind.RESUME)
         log.info("web: a person came back with their receipt code")
-        response = self.redirect("/chat")
-        self.set_session(response, request, Session(code=code, lang=session.lang))
-        return response
+        self.signed_in(request, code)
+        return self.redirect("/chat")
 
     async def chat_page(self, request: web.Request) -> web.StreamResponse:
         session = self.session(request)
@@ -305,13 +325,24 @@ class WebChat:
         self._ended[token] = [*said, t("web.ended")]
         while len(self._ended) > _ENDED_KEPT:
             self._ended.pop(next(iter(self._ended)))
-        response = self.redirect("/")
-        self.set_session(response, request, Session(lang=t.lang, ended=token))
+        self.set_session(request, Session(lang=t.lang, ended=token, sid=self.session(request).sid))
         log.info("web: a person's data was erased; their session ended")
-        return response
+        return self.redirect("/")
+
+    async def leave(self, request: web.Request) -> web.StreamResponse:
+        """ "Leave quickly": the visit ends here, on the server, before the browser goes
+        to the neutral site. Back, or the bare address, then shows the start page."""
+        session = self.session(request)
+        if session.code:
+            await self._screens.end_visits(self.user(session.code), self._clock())
+            log.info("web: a person left quickly; their session ended")
+        self.visits.end(request)
+        # The cache holds nothing (no-store), but a browser may keep the pages for Back.
+        headers = {"Location": self._settings.exit_url, "Clear-Site-Data": '"cache"'}
+        return web.Response(status=303, headers=headers)
 
     async def language(self, request: web.Request) -> web.StreamResponse:
-        fields = await self.form(request, anonymous_ok=True)
+        fields = await self.form(request)
         session = self.session(request)
         lang = fields.get("lang", "")
         back = _PAGES.get(fields.get("back", ""), "/")
@@ -322,9 +353,8 @@ class WebChat:
             record = await self._store.load_conversation(user)
             if record is not None and record.lang != lang:
                 await self._switch_conversation_language(session.code, lang)
-        response = self.redirect(back)
-        self.set_session(response, request, Session(session.code, lang, None))
-        return response
+        self.set_session(request, dataclasses.replace(session, lang=lang, ended=None))
+        return self.redirect(back)
 
     async def _switch_conversation_language(self, code: str, lang: str) -> None:
         """The flow's own language question, answered with the language picked."""
@@ -352,9 +382,13 @@ class WebChat:
             403: "web.error_stale",
             404: "web.error_not_found",
             405: "web.error_method",
+            408: "web.error_slow",
             413: "web.error_too_large",
         }.get(status, "web.error_general")
-        return self.page(request, "error.html", t, status, message=t(key))
+        response = self.page(request, "error.html", t, status, message=t(key))
+        if status == 408:
+            response.force_close()  # the rest of the body is not waited for
+        return response
 
     def middleware(self) -> Callable[..., Awaitable[web.StreamResponse]]:
         chat = self
@@ -364,17 +398,26 @@ class WebChat:
             request: web.Request,
             handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
         ) -> web.StreamResponse:
+            await chat.visits.open(request)
             try:
-                return await handler(request)
+                response = await handler(request)
             except web.HTTPRedirection:
                 raise
             except web.HTTPException as exc:
                 if exc.status < 400:
                     raise
                 log.info("web: a request was refused (%d)", exc.status)
-                return chat.error_page(request, exc.status, exc.reason)
+                response = chat.error_page(request, exc.status, exc.reason)
+            except ConnectionError:
+                # The visitor went away (a closed tab): nothing failed on our side.
+                log.debug("web: a visitor left before the answer was sent")
+                response = web.Response(status=400)
+                response.force_close()
+                return response
             except Exception as exc:  # noqa: BLE001 - a calm page, never a traceback
                 log.error("web: a request failed: %s", describe_failure(exc))
-                return chat.error_page(request, 500, "error")
+                response = chat.error_page(request, 500, "error")
+            chat.visits.write(request, response)
+            return response
 
         return calm_errors

@@ -1,13 +1,11 @@
-"""What every response carries, who a client is (as a hash), and the slow-down for codes."""
+"""What every response carries, who a client is, and whether a form comes from our own
+pages."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import ipaddress
 import logging
-import secrets
-from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -59,7 +57,9 @@ _DENIED = (
 PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in _DENIED)
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
-    "Referrer-Policy": "no-referrer",
+    # Our own pages tell our server where a form came from (the Origin of a POST is
+    # "null" under no-referrer); no other site is ever told anything.
+    "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
     "Permissions-Policy": PERMISSIONS_POLICY,
     "X-Frame-Options": "DENY",
@@ -120,45 +120,47 @@ def client_address(request: web.Request, settings: WebSettings) -> str:
     return request.remote or ""
 
 
-@dataclass
-class _Tries:
-    failures: int
-    blocked_until: float
-    last: float
+def network_of(address: str) -> str:
+    """What a visitor is counted by in the limits: an IPv4 address, or the /64 of an
+    IPv6 address (one household or one phone is given a whole /64)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
-class CodeThrottle:
-    """Wrong receipt codes per client: a few free tries, then a wait that doubles with
-    every further wrong code. In memory only, keyed by a salted hash of the address."""
+def foreign_post(request: web.Request, settings: WebSettings) -> str | None:
+    """Why a POST is refused as not coming from our own pages; None when it does.
 
-    FREE_TRIES = 3
-    MAX_WAIT_SECONDS = 900.0
-    _FORGET_AFTER = 24 * 3600.0
-    _PRUNE_ABOVE = 10_000
+    - ``Sec-Fetch-Site`` (every current browser sends it, and no page can forge it)
+      must say ``same-origin`` (or ``none``: the person themselves, e.g. a reload).
+    - ``Origin``, when a browser sends a real one, must be this site. Our pages set
+      ``Referrer-Policy: same-origin``, so a browser sends the true Origin and Referer
+      to us (under ``no-referrer`` a POST's Origin is "null").
+    - Otherwise the ``Referer`` must be this site.
+    - A POST with none of the three is refused too. Only an old browser without Fetch
+      Metadata that also leaves out Origin and Referer would send such a thing, and
+      that is exactly the browser a login-CSRF attack needs: what a cross-site form in
+      it sends cannot be told apart from ours. Current browsers, and every browser that
+      sends Origin on a POST (all of them since 2020), are not affected.
 
-    def __init__(self) -> None:
-        self._salt = secrets.token_bytes(32)  # a new one each start: no address is kept
-        self._tries: dict[bytes, _Tries] = {}
-
-    def client(self, address: str) -> bytes:
-        return hmac.digest(self._salt, address.encode(), hashlib.sha256)
-
-    def wait(self, client: bytes, now: float) -> float:
-        """Seconds before this client may try a code again (0: now)."""
-        tries = self._tries.get(client)
-        return max(0.0, tries.blocked_until - now) if tries else 0.0
-
-    def failed(self, client: bytes, now: float) -> None:
-        if len(self._tries) > self._PRUNE_ABOVE:
-            self._tries = {
-                k: v for k, v in self._tries.items() if now - v.last < self._FORGET_AFTER
-            }
-        tries = self._tries.setdefault(client, _Tries(0, 0.0, now))
-        tries.failures += 1
-        tries.last = now
-        over = tries.failures - self.FREE_TRIES
-        if over >= 0:
-            tries.blocked_until = now + min(2.0**over, self.MAX_WAIT_SECONDS)
-
-    def succeeded(self, client: bytes) -> None:
-        self._tries.pop(client, None)
+    This site is the Host the browser asked for, or the host of ``web.public_url``
+    (for a proxy that passes on another Host)."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return "cross-site"
+    ours = {request.host.lower()}
+    if settings.public_url:
+        ours.add(urlsplit(settings.public_url).netloc.lower())
+    origin = request.headers.get("Origin")
+    if origin and origin != "null":
+        return None if urlsplit(origin).netloc.lower() in ours else "foreign-origin"
+    referer = request.headers.get("Referer")
+    if referer:
+        return None if urlsplit(referer).netloc.lower() in ours else "foreign-referer"
+    return None if fetch_site is not None else "no-origin"

@@ -114,9 +114,12 @@ class Screens:
             # typed in the intake leaves the screen.
             screen.code_pending = True
             current = said
-        if typed and has_case and screen.had_case and not typed.startswith("/"):
+        if typed and person.sent_relay > screen.sent_relay:
+            # Passed on to the adviser (an answer to a new request's question is not:
+            # it goes with that request).
             screen.line = [*screen.line, entry(Reply(typed), YOU)][-_LINE_KEPT:]
             current = said
+        screen.sent_relay = person.sent_relay
         screen.had_case = has_case
         if current:
             screen.current = current
@@ -137,6 +140,19 @@ class Screens:
                     screen.line = [*screen.line, entry(reply, ADVISER)][-_LINE_KEPT:]
             screen.relays = [*screen.relays, txn_id][-_RELAYS_KEPT:]
             await self.save(user, screen)
+
+    async def end_visits(self, user: UserKey, now: float) -> None:
+        """The person left: every session given out until now is over (open pages
+        hear of it and go to the start page)."""
+        async with self.locks.hold(user):
+            screen = await self.load(user)
+            if screen is not None:
+                screen.left_at = now
+                await self.save(user, screen)
+
+    def pages_of(self, user: UserKey) -> int:
+        """How many pages of this person are open (listening)."""
+        return len(self._listeners.get(user, ()))
 
     def _notify(self, user: UserKey, version: int) -> None:
         for queue in self._listeners.get(user, ()):

@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import json
 import secrets
-import time
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
@@ -27,7 +26,6 @@ from bot.keys.crypto import KeyMaterial
 CODE_LENGTH = 20
 CODE_GROUP = 4
 _NONCE = 12
-_ANON_TOKEN_SECONDS = 3 * 3600
 COOKIE = "vw"
 
 
@@ -52,13 +50,21 @@ def normalise_code(typed: str) -> str | None:
 
 @dataclass(frozen=True)
 class Session:
-    """What the cookie holds: the receipt code (None before a conversation starts) and
-    the language the person picked on the page (None: the browser's)."""
+    """What the cookie holds. Every visitor has one from the first page on: ``sid`` is
+    drawn then (the forms' CSRF token is bound to it), and drawn again when a
+    conversation is opened in this browser or left."""
 
-    code: str | None = None
-    lang: str | None = None
-    # A notice to show once (after an erasure, when no conversation is left).
-    ended: str | None = None
+    code: str | None = None  # the receipt code; None before a conversation starts
+    lang: str | None = None  # the language picked on the page (None: the browser's)
+    ended: str | None = None  # a notice to show once (after an erasure)
+    sid: str = ""
+    issued: float = 0.0  # when this browser was given the code (a start or a return)
+    seen: float = 0.0  # the last request with the code, to the minute or so
+    idle: bool = False  # the code was let go for lack of use: say so, once
+
+
+def new_sid() -> str:
+    return secrets.token_hex(16)
 
 
 def _derive(material: KeyMaterial, purpose: bytes) -> bytes:
@@ -71,7 +77,17 @@ class SessionKeys:
         self._csrf = _derive(material, b"csrf")
 
     def seal(self, session: Session) -> str:
-        data = json.dumps([session.code, session.lang, session.ended]).encode()
+        data = json.dumps(
+            [
+                session.code,
+                session.lang,
+                session.ended,
+                session.sid,
+                session.issued,
+                session.seen,
+                session.idle,
+            ]
+        ).encode()
         nonce = secrets.token_bytes(_NONCE)
         blob = nonce + self._aead.encrypt(nonce, data, COOKIE.encode())
         return base64.urlsafe_b64encode(blob).decode().rstrip("=")
@@ -82,31 +98,19 @@ class SessionKeys:
         try:
             blob = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
             data = self._aead.decrypt(blob[:_NONCE], blob[_NONCE:], COOKIE.encode())
-            code, lang, ended = json.loads(data)
+            code, lang, ended, sid, issued, seen, idle = json.loads(data)
+            session = Session(code, lang, ended, str(sid), float(issued), float(seen), bool(idle))
         except (InvalidTag, ValueError, binascii.Error, TypeError):
-            return None
-        return Session(code, lang, ended)
+            return None  # a cookie of an earlier version too: the visitor starts afresh
+        return session if session.sid else None
 
-    def csrf_token(self, cookie: str | None, now: float | None = None) -> str:
-        """Bound to the session's cookie, or (before there is one) to a time window."""
-        if cookie:
-            return self._mac(b"s\x00" + cookie.encode())
-        window = int((now if now is not None else time.time()) // _ANON_TOKEN_SECONDS)
-        return self._mac(b"a\x00" + str(window).encode())
+    def csrf_token(self, sid: str) -> str:
+        """The forms' token: bound to this browser's cookie (double submit). Another
+        site can neither read the token nor set the cookie it belongs to."""
+        return self._mac(b"t\x00" + sid.encode())
 
-    def csrf_valid(
-        self, token: str, cookie: str | None, anonymous_ok: bool, now: float | None = None
-    ) -> bool:
-        """A chat form needs the session's token; a form that can be shown before the
-        session began (start, return, language) may carry the time window's."""
-        now = now if now is not None else time.time()
-        candidates = [self.csrf_token(cookie, now)] if cookie else []
-        if anonymous_ok:
-            candidates += [
-                self.csrf_token(None, now),
-                self.csrf_token(None, now - _ANON_TOKEN_SECONDS),
-            ]
-        return any(hmac.compare_digest(token, c) for c in candidates)
+    def csrf_valid(self, token: str, sid: str) -> bool:
+        return bool(sid) and hmac.compare_digest(token, self.csrf_token(sid))
 
     def _mac(self, message: bytes) -> str:
         return hmac.new(self._csrf, message, hashlib.sha256).hexdigest()[:32]

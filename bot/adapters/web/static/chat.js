@@ -9,9 +9,24 @@
       window.location.replace(exit.href);
     });
   }
-  if (document.body.getAttribute("data-page") !== "chat" || !window.fetch) {
+  var onChat = document.body.getAttribute("data-page") === "chat";
+  // A conversation page never comes back from the back/forward cache: asked again,
+  // the server decides (after "Leave quickly" or a long pause: the start page).
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted && onChat) { window.location.reload(); }
+  });
+  if (!onChat || !window.fetch) {
     return;
   }
+  // No request for as long as the server keeps a session: it has let go of it, so
+  // the page goes too (the start page says what happened).
+  var idleMs = (Number(document.body.getAttribute("data-idle")) + 2) * 1000;
+  var idleTimer = null;
+  function stillHere() {
+    if (idleTimer) { clearTimeout(idleTimer); }
+    idleTimer = setTimeout(function () { window.location.replace("/"); }, idleMs);
+  }
+  stillHere();
   var version = Number(document.body.getAttribute("data-version")) || 0;
   var busy = false;
 
@@ -45,6 +60,7 @@
   }
 
   function refresh() {
+    stillHere();
     return fetch("/chat", { credentials: "same-origin", cache: "no-store" })
       .then(function (response) { return response.text(); })
       .then(swap);
@@ -54,6 +70,7 @@
     var data = new FormData(form, submitter);
     var typed = form.querySelector("textarea");
     busy = true;
+    stillHere();
     fetch(form.action, { method: "POST", body: new URLSearchParams(data), credentials: "same-origin", cache: "no-store" })
       .then(function (response) {
         if (new URL(response.url).pathname !== "/chat") {
