@@ -25,15 +25,17 @@ from bot.config.errors import describe
 from bot.config.model import Config
 from bot.config.schema import unset_empty_paths
 from bot.config.secrets import credential
+from bot.util.shipped import locales as shipped_locales
+from bot.util.shipped import shipped
 
 CONFIG_ENV = "VERTROUWD_CONFIG"
 DATA_DIR_ENV = "VERTROUWD_DATA_DIR"
-EMBEDDED = Path(__file__).resolve().parent / "embedded.toml"
+EMBEDDED = shipped("config", "embedded.toml")
 _LISTS = ("advisers", "emergency_routes", "referral_resources")
 
 
 def default_locales_dir() -> Path:
-    return Path(__file__).resolve().parents[2] / "locales"
+    return shipped_locales()
 
 
 def _read(path: Path) -> dict[str, Any]:
