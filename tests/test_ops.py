@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import signal
 import time
@@ -11,6 +12,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import aiohttp
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.config import load_config
@@ -305,3 +307,25 @@ def test_a_taken_ops_port_stops_the_bot_with_one_clear_line(tmp_path: Path):
     assert done.returncode == 2
     assert f"ops.port: cannot listen on 127.0.0.1:{port}" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+async def test_the_log_says_a_step_was_stored_but_not_that_danger_was_heard(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    """Security #17: `description -> urgent_offer` in the log told whoever reads it that
+    the person's words sounded like danger. The log now says what an operator needs."""
+    from bot.flows.machine import STATES
+
+    caplog.set_level(logging.DEBUG)
+    async with open_runtime(make_config(tmp_path)) as runtime:
+        person = Person(runtime, "employee")
+        await person.until_topic()
+        await person.pick("bullying")
+        replies = await person.say("I am going to kill myself tonight")
+        assert "113" in " ".join(r.text for r in replies)  # danger was heard
+        await person.say("/delete")
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.engine"]
+    assert "step on terminal stored" in lines
+    words = {word.strip(",:") for line in lines for word in line.split()}
+    assert not words & set(STATES), [line for line in lines if set(line.split()) & set(STATES)]
+    assert not any("->" in line or "repl" in line for line in lines)
