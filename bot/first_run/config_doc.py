@@ -30,8 +30,7 @@ _LATER = "(a setting of a newer vertrouwd)"
 def load_document(path: Path) -> tomlkit.TOMLDocument:
     """The answers a stopped run left, else the config so far, else the documented
     example (the defaults, where the example is not installed)."""
-    partial = partial_path(path)
-    source = next(p for p in (partial, path, EXAMPLE, EMBEDDED) if p.exists())
+    source = next(p for p in (resumed_from(path), path, EXAMPLE, EMBEDDED) if p and p.exists())
     try:
         return tomlkit.parse(source.read_text(encoding="utf-8"))
     except (OSError, tomlkit.exceptions.ParseError) as exc:
@@ -255,6 +254,16 @@ def _keep_as_comment(doc: tomlkit.TOMLDocument, index: int, key: str) -> None:
 def partial_path(path: Path) -> Path:
     """Where a stopped run leaves the answers it had, for the next run to go on from."""
     return path.with_name(f".{path.name}.partial")
+
+
+def resumed_from(path: Path) -> Path | None:
+    """The answers a stopped run left, unless the config was edited since."""
+    partial = partial_path(path)
+    if not partial.exists():
+        return None
+    if path.exists() and path.stat().st_mtime > partial.stat().st_mtime:
+        return None  # the admin fixed the config by hand: that counts
+    return partial
 
 
 def keep_partial(doc: tomlkit.TOMLDocument, path: Path) -> Path:

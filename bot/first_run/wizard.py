@@ -143,8 +143,9 @@ def run_init(
     say: Callable[[str], None] = print,
 ) -> int:
     """The whole set-up; ``ask`` and ``secret`` are None in a non-interactive run."""
-    if config_doc.partial_path(path).exists():
-        say(f"going on from the answers of the run that stopped ({config_doc.partial_path(path)})")
+    resumed = config_doc.resumed_from(path)
+    if resumed is not None:
+        say(f"going on from the answers of the run that stopped ({resumed})")
     doc = config_doc.load_document(path)
     answers = _answers(doc, path, args, ask)
     config_doc.apply(doc, answers)
