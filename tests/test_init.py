@@ -11,6 +11,7 @@ import grp
 import os
 import pty
 import select
+import socket
 import stat
 import sys
 import tomllib
@@ -18,7 +19,7 @@ import uuid
 from pathlib import Path
 
 from bot.config import load_config
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_cli
 from tests.fake_telegram import FakeTelegram
 from tests.matrix_people import MatrixPerson
 from tests.synapse_server import Synapse
@@ -371,3 +372,16 @@ async def test_running_init_again_keeps_the_configs_group_and_mode(tmp_path: Pat
     assert code in (0, 1), out + err
     assert "Stichting Anders" in config.read_text()  # it was written again ...
     assert mode(config) == 0o640 and config.stat().st_gid == group  # ... as it was
+
+
+def test_doctor_names_a_web_port_another_program_holds(tmp_path: Path):
+    config = tmp_path / "config.toml"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config.write_text(f'[bot]\ndata_dir = "data"\n[web]\nenabled = true\nport = {port}\n')
+        done = run_cli(["doctor", "--config", str(config)])
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"FAIL  web chat       cannot listen on 127.0.0.1:{port}: another program" in done.stdout
+    assert "fix: choose another web.port, or stop that program" in done.stdout

@@ -136,6 +136,12 @@ def test_a_wheel_install_sets_up_and_serves_from_an_empty_folder(
         assert status == 200 and "Stichting Wiel" in page  # template and texts found
         status, css = _get(f"http://127.0.0.1:{web_port}/static/style.css")
         assert status == 200 and css.strip()
+        doctor = subprocess.run(
+            [installed / "vertrouwd", "doctor", "--config", str(config)],
+            capture_output=True, text=True, check=False, cwd=folder, env=env, timeout=120,
+        )  # fmt: skip
+        assert f"served on 127.0.0.1:{web_port} by the running bot" in doctor.stdout
+        assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     finally:
         bot.send_signal(signal.SIGTERM)
         _, logged = bot.communicate(timeout=60)
