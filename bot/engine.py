@@ -226,13 +226,13 @@ class Engine:
             text = _texts_for(catalog, stored, inbound.language_hint)("input.error")
             await deliver([Reply(text)])
             return
+        # What an operator needs, and nothing of where the conversation went: a state
+        # name or the number of replies would show that danger was heard.
         log.info(
-            "step on %s: %s -> %s, %d replies%s",
+            "step on %s stored%s%s",
             inbound.channel,
-            stored.state if stored else "new",
-            step.conversation.state if step.conversation else "erased",
-            len(step.replies),
             f", handoff {step.handoff.case_ref} queued" if step.handoff else "",
+            ", conversation erased" if step.conversation is None else "",
         )
         self.observer.step(ok=True)
         if step.handoff is not None:
@@ -283,11 +283,8 @@ class Engine:
             if already_handled(inbound, stored):
                 return None
             line = base.line.case_ref if base.line is not None else None
-            log.debug(
-                "conversation loaded: state %s, %d answers so far",
-                stored.state if stored else "new",
-                len(stored.data.get("answers") or {}) if stored else 0,
-            )
+            # Not its state, nor how many answers: both would show what was heard.
+            log.debug("conversation loaded" if stored else "new conversation")
             loaded = (
                 Conversation.from_record(stored.state, stored.lang, stored.data)
                 if stored is not None

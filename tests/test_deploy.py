@@ -36,6 +36,33 @@ def test_the_unit_passes_systemd_analyze_verify_and_exposes_little():
     assert done.returncode == 0
 
 
+def unit_settings() -> dict[str, list[str]]:
+    settings: dict[str, list[str]] = {}
+    for line in (ROOT / "deploy" / "vertrouwd.service").read_text().splitlines():
+        if "=" in line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            settings.setdefault(key, []).append(value)
+    return settings
+
+
+def test_a_bad_config_stops_the_service_instead_of_restarting_it_forever():
+    assert unit_settings()["RestartPreventExitStatus"] == ["2"]
+    bad = ROOT / "deploy" / "vertrouwd.service"  # not a config: `run` must say so with 2
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "run", "--config", str(bad)],
+        capture_output=True, text=True, check=False, cwd=ROOT, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("vertrouwd: config file") and "Traceback" not in done.stderr
+
+
+def test_the_unit_bounds_open_files_memory_and_tasks():
+    settings = unit_settings()
+    assert int(settings["LimitNOFILE"][0]) >= 16384  # far above the 1024 of a default
+    assert settings["MemoryMax"] == ["1G"] and settings["MemoryHigh"] == ["768M"]
+    assert 64 <= int(settings["TasksMax"][0]) <= 1024
+
+
 class NotifySocket:
     """What systemd listens on for a Type=notify service: datagrams on a Unix socket."""
 

@@ -7,9 +7,11 @@ as a person would answer it; against the fake Telegram server and the throwaway 
 from __future__ import annotations
 
 import asyncio
+import grp
 import os
 import pty
 import select
+import socket
 import stat
 import sys
 import tomllib
@@ -17,7 +19,7 @@ import uuid
 from pathlib import Path
 
 from bot.config import load_config
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_cli
 from tests.fake_telegram import FakeTelegram
 from tests.matrix_people import MatrixPerson
 from tests.synapse_server import Synapse
@@ -239,24 +241,37 @@ def _interactive_run(
     return terminal.finish()
 
 
-# The first example adviser's profile, which init offers as the default.
-EXAMPLE_PROFILE = load_config(None, environ={}).advisers[0].profile
+WEB_PROMPT = "Web chat: an anonymous chat in the browser, no app needed; switch it on"
+OPS_PROMPT = (
+    "Ops listener: /healthz, /readyz and /metrics on 127.0.0.1, for monitoring; switch it on"
+)
+LOG_PROMPT = "Log format: text (readable lines) or json (for a log collector) [text]: "
 
 
 async def test_interactively_it_asks_each_answer_and_a_secret_without_showing_it(
-    tmp_path: Path, fake: FakeTelegram
+    tmp_path: Path, fake: FakeTelegram, unused_tcp_port_factory
 ):
     config = tmp_path / "config.toml"
     env = clean_env()
+    web_port, ops_port = unused_tcp_port_factory(), unused_tcp_port_factory()
     answers = [
         ("Organisation name [Stichting Voorbeeld]: ", "Stichting Zorg"),
         ("Language of the bot (nl, en) [nl]: ", "en"),
         ("Telegram: file for the bot token (empty: no Telegram): ", "telegram.token"),
         ("Matrix: homeserver URL (empty: no Matrix): ", ""),
+        (f"{WEB_PROMPT} [y/N]: ", "y"),
+        ("e.g. https://praat.example.nl (empty: not known yet): ", "https://praat.zorg.nl/"),
+        ("the port it listens on, on 127.0.0.1, behind your proxy [8080]: ", str(web_port)),
+        ("whose X-Forwarded-For is believed (empty: none) [127.0.0.1]: ", ""),
+        (f"{OPS_PROMPT} [y/N]: ", "y"),
+        ("Ops listener: its port [9464]: ", str(ops_port)),
+        (LOG_PROMPT, "json"),
         ("How many advisers [2]: ", "1"),
         ("name, as employees see it [Sanne]: ", "Fatima"),
-        (f"short profile (en) [{EXAMPLE_PROFILE['en']}]: ", "External adviser"),
-        (f"short profile (nl, optional) [{EXAMPLE_PROFILE['nl']}]: ", "Externe vertrouwenspersoon"),
+        # Another person than the example's adviser: no profile of someone else offered,
+        # and Enter at the optional Dutch one leaves it out.
+        ("short profile (en): ", "External adviser"),
+        ("short profile (nl, optional): ", ""),
         ("working hours, e.g. Mon-Thu 9:00-17:00 [mon tue wed thu 09:00-17:00]: ", "Tue and Thu"),
         ("own phone number for employees (optional): ", ""),
         ("own e-mail address for employees (optional): ", "fatima@example.org"),
@@ -267,6 +282,7 @@ async def test_interactively_it_asks_each_answer_and_a_secret_without_showing_it
     code, screen = await asyncio.to_thread(_interactive_run, args, env, answers)
     assert code == 0, screen
     assert "Stichting Zorg" in screen and "ok    telegram" in screen  # the answers echo ...
+    assert "ok    web chat" in screen and "Ready: start the bot" in screen
     assert fake.token not in screen  # ... but the secret typed is never shown
     text = config.read_text()
     assert (tmp_path / "telegram.token").read_text().strip() == fake.token
@@ -274,14 +290,15 @@ async def test_interactively_it_asks_each_answer_and_a_secret_without_showing_it
     loaded = load_config(config, environ={})
     assert loaded.organisation.name == "Stichting Zorg" and loaded.bot.default_language == "en"
     assert [(a.id, a.name) for a in loaded.advisers] == [("fatima", "Fatima")]
-    assert loaded.advisers[0].profile == {
-        "en": "External adviser",
-        "nl": "Externe vertrouwenspersoon",
-    }
+    assert loaded.advisers[0].profile == {"en": "External adviser"}
     assert loaded.advisers[0].hours.days == (1, 3)  # "Tue and Thu", the hours kept
     assert loaded.advisers[0].hours.start_minute == 9 * 60
     assert "fatima@example.org" in text
     assert [c for c in example_comments() if c not in text] == []
+    web = loaded.web
+    assert web is not None and (web.public_url, web.port) == ("https://praat.zorg.nl", web_port)
+    assert web.trusted_proxies == ("127.0.0.1",)
+    assert loaded.ops is not None and loaded.ops.port == ops_port and loaded.log.format == "json"
 
     # Again, pressing Enter everywhere: each answer so far is the default, nothing
     # changes, and no secret is asked for again.
@@ -291,3 +308,80 @@ async def test_interactively_it_asks_each_answer_and_a_secret_without_showing_it
     assert config.read_text() == text
     assert "Telegram bot token: " in screen and "exists, kept as it is" in screen
     assert "(not shown)" not in screen
+
+
+async def test_a_stopped_run_goes_on_where_it_stopped(tmp_path: Path, unused_tcp_port: int):
+    config = tmp_path / "config.toml"
+    env = clean_env()
+    # Interrupted (Ctrl-C) at the web chat's question: what was answered is kept.
+    terminal = Terminal(["init", "--config", str(config)], env)
+    terminal.answer("Organisation name [Stichting Voorbeeld]: ", "Stichting Halverwege")
+    terminal.answer("Language of the bot (nl, en) [nl]: ", "en")
+    terminal.answer("Telegram: file for the bot token (empty: no Telegram): ", "")
+    terminal.answer("Matrix: homeserver URL (empty: no Matrix): ", "")
+    terminal.expect(WEB_PROMPT)
+    os.write(terminal.fd, b"\x03")
+    code, screen = terminal.finish()
+    assert code == 2 and "go on where it stopped" in screen and "Traceback" not in screen
+    assert not config.exists()  # nothing half-checked is taken for the config
+
+    # The next run offers those answers; here a refused answer stops it once more.
+    flags = ("--web", "--web-port", str(unused_tcp_port), "--web-trusted-proxy", "not-an-ip")
+    code, out, err = await init(tmp_path, *flags)
+    assert code == 2 and "web.trusted_proxies:" in err, out + err
+    assert "going on from the answers of the run that stopped" in out
+
+    # Fixed, it goes on from there: the organisation and language of the first run.
+    code, out, err = await init(tmp_path, "--web-trusted-proxy", "127.0.0.1")
+    assert code == 0, out + err
+    loaded = load_config(config, environ={})
+    assert loaded.organisation.name == "Stichting Halverwege"
+    assert loaded.bot.default_language == "en"
+    assert loaded.web is not None and loaded.web.port == unused_tcp_port
+    assert loaded.web.trusted_proxies == ("127.0.0.1",)
+    assert not (tmp_path / ".config.toml.partial").exists()  # done: nothing left over
+
+
+async def test_with_the_web_chat_on_run_starts_and_without_a_channel_init_says_so(
+    tmp_path: Path, unused_tcp_port: int
+):
+    code, out, err = await init(tmp_path, "--adviser", ANNA)
+    assert code == 1, out + err
+    assert "FAIL  vertrouwd run would refuse: no channel is switched on" in out
+    assert "Ready" not in out
+    # The local inbox: whoever runs the server with the key file can read it, and the
+    # adviser's Matrix room is the way to keep it from them.
+    assert "can read every adviser's requests" in out and "private Matrix room" in out
+
+    web = ("--web", "--web-public-url", "https://praat.example.nl", "--web-port")
+    code, out, err = await init(tmp_path, *web, str(unused_tcp_port))
+    assert code == 0, out + err
+    assert "channels: web chat" in out and "ok    web chat" in out and "Ready: start" in out
+    loaded = load_config(tmp_path / "config.toml", environ={})
+    assert loaded.web is not None and loaded.web.public_url == "https://praat.example.nl"
+
+
+async def test_running_init_again_keeps_the_configs_group_and_mode(tmp_path: Path):
+    """Security #14: after the README's chgrp and chmod 640 the service must still read it."""
+    code, out, err = await init(tmp_path, "--adviser", ANNA, "--web")
+    config = tmp_path / "config.toml"
+    group = grp.getgrnam("nogroup").gr_gid
+    os.chown(config, -1, group)
+    config.chmod(0o640)
+    code, out, err = await init(tmp_path, "--organisation", "Stichting Anders")
+    assert code in (0, 1), out + err
+    assert "Stichting Anders" in config.read_text()  # it was written again ...
+    assert mode(config) == 0o640 and config.stat().st_gid == group  # ... as it was
+
+
+def test_doctor_names_a_web_port_another_program_holds(tmp_path: Path):
+    config = tmp_path / "config.toml"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config.write_text(f'[bot]\ndata_dir = "data"\n[web]\nenabled = true\nport = {port}\n')
+        done = run_cli(["doctor", "--config", str(config)])
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"FAIL  web chat       cannot listen on 127.0.0.1:{port}: another program" in done.stdout
+    assert "fix: choose another web.port, or stop that program" in done.stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import signal
 import time
@@ -11,11 +12,13 @@ from importlib.metadata import version
 from pathlib import Path
 
 import aiohttp
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.config import load_config
 from bot.flows.answers import CASE_REF_ALPHABET
 from bot.runtime import open_runtime
-from tests.conftest import Person, run_cli
+from tests.conftest import Person, make_config, run_cli, write_config
 from tests.fake_telegram import FakeTelegram
 from tests.fake_telegram import Person as TelegramPerson
 from tests.matrix_world import World
@@ -26,8 +29,12 @@ INSTALLED = version("vertrouwd")  # as pyproject.toml says
 CASE_REF = re.compile(rf"[{CASE_REF_ALPHABET}]{{4}}-[{CASE_REF_ALPHABET}]{{4}}")
 
 
-def ops_section(port: int, stuck_minutes: float = 30.0) -> str:
-    return f"[ops]\nenabled = true\nport = {port}\nstuck_minutes = {stuck_minutes}\n"
+def ops_section(port: int, stuck_minutes: float = 30.0, every_minutes: float = 0.005) -> str:
+    """The ops listener on; metrics snapshots every 0.3 s unless a test says otherwise."""
+    return (
+        f"[ops]\nenabled = true\nport = {port}\nstuck_minutes = {stuck_minutes}\n"
+        f"metrics_every_minutes = {every_minutes}\n"
+    )
 
 
 async def get(port: int, path: str) -> tuple[int, str]:
@@ -47,6 +54,17 @@ async def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], flo
         for family in text_string_to_metric_families(text)
         for sample in family.samples
     }
+
+
+async def scrape_until(port: int, wanted: tuple[str, tuple], value: float) -> dict:
+    """Scrape until a snapshot holds the value wanted (snapshots come every interval)."""
+    samples: dict = {}
+    for _ in range(200):
+        samples = await scrape(port)
+        if samples.get(wanted) == value:
+            return samples
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{wanted} never became {value}: {samples.get(wanted)}")
 
 
 async def wait_listening(port: int, process: BotProcess) -> None:
@@ -160,7 +178,6 @@ async def test_a_stuck_handoff_turns_readyz_red_and_green_again_once_delivered(
     port = unused_tcp_port
     path = world.folder / "config.toml"
     path.write_text(world.config_text() + ops_section(port, stuck_minutes=0.01))
-    from bot.config import load_config
 
     config = load_config(path, environ={})
     stranger = await world.stranger()
@@ -176,9 +193,14 @@ async def test_a_stuck_handoff_turns_readyz_red_and_green_again_once_delivered(
         assert status == 503
         assert '"handoffs": "one has waited' in body and "ops.stuck_minutes" in body
         assert '"homeserver": "ok"' in body and '"store": "ok"' in body
-        samples = await scrape(port)
-        assert samples[("vertrouwd_handoffs_waiting", ())] == 1
-        assert samples[("vertrouwd_oldest_waiting_handoff_age_seconds", ())] >= 0.6
+        samples = await scrape_until(port, ("vertrouwd_handoffs_waiting", ()), 1)
+        for _ in range(100):  # the age grows in whole intervals (0.3 s here)
+            if samples[("vertrouwd_oldest_waiting_handoff_age_seconds", ())] >= 0.6:
+                break
+            await asyncio.sleep(0.05)
+            samples = await scrape(port)
+        else:
+            raise AssertionError("the waiting handoff's age did not grow")
         assert samples[("vertrouwd_handoffs_deferred_total", (("reason", "room-guard"),))] >= 1
 
         await world.adviser.client.room_kick(world.room_id, stranger.user_id)
@@ -188,15 +210,13 @@ async def test_a_stuck_handoff_turns_readyz_red_and_green_again_once_delivered(
             await asyncio.sleep(0.05)
         status, body = await get(port, "/readyz")
         assert status == 200, body
-        samples = await scrape(port)
-        assert samples[("vertrouwd_handoffs_delivered_total", ())] == 1
+        samples = await scrape_until(port, ("vertrouwd_handoffs_delivered_total", ()), 1)
         assert samples[("vertrouwd_handoff_delivery_seconds_count", ())] == 1
         assert samples[("vertrouwd_handoff_delivery_seconds_sum", ())] >= 0.6
     await stranger.close()
 
 
 async def test_readyz_names_an_unreachable_homeserver(world: World, unused_tcp_port: int):
-    from bot.config import load_config
     from bot.ops.server import ops_listener
 
     path = world.folder / "config.toml"
@@ -208,6 +228,66 @@ async def test_readyz_names_an_unreachable_homeserver(world: World, unused_tcp_p
         status, body = await get(unused_tcp_port, "/readyz")
     assert status == 503
     assert '"homeserver": "unreachable' in body and '"handoffs": "ok"' in body
+
+
+async def test_metrics_place_a_request_no_closer_than_the_interval(
+    tmp_path: Path, unused_tcp_port: int
+):
+    """A dashboard viewer scraping before and after one person's request sees no change:
+    the counts are those of the last whole hour of the clock."""
+    from bot.ops.server import ops_listener
+
+    config = make_config(tmp_path, ops_section(unused_tcp_port, every_minutes=60))
+    async with open_runtime(config) as runtime, ops_listener(runtime, [], time.time):
+        before = await get(unused_tcp_port, "/metrics")
+        await Person(runtime, "employee").full_intake(description=f"help {CANARY}")
+        after = await get(unused_tcp_port, "/metrics")
+        live = runtime.observer.registry  # counted, but shown only at the next whole hour
+        assert live.get_sample_value("vertrouwd_handoffs_queued_total") == 1
+    assert before == after
+    assert before[0] == 200 and "vertrouwd_handoffs_queued_total 0.0" in before[1]
+
+
+async def test_with_a_token_metrics_answer_only_whoever_shows_it(
+    tmp_path: Path, unused_tcp_port: int
+):
+    from bot.ops.server import ops_listener
+
+    token_file = tmp_path / "metrics.token"
+    token_file.write_text("s3cret-for-the-scraper\n")
+    token_file.chmod(0o600)
+    extra = ops_section(unused_tcp_port) + f'metrics_token_file = "{token_file}"\n'
+    config = make_config(tmp_path, extra)
+    base = f"http://127.0.0.1:{unused_tcp_port}"
+    async with (
+        open_runtime(config) as runtime,
+        ops_listener(runtime, [], time.time),
+        aiohttp.ClientSession() as http,
+    ):
+        async with http.get(f"{base}/metrics") as refused:
+            assert refused.status == 401
+            assert refused.headers["WWW-Authenticate"] == "Bearer"
+            assert "vertrouwd_" not in await refused.text()
+        wrong = {"Authorization": "Bearer s3cret-for-the-scrapeR"}
+        async with http.get(f"{base}/metrics", headers=wrong) as refused:
+            assert refused.status == 401
+        right = {"Authorization": "Bearer s3cret-for-the-scraper"}
+        async with http.get(f"{base}/metrics", headers=right) as shown:
+            assert shown.status == 200 and "vertrouwd_build_info" in await shown.text()
+        async with http.get(f"{base}/healthz") as alive:  # for a load balancer, no token
+            assert alive.status == 200
+
+
+def test_metrics_reachable_from_other_machines_need_a_token(tmp_path: Path):
+    config = write_config(tmp_path, '[ops]\nenabled = true\nlisten = "0.0.0.0"\n')
+    done = run_cli(["run", "--config", str(config)])
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "vertrouwd: ops.listen: 0.0.0.0 can be reached from other machines, so /metrics needs a"
+        " bearer token: set ops.metrics_token_file (or VERTROUWD_METRICS_TOKEN), or listen on"
+        ' "127.0.0.1"'
+    )
+    assert load_config(None, environ={}).ops_section.listen == "127.0.0.1"  # the default
 
 
 def test_a_taken_ops_port_stops_the_bot_with_one_clear_line(tmp_path: Path):
@@ -227,3 +307,25 @@ def test_a_taken_ops_port_stops_the_bot_with_one_clear_line(tmp_path: Path):
     assert done.returncode == 2
     assert f"ops.port: cannot listen on 127.0.0.1:{port}" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+async def test_the_log_says_a_step_was_stored_but_not_that_danger_was_heard(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    """Security #17: `description -> urgent_offer` in the log told whoever reads it that
+    the person's words sounded like danger. The log now says what an operator needs."""
+    from bot.flows.machine import STATES
+
+    caplog.set_level(logging.DEBUG)
+    async with open_runtime(make_config(tmp_path)) as runtime:
+        person = Person(runtime, "employee")
+        await person.until_topic()
+        await person.pick("bullying")
+        replies = await person.say("I am going to kill myself tonight")
+        assert "113" in " ".join(r.text for r in replies)  # danger was heard
+        await person.say("/delete")
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.engine"]
+    assert "step on terminal stored" in lines
+    words = {word.strip(",:") for line in lines for word in line.split()}
+    assert not words & set(STATES), [line for line in lines if set(line.split()) & set(STATES)]
+    assert not any("->" in line or "repl" in line for line in lines)

@@ -7,13 +7,11 @@ output names settings, rooms and devices, never anything an employee wrote.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 
 import aiohttp
 
+from bot.commands.doctor_basics import Check, basics, render, telegram_check, web_check
 from bot.config import Config, ConfigError
-from bot.keys.crypto import FieldCipher, KeyFileError
-from bot.keys.guard import keys_for_data
 from bot.matrix.errors import (
     CrossSigningError,
     EncryptionUnavailable,
@@ -26,16 +24,6 @@ from bot.matrix.http import NETWORK_ERRORS
 from bot.matrix.session import MatrixSession, require_encryption
 from bot.matrix.trust import device_trust, trust_problem
 from bot.ops import run_lock
-from bot.texts.catalog import TextsInvalid, load_catalog
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    ok: bool
-    found: str
-    fix: str = ""
-
 
 _GUARD_FIXES = {
     "not-encrypted": "turn on encryption in the room settings",
@@ -100,68 +88,12 @@ async def _reachable(url: str, timeout: float) -> Check:
         )
 
 
-def _basics(config: Config) -> tuple[list[Check], FieldCipher | None]:
-    channels = [
-        name
-        for name, on in (("telegram", config.telegram), ("matrix direct chats", config.matrix_dm))
-        if on is not None
-    ]
-    checks = [
-        Check(
-            "configuration",
-            True,
-            f"handoff sink: {config.handoff.sink}; channels: {', '.join(channels) or 'none'}",
-        )
-    ]
-    try:
-        load_catalog(config.locales_dir, config.bot.default_language)
-        checks.append(Check("texts", True, str(config.locales_dir)))
-    except TextsInvalid as exc:
-        checks.append(
-            Check(
-                "texts",
-                False,
-                f"{len(exc.problems)} problem(s)",
-                "run `vertrouwd texts check` and fix what it lists",
-            )
-        )
-    try:
-        cipher = FieldCipher(keys_for_data(config))
-        checks.append(Check("key file", True, str(config.key_file)))
-    except KeyFileError as exc:
-        checks.append(Check("key file", False, str(exc), "restore the key file from backup"))
-        cipher = None
-    return checks, cipher
-
-
-async def _telegram(config: Config) -> Check:
-    from telegram import Bot  # only loaded when the channel is on
-    from telegram.error import InvalidToken, NetworkError
-
-    assert config.telegram is not None
-    name = "telegram"
-    try:
-        token = config.telegram.token()
-    except ConfigError as exc:
-        return Check(name, False, str(exc), "put the token from @BotFather in telegram.token_file")
-    try:
-        async with Bot(token, base_url=f"{config.telegram.api_base_url}/bot") as bot:
-            return Check(name, True, f"@{bot.username}, {config.telegram.mode}")
-    except InvalidToken:
-        return Check(name, False, "the token was refused", "get the current token from @BotFather")
-    except NetworkError as exc:
-        return Check(
-            name,
-            False,
-            f"no answer from {config.telegram.api_base_url} ({type(exc).__name__})",
-            "check the network, or telegram.api_base_url",
-        )
-
-
 async def run_checks(config: Config) -> list[Check]:
-    checks, cipher = _basics(config)
+    checks, cipher = basics(config)
     if config.telegram is not None:
-        checks.append(await _telegram(config))
+        checks.append(await telegram_check(config))
+    if config.web is not None:
+        checks.append(await web_check(config))
     if config.matrix is None or cipher is None:
         return checks
     try:
@@ -379,17 +311,6 @@ async def adviser_checks(session: MatrixSession, adviser_id: str, config: Config
             Check(devices_check, True, f"{len(trust.eligible)} verified; left out: {left_out}")
         )
     return checks
-
-
-def render(checks: list[Check]) -> str:
-    width = max(len(c.name) for c in checks)
-    lines = []
-    for check in checks:
-        mark = "ok  " if check.ok else "FAIL"
-        lines.append(f"{mark}  {check.name.ljust(width)}  {check.found}")
-        if not check.ok and check.fix:
-            lines.append(f"      {' ' * width}  fix: {check.fix}")
-    return "\n".join(lines)
 
 
 def doctor(config: Config, data_files: str | None = None) -> tuple[bool, str]:

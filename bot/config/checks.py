@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config.base import ConfigError
 from bot.config.model import Config
-from bot.config.secrets import TELEGRAM_TOKEN_ENV, has_secret
+from bot.config.secrets import METRICS_TOKEN_ENV, TELEGRAM_TOKEN_ENV, has_secret
 from bot.config.telegram import TELEGRAM_API, TELEGRAM_WEBHOOK_PORTS
 from bot.config.web import LOGO_TYPES
 
@@ -112,6 +112,18 @@ def _web(config: Config, env: Mapping[str, str]) -> None:
             raise ConfigError(f"web.logo_file: {web.logo_file} does not exist")
 
 
+def _ops(config: Config, env: Mapping[str, str]) -> None:
+    ops = config.ops
+    if ops is None or ops.loopback:
+        return
+    if not has_secret(METRICS_TOKEN_ENV, ops.metrics_token_file, env):
+        raise ConfigError(
+            f"ops.listen: {ops.listen} can be reached from other machines, so /metrics needs"
+            f" a bearer token: set ops.metrics_token_file (or {METRICS_TOKEN_ENV}), or listen"
+            ' on "127.0.0.1"'
+        )
+
+
 def _timezone(config: Config, env: Mapping[str, str]) -> None:
     try:
         ZoneInfo(config.organisation.timezone)
@@ -161,6 +173,7 @@ def _paths(config: Config, env: Mapping[str, str]) -> None:
         _must_be(config.matrix.password_file, "matrix.password_file", "file")
     if config.telegram is not None:
         _must_be(config.telegram.token_file, "telegram.token_file", "file")
+    _must_be(config.ops_section.metrics_token_file, "ops.metrics_token_file", "file")
 
 
 _CHECKS: tuple[Callable[[Config, Mapping[str, str]], None], ...] = (
@@ -169,6 +182,7 @@ _CHECKS: tuple[Callable[[Config, Mapping[str, str]], None], ...] = (
     _matrix,
     _telegram,
     _web,
+    _ops,
     _timezone,
     _languages,
     _paths,

@@ -25,15 +25,17 @@ from bot.config.errors import describe
 from bot.config.model import Config
 from bot.config.schema import unset_empty_paths
 from bot.config.secrets import credential
+from bot.util.shipped import locales as shipped_locales
+from bot.util.shipped import shipped
 
 CONFIG_ENV = "VERTROUWD_CONFIG"
 DATA_DIR_ENV = "VERTROUWD_DATA_DIR"
-EMBEDDED = Path(__file__).resolve().parent / "embedded.toml"
+EMBEDDED = shipped("config", "embedded.toml")
 _LISTS = ("advisers", "emergency_routes", "referral_resources")
 
 
 def default_locales_dir() -> Path:
-    return Path(__file__).resolve().parents[2] / "locales"
+    return shipped_locales()
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -94,6 +96,7 @@ def _placed(config: Config, base_dir: Path, env: Mapping[str, str]) -> Config:
         configured = resolve(base_dir, storage.key_file) if storage.key_file else None
         key_file = credential(KEY_FILE_ENV, env) or configured or data_dir / "secret.key"
     matrix, telegram, web = config.matrix_section, config.telegram_section, config.web_section
+    ops = config.ops_section
 
     def placed(path: Path | None) -> Path | None:
         return resolve(base_dir, path) if path is not None else None
@@ -113,6 +116,7 @@ def _placed(config: Config, base_dir: Path, env: Mapping[str, str]) -> Config:
             token_file=placed(telegram.token_file),
             webhook=replace(telegram.webhook, path=telegram.webhook.path.strip("/")),
         ),
+        ops_section=replace(ops, metrics_token_file=placed(ops.metrics_token_file)),
         web_section=replace(
             web,
             public_url=web.public_url.rstrip("/"),

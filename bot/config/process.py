@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import ipaddress
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
 from msgspec import Meta
 
-from bot.config.base import Section
+from bot.config.base import MaybeFile, Section
+from bot.config.secrets import METRICS_TOKEN_ENV, has_secret, read_secret
 
 LOG_FORMATS = ("text", "json")
 
@@ -39,3 +43,28 @@ class OpsSettings(Section, frozen=True):
     port: Annotated[int, Meta(ge=1, le=65535)] = 9464
     # A handoff or relay waiting longer makes /readyz red.
     stuck_minutes: Annotated[float, Meta(gt=0)] = 30.0
+    # /metrics asks for this bearer token (needed when listen is not a loopback address).
+    metrics_token_file: MaybeFile = None
+    # /metrics shows the counts as they were at the last whole interval of the clock, so
+    # nobody who sees a dashboard can time one person's request closer than that.
+    metrics_every_minutes: Annotated[float, Meta(gt=0, le=1440)] = 60.0
+
+    @property
+    def loopback(self) -> bool:
+        """Whether only this machine can reach the listener."""
+        if self.listen == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.listen).is_loopback
+        except ValueError:
+            return False
+
+    def metrics_token(self, environ: Mapping[str, str] | None = None) -> str | None:
+        """The bearer token /metrics asks for; None when none is set."""
+        env = os.environ if environ is None else environ
+        if not has_secret(METRICS_TOKEN_ENV, self.metrics_token_file, env):
+            return None
+        return read_secret(METRICS_TOKEN_ENV, self.metrics_token_file, _TOKEN_SETTING, env)
+
+
+_TOKEN_SETTING = "ops.metrics_token_file"

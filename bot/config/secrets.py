@@ -12,6 +12,7 @@ from bot.config.base import KEY_FILE_ENV, ConfigError
 
 MATRIX_PASSWORD_ENV = "VERTROUWD_MATRIX_PASSWORD"
 TELEGRAM_TOKEN_ENV = "VERTROUWD_TELEGRAM_TOKEN"
+METRICS_TOKEN_ENV = "VERTROUWD_METRICS_TOKEN"
 
 # systemd's LoadCredential= puts secrets here (deploy/vertrouwd.service), by these names.
 CREDENTIALS_ENV = "CREDENTIALS_DIRECTORY"
@@ -19,6 +20,7 @@ CREDENTIAL_NAMES = {
     MATRIX_PASSWORD_ENV: "matrix-password",
     TELEGRAM_TOKEN_ENV: "telegram-token",
     KEY_FILE_ENV: "secret.key",
+    METRICS_TOKEN_ENV: "metrics-token",
 }
 
 

@@ -55,6 +55,13 @@ class Answers:
     matrix_password_file: str = ""
     matrix_dm: bool = False
     admins: list[str] = field(default_factory=list)
+    web: bool = False  # the anonymous web chat
+    web_public_url: str = ""
+    web_port: int = 8080
+    web_trusted_proxies: list[str] = field(default_factory=list)
+    ops: bool = False  # /healthz, /readyz, /metrics on 127.0.0.1
+    ops_port: int = 9464
+    log_format: str = "text"
 
     @property
     def matrix(self) -> bool:
@@ -107,10 +114,16 @@ def _ask_adviser(
     name = ""
     while not name:
         name = _ask_default(ask, "  name, as employees see it", old.name)
-    profile = dict(old.profile)
+    if name != old.name:
+        # Another person: what the earlier entry said describes someone else.
+        old = AdviserAnswer("", "", working_hours=old.working_hours)
+    profile: dict[str, str] = {}
+    unchanged = True  # a translation is offered only while the text it translates stays
     for lang in dict.fromkeys([answers.language, "nl", "en"]):
         optional = "" if lang == answers.language else ", optional"
-        text = _ask_default(ask, f"  short profile ({lang}{optional})", profile.get(lang, ""))
+        offered = old.profile.get(lang, "") if unchanged else ""
+        text = _ask_default(ask, f"  short profile ({lang}{optional})", offered)
+        unchanged = unchanged and text == old.profile.get(lang, "")
         if text:
             profile[lang] = text
     matrix_id = old.matrix_user_id
@@ -132,13 +145,68 @@ def _ask_adviser(
     )
 
 
-def ask_everything(ask: Ask, defaults: Answers) -> Answers:
-    """The interactive run: every question, with the answer so far as its default."""
-    answers = replace(defaults, advisers=list(defaults.advisers), admins=list(defaults.admins))
+def _ask_port(ask: Ask, prompt: str, default: int) -> int:
+    typed = ""
+    while not (typed.isdigit() and 1 <= int(typed) <= 65535):
+        typed = _ask_default(ask, prompt, str(default))
+    return int(typed)
+
+
+def _ask_web(ask: Ask, answers: Answers) -> None:
+    answers.web = _ask_yes(
+        ask, "Web chat: an anonymous chat in the browser, no app needed; switch it on", answers.web
+    )
+    if not answers.web:
+        return
+    url = "-"
+    while url and not re.match(r"^https?://\S+$", url):
+        url = _ask_default(
+            ask,
+            "  Web chat: the address employees use, e.g. https://praat.example.nl"
+            " (empty: not known yet)",
+            answers.web_public_url,
+        ).rstrip("/")
+    answers.web_public_url = url
+    answers.web_port = _ask_port(
+        ask, "  Web chat: the port it listens on, on 127.0.0.1, behind your proxy", answers.web_port
+    )
+    proxies = _ask_default(
+        ask,
+        "  Web chat: your reverse proxy's address, whose X-Forwarded-For is believed (empty: none)",
+        " ".join(answers.web_trusted_proxies) or ("127.0.0.1" if url else ""),
+    )
+    answers.web_trusted_proxies = proxies.split()
+
+
+def _ask_running(ask: Ask, answers: Answers) -> None:
+    answers.ops = _ask_yes(
+        ask,
+        "Ops listener: /healthz, /readyz and /metrics on 127.0.0.1, for monitoring; switch it on",
+        answers.ops,
+    )
+    if answers.ops:
+        answers.ops_port = _ask_port(ask, "  Ops listener: its port", answers.ops_port)
+    chosen = ""
+    while chosen not in ("text", "json"):
+        chosen = _ask_default(
+            ask,
+            "Log format: text (readable lines) or json (for a log collector)",
+            answers.log_format,
+        )
+    answers.log_format = chosen
+
+
+def ask_everything(ask: Ask, answers: Answers) -> Answers:
+    """The interactive run: every question, with the answer so far as its default.
+
+    ``answers`` is filled in as the questions go, so a run stopped half-way (Ctrl-C)
+    keeps what was answered (``run_init`` writes it down for the next run)."""
+    defaults = replace(answers, advisers=list(answers.advisers), admins=list(answers.admins))
     answers.organisation = _ask_default(ask, "Organisation name", defaults.organisation)
-    answers.language = ""
-    while answers.language not in ("nl", "en"):
-        answers.language = _ask_default(ask, "Language of the bot (nl, en)", defaults.language)
+    language = ""
+    while language not in ("nl", "en"):
+        language = _ask_default(ask, "Language of the bot (nl, en)", defaults.language)
+    answers.language = language
     answers.telegram_token_file = _ask_default(
         ask, "Telegram: file for the bot token (empty: no Telegram)", defaults.telegram_token_file
     )
@@ -162,13 +230,17 @@ def ask_everything(ask: Ask, defaults: Answers) -> Answers:
             " ".join(defaults.admins),
         )
         answers.admins = admins.split()
+    _ask_web(ask, answers)
+    _ask_running(ask, answers)
     count = ""
     while not count.isdigit() or int(count) < 1:
         count = _ask_default(ask, "How many advisers", str(max(len(defaults.advisers), 1)))
-    answers.advisers = [
-        _ask_adviser(
-            ask, i + 1, defaults.advisers[i] if i < len(defaults.advisers) else None, answers
-        )
-        for i in range(int(count))
-    ]
+    answers.advisers = list(defaults.advisers[: int(count)])
+    for i in range(int(count)):
+        known = defaults.advisers[i] if i < len(defaults.advisers) else None
+        adviser = _ask_adviser(ask, i + 1, known, answers)
+        if i < len(answers.advisers):
+            answers.advisers[i] = adviser
+        else:
+            answers.advisers.append(adviser)
     return answers

@@ -68,3 +68,16 @@ def add_init_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
         "--matrix-dm", action=argparse.BooleanOptionalAction, help="employees in direct chats"
     )
     init.add_argument("--admin", action="append", help="an admin's Matrix id (repeat)")
+    init.add_argument("--web", action=argparse.BooleanOptionalAction, help="the anonymous web chat")
+    init.add_argument("--web-public-url", help="the address employees use, https://...")
+    init.add_argument("--web-port", type=int, help="the port it listens on (127.0.0.1)")
+    init.add_argument(
+        "--web-trusted-proxy",
+        action="append",
+        help="your reverse proxy's address (repeat; empty: none)",
+    )
+    init.add_argument(
+        "--ops", action=argparse.BooleanOptionalAction, help="/healthz, /readyz, /metrics"
+    )
+    init.add_argument("--ops-port", type=int, help="the ops listener's port (127.0.0.1)")
+    # --log-format (common to every command) is also written as the config's log.format.

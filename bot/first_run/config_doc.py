@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +21,16 @@ from bot.config import Config, ConfigError, load_config
 from bot.config.load import EMBEDDED
 from bot.first_run.answers import OPTIONAL_ADVISER_SETTINGS, AdviserAnswer, Answers
 from bot.first_run.hours import parse_working_hours
+from bot.util.shipped import example_config
 
-EXAMPLE = Path(__file__).resolve().parent.parent.parent / "config.example.toml"
+EXAMPLE = example_config()
 _LATER = "(a setting of a newer vertrouwd)"
 
 
 def load_document(path: Path) -> tomlkit.TOMLDocument:
-    """The config so far, else the documented example (the defaults, where the
-    example is not installed)."""
-    source = path if path.exists() else EXAMPLE if EXAMPLE.exists() else EMBEDDED
+    """The answers a stopped run left, else the config so far, else the documented
+    example (the defaults, where the example is not installed)."""
+    source = next(p for p in (resumed_from(path), path, EXAMPLE, EMBEDDED) if p and p.exists())
     try:
         return tomlkit.parse(source.read_text(encoding="utf-8"))
     except (OSError, tomlkit.exceptions.ParseError) as exc:
@@ -78,6 +80,7 @@ def defaults_from(doc: tomlkit.TOMLDocument) -> Answers:
     """The answers a config already holds (those of the example, for a new one)."""
     bot, org = doc.get("bot", {}), doc.get("organisation", {})
     telegram, matrix = doc.get("telegram", {}), doc.get("matrix", {})
+    web, ops = doc.get("web", {}), doc.get("ops", {})
     advisers = []
     for entry in doc.get("advisers", []):
         later = _later_settings(entry) if isinstance(entry, Table) else {}
@@ -104,6 +107,13 @@ def defaults_from(doc: tomlkit.TOMLDocument) -> Answers:
         matrix_password_file=str(matrix.get("password_file", "")),
         matrix_dm=bool(doc.get("matrix_dm", {}).get("enabled", False)),
         admins=[str(a) for a in doc.get("admin", {}).get("users", [])],
+        web=bool(web.get("enabled", False)),
+        web_public_url=str(web.get("public_url", "")),
+        web_port=int(web.get("port", 8080)),
+        web_trusted_proxies=[str(a) for a in web.get("trusted_proxies", [])],
+        ops=bool(ops.get("enabled", False)),
+        ops_port=int(ops.get("port", 9464)),
+        log_format=str(doc.get("log", {}).get("format", "text")),
     )
 
 
@@ -206,6 +216,23 @@ def _apply_channels(doc: tomlkit.TOMLDocument, answers: Answers) -> None:
         admin["users"] = admins
     if not admins:
         _set(admin, "room_id", "")
+    _apply_running(doc, answers)
+
+
+def _apply_running(doc: tomlkit.TOMLDocument, answers: Answers) -> None:
+    """The web chat, the ops listener and the log format."""
+    web = _table(doc, "web")
+    _set(web, "enabled", answers.web)
+    if answers.web:
+        _set(web, "public_url", answers.web_public_url)
+        _set(web, "port", answers.web_port)
+        if list(web.get("trusted_proxies", [])) != answers.web_trusted_proxies:
+            web["trusted_proxies"] = answers.web_trusted_proxies
+    ops = _table(doc, "ops")
+    _set(ops, "enabled", answers.ops)
+    if answers.ops:
+        _set(ops, "port", answers.ops_port)
+    _set(_table(doc, "log"), "format", answers.log_format)
 
 
 def set_room(doc: tomlkit.TOMLDocument, adviser_id: str | None, room_id: str) -> None:
@@ -224,9 +251,50 @@ def _keep_as_comment(doc: tomlkit.TOMLDocument, index: int, key: str) -> None:
     table.add(tomlkit.comment(_comment_text(key, value)[2:]))
 
 
+def partial_path(path: Path) -> Path:
+    """Where a stopped run leaves the answers it had, for the next run to go on from."""
+    return path.with_name(f".{path.name}.partial")
+
+
+def resumed_from(path: Path) -> Path | None:
+    """The answers a stopped run left, unless the config was edited since."""
+    partial = partial_path(path)
+    if not partial.exists():
+        return None
+    if path.exists() and path.stat().st_mtime > partial.stat().st_mtime:
+        return None  # the admin fixed the config by hand: that counts
+    return partial
+
+
+def keep_partial(doc: tomlkit.TOMLDocument, path: Path) -> Path:
+    """Write the answers so far down (unchecked); the next run starts from them."""
+    partial = partial_path(path)
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    partial.write_text(tomlkit.dumps(doc), encoding="utf-8")
+    return partial
+
+
+def _like_the_file_it_replaces(trial: Path, path: Path) -> None:
+    """The admin's `chgrp vertrouwd` and `chmod 640` stay (the service must read it)."""
+    if not path.exists():
+        return
+    old, new = path.stat(), trial.stat()
+    if (old.st_uid, old.st_gid) != (new.st_uid, new.st_gid):
+        try:
+            os.chown(trial, old.st_uid, old.st_gid)
+        except PermissionError as exc:
+            trial.unlink()
+            raise ConfigError(
+                f"config file {path}: belongs to another user; run init as that user"
+                " (or as root) so its owner and group stay"
+            ) from exc
+    os.chmod(trial, stat.S_IMODE(old.st_mode))
+
+
 def save(doc: tomlkit.TOMLDocument, path: Path) -> Config:
     """Validate the config as the bot will load it, then write it (only if it changed,
-    and never half). Returns the loaded config."""
+    and never half, keeping the file's owner, group and mode). Returns the loaded
+    config. A config that is refused is kept as the partial answers for the next run."""
     for _ in range(len(doc.get("advisers", [])) * len(OPTIONAL_ADVISER_SETTINGS) + 1):
         text = tomlkit.dumps(doc)
         trial = path.with_name(f".{path.name}.new")
@@ -238,11 +306,13 @@ def save(doc: tomlkit.TOMLDocument, path: Path) -> Config:
             if unknown and unknown.group(2) in OPTIONAL_ADVISER_SETTINGS:
                 _keep_as_comment(doc, int(unknown.group(1)), unknown.group(2))
                 continue
-            trial.unlink()
+            os.replace(trial, partial_path(path))
             raise
         if path.exists() and path.read_text(encoding="utf-8") == text:
             trial.unlink()
         else:
+            _like_the_file_it_replaces(trial, path)
             os.replace(trial, path)
+        partial_path(path).unlink(missing_ok=True)
         return load_config(path)
     raise ConfigError("advisers: cannot be written")  # pragma: no cover - bounded above

@@ -13,7 +13,10 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.config import MATRIX_PASSWORD_ENV, TELEGRAM_TOKEN_ENV, Config
+import tomlkit
+
+from bot.channels import check_channels
+from bot.config import MATRIX_PASSWORD_ENV, TELEGRAM_TOKEN_ENV, Config, ConfigError
 from bot.first_run import config_doc
 from bot.first_run.answers import AnswerError, Answers, Ask, ask_everything, parse_adviser
 from bot.keys.crypto import new_key_material, write_key_file
@@ -44,9 +47,28 @@ def answers_from_flags(defaults: Answers, args: argparse.Namespace) -> Answers:
         answers.matrix_dm = args.matrix_dm
     if args.admin is not None:
         answers.admins = list(args.admin)
+    _running_from_flags(answers, args)
     if answers.matrix and not answers.matrix_password_file:
         answers.matrix_password_file = "matrix.password"
     return answers
+
+
+def _running_from_flags(answers: Answers, args: argparse.Namespace) -> None:
+    """The web chat, the ops listener and the log format."""
+    if args.web is not None:
+        answers.web = args.web
+    if args.web_public_url is not None:
+        answers.web_public_url = args.web_public_url.rstrip("/")
+    if args.web_port is not None:
+        answers.web_port = args.web_port
+    if args.web_trusted_proxy is not None:
+        answers.web_trusted_proxies = [a for a in args.web_trusted_proxy if a]
+    if args.ops is not None:
+        answers.ops = args.ops
+    if args.ops_port is not None:
+        answers.ops_port = args.ops_port
+    if args.log_format is not None:
+        answers.log_format = args.log_format
 
 
 def _write_secret(path: Path, value: str) -> None:
@@ -88,6 +110,31 @@ def _ensure_secrets(config: Config, secret: Secret | None, say: Callable[[str], 
         _ensure_secret(password_file, MATRIX_PASSWORD_ENV, "Matrix password", secret, say)
 
 
+LOCAL_INBOX_TRUTH = (
+    "handoffs: the local inbox in {data_dir}. Whoever runs this server with the key file"
+    " can read every adviser's requests there (`vertrouwd inbox`), not only the advisers."
+    " To keep them from the server's admins, give each adviser a private Matrix room"
+    " instead: run `vertrouwd init` again with a Matrix homeserver (handoff.sink ="
+    ' "matrix"). See the README, "Who can read the requests".'
+)
+
+
+def _answers(
+    doc: tomlkit.TOMLDocument, path: Path, args: argparse.Namespace, ask: Ask | None
+) -> Answers:
+    """Flags over the answers so far; then the questions (interactive runs). A run
+    stopped during the questions leaves what was answered for the next one."""
+    answers = answers_from_flags(config_doc.defaults_from(doc), args)
+    if ask is None:
+        return answers
+    try:
+        return ask_everything(ask, answers)
+    except (KeyboardInterrupt, EOFError):
+        config_doc.apply(doc, answers)
+        config_doc.keep_partial(doc, path)
+        raise
+
+
 def run_init(
     path: Path,
     args: argparse.Namespace,
@@ -96,10 +143,11 @@ def run_init(
     say: Callable[[str], None] = print,
 ) -> int:
     """The whole set-up; ``ask`` and ``secret`` are None in a non-interactive run."""
+    resumed = config_doc.resumed_from(path)
+    if resumed is not None:
+        say(f"going on from the answers of the run that stopped ({resumed})")
     doc = config_doc.load_document(path)
-    answers = answers_from_flags(config_doc.defaults_from(doc), args)
-    if ask is not None:
-        answers = ask_everything(ask, answers)
+    answers = _answers(doc, path, args, ask)
     config_doc.apply(doc, answers)
     config = config_doc.save(doc, path)
     say(f"config: {path} written")
@@ -115,11 +163,18 @@ def run_init(
 
         asyncio.run(set_up_matrix(config, tuple(answers.admins), made, say))
         config = config_doc.save(doc, path)
+    if config.handoff.sink == "local":
+        say(LOCAL_INBOX_TRUTH.format(data_dir=config.bot.data_dir))
     from bot.commands.doctor import doctor
 
     ok, report = doctor(config)
     say("")
     say(report)
+    try:
+        check_channels(config)  # what `vertrouwd run` checks before it starts
+    except ConfigError as exc:
+        ok = False
+        say(f"FAIL  vertrouwd run would refuse: {exc}")
     say(
         f"Ready: start the bot with `vertrouwd run --config {path}`."
         if ok

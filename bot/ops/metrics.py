@@ -2,6 +2,14 @@
 
 Labels take fixed codes only (channel names, results, deferral kinds): never a
 person, a case reference or content.
+
+Counts are coarse in time on purpose. Whoever sees a dashboard (often all of IT
+operations) could otherwise tell, to the scrape interval, that a request was just sent
+and on which channel, and put that beside badge or VPN logs. So /metrics serves a
+snapshot taken at each whole ``ops.metrics_every_minutes`` of the clock (an hour by
+default): a change between two snapshots places a request only within that interval,
+and the age of the oldest waiting handoff is shown in whole intervals too. Whether the
+bot is stuck right now is /readyz's job, which names no count.
 """
 
 from __future__ import annotations
@@ -111,11 +119,18 @@ class PrometheusObserver(Observer):
     def texts_reloaded(self, applied: bool) -> None:
         self._reloads.labels("applied" if applied else "refused").inc()
 
-    def render(self, waiting: Waiting) -> bytes:
-        """The exposition, with the queue gauges as the store has them now."""
+    def render(self, waiting: Waiting, every_seconds: float) -> bytes:
+        """The exposition now, with the queue gauges as the store has them; the oldest
+        handoff's age rounded down to whole intervals."""
         now = self._clock()
         self._handoffs_waiting.set(waiting.handoffs)
         oldest = waiting.oldest_handoff_at
-        self._oldest_handoff.set(max(now - oldest, 0.0) if oldest is not None else 0.0)
+        age = max(now - oldest, 0.0) if oldest is not None else 0.0
+        self._oldest_handoff.set(age // every_seconds * every_seconds)
         self._relays_waiting.set(waiting.relays)
         return generate_latest(self.registry)
+
+
+def next_boundary(now: float, every_seconds: float) -> float:
+    """The next whole interval of the clock (every instance snapshots at the same time)."""
+    return (now // every_seconds + 1) * every_seconds

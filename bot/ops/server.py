@@ -1,16 +1,23 @@
-"""The ops listener: /healthz, /readyz and /metrics, on an address of their own."""
+"""The ops listener: /healthz, /readyz and /metrics, on an address of their own.
+
+/metrics answers with the snapshot taken at the last whole ``ops.metrics_every_minutes``
+(bot/ops/metrics.py says why), and asks for the bearer token when one is set.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import hmac
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 
 import aiohttp
 from aiohttp import web
 
 from bot.config import ConfigError
-from bot.ops.metrics import CONTENT_TYPE, PrometheusObserver
+from bot.ops.metrics import CONTENT_TYPE, PrometheusObserver, next_boundary
 from bot.ops.readiness import OK, Readiness
 from bot.runtime import Runtime
 
@@ -18,17 +25,55 @@ log = logging.getLogger(__name__)
 _READINESS = web.AppKey("readiness", Readiness)
 
 
+class Snapshots:
+    """The metrics as they were at the last whole interval of the clock."""
+
+    def __init__(self, runtime: Runtime, observer: PrometheusObserver, every: float) -> None:
+        self._runtime, self._observer, self.every = runtime, observer, every
+        self.body: bytes | None = None  # None: the store could not be read
+
+    async def take(self) -> None:
+        try:
+            waiting = await self._runtime.store.waiting(self._runtime.relay.senders)
+        except Exception as exc:  # noqa: BLE001 - the scraper gets a 503, not a traceback
+            log.error("metrics: the store cannot be read (%s)", type(exc).__name__)
+            self.body = None
+            return
+        self.body = self._observer.render(waiting, self.every)
+
+    async def keep_taking(self) -> None:
+        while True:
+            await asyncio.sleep(max(next_boundary(time.time(), self.every) - time.time(), 0))
+            await self.take()
+
+
+def _authorised(request: web.Request, token: str | None) -> bool:
+    if token is None:
+        return True
+    given = request.headers.get("Authorization", "")
+    return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+
+
 def ops_app(
     runtime: Runtime, channels: Sequence[object], clock: Callable[[], float]
 ) -> web.Application:
     observer = runtime.observer
+    settings = runtime.config.ops
     assert isinstance(observer, PrometheusObserver)  # open_runtime made it, [ops] being on
+    assert settings is not None
+    token = settings.metrics_token()
+    snapshots = Snapshots(runtime, observer, settings.metrics_every_minutes * 60)
     app = web.Application()
 
     async def open_client(app: web.Application) -> AsyncIterator[None]:
         async with aiohttp.ClientSession() as http:
             app[_READINESS] = Readiness(runtime, channels, clock, http)
+            await snapshots.take()
+            taking = asyncio.create_task(snapshots.keep_taking())
             yield
+            taking.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await taking
 
     async def healthz(request: web.Request) -> web.Response:
         return web.Response(text="alive\n")
@@ -39,13 +84,15 @@ def ops_app(
         return web.json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
 
     async def metrics(request: web.Request) -> web.Response:
-        try:
-            waiting = await runtime.store.waiting(runtime.relay.senders)
-        except Exception as exc:  # noqa: BLE001 - the scraper gets an answer, not a traceback
-            log.error("metrics: the store cannot be read (%s)", type(exc).__name__)
+        if not _authorised(request, token):
+            return web.Response(
+                status=401,
+                text="a bearer token is needed\n",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        if snapshots.body is None:
             return web.Response(status=503, text="the store cannot be read\n")
-        body = observer.render(waiting)
-        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+        return web.Response(body=snapshots.body, headers={"Content-Type": CONTENT_TYPE})
 
     app.cleanup_ctx.append(open_client)
     app.router.add_get("/healthz", healthz)

@@ -18,8 +18,9 @@ import numpy.typing as npt
 
 from bot.flows.danger.tiers import DangerScore, Strength
 from bot.scorer.embedding import Embedder, Vectors, chunks
+from bot.util.shipped import shipped
 
-WEIGHTS_FILE = Path(__file__).resolve().parent / "weights.json"
+WEIGHTS_FILE = shipped("scorer", "weights.json")
 # Below this many words the embedding is least sure of itself ("purple" can score high):
 # such a message is not scored at all (bot/scorer/service.py), and a score of one here
 # brings at most the gentle line. The patterns still hear "zelfmoord".

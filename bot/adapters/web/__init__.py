@@ -17,6 +17,7 @@ from bot.adapters.web.app import CHANNEL, WebChat
 from bot.adapters.web.connections import Crowd, CrowdSite
 from bot.adapters.web.guard import add_security_headers, served_over_https
 from bot.adapters.web.pages import STATIC, logo_type, theme_css
+from bot.adapters.web.probe import web_chat_answers
 from bot.adapters.web.screens import Screens, WebSender
 from bot.adapters.web.session import SessionKeys
 from bot.config import Config, WebSettings
@@ -64,6 +65,8 @@ for _name in ("aiohttp.server", "aiohttp.web", "aiohttp.access"):
 
 
 class WebChannel:
+    ops_name = CHANNEL  # its name in /readyz
+
     def __init__(
         self,
         config: Config,
@@ -226,6 +229,14 @@ class WebChannel:
             self._closing = True
             self.screens.close_all(_CLOSING)
             await runner.cleanup()
+
+    async def readiness(self) -> str | None:
+        """None while the page is served; else what is wrong (for /readyz)."""
+        if self.port is None or self._closing:
+            return "not listening (yet)"
+        if not await web_chat_answers(self._settings.listen, self.port):
+            return f"does not answer on {self._settings.listen}:{self.port}"
+        return None
 
     async def _every(self, seconds: float, work: Callable[[], Awaitable[None]]) -> None:
         while True:

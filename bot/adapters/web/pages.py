@@ -3,7 +3,6 @@ locale files, the organisation's look from the config."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -12,8 +11,9 @@ from markupsafe import Markup, escape
 from bot.config import LOGO_TYPES, Config, WebSettings
 from bot.flows.summary import emergency_text, referrals_text
 from bot.texts.catalog import Texts
+from bot.util.shipped import shipped
 
-HERE = Path(__file__).resolve().parent
+HERE = shipped("adapters", "web")
 STATIC = HERE / "static"
 
 
