@@ -104,6 +104,13 @@ def test_a_wheel_install_sets_up_and_serves_from_an_empty_folder(
         capture_output=True, text=True, check=True, cwd=folder, env=env,
     )  # fmt: skip
     assert where.stdout.startswith(str(installed.parent)), where.stdout  # the wheel's copy
+    weights = subprocess.run(
+        [installed / "python", "-c",
+         "from bot.scorer.model import WEIGHTS_FILE, Weights; Weights.load();"
+         " print(WEIGHTS_FILE)"],
+        capture_output=True, text=True, check=True, cwd=folder, env=env,
+    )  # fmt: skip
+    assert weights.stdout.startswith(str(installed.parent)), weights.stdout  # the scorer's
 
     web_port, ops_port = unused_tcp_port_factory(), unused_tcp_port_factory()
     init = subprocess.run(

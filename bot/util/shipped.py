@@ -14,12 +14,13 @@ from pathlib import Path
 
 
 def shipped(*parts: str) -> Path:
-    """A file or folder of the installed package, as a path on disk."""
+    """A file or folder of the installed package, as a path on disk (in a checkout, the
+    file a symlink points at: messages then name the file an admin would edit)."""
     found = files("bot").joinpath(*parts)
     # A zipped install would hand out other Traversables; pip always unpacks a wheel.
     if not isinstance(found, Path):  # pragma: no cover - only a zipimport install
         raise RuntimeError(f"vertrouwd must be installed unpacked: {found} is not a file")
-    return found
+    return found.resolve()
 
 
 def locales() -> Path:
