@@ -1,21 +1,28 @@
 """The web chat under a crowd: one visitor's hundreds of live streams, slow requests and
 departures do not take it down for others; new conversations are limited over everyone
-and an unanswered start is not kept; aiohttp's own answers carry our headers."""
+and an unanswered start is not kept; aiohttp's own answers carry our headers; `vertrouwd
+run` takes the open files the system allows."""
 
 # The fixtures come from the harness; as parameters they shadow the imported names.
 # ruff: noqa: F811
 
 from __future__ import annotations
 
+import os
 import re
+import resource
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from bot.adapters.web.guard import CSP
 from bot.texts.catalog import Texts
+from tests.conftest import ROOT
 from tests.test_web_http import cookie_of, csrf_of, form, request, started, visitor
 from tests.web_harness import (  # noqa: F401 - fixtures
     INTAKE,
@@ -194,3 +201,49 @@ def test_new_conversations_are_limited_over_all_visitors_together(tight: WebServ
     assert 6 <= accepted <= 10 and statuses == [303] * accepted + [503] * (14 - accepted)
     assert en("web.start_busy") in answers[-1][2]
     assert "web.start_busy" not in tight.log() and "new conversations come faster" in tight.log()
+
+
+def limits_of(pid: int) -> tuple[int, int]:
+    """The process's open-file limits (soft, hard), as the kernel has them."""
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max open files"):
+            soft, hard = line.split()[3:5]
+            return int(soft), int(hard)
+    raise AssertionError("no open-file limit in /proc")
+
+
+@pytest.mark.parametrize(("soft", "hard"), [(256, 4096), (256, 256)])
+def test_run_raises_its_open_file_limit_where_allowed_and_says_when_it_cannot(
+    tmp_path: Path, neutral: NeutralSite, soft: int, hard: int
+):
+    web = WebServer(tmp_path, neutral.url)
+
+    def low_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VERTROUWD_")}
+    with web.log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run", "--config", str(web.config)],
+            stdout=log,
+            stderr=log,
+            cwd=ROOT,
+            env=env,
+            preexec_fn=low_limit,
+        )
+    web.process = process
+    try:
+        deadline = time.monotonic() + 30
+        while "web chat listening" not in web.log():
+            assert process.poll() is None and time.monotonic() < deadline, web.log()
+            time.sleep(0.1)
+        assert limits_of(process.pid) == (hard, hard)  # as far as the hard limit allows
+        lines = [line for line in web.log().splitlines() if "open-file limit" in line]
+        assert f"the open-file limit is {hard}" in lines[0]  # said once
+        if hard - 128 < 1000:  # web.max_connections is more than the files allow
+            assert len(lines) == 2 and f"at most {hard - 128} connections" in lines[1]
+        else:
+            assert len(lines) == 1
+        assert request(web, "GET", "/")[0] == 200
+    finally:
+        web.stop()
