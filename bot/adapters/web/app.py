@@ -11,7 +11,7 @@ import dataclasses
 import logging
 import re
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -28,7 +28,6 @@ from bot.messages import Inbound, InboundKind, Reply
 from bot.store import SqliteStore
 from bot.store.web_screens import WebScreen
 from bot.texts.catalog import Catalog, Texts
-from bot.util.failures import describe_failure
 from bot.util.ratelimit import CodeThrottle, FloodLimiter
 
 CHANNEL = "web"
@@ -389,35 +388,3 @@ class WebChat:
         if status == 408:
             response.force_close()  # the rest of the body is not waited for
         return response
-
-    def middleware(self) -> Callable[..., Awaitable[web.StreamResponse]]:
-        chat = self
-
-        @web.middleware
-        async def calm_errors(
-            request: web.Request,
-            handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
-        ) -> web.StreamResponse:
-            await chat.visits.open(request)
-            try:
-                response = await handler(request)
-            except web.HTTPRedirection:
-                raise
-            except web.HTTPException as exc:
-                if exc.status < 400:
-                    raise
-                log.info("web: a request was refused (%d)", exc.status)
-                response = chat.error_page(request, exc.status, exc.reason)
-            except ConnectionError:
-                # The visitor went away (a closed tab): nothing failed on our side.
-                log.debug("web: a visitor left before the answer was sent")
-                response = web.Response(status=400)
-                response.force_close()
-                return response
-            except Exception as exc:  # noqa: BLE001 - a calm page, never a traceback
-                log.error("web: a request failed: %s", describe_failure(exc))
-                response = chat.error_page(request, 500, "error")
-            chat.visits.write(request, response)
-            return response
-
-        return calm_errors
