@@ -96,11 +96,16 @@ def one_step(server: WebServer) -> None:
     cookie, token = visitor(server)
     response = request(server, "POST", "/start", form(csrf=token), cookie)
     assert response[0] == 303
-    with_session = {"Cookie": f"vw={cookie_of(response)}"}
+    first_answer(server, cookie_of(response))
+
+
+def first_answer(server: WebServer, cookie: str) -> None:
+    """The person with ``cookie`` answers the first question (to start a request)."""
+    with_session = {"Cookie": f"vw={cookie}"}
     page = request(server, "GET", "/chat", headers=with_session)[2]
     message_id = re.search(r'name="m" value="([0-9a-f]+)"', page)
     assert message_id and 'value="intake"' in page
-    fields = form(csrf=token, m=message_id.group(1), choice="intake")
+    fields = form(csrf=csrf_of(page), m=message_id.group(1), choice="intake")
     assert request(server, "POST", "/chat", fields, with_session)[0] == 303
     assert 'value="agree"' in request(server, "GET", "/chat", headers=with_session)[2]
 
@@ -129,7 +134,12 @@ def test_hundreds_of_streams_from_one_session_are_refused_and_others_go_on(serve
     finally:
         for connection in streams:
             connection.close()
-    time.sleep(0.5)  # the server hears of the closed streams
+    # The person's screen changes: the pages that were open are told, and are gone.
+    first_answer(server, cookie)
+    deadline = time.monotonic() + 30
+    while "a live page went away" not in server.log():
+        assert time.monotonic() < deadline, server.log()
+        time.sleep(0.1)
     assert server.log().count("ERROR") == errors_before  # departures are no error
 
 
