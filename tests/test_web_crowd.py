@@ -8,6 +8,7 @@ run` takes the open files the system allows."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import resource
@@ -35,6 +36,7 @@ from tests.web_harness import (  # noqa: F401 - fixtures
 
 REQUEST_SECONDS = 1.5
 UNANSWERED_MINUTES = 0.03  # under 2 s
+MAX_CONNECTIONS = 20
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +50,7 @@ def tight(tmp_path_factory: pytest.TempPathFactory, neutral: NeutralSite) -> Ite
             f"request_seconds = {REQUEST_SECONDS}\n"
             f"unanswered_start_minutes = {UNANSWERED_MINUTES}\n"
             "starts_per_minute = 5\n"
+            f"max_connections = {MAX_CONNECTIONS}\n"
         ),
     )
     web.start()
@@ -161,6 +164,36 @@ def test_slow_headers_and_slow_bodies_are_closed(tight: WebServer):
         assert closed_within(slow_body, 5, b"aaaaaaaaaa")
     # Someone at a normal pace is served meanwhile and after.
     assert request(tight, "GET", "/")[0] == 200
+
+
+def test_connections_over_the_cap_are_closed_at_once(tight: WebServer):
+    crowd = [raw(tight) for _ in range(2 * MAX_CONNECTIONS)]
+    try:
+        for connection in crowd:
+            with contextlib.suppress(ConnectionError):  # already closed by the server
+                connection.sendall(b"GET /help HTTP/1.1\r\nHost: x\r\n\r\n")
+        statuses = []
+        for connection in crowd:
+            try:
+                statuses.append(status_of(connection))
+            except ConnectionError:
+                statuses.append(0)
+        assert statuses.count(200) <= MAX_CONNECTIONS
+        assert statuses.count(0) >= MAX_CONNECTIONS  # closed without an answer
+    finally:
+        for connection in crowd:
+            connection.close()
+    assert "too many connections (web.max_connections)" in tight.log()
+    # Once they are gone, everyone is served again.
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if request(tight, "GET", "/")[0] == 200:
+                break
+        except ConnectionError:
+            pass
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
 
 
 def test_aiohttps_own_answers_carry_our_headers_and_no_version(server: WebServer):
