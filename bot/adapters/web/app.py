@@ -28,7 +28,7 @@ from bot.messages import Inbound, InboundKind, Reply
 from bot.store import SqliteStore
 from bot.store.web_screens import WebScreen
 from bot.texts.catalog import Catalog, Texts
-from bot.util.ratelimit import CodeThrottle, FloodLimiter
+from bot.util.ratelimit import CodeClient, CodeThrottle, FloodLimiter
 
 CHANNEL = "web"
 log = logging.getLogger(__name__)
@@ -194,7 +194,7 @@ class WebChat:
             self.set_session(request, Session(lang=session.lang, sid=session.sid))
         return self.page(request, "start.html", t, notice=notice, code_problem=None)
 
-    def _client(self, request: web.Request) -> Any:
+    def _client(self, request: web.Request) -> CodeClient:
         network = network_of(client_address(request, self._settings))
         return self.throttle.client(network, self.session(request).sid)
 
