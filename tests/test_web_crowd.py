@@ -1,21 +1,29 @@
 """The web chat under a crowd: one visitor's hundreds of live streams, slow requests and
 departures do not take it down for others; new conversations are limited over everyone
-and an unanswered start is not kept; aiohttp's own answers carry our headers."""
+and an unanswered start is not kept; aiohttp's own answers carry our headers; `vertrouwd
+run` takes the open files the system allows."""
 
 # The fixtures come from the harness; as parameters they shadow the imported names.
 # ruff: noqa: F811
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import resource
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from bot.adapters.web.guard import CSP
 from bot.texts.catalog import Texts
+from tests.conftest import ROOT
 from tests.test_web_http import cookie_of, csrf_of, form, request, started, visitor
 from tests.web_harness import (  # noqa: F401 - fixtures
     INTAKE,
@@ -28,6 +36,7 @@ from tests.web_harness import (  # noqa: F401 - fixtures
 
 REQUEST_SECONDS = 1.5
 UNANSWERED_MINUTES = 0.03  # under 2 s
+MAX_CONNECTIONS = 20
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +50,7 @@ def tight(tmp_path_factory: pytest.TempPathFactory, neutral: NeutralSite) -> Ite
             f"request_seconds = {REQUEST_SECONDS}\n"
             f"unanswered_start_minutes = {UNANSWERED_MINUTES}\n"
             "starts_per_minute = 5\n"
+            f"max_connections = {MAX_CONNECTIONS}\n"
         ),
     )
     web.start()
@@ -89,11 +99,16 @@ def one_step(server: WebServer) -> None:
     cookie, token = visitor(server)
     response = request(server, "POST", "/start", form(csrf=token), cookie)
     assert response[0] == 303
-    with_session = {"Cookie": f"vw={cookie_of(response)}"}
+    first_answer(server, cookie_of(response))
+
+
+def first_answer(server: WebServer, cookie: str) -> None:
+    """The person with ``cookie`` answers the first question (to start a request)."""
+    with_session = {"Cookie": f"vw={cookie}"}
     page = request(server, "GET", "/chat", headers=with_session)[2]
     message_id = re.search(r'name="m" value="([0-9a-f]+)"', page)
     assert message_id and 'value="intake"' in page
-    fields = form(csrf=token, m=message_id.group(1), choice="intake")
+    fields = form(csrf=csrf_of(page), m=message_id.group(1), choice="intake")
     assert request(server, "POST", "/chat", fields, with_session)[0] == 303
     assert 'value="agree"' in request(server, "GET", "/chat", headers=with_session)[2]
 
@@ -122,7 +137,12 @@ def test_hundreds_of_streams_from_one_session_are_refused_and_others_go_on(serve
     finally:
         for connection in streams:
             connection.close()
-    time.sleep(0.5)  # the server hears of the closed streams
+    # The person's screen changes: the pages that were open are told, and are gone.
+    first_answer(server, cookie)
+    deadline = time.monotonic() + 30
+    while "a live page went away" not in server.log():
+        assert time.monotonic() < deadline, server.log()
+        time.sleep(0.1)
     assert server.log().count("ERROR") == errors_before  # departures are no error
 
 
@@ -144,6 +164,36 @@ def test_slow_headers_and_slow_bodies_are_closed(tight: WebServer):
         assert closed_within(slow_body, 5, b"aaaaaaaaaa")
     # Someone at a normal pace is served meanwhile and after.
     assert request(tight, "GET", "/")[0] == 200
+
+
+def test_connections_over_the_cap_are_closed_at_once(tight: WebServer):
+    crowd = [raw(tight) for _ in range(2 * MAX_CONNECTIONS)]
+    try:
+        for connection in crowd:
+            with contextlib.suppress(ConnectionError):  # already closed by the server
+                connection.sendall(b"GET /help HTTP/1.1\r\nHost: x\r\n\r\n")
+        statuses = []
+        for connection in crowd:
+            try:
+                statuses.append(status_of(connection))
+            except ConnectionError:
+                statuses.append(0)
+        assert statuses.count(200) <= MAX_CONNECTIONS
+        assert statuses.count(0) >= MAX_CONNECTIONS  # closed without an answer
+    finally:
+        for connection in crowd:
+            connection.close()
+    assert "too many connections (web.max_connections)" in tight.log()
+    # Once they are gone, everyone is served again.
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if request(tight, "GET", "/")[0] == 200:
+                break
+        except ConnectionError:
+            pass
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
 
 
 def test_aiohttps_own_answers_carry_our_headers_and_no_version(server: WebServer):
@@ -194,3 +244,49 @@ def test_new_conversations_are_limited_over_all_visitors_together(tight: WebServ
     assert 6 <= accepted <= 10 and statuses == [303] * accepted + [503] * (14 - accepted)
     assert en("web.start_busy") in answers[-1][2]
     assert "web.start_busy" not in tight.log() and "new conversations come faster" in tight.log()
+
+
+def limits_of(pid: int) -> tuple[int, int]:
+    """The process's open-file limits (soft, hard), as the kernel has them."""
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max open files"):
+            soft, hard = line.split()[3:5]
+            return int(soft), int(hard)
+    raise AssertionError("no open-file limit in /proc")
+
+
+@pytest.mark.parametrize(("soft", "hard"), [(256, 4096), (256, 256)])
+def test_run_raises_its_open_file_limit_where_allowed_and_says_when_it_cannot(
+    tmp_path: Path, neutral: NeutralSite, soft: int, hard: int
+):
+    web = WebServer(tmp_path, neutral.url)
+
+    def low_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VERTROUWD_")}
+    with web.log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run", "--config", str(web.config)],
+            stdout=log,
+            stderr=log,
+            cwd=ROOT,
+            env=env,
+            preexec_fn=low_limit,
+        )
+    web.process = process
+    try:
+        deadline = time.monotonic() + 30
+        while "web chat listening" not in web.log():
+            assert process.poll() is None and time.monotonic() < deadline, web.log()
+            time.sleep(0.1)
+        assert limits_of(process.pid) == (hard, hard)  # as far as the hard limit allows
+        lines = [line for line in web.log().splitlines() if "open-file limit" in line]
+        assert f"the open-file limit is {hard}" in lines[0]  # said once
+        if hard - 128 < 1000:  # web.max_connections is more than the files allow
+            assert len(lines) == 2 and f"at most {hard - 128} connections" in lines[1]
+        else:
+            assert len(lines) == 1
+        assert request(web, "GET", "/")[0] == 200
+    finally:
+        web.stop()

@@ -56,3 +56,23 @@ async def test_screens_go_with_the_conversation_and_the_cases_link(store: Sqlite
     await store.save_step(BOB, None, None, now=3.0)
     assert await store.web_person_known(BOB) is False
     assert await store.purge_orphan_web_screens() == 1
+
+
+async def test_a_web_start_never_answered_goes_soon_and_nothing_else_does(store: SqliteStore):
+    silent, answered, other_channel = ALICE, BOB, UserKey(b"c" * 32)
+    with_case = UserKey(b"d" * 32)
+    for user in (silent, answered, other_channel):
+        await store.save_step(user, record(), None, now=1.0)
+    case = NewCase("web", CaseContact("64" * 32, "en", None), False, ())
+    await store.save_step(with_case, record(), NewHandoff("ACDE-FGHJ", "adviser-a", {}, case), 1.0)
+    stored = await store.load_conversation(answered)
+    assert stored is not None
+    await store.save_step(answered, stored, None, now=1.5)  # the person answered once
+    for user in (silent, answered, with_case):
+        await store.save_web_screen(user, screen(), 1.0)
+    assert await store.purge_unanswered_web_starts(before=1.0) == 0  # not old enough yet
+    assert await store.purge_unanswered_web_starts(before=2.0) == 1
+    assert await store.load_conversation(silent) is None
+    for user in (answered, other_channel, with_case):
+        assert await store.load_conversation(user) is not None
+    assert await store.purge_orphan_web_screens() == 1  # the silent one's screen goes too

@@ -258,6 +258,13 @@ def test_a_form_is_taken_only_from_our_own_page_in_the_same_browser(server: WebS
         )
         assert (status, response_headers.get("Location")) == (303, "/chat"), headers
     assert other  # the other visitor was never let in
+    # A proxy that passes on another Host than the address in the browser: the admin is
+    # told what to set, once.
+    behind_proxy = {"Sec-Fetch-Site": "same-origin", "Origin": "https://praat.example.nl"}
+    for _ in range(2):
+        status, *_ = request(server, "POST", "/start", start, {**mine, **behind_proxy})
+        assert status == 403
+    assert server.log().count("(set public_url)") == 1
 
 
 def test_the_pages_tell_only_our_own_server_where_a_form_came_from(server: WebServer):

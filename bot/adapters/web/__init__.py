@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from bot.adapters.web.app import CHANNEL, WebChat
+from bot.adapters.web.calm import calm_pages
 from bot.adapters.web.connections import Crowd, CrowdSite
 from bot.adapters.web.guard import add_security_headers, served_over_https
 from bot.adapters.web.pages import STATIC, logo_type, theme_css
@@ -112,7 +113,7 @@ class WebChannel:
 
     def app(self) -> web.Application:
         chat = self.chat
-        app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[chat.middleware()])
+        app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[calm_pages(chat)])
         app.router.add_get("/", chat.start_page)
         app.router.add_post("/start", chat.start)
         app.router.add_post("/return", chat.come_back)

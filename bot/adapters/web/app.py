@@ -11,13 +11,13 @@ import dataclasses
 import logging
 import re
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiohttp import web
 
 from bot.adapters.web.guard import client_address, foreign_post, network_of
-from bot.adapters.web.pages import Pages
+from bot.adapters.web.pages import Pages, accepted_language
 from bot.adapters.web.screens import Screens, address_of
 from bot.adapters.web.session import Session, SessionKeys, new_receipt_code, normalise_code
 from bot.adapters.web.visits import Visits
@@ -28,8 +28,7 @@ from bot.messages import Inbound, InboundKind, Reply
 from bot.store import SqliteStore
 from bot.store.web_screens import WebScreen
 from bot.texts.catalog import Catalog, Texts
-from bot.util.failures import describe_failure
-from bot.util.ratelimit import CodeThrottle, FloodLimiter
+from bot.util.ratelimit import CodeClient, CodeThrottle, FloodLimiter
 
 CHANNEL = "web"
 log = logging.getLogger(__name__)
@@ -40,23 +39,6 @@ _MESSAGE_ID = re.compile(r"[0-9a-f]{16}")
 _STARTS_AT_ONCE = 30
 _STARTS_PER_MINUTE = 10
 _EVERYONE = UserKey(b"")  # the key of the limit over all visitors together
-
-
-def accepted_language(header: str, catalog: Catalog) -> str | None:
-    """The first language of the browser's Accept-Language that the texts have."""
-    ranked: list[tuple[float, int, str]] = []
-    for index, part in enumerate(header.split(",")):
-        tag, _, params = part.strip().partition(";")
-        quality = 1.0
-        if params.strip().startswith("q="):
-            try:
-                quality = float(params.strip()[2:])
-            except ValueError:
-                continue
-        primary = tag.strip().split("-")[0].lower()
-        if primary and quality > 0:
-            ranked.append((-quality, index, primary))
-    return next((lang for _, _, lang in sorted(ranked) if catalog.supports(lang)), None)
 
 
 class WebChat:
@@ -91,6 +73,7 @@ class WebChat:
         # And over all visitors together: many addresses cannot fill the disk.
         per_minute = settings.starts_per_minute
         self._all_starts = FloodLimiter(2 * per_minute, per_minute, kept=1)
+        self._origin_noted = False
         # What an erasure said, shown once on the start page (the person is gone).
         self._ended: dict[str, list[str]] = {}
 
@@ -155,6 +138,8 @@ class WebChat:
         refused = foreign_post(request, self._settings)
         if refused is not None:
             log.info("web: a form from another site was refused (%s)", refused)
+            if request.headers.get("Sec-Fetch-Site") == "same-origin":
+                self._note_misread_origin()
             raise web.HTTPForbidden(reason=refused)
         try:
             async with asyncio.timeout(self._settings.request_seconds):
@@ -166,6 +151,16 @@ class WebChat:
         if not self._keys.csrf_valid(fields.get("csrf", ""), self.session(request).sid):
             raise web.HTTPForbidden(reason="stale-form")
         return fields
+
+    def _note_misread_origin(self) -> None:
+        """The browser says the form is ours, yet its Origin is not the address we know:
+        a proxy that passes on another Host, and no web.public_url. Said once."""
+        if not self._origin_noted:
+            self._origin_noted = True
+            log.warning(
+                "web: forms from our own pages are refused: the address in the browser is"
+                " neither the Host the proxy passes on nor web.public_url (set public_url)"
+            )
 
     async def step(
         self, code: str, t: Texts, typed: str | None = None, **fields: Any
@@ -199,7 +194,7 @@ class WebChat:
             self.set_session(request, Session(lang=session.lang, sid=session.sid))
         return self.page(request, "start.html", t, notice=notice, code_problem=None)
 
-    def _client(self, request: web.Request) -> Any:
+    def _client(self, request: web.Request) -> CodeClient:
         network = network_of(client_address(request, self._settings))
         return self.throttle.client(network, self.session(request).sid)
 
@@ -389,35 +384,3 @@ class WebChat:
         if status == 408:
             response.force_close()  # the rest of the body is not waited for
         return response
-
-    def middleware(self) -> Callable[..., Awaitable[web.StreamResponse]]:
-        chat = self
-
-        @web.middleware
-        async def calm_errors(
-            request: web.Request,
-            handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
-        ) -> web.StreamResponse:
-            await chat.visits.open(request)
-            try:
-                response = await handler(request)
-            except web.HTTPRedirection:
-                raise
-            except web.HTTPException as exc:
-                if exc.status < 400:
-                    raise
-                log.info("web: a request was refused (%d)", exc.status)
-                response = chat.error_page(request, exc.status, exc.reason)
-            except ConnectionError:
-                # The visitor went away (a closed tab): nothing failed on our side.
-                log.debug("web: a visitor left before the answer was sent")
-                response = web.Response(status=400)
-                response.force_close()
-                return response
-            except Exception as exc:  # noqa: BLE001 - a calm page, never a traceback
-                log.error("web: a request failed: %s", describe_failure(exc))
-                response = chat.error_page(request, 500, "error")
-            chat.visits.write(request, response)
-            return response
-
-        return calm_errors

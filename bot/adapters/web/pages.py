@@ -10,7 +10,7 @@ from markupsafe import Markup, escape
 
 from bot.config import LOGO_TYPES, Config, WebSettings
 from bot.flows.summary import emergency_text, referrals_text
-from bot.texts.catalog import Texts
+from bot.texts.catalog import Catalog, Texts
 from bot.util.shipped import shipped
 
 HERE = shipped("adapters", "web")
@@ -92,3 +92,20 @@ class Pages:
             closed_days=f"{self._config.retention.closed_case_days:g}",
             **values,
         )
+
+
+def accepted_language(header: str, catalog: Catalog) -> str | None:
+    """The first language of the browser's Accept-Language that the texts have."""
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate(header.split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                continue
+        primary = tag.strip().split("-")[0].lower()
+        if primary and quality > 0:
+            ranked.append((-quality, index, primary))
+    return next((lang for _, _, lang in sorted(ranked) if catalog.supports(lang)), None)

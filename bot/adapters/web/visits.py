@@ -48,6 +48,9 @@ class Visits:
         """The request's session, once: a new visitor gets one (a cookie of their own,
         for the forms' CSRF token); a code not used for too long, or given out before
         the person left, is let go."""
+        if request.path.startswith("/static/"):
+            request[_SESSION] = Session()  # a file like any other, for everyone
+            return Session()
         session = self._keys.open(request.cookies.get(COOKIE))
         if session is None:
             session = Session(sid=new_sid())
@@ -86,8 +89,8 @@ class Visits:
     def write(self, request: web.Request, response: web.StreamResponse) -> None:
         """Set the cookie on the way out: when it changed, and with every request of a
         person with a code (it carries when they were last seen)."""
-        if response.prepared:
-            return  # a stream: its headers are gone already
+        if response.prepared or request.path.startswith("/static/"):
+            return  # a stream (its headers are gone already), or a file
         write = request.get(_WRITE)
         secure = served_over_https(request, self._settings)
         if write == _DELETE:

@@ -2,9 +2,15 @@
 "use strict";
 (function () {
   var exit = document.getElementById("quick-exit");
+  var leaving = false;
+  var events = null;
   if (exit) {
     exit.addEventListener("click", function (event) {
       event.preventDefault();
+      // Nothing of this page may take the tab elsewhere now (the live updates hear
+      // that the visit ended, too).
+      leaving = true;
+      if (events) { events.close(); }
       // Replaces this page in the tab's history instead of adding the neutral site.
       window.location.replace(exit.href);
     });
@@ -24,7 +30,9 @@
   var idleTimer = null;
   function stillHere() {
     if (idleTimer) { clearTimeout(idleTimer); }
-    idleTimer = setTimeout(function () { window.location.replace("/"); }, idleMs);
+    idleTimer = setTimeout(function () {
+      if (!leaving) { window.location.replace("/"); }
+    }, idleMs);
   }
   stillHere();
   var version = Number(document.body.getAttribute("data-version")) || 0;
@@ -34,6 +42,7 @@
   // the rest of the conversation is replaced.
   function swap(html) {
     var page = new DOMParser().parseFromString(html, "text/html");
+    if (leaving) { return false; }
     if (page.body.getAttribute("data-page") !== "chat") {
       window.location.replace("/");
       return false;
@@ -73,6 +82,7 @@
     stillHere();
     fetch(form.action, { method: "POST", body: new URLSearchParams(data), credentials: "same-origin", cache: "no-store" })
       .then(function (response) {
+        if (leaving) { return null; }
         if (new URL(response.url).pathname !== "/chat") {
           window.location.replace(response.url);
           return null;
@@ -88,7 +98,7 @@
           if (target) { target.focus(); }
         }
       })
-      .catch(function () { form.submit(); })
+      .catch(function () { if (!leaving) { form.submit(); } })
       .then(function () { busy = false; });
   }
 
@@ -106,8 +116,9 @@
 
   attach();
   if (window.EventSource) {
-    var events = new EventSource("/events");
+    events = new EventSource("/events");
     events.addEventListener("message", function (event) {
+      if (leaving) { return; }
       var seen = Number(event.data);
       if (seen < 0) { window.location.replace("/"); return; }
       if (seen > version && !busy) { refresh(); }
