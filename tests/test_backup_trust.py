@@ -174,3 +174,16 @@ def test_a_backup_seals_the_matrix_store_keeps_edited_texts_and_says_what_is_ins
         assert db.execute("SELECT user_id FROM devicekeys").fetchall() == [(MATRIX_ID,)]
         assert db.execute("SELECT room_id FROM encryptedrooms").fetchall() == [(ROOM_ID,)]
     assert (data / "locales" / "en.toml").read_text() == edited
+
+
+def test_a_backup_made_before_backups_were_authenticated_is_refused_plainly(tmp_path: Path):
+    config = installation(tmp_path)
+    old = tmp_path / "old-backup"
+    back_up(config, old)
+    manifest = json.loads((old / "vertrouwd-backup.json").read_text())
+    (old / "vertrouwd-backup.json").write_text(
+        json.dumps({"format": 1, "key_fingerprint": manifest["key_fingerprint"], "files": []})
+    )
+    code, _out, err = restore(config, old, "--force")
+    assert code == 2
+    assert "made by an older vertrouwd whose backups cannot be checked" in one_error_line_of(err)
