@@ -12,6 +12,7 @@ from pathlib import Path
 from bot.keys.crypto import read_key_file
 from tests.conftest import LOCALES, run_cli, write_config
 from tests.faults import INTAKE, chat, snapshot
+from tests.test_init import Terminal, clean_env
 
 MATRIX_ID = "@jan.jansen:example.org"
 ROOM_ID = "!dmroom:example.org"
@@ -128,6 +129,29 @@ def test_restore_into_a_folder_with_data_asks_first_and_moves_it_aside(tmp_path:
     assert str(aside) in out
     for name in ("vertrouwd.sqlite3", "adviser-inbox.sqlite3"):
         assert (aside / name).read_bytes() == before[name]
+
+
+def test_at_a_terminal_restore_asks_before_it_replaces_data(tmp_path: Path):
+    config = installation(tmp_path)
+    data = config.parent / "data"
+    back_up(config, tmp_path / "backup")
+    chat(config, "kim", *INTAKE)
+    before = snapshot(data)
+    question = "Replace it with the backup? What is there now is moved aside, not deleted. [y/N] "
+    args = ["restore", str(tmp_path / "backup"), "--config", str(config)]
+
+    declined = Terminal(args, clean_env())
+    declined.answer(question, "n")
+    code, screen = declined.finish()
+    assert code == 2 and "nothing was changed" in screen
+    assert snapshot(data) == before
+
+    agreed = Terminal(args, clean_env())
+    agreed.answer(question, "y")
+    code, screen = agreed.finish()
+    assert code == 0, screen
+    assert "restored" in screen and len(inbox_refs(config)) == 1
+    assert len(list(data.glob("replaced-*"))) == 1
 
 
 def nio_store(data: Path) -> Path:
