@@ -87,6 +87,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command; a reader that goes away early (`vertrouwd write ... | head -1`) ends
+    it quietly: what was done stays done, and nothing more is written to it."""
+    code = 0
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # here, not at exit, where a closed pipe cannot be caught
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's last flush goes nowhere
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     # Everything the bot creates (its data folder, databases, nio's store, temp files)
     # is private from its first byte: no chmod afterwards, no window in between.
     os.umask(0o077)

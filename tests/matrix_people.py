@@ -122,11 +122,11 @@ class MatrixPerson:
     async def until_seen(
         self, room_id: str, seen: Callable[[MatrixPerson], bool], seconds: float = 30.0
     ) -> None:
-        """Sync until ``seen`` holds for what this person has received in the room."""
-        deadline = time.monotonic() + seconds
-        while not seen(self):
-            assert time.monotonic() < deadline, "timed out waiting in the room"
-            await self.collect(room_id, 1.0, want=len(self.texts) + self.undecryptable + 1)
+        """Sync until ``seen`` holds for what this person has received in the room (a
+        condition on what arrived, never a count of messages that can race)."""
+        if not seen(self):
+            await self.collect(room_id, seconds, until=lambda: seen(self))
+        assert seen(self), "timed out waiting in the room"
 
     async def send_text(
         self,

@@ -12,6 +12,7 @@ from pathlib import Path
 from bot.keys.crypto import read_key_file
 from tests.conftest import LOCALES, run_cli, write_config
 from tests.faults import INTAKE, chat, snapshot
+from tests.test_init import Terminal, clean_env
 
 MATRIX_ID = "@jan.jansen:example.org"
 ROOM_ID = "!dmroom:example.org"
@@ -130,6 +131,29 @@ def test_restore_into_a_folder_with_data_asks_first_and_moves_it_aside(tmp_path:
         assert (aside / name).read_bytes() == before[name]
 
 
+def test_at_a_terminal_restore_asks_before_it_replaces_data(tmp_path: Path):
+    config = installation(tmp_path)
+    data = config.parent / "data"
+    back_up(config, tmp_path / "backup")
+    chat(config, "kim", *INTAKE)
+    before = snapshot(data)
+    question = "Replace it with the backup? What is there now is moved aside, not deleted. [y/N] "
+    args = ["restore", str(tmp_path / "backup"), "--config", str(config)]
+
+    declined = Terminal(args, clean_env())
+    declined.answer(question, "n")
+    code, screen = declined.finish()
+    assert code == 2 and "nothing was changed" in screen
+    assert snapshot(data) == before
+
+    agreed = Terminal(args, clean_env())
+    agreed.answer(question, "y")
+    code, screen = agreed.finish()
+    assert code == 0, screen
+    assert "restored" in screen and len(inbox_refs(config)) == 1
+    assert len(list(data.glob("replaced-*"))) == 1
+
+
 def nio_store(data: Path) -> Path:
     """A stand-in for matrix-nio's store as the bot keeps it during a Matrix DM."""
     path = data / "matrix-store" / "@bot:example.org_BOTDEVICE.db"
@@ -174,3 +198,16 @@ def test_a_backup_seals_the_matrix_store_keeps_edited_texts_and_says_what_is_ins
         assert db.execute("SELECT user_id FROM devicekeys").fetchall() == [(MATRIX_ID,)]
         assert db.execute("SELECT room_id FROM encryptedrooms").fetchall() == [(ROOM_ID,)]
     assert (data / "locales" / "en.toml").read_text() == edited
+
+
+def test_a_backup_made_before_backups_were_authenticated_is_refused_plainly(tmp_path: Path):
+    config = installation(tmp_path)
+    old = tmp_path / "old-backup"
+    back_up(config, old)
+    manifest = json.loads((old / "vertrouwd-backup.json").read_text())
+    (old / "vertrouwd-backup.json").write_text(
+        json.dumps({"format": 1, "key_fingerprint": manifest["key_fingerprint"], "files": []})
+    )
+    code, _out, err = restore(config, old, "--force")
+    assert code == 2
+    assert "made by an older vertrouwd whose backups cannot be checked" in one_error_line_of(err)

@@ -18,6 +18,7 @@ from bot.sinks.matrix_room import MatrixRoomSink
 from bot.store import SqliteStore
 from bot.texts.catalog import load_catalog
 from tests.conftest import Person
+from tests.matrix_people import MatrixPerson
 from tests.matrix_world import World
 
 CANARY = "WombatCanary4471"
@@ -149,8 +150,21 @@ async def test_only_cross_signed_devices_of_the_adviser_get_the_room_key(world: 
     async with open_runtime(world.config()) as runtime:
         await Person(runtime, "employee").full_intake(description=f"for Anna {CANARY}")
         await wait_delivered(runtime)
-    await world.adviser.collect(world.room_id, 15, want=1)
-    await laptop.collect(world.room_id, 8, want=2)
+    await world.adviser.until_seen(
+        world.room_id, lambda a: any(CANARY in t["body"] for t in a.texts), 15
+    )
+
+    def told_why(device: MatrixPerson) -> bool:
+        """The handoff (the bot's first message) it cannot read, and the notice of why."""
+        sent = [e.session_id for e in device.undecryptable_events if e.sender == world.bot_id]
+        told = {
+            e["content"].get("session_id")
+            for e in device.to_device
+            if e["type"] == "m.room_key.withheld"
+        }
+        return bool(sent) and sent[0] in told
+
+    await laptop.until_seen(world.room_id, told_why, 15)
     assert CANARY in world.adviser.texts[0]["body"]
     assert laptop.texts == []  # the handoff never decrypts there
     assert laptop.undecryptable >= 1
@@ -268,7 +282,11 @@ async def test_a_lost_matrix_store_means_a_new_device_signed_by_the_same_identit
     keys = await keys_seen_by_a_stranger(world)
     [(ssk_id, ssk_key)] = keys["self_signing_keys"][world.bot_id]["keys"].items()
     _verify(keys["device_keys"][world.bot_id][second_device], world.bot_id, ssk_id, ssk_key)
-    await world.adviser.collect(world.room_id, 15, want=2)
+    await world.adviser.until_seen(
+        world.room_id,
+        lambda a: all(any(word in t["body"] for t in a.texts) for word in ("first", "second")),
+        15,
+    )
     assert ["first" in t["body"] or "second" in t["body"] for t in world.adviser.texts] == [
         True,
         True,
@@ -286,6 +304,8 @@ async def test_a_revoked_login_is_renewed_and_the_handoff_still_arrives(world: W
         )
         await Person(runtime, "after").full_intake(description="after the logout")
         await wait_delivered(runtime, 30)
-    await world.adviser.collect(world.room_id, 15, want=2)
+    await world.adviser.until_seen(
+        world.room_id, lambda a: any("after the logout" in t["body"] for t in a.texts), 15
+    )
     bodies = " ".join(t["body"] for t in world.adviser.texts)
     assert "before the logout" in bodies and "after the logout" in bodies

@@ -73,8 +73,9 @@ async def test_repin_shows_both_fingerprints_asks_and_is_audited(world: World):
         [change] = await runtime.store.text_changes("matrix.pin.anna")
     assert (change.before, change.after) == (old, new)
     assert "vertrouwd matrix repin" in change.actor
-    await world.adviser.collect(world.room_id, 15, want=2)
-    assert any("after the reset" in t["body"] for t in world.adviser.texts)
+    await world.adviser.until_seen(
+        world.room_id, lambda a: any("after the reset" in t["body"] for t in a.texts), 15
+    )
 
 
 async def test_an_admin_who_reset_their_identity_is_refused_until_repinned(world: World):

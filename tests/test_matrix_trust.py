@@ -199,8 +199,11 @@ async def test_a_message_in_clear_in_a_direct_chat_is_not_taken_as_the_employee_
         await employee.say(dm, "hoi")
         before = len(employee.person.texts)
         send_in_clear(world, employee.person, dm, {"msgtype": "m.text", "body": "1"})
-        await employee.person.collect(dm, 20, want=before + 1)
-        assert [t["body"] for t in employee.person.texts[before:]] == [nl("trust.dm_not_encrypted")]
+        refused = nl("trust.dm_not_encrypted")
+        await employee.person.until_seen(
+            dm, lambda p: any(t["body"] == refused for t in p.texts[before:]), 20
+        )
+        assert [t["body"] for t in employee.person.texts[before:]] == [refused]
         [menu_again] = await employee.say(dm, "/menu")
         assert menu_again["body"].startswith(nl("menu.prompt"))
     await employee.person.close()
@@ -233,7 +236,9 @@ async def test_nothing_goes_into_a_direct_chat_that_someone_else_entered(world: 
             await channel.send_to(dm, [Reply("Message from Anna: call me")], "relay-x-0")
         room.remove_member("@eve:localhost")
         assert await channel.send_to(dm, [Reply("Message from Anna: call me")], "relay-x-1")
-        await employee.person.collect(dm, 10, want=len(employee.person.texts) + 1)
+        await employee.person.until_seen(
+            dm, lambda p: any(t["body"] == "Message from Anna: call me" for t in p.texts), 10
+        )
     bodies = [t["body"] for t in employee.person.texts]
     assert bodies.count("Message from Anna: call me") == 1
     await employee.person.close()

@@ -188,9 +188,13 @@ def _told_after_backup(
 ) -> list[str]:
     texts = sum(name.startswith("locales/") for name in names)
     nio = sum(name.startswith(f"{MATRIX_STORE}/") for name in names)
+    sealed = (
+        f"sealed with data key version(s) {', '.join(map(str, sorted(versions)))}"
+        if versions
+        else "nothing sealed in it yet"
+    )
     told = [
-        f"backed up {len(names)} file(s) from {config.bot.data_dir} to {target}, sealed with"
-        f" data key version(s) {', '.join(map(str, sorted(versions)))}.",
+        f"backed up {len(names)} file(s) from {config.bot.data_dir} to {target}, {sealed}.",
         "Inside: the databases, where what people wrote, their names and contact details"
         " are sealed, while the case details (adviser, channel, dates, counts) are not;",
     ]

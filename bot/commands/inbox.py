@@ -24,6 +24,7 @@ from bot.flows.summary import handoff_text
 from bot.keys.crypto import FieldCipher, KeyMaterial
 from bot.keys.guard import existing_keys
 from bot.line.desk import AdviserDesk
+from bot.sinks.base import ThreadPost, ThreadText
 from bot.sinks.local_inbox import InboxContents, LocalInbox
 from bot.store import SqliteStore
 from bot.texts.catalog import Catalog, Texts, load_catalog
@@ -161,12 +162,18 @@ async def write_in_thread(config: Config, case_ref: str, text: str) -> int:
     if keys is None:
         print(default_texts("desk.unknown_thread"), file=sys.stderr)
         return 1
-    async with _opened(config, keys) as (_inbox, store):
+    async with _opened(config, keys) as (inbox, store):
         case = await store.case(case_ref.strip().upper())
         adviser = config.adviser(case.adviser_id) if case is not None else config.advisers[0]
         desk = AdviserDesk(store, config, lambda: catalog, time.time, lambda: None)
         # Each write is its own event, as a message in a Matrix room would be.
-        answer = await desk.in_thread(case, adviser, f"local-{uuid.uuid4().hex}", text)
-    t = catalog.texts(adviser.language)
+        event_id = f"local-{uuid.uuid4().hex}"
+        answer = await desk.in_thread(case, adviser, event_id, text)
+        t = catalog.texts(adviser.language)
+        if case is not None and answer.acted and answer.text is None:
+            # A message passed on: in the thread, as the adviser's Matrix room shows it.
+            own = t("thread.from_adviser", case_ref=case.case_ref, adviser=adviser.name, text=text)
+            post = ThreadPost(case.case_ref, adviser.id, "", "", ThreadText(own, False), event_id)
+            await inbox.post_in_thread(post)
     print(answer.text if answer.text is not None else t("desk.passed_on"))
     return 0 if answer.acted or case is not None else 1

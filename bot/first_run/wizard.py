@@ -19,7 +19,7 @@ from bot.channels import check_channels
 from bot.config import MATRIX_PASSWORD_ENV, TELEGRAM_TOKEN_ENV, Config, ConfigError
 from bot.first_run import config_doc
 from bot.first_run.answers import AnswerError, Answers, Ask, ask_everything, parse_adviser
-from bot.keys.crypto import new_key_material, write_key_file
+from bot.keys.guard import keys_for_data
 from bot.runtime import prepare_data_dir
 
 Secret = Callable[[str], str]  # asks for a secret without showing it
@@ -100,8 +100,12 @@ def _ensure_secrets(config: Config, secret: Secret | None, say: Callable[[str], 
     if config.key_file.exists():
         say(f"key file: {config.key_file} exists, kept as it is")
     else:
-        write_key_file(config.key_file, new_key_material())
-        say(f"key file: {config.key_file} created; back it up, without it nothing can be read")
+        # Never a second key beside data sealed with another (bot/keys/guard.py).
+        keys_for_data(config)
+        say(
+            f"key file: {config.key_file} created; every command uses this one (storage.key_file)."
+            " Back it up: without it nothing can be read"
+        )
     if config.telegram is not None:
         token_file = config.telegram.token_file
         _ensure_secret(token_file, TELEGRAM_TOKEN_ENV, "Telegram bot token", secret, say)

@@ -16,6 +16,7 @@ from bot.line.terms import (
     ACK_REMINDER,
     CHECKIN,
     FEEDBACK_REMINDER,
+    REPLY_REMINDER,
     checkin_delay,
     local_date,
     parse_day,
@@ -253,6 +254,8 @@ class AdviserDesk:
                 date=when(timer.due_at),
             )
             for timer in case.pending_timers
+            # Once answered, the reminder to answer no longer comes (bot/line/clock.py).
+            if not (timer.kind == REPLY_REMINDER and case.adviser_replied_at is not None)
         )
         return t(
             "desk.status",

@@ -128,9 +128,9 @@ async def open_database(
     return db
 
 
-# The page check at every open is bounded: bench/page_check.py measures about 1 s per
-# 10^6 rows on this project's machine, so only a file far larger or a very slow disk
-# meets the bound; `vertrouwd doctor` then checks it whole (bot/commands/data_check.py).
+# The page check at every open is bounded: bench/page_check.py measures 1-2 s per
+# 10^6 rows on an idle 2-core machine (7 s with both cores busy), so only a file far
+# larger or a very slow disk meets the bound; `vertrouwd doctor` then checks it whole (bot/commands/data_check.py).
 START_CHECK_SECONDS = 20.0
 _PROGRESS_STEPS = 1_000  # SQLite virtual machine steps between looks at the clock
 
