@@ -255,7 +255,8 @@ class Engine:
             self._told.drop(user)
             await self._store.save_step(user, None, None, now)
             self._on_line()
-            await deliver([Reply(t("delete.done"))])
+            done = f"delete.done_{inbound.channel}"
+            await deliver([Reply(t(done if t.has(done) else "delete.done"))])
             return
         parts = [t("faults.conversation_unreadable")]
         line = await self._store.open_case(user)

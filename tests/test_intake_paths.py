@@ -272,7 +272,12 @@ async def test_change_one_answer_at_review_then_send(person: Person, en: Texts):
     assert person.texts == [en("email.invalid"), asked(en, "email.prompt")]
     await person.say("Robin@Example.NL")
     assert person.question.text == asked(en, "contact_safe.prompt_email")
+    # An address that is not safe to write to is no way of contact: another way at once.
     await person.pick("no_message")
+    assert person.texts == [en("contact_safe.email_unsafe"), asked(en, "contact.prompt")]
+    await person.pick("email")
+    await person.say("Robin@Example.NL")
+    await person.pick("message_ok")
     assert person.question.text.startswith(en("review.intro"))
     assert "Robin@example.nl" in person.question.text
 

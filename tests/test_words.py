@@ -10,7 +10,7 @@ import pytest
 
 from bot.config import Config
 from bot.flows.danger.patterns import CATEGORIES
-from bot.flows.summary import emergency_text
+from bot.flows.summary import emergency_text, handoff_text
 from bot.runtime import Runtime, open_runtime
 from bot.texts.catalog import Texts
 from tests.conftest import FakeClock, Person, asked, make_config
@@ -108,7 +108,9 @@ async def test_danger_typed_at_a_choice_offers_to_mark_the_request_urgent(
     await person.pick("chat")
     await person.pick("anytime")
     await person.pick("today")
-    assert f"{en('review.label.danger')}: {en('danger.yes')}" in person.question.text
+    # The mark makes it urgent; their own answer to "in danger" stays theirs.
+    assert f"{en('review.label.danger')}: {en('danger.no')}" in person.question.text
+    assert f"{en('review.label.urgent')}: {en('urgent.value_yes')}" in person.question.text
 
 
 async def test_danger_in_a_description_is_stored_and_can_be_sent_at_once_as_urgent(
@@ -155,7 +157,8 @@ async def test_an_urgent_request_says_the_adviser_is_no_emergency_service_and_wh
         sent = person.replies[0].text
         assert "not an emergency service" in sent
         assert "Sanne works on Monday, Tuesday, Wednesday and Thursday, from 09:00 to 17:00" in sent
-        assert en("sent.urgent_next", adviser="Sanne", next="Tuesday 22 September at 09:00") in sent
+        # Said as a person says it: the next morning is "tomorrow".
+        assert "Sanne is not working right now, and starts again tomorrow at 09:00." in sent
         assert en("sent.urgent_safety") in sent
 
 
@@ -226,7 +229,7 @@ async def test_refusing_consent_shows_the_adviser_s_own_phone_and_e_mail(
 
 
 async def test_where_contact_details_are_asked_the_bot_says_they_identify_you(
-    person: Person, en: Texts
+    person: Person, en: Texts, nl: Texts
 ):
     await person.until_topic()
     for step in ("bullying", "skip", "anonymous", "phone"):
@@ -237,11 +240,16 @@ async def test_where_contact_details_are_asked_the_bot_says_they_identify_you(
     await person.pick("no_message")
     await person.pick("anytime")
     await person.pick("this_week")
-    assert "+31 6 12345678 (No, rather not)" in person.question.text
+    review = person.question.text
+    voicemail = "Leave a voicemail: No, do not leave a voicemail"
+    assert f"Contact: By phone: +31 6 12345678\n{voicemail}" in review
     await person.pick("send")
     await person.runtime.worker.deliver_due()
     [item] = await person.runtime.inbox.items()
     assert item.payload["answers"]["contact_safe"] == "no_message"
+    # The adviser reads an instruction, not a bare "no" without its question.
+    handoff = handoff_text(item.payload, nl, person.runtime.config)
+    assert "Voicemail: Spreek GEEN bericht in en stuur geen sms" in handoff
     await person.say("/mydata")
     assert "+31 6 12345678" not in person.texts[0]  # sent: the bot kept no copy
 

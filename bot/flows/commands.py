@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 from bot.flows.conversation import Conversation, StepContext
-from bot.flows.handlers import Outcome, detour
+from bot.flows.handlers import detour
 from bot.flows.machine import INTAKE_STATES, fire
+from bot.flows.outcome import Outcome
 from bot.flows.summary import mydata_text
 from bot.texts.catalog import Texts
 

@@ -27,6 +27,7 @@ INTAKE_STATES = (
     "contact_safe",
     "reachable",
     "urgency",
+    "urgent",
     "review",
     "change",
     "urgent_offer",
@@ -46,6 +47,7 @@ STATES = OTHER_STATES + INTAKE_STATES
 CHANGEABLE = {
     "adviser": "adviser",
     "danger": "danger",
+    "urgent": "urgent",
     "topic": "topic",
     "description": "description",
     "name": "name",
@@ -121,6 +123,8 @@ def _transitions() -> list[dict[str, Any]]:
         {"trigger": "next", "source": "contact_method", "dest": "review", "conditions": _editing},
         {"trigger": "next", "source": "contact_method", "dest": "reachable"},
         {"trigger": "next", "source": "urgency", "dest": "review"},
+        # Asked only from the review: whether the request goes as urgent.
+        {"trigger": "next", "source": "urgent", "dest": "review"},
         # Whether a voicemail or message is safe is asked even while editing.
         {"trigger": "next", "source": ["phone", "email"], "dest": "contact_safe"},
     ]

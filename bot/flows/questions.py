@@ -10,7 +10,7 @@ from bot.config import Adviser, Config
 from bot.flows.answers import EMAIL_MAX_CHARS, PHONE_MAX_CHARS
 from bot.flows.conversation import Conversation, StepContext
 from bot.flows.machine import ASKING_STATES, CHANGEABLE
-from bot.flows.summary import answer_lines, format_lines
+from bot.flows.summary import answer_lines, format_lines, urgent
 from bot.messages import Choice, Reply
 from bot.texts.catalog import LANGUAGE_NAME_KEY, Texts
 
@@ -159,9 +159,13 @@ def _contact_safe(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
 
 
 def _urgent_offer(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
-    if conv.answers.get("danger"):
+    if urgent(conv.answers):
         return Reply(t("urgent.prompt_marked"), _choices(t, "urgent", ("send_now", "go_on")))
     return Reply(t("urgent.prompt"), _choices(t, "urgent", ("send_now", "mark", "not_now")))
+
+
+def _urgent(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
+    return Reply(t("urgent.confirm_prompt"), _choices(t, "urgent", ("yes", "no")))
 
 
 def _too_long(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
@@ -225,6 +229,7 @@ QUESTIONS: dict[str, Question] = {
     "review": _review,
     "change": _change,
     "urgent_offer": _urgent_offer,
+    "urgent": _urgent,
     "too_long": _too_long,
 }
 

@@ -31,9 +31,23 @@ def _contact(answers: dict[str, Any], t: Texts) -> str:
         return t("review.value.missing")
     label = t(f"contact.{method}")
     detail = answers.get("contact_detail")
-    text = f"{label}: {detail}" if detail else label
+    return f"{label}: {detail}" if detail else label
+
+
+def _contact_safe(answers: dict[str, Any], t: Texts, prefix: str) -> list[Line]:
+    """Whether a voicemail or an e-mail is safe, as its own line: for the person
+    (their answer in words) or for the adviser (an instruction that cannot be misread)."""
+    method = answers.get("contact_method")
     safe = answers.get("contact_safe")
-    return f"{text} ({t(f'contact_safe.{safe}')})" if safe else text
+    if method not in ("phone", "email") or safe not in ("message_ok", "no_message"):
+        return []
+    return [(t(f"{prefix}.label.safe_{method}"), t(f"{prefix}.safe_{method}_{safe}"))]
+
+
+def urgent(answers: dict[str, Any]) -> bool:
+    """Whether the request goes as urgent: the person's own choice, else their answer to
+    "in danger" (a draft from before urgency was its own answer)."""
+    return bool(answers.get("urgent", answers.get("danger")))
 
 
 def _reachable(answers: dict[str, Any], t: Texts) -> str:
@@ -57,8 +71,11 @@ def _choice(answers: dict[str, Any], key: str, t: Texts) -> str:
     return t(f"{key}.{value}") if value is not None else t("review.value.missing")
 
 
-def answer_lines(answers: dict[str, Any], t: Texts, config: Config) -> list[Line]:
-    """Every intake answer as (label, value), in the order the questions were asked."""
+def answer_lines(
+    answers: dict[str, Any], t: Texts, config: Config, *, prefix: str = "review"
+) -> list[Line]:
+    """Every intake answer as (label, value), in the order the questions were asked;
+    ``prefix`` "handoff" words the contact-safety answer as the adviser's instruction."""
     lines: list[Line] = []
     if len(config.advisers) > 1 or "adviser" in answers:
         adviser = answers.get("adviser")
@@ -68,8 +85,11 @@ def answer_lines(answers: dict[str, Any], t: Texts, config: Config) -> list[Line
     danger_value = (
         t("review.value.missing") if danger is None else t("danger.yes" if danger else "danger.no")
     )
+    lines.append((t("review.label.danger"), danger_value))
+    if prefix == "review":  # the adviser reads it as the priority, at the top
+        urgent_value = t("urgent.value_yes" if urgent(answers) else "urgent.value_no")
+        lines.append((t("review.label.urgent"), urgent_value))
     lines += [
-        (t("review.label.danger"), danger_value),
         (t("review.label.topic"), _choice(answers, "topic", t)),
         (
             t("review.label.description"),
@@ -77,6 +97,7 @@ def answer_lines(answers: dict[str, Any], t: Texts, config: Config) -> list[Line
         ),
         (t("review.label.name"), _optional(answers, "name", t, "review.value.anonymous")),
         (t("review.label.contact"), _contact(answers, t)),
+        *_contact_safe(answers, t, prefix),
         (t("review.label.reachable"), _reachable(answers, t)),
         (t("review.label.urgency"), _choice(answers, "urgency", t)),
     ]
@@ -109,7 +130,7 @@ def handoff_lines(payload: dict[str, Any], t: Texts, config: Config) -> list[Lin
     flag = payload["answers"].get(DESCRIPTION_FLAG)
     if flag in ("gentle", "strong") and payload["answers"].get("description"):
         lines.insert(1, (t("handoff.label.danger_heard"), t(f"handoff.danger_heard_{flag}")))
-    lines += answer_lines(payload["answers"], t, config)
+    lines += answer_lines(payload["answers"], t, config, prefix="handoff")
     lines += [
         (t("handoff.label.channel"), payload["channel"]),
         (t("handoff.label.language"), payload["language"]),

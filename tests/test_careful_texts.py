@@ -1,0 +1,154 @@
+"""What a person notices of the third reading of the texts: the adviser's contact
+instruction, the urgent mark after a changed answer, a neutral first line on a lock
+screen, the chat left in the person's app after deleting, and dates as people say them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.flows.summary import handoff_text
+from bot.runtime import Runtime, open_runtime
+from bot.texts.catalog import Texts
+from tests.conftest import FakeClock, Person, asked, make_config
+from tests.test_line import Employee, adviser_writes, sent_case
+
+HOUR = 3600.0
+
+
+async def _to_review_in_danger(person: Person) -> None:
+    await person.until_topic(danger="yes")  # answered "in danger", then "the other questions first"
+    for choice in ("bullying", "skip", "anonymous", "chat", "anytime", "this_week"):
+        await person.pick(choice)
+
+
+async def test_changing_in_danger_to_no_asks_whether_the_request_stays_urgent(
+    person: Person, en: Texts
+):
+    await _to_review_in_danger(person)
+    assert f"{en('review.label.urgent')}: {en('urgent.value_yes')}" in person.question.text
+    await person.pick("change")
+    await person.pick("danger")
+    await person.pick("no")
+    # Never dropped without a word: the person is told, and chooses.
+    assert person.texts == [en("urgent.still"), asked(en, "urgent.confirm_prompt")]
+    await person.pick("yes")
+    assert person.texts[0] == en("urgent.kept")
+    assert f"{en('review.label.danger')}: {en('danger.no')}" in person.question.text
+    assert f"{en('review.label.urgent')}: {en('urgent.value_yes')}" in person.question.text
+    sent = (await person.pick("send"))[0].text
+    assert "not an emergency service" in sent
+    await person.runtime.worker.deliver_due()
+    [item] = await person.runtime.inbox.items()
+    assert item.payload["urgent"] is True
+
+
+async def test_an_urgent_mark_removed_by_choice_never_brings_back_the_days(
+    person: Person, en: Texts
+):
+    await _to_review_in_danger(person)
+    await person.pick("change")
+    await person.pick("danger")
+    await person.pick("no")
+    await person.pick("no")
+    assert person.texts[0] == en("urgent.removed")
+    assert f"{en('review.label.urgent')}: {en('urgent.value_no')}" in person.question.text
+    sent = (await person.pick("send"))[0].text
+    assert "usually within" not in sent
+    assert "Sanne works on Monday, Tuesday, Wednesday and Thursday" in sent
+    await person.runtime.worker.deliver_due()
+    [item] = await person.runtime.inbox.items()
+    assert item.payload["urgent"] is False
+
+
+async def test_asking_for_today_is_answered_with_the_adviser_s_hours_not_days(
+    person: Person, en: Texts
+):
+    await person.until_topic()
+    for choice in ("bullying", "skip", "anonymous", "chat", "anytime", "today"):
+        await person.pick(choice)
+    sent = (await person.pick("send"))[0].text
+    assert "usually within" not in sent
+    assert "You would like contact soon. Sanne works on" in sent
+
+
+async def test_an_e_mail_address_that_is_not_safe_is_never_kept_and_another_way_is_offered(
+    person: Person, en: Texts
+):
+    await person.until_topic()
+    for choice in ("bullying", "skip", "anonymous", "email"):
+        await person.pick(choice)
+    await person.say("robin@example.nl")
+    await person.pick("no_message")
+    assert person.texts == [en("contact_safe.email_unsafe"), asked(en, "contact.prompt")]
+    await person.pick("chat")
+    await person.pick("anytime")
+    await person.pick("this_week")
+    assert "robin@example.nl" not in person.question.text
+    await person.pick("send")
+    await person.runtime.worker.deliver_due()
+    [item] = await person.runtime.inbox.items()
+    assert "robin@example.nl" not in str(item.payload)
+
+
+async def test_the_adviser_reads_a_safe_voicemail_as_permission(
+    person: Person, en: Texts, nl: Texts
+):
+    await person.until_topic()
+    for choice in ("bullying", "skip", "anonymous", "phone"):
+        await person.pick(choice)
+    await person.say("06 12345678")
+    for choice in ("message_ok", "anytime", "this_week", "send"):
+        await person.pick(choice)
+    await person.runtime.worker.deliver_due()
+    [item] = await person.runtime.inbox.items()
+    handoff = handoff_text(item.payload, en, person.runtime.config)
+    assert "Contact: By phone: +31 6 12345678\nVoicemail: you may leave a voicemail" in handoff
+    assert "NOT" not in handoff
+
+
+async def test_a_message_from_the_adviser_starts_with_a_neutral_line(runtime: Runtime, en: Texts):
+    employee = Employee(runtime, "alice")
+    employee.listen()
+    case_ref = await sent_case(employee)
+    await adviser_writes(runtime, case_ref, "Shall we talk on Tuesday?", "$a1")
+    await runtime.relay.deliver_due()
+    [message] = [r.text for r in employee.relayed]
+    first = message.split("\n")[0]
+    # What a lock screen shows tells nobody nearby what this chat is about.
+    assert first == f"New message (case {case_ref}):"
+    assert "adviser" not in first.lower() and "Sanne" not in first
+    assert message.endswith("Shall we talk on Tuesday?\n\nFrom: Sanne")
+
+
+async def test_sending_says_once_how_to_hide_previews_on_a_phone(runtime: Runtime, en: Texts):
+    on_telegram = Person(runtime, "tg", channel="telegram")
+    sent = (await on_telegram.full_intake())[0].text
+    assert en("sent.previews_telegram") in sent
+    at_terminal = Person(runtime, "term")
+    assert en("sent.previews_telegram") not in (await at_terminal.full_intake())[0].text
+
+
+async def test_deleting_says_the_chat_stays_in_the_person_s_app(runtime: Runtime, nl: Texts):
+    person = Person(runtime, "tg", lang="nl", channel="telegram")
+    await person.say("hallo")
+    await person.say("wissen")
+    await person.pick("yes")
+    assert person.texts == [nl("delete.done_telegram")]
+    assert "staat nog wel in Telegram" in person.texts[0]
+
+
+async def test_the_next_working_time_is_said_as_a_person_says_it(tmp_path: Path, nl: Texts):
+    # Monday 21 September 2026, 22:13 in Amsterdam; Sanne works Monday to Thursday.
+    monday_night = 1_790_000_000.0 + 6 * HOUR
+    cases = [
+        (monday_night, "morgen om 09:00"),
+        (monday_night - 14 * HOUR, "vandaag om 09:00"),  # 08:13 the same Monday
+        (monday_night + 3 * 24 * HOUR, "op maandag om 09:00"),  # Thursday night
+    ]
+    for number, (when, said) in enumerate(cases):
+        folder = tmp_path / str(number)
+        folder.mkdir()
+        async with open_runtime(make_config(folder), FakeClock(when)) as rt:
+            person = Person(rt, "late", lang="nl")
+            sent = (await person.full_intake(danger="yes"))[0].text
+            assert nl("sent.urgent_next", adviser="Sanne", next=said) in sent
