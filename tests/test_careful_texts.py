@@ -152,3 +152,47 @@ async def test_the_next_working_time_is_said_as_a_person_says_it(tmp_path: Path,
             person = Person(rt, "late", lang="nl")
             sent = (await person.full_intake(danger="yes"))[0].text
             assert nl("sent.urgent_next", adviser="Sanne", next=said) in sent
+
+
+async def _consent_words(
+    runtime: Runtime, channel: str, lang: str, who: str = "reader"
+) -> tuple[int, list[str]]:
+    person = Person(runtime, f"{who}-{channel}-{lang}", lang=lang, channel=channel)
+    await person.say("hi")
+    *info, question = await person.pick("intake")
+    assert question.text == runtime.catalog.texts(lang)("consent.prompt")
+    return sum(len(r.text.split()) for r in info), [r.text for r in info]
+
+
+async def test_the_consent_is_short_and_says_that_no_has_no_consequences(
+    runtime: Runtime, nl: Texts, en: Texts
+):
+    for channel in ("terminal", "telegram", "matrix", "web"):
+        for lang, t in (("nl", nl), ("en", en)):
+            words, info = await _consent_words(runtime, channel, lang)
+            # What a person reads before the question: 150 words at most, on every channel.
+            assert words <= 150, (channel, lang, words)
+            assert t("consent.free") in info[-1]
+    _, said = await _consent_words(runtime, "telegram", "nl", who="second")
+    assert "Telegram kan chats met bots lezen" in said[-1]
+
+
+async def test_read_more_names_who_is_responsible_the_officer_and_the_authority(
+    tmp_path: Path, clock: FakeClock, nl: Texts
+):
+    extra = '[organisation]\nname = "Stichting Test"\nprivacy_contact = "privacy@test.nl"\n'
+    async with open_runtime(make_config(tmp_path, extra), clock) as rt:
+        person = Person(rt, "curious", lang="nl")
+        await person.say("hallo")
+        await person.pick("intake")
+        assert person.choice_ids() == ["agree", "disagree", "more"]
+        await person.pick("more")
+        details = "\n".join(person.texts[:-1])
+        assert "Wie is verantwoordelijk voor je gegevens? Stichting Test." in details
+        assert "functionaris gegevensbescherming: privacy@test.nl" in details
+        assert "Autoriteit Persoonsgegevens" in details
+        assert "Nee zeggen heeft geen gevolgen voor je werk" in details
+        assert "geen verschoningsrecht" in details
+        assert person.question.text == nl("consent.prompt")  # then the question again
+        await person.pick("agree")
+        assert person.question.text.startswith(nl("adviser.prompt"))

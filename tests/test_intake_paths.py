@@ -242,7 +242,7 @@ async def test_about_explains_role_and_faq(person: Person, en: Texts):
     await person.say("frequently asked questions")
     assert person.texts[0] == f"{en('about.faq')}\n\n{en('about.faq_distrust_several')}"
     await person.pick("intake")
-    assert person.choice_ids() == ["agree", "disagree", "reread"]
+    assert person.choice_ids() == ["agree", "disagree", "more"]
 
 
 async def test_change_one_answer_at_review_then_send(person: Person, en: Texts):

@@ -182,16 +182,20 @@ async def test_the_consent_comes_in_short_messages_with_what_the_law_asks(
     replies = await person.pick("intake")
     *info, question = replies
     assert question.text == en("consent.prompt")  # the question in its own message
-    assert len(info) == 4 and all(len(r.text.split()) < 110 for r in info)
+    assert len(info) == 2 and all(len(r.text.split()) < 110 for r in info)
     said = "\n".join(r.text for r in info)
-    for needed in ("special category", "health", "two exceptions", "withdraw your consent"):
+    for needed in ("health", "consent", "serious danger", "court", "encrypted", "type delete"):
         assert needed in said
     assert "Telegram" not in said  # only on Telegram
-    assert "anonymous count" in said
-    # /delete erases the bot's copy, not what the adviser has: said plainly.
-    assert en("consent.withdraw") in said
-    await person.pick("reread")
-    assert [r.text for r in person.replies[:-1]] == [r.text for r in info]
+    assert "no consequences for your work" in said
+    # "Read more" shows the details, then the question again; the anonymous count and
+    # that the adviser's copy stays are said there.
+    await person.pick("more")
+    *details, again = person.replies
+    assert again.text == en("consent.prompt")
+    more = "\n".join(r.text for r in details)
+    assert "special category" in more and "count numbers" in more
+    assert en("consent.more_withdraw") in more
 
 
 async def test_one_adviser_set_ups_get_texts_that_fit_one_adviser(

@@ -6,7 +6,7 @@ from bot.flows.contact import on_contact_method, on_contact_safe, on_email, on_p
 from bot.flows.conversation import Conversation, Handoff, LineAction, StepContext
 from bot.flows.machine import CHANGEABLE, fire, go_to
 from bot.flows.outcome import Answer, Handler, Outcome
-from bot.flows.questions import consent_parts, consent_version
+from bot.flows.questions import consent_details, consent_parts, consent_version
 from bot.flows.sending import build_handoff, sent_text
 from bot.flows.summary import other_ways_text, referrals_text, urgent
 from bot.texts.catalog import Texts
@@ -112,8 +112,8 @@ def on_confirm_delete(
 def on_consent(
     conv: Conversation, answer: Answer, ctx: StepContext, t: Texts, out: Outcome
 ) -> None:
-    if answer.choice == "reread":
-        for part in consent_parts(t, ctx):
+    if answer.choice == "more":
+        for part in consent_details(t, ctx):
             out.say(part)
         return
     if answer.choice == "disagree":

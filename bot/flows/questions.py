@@ -66,43 +66,83 @@ def _confirm_cancel(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
     return Reply(text, _choices(t, "cancel", ("yes", "no")))
 
 
-def consent_parts(t: Texts, ctx: StepContext) -> list[str]:
-    """The consent information, as short messages; the question follows on its own."""
+def _consent_values(ctx: StepContext, t: Texts) -> dict[str, str]:
     config = ctx.config
-    values = {
+    contact = config.organisation.privacy_contact
+    return {
         "organisation": config.organisation.name,
         "draft_hours": f"{config.retention.draft_hours:g}",
         "closed_days": f"{config.retention.closed_case_days:g}",
         "adviser": config.advisers[0].name,
+        "privacy": t("consent.privacy_contact", contact=contact)
+        if contact
+        else t("consent.privacy_unknown", organisation=config.organisation.name),
     }
-    who = "consent.who_one" if len(config.advisers) == 1 else "consent.who_several"
-    what = "consent.what_one" if len(config.advisers) == 1 else "consent.what_several"
-    second = [t(who, **values), t("consent.exceptions")]
-    if t.has(f"consent.carrier_{ctx.channel}"):
-        second.append(t(f"consent.carrier_{ctx.channel}", **values))
+
+
+def _channel_text(t: Texts, ctx: StepContext, key: str) -> str | None:
+    """The channel's own variant of a text (``key_web``), else the general one; a key
+    that exists only per channel (``consent.carrier_telegram``) gives None elsewhere."""
+    own = f"{key}_{ctx.channel}"
+    if t.has(own):
+        return own
+    return key if t.has(key) else None
+
+
+def consent_parts(t: Texts, ctx: StepContext) -> list[str]:
+    """The consent in short (what, why, who, how long, the way out, that no is fine),
+    as short messages; the question follows on its own, the details behind "read more"."""
+    values = _consent_values(ctx, t)
+    one = len(ctx.config.advisers) == 1
+    what = "consent.what_one" if one else "consent.what_several"
+    who = "consent.who_one" if one else "consent.who_several"
+    second = [t(who, **values), t(_channel_text(t, ctx, "consent.keep") or "", **values)]
+    carrier = _channel_text(t, ctx, "consent.carrier")
+    if carrier is not None:
+        second.append(t(carrier, **values))
+    second += [t("consent.withdraw"), t("consent.free")]
     return [
         "\n\n".join((t("consent.intro"), t(what, **values), t("consent.special"))),
         "\n\n".join(second),
-        # A channel that keeps the line's messages for the person (the web chat) says so.
-        t(
-            f"consent.keep_{ctx.channel}"
-            if t.has(f"consent.keep_{ctx.channel}")
-            else "consent.keep",
-            **values,
+    ]
+
+
+def consent_details(t: Texts, ctx: StepContext) -> list[str]:
+    """What "read more" shows: who is responsible and how to reach them, all that is kept
+    and how long, the limits of secrecy, and where to complain."""
+    values = _consent_values(ctx, t)
+    first = [
+        t("consent.more_controller", **values),
+        t("consent.more_special"),
+        t(_channel_text(t, ctx, "consent.more_keep") or "", **values),
+    ]
+    return [
+        "\n\n".join(first),
+        "\n\n".join(
+            t(key, **values)
+            for key in (
+                "consent.more_secrecy",
+                "consent.more_count",
+                "consent.more_withdraw",
+                "consent.more_complain",
+            )
         ),
-        "\n\n".join((t("consent.withdraw"), t("consent.count"))),
     ]
 
 
 def consent_version(t: Texts, ctx: StepContext) -> str:
-    """Names exactly the consent text that was shown: its language and a digest."""
-    shown = "\n\n".join((*consent_parts(t, ctx), t("consent.prompt")))
+    """Names exactly the consent text that was shown: its language and a digest (the
+    short text, the question and the details behind "read more")."""
+    shown = "\n\n".join((*consent_parts(t, ctx), t("consent.prompt"), *consent_details(t, ctx)))
     digest = hashlib.sha256(shown.encode()).hexdigest()[:12]
     return f"{t.lang}-{digest}"
 
 
 def _consent(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
-    return Reply(t("consent.prompt"), _choices(t, "consent", ("agree", "disagree", "reread")))
+    return Reply(t("consent.prompt"), _choices(t, "consent", CONSENT_CHOICES))
+
+
+CONSENT_CHOICES = ("agree", "disagree", "more")
 
 
 def adviser_profile(adviser: Adviser, lang: str, default_language: str) -> str:
