@@ -196,3 +196,30 @@ async def test_read_more_names_who_is_responsible_the_officer_and_the_authority(
         assert person.question.text == nl("consent.prompt")  # then the question again
         await person.pick("agree")
         assert person.question.text.startswith(nl("adviser.prompt"))
+
+
+async def test_an_english_speaker_is_told_which_languages_each_adviser_speaks(
+    person: Person, en: Texts, nl: Texts
+):
+    await person.say("hi")
+    await person.pick("intake")
+    await person.pick("agree")
+    question = person.question.text
+    assert "Karim speaks Dutch." in question  # before choosing
+    assert "Sanne speaks" not in question  # Sanne speaks English too
+    dutch = Person(person.runtime, "dutch", lang="nl")
+    await dutch.say("hallo")
+    await dutch.pick("intake")
+    await dutch.pick("agree")
+    assert "spreekt" not in dutch.question.text
+
+
+async def test_with_one_adviser_the_languages_come_with_the_consent(
+    tmp_path: Path, clock: FakeClock
+):
+    config = make_config(tmp_path, '[[advisers]]\nid = "only"\nname = "Eva"\n')
+    async with open_runtime(config, clock) as rt:
+        person = Person(rt, "one")
+        await person.say("hi")
+        replies = await person.pick("intake")
+        assert "Eva speaks Dutch." in replies[0].text

@@ -101,8 +101,12 @@ def consent_parts(t: Texts, ctx: StepContext) -> list[str]:
     if carrier is not None:
         second.append(t(carrier, **values))
     second += [t("consent.withdraw"), t("consent.free")]
+    first = [t("consent.intro"), t(what, **values), t("consent.special")]
+    speaks = speaks_text(ctx.config.advisers[0], t.lang, t) if one else None
+    if speaks is not None:
+        first.append(speaks)  # before anything is asked: there is nobody else to choose
     return [
-        "\n\n".join((t("consent.intro"), t(what, **values), t("consent.special"))),
+        "\n\n".join(first),
         "\n\n".join(second),
     ]
 
@@ -149,6 +153,22 @@ def adviser_profile(adviser: Adviser, lang: str, default_language: str) -> str:
     return adviser.profile.get(lang) or adviser.profile.get(default_language) or ""
 
 
+def speaks_text(adviser: Adviser, lang: str, t: Texts) -> str | None:
+    """Which languages the adviser speaks, for someone who chats in one they may not."""
+    if lang in adviser.speaks:
+        return None
+    names = [
+        t(f"language.name_{code}") if t.has(f"language.name_{code}") else code
+        for code in adviser.speaks
+    ]
+    listed = (
+        names[0]
+        if len(names) == 1
+        else t("weekday.list", first=", ".join(names[:-1]), last=names[-1])
+    )
+    return t("adviser.speaks", name=adviser.name, languages=listed)
+
+
 def _adviser(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
     config = ctx.config
     lines = [t("adviser.prompt")]
@@ -157,6 +177,9 @@ def _adviser(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
         lines.append(
             t("adviser.profile", name=adviser.name, profile=profile) if profile else adviser.name
         )
+        speaks = speaks_text(adviser, conv.lang, t)
+        if speaks is not None:
+            lines.append(speaks)
     choices = tuple(Choice(a.id, a.name) for a in config.advisers)
     return Reply("\n".join(lines), choices)
 
