@@ -223,3 +223,20 @@ async def test_with_one_adviser_the_languages_come_with_the_consent(
         await person.say("hi")
         replies = await person.pick("intake")
         assert "Eva speaks Dutch." in replies[0].text
+
+
+async def test_mydata_on_the_web_says_the_messages_are_kept_and_who_can_read_them(
+    runtime: Runtime, en: Texts
+):
+    person = Person(runtime, "web-visitor", channel="web")
+    await person.full_intake()
+    await person.say("my data")  # a plain word works, as on the other channels
+    overview = person.texts[0]
+    assert "until 30 days after your case ends" in overview
+    assert "Whoever has your receipt code can read them" in overview
+    assert "deleted once delivered" not in overview
+    assert "account" not in overview and "profile" not in overview
+    terminal = Person(runtime, "at-terminal")
+    await terminal.full_intake()
+    await terminal.say("/mydata")
+    assert "Messages are deleted once delivered" in terminal.texts[0]

@@ -29,6 +29,12 @@ WORD_COMMANDS = {
     "back": "back",
     "taal": "language",
     "language": "language",
+    "mijn gegevens": "mydata",
+    "mijngegevens": "mydata",
+    "my data": "mydata",
+    "mydata": "mydata",
+    "nood": "help",
+    "opnieuw": "start",
 }
 
 
@@ -54,7 +60,7 @@ def run_command(name: str, conv: Conversation, ctx: StepContext, t: Texts, out: 
             if conv.state != "language":
                 detour(conv, "choose_language", ctx)
         case "mydata":
-            out.say(mydata_text(conv.answers, conv.last_case, t, ctx.config, ctx.line))
+            out.say(mydata_text(conv.answers, conv.last_case, t, ctx.config, ctx.line, ctx.channel))
         case "cancel":
             if conv.has_draft() or conv.state in INTAKE_STATES:
                 _ask(conv, "ask_cancel", "confirm_cancel", ctx)

@@ -203,8 +203,14 @@ def mydata_text(
     t: Texts,
     config: Config,
     line: str | None = None,
+    channel: str = "",
 ) -> str:
-    """Everything the bot holds about the person, readable (for /mydata)."""
+    """Everything the bot holds about the person, readable (for /mydata). The web chat
+    keeps the line's messages for the person, so it says so (``mydata.line_web``)."""
+
+    def own(key: str) -> str:
+        return f"{key}_{channel}" if t.has(f"{key}_{channel}") else key
+
     parts = [t("mydata.intro"), t("mydata.language", language=t(LANGUAGE_NAME_KEY))]
     consent = answers.get("consent")
     if consent:
@@ -219,6 +225,6 @@ def mydata_text(
         parts.append(t("mydata.sent", case_ref=last_case))
     if line:
         closed_days = f"{config.retention.closed_case_days:g}"
-        parts.append(t("mydata.line", case_ref=line, closed_days=closed_days))
-    parts += [t("mydata.also"), t("mydata.delete")]
+        parts.append(t(own("mydata.line"), case_ref=line, closed_days=closed_days))
+    parts += [t(own("mydata.also")), t("mydata.delete")]
     return "\n\n".join(parts)
