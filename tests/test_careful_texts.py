@@ -240,3 +240,28 @@ async def test_mydata_on_the_web_says_the_messages_are_kept_and_who_can_read_the
     await terminal.full_intake()
     await terminal.say("/mydata")
     assert "Messages are deleted once delivered" in terminal.texts[0]
+
+
+async def test_secrecy_texts_say_a_court_can_make_the_adviser_testify(
+    runtime: Runtime, nl: Texts
+):
+    person = Person(runtime, "asks", lang="nl")
+    await person.say("hallo")
+    await person.pick("about")
+    said = []
+    for choice in ("role", "confidentiality", "faq"):
+        said.append((await person.pick(choice))[0].text)
+    role, confidentiality, faq = said
+    assert "geen verschoningsrecht" in confidentiality and "als getuige" in confidentiality
+    for text in said:
+        assert "rechter" in text  # wherever the law is named, a court is too
+    assert "Er gebeurt niets" not in role  # no absolute about secrecy
+
+
+async def test_the_whistleblower_note_names_the_outside_bodies_too(person: Person, en: Texts):
+    await person.until_topic()
+    await person.pick("integrity")
+    note = person.texts[0]
+    assert note == en("topic.whistleblower_note")
+    assert "inside your organisation" in note and "Huis voor Klokkenluiders" in note
+    assert "regulator" in note
