@@ -251,7 +251,7 @@ async def test_secrecy_texts_say_a_court_can_make_the_adviser_testify(
     said = []
     for choice in ("role", "confidentiality", "faq"):
         said.append((await person.pick(choice))[0].text)
-    role, confidentiality, faq = said
+    role, confidentiality, _faq = said
     assert "geen verschoningsrecht" in confidentiality and "als getuige" in confidentiality
     for text in said:
         assert "rechter" in text  # wherever the law is named, a court is too
