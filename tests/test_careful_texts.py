@@ -242,9 +242,7 @@ async def test_mydata_on_the_web_says_the_messages_are_kept_and_who_can_read_the
     assert "Messages are deleted once delivered" in terminal.texts[0]
 
 
-async def test_secrecy_texts_say_a_court_can_make_the_adviser_testify(
-    runtime: Runtime, nl: Texts
-):
+async def test_secrecy_texts_say_a_court_can_make_the_adviser_testify(runtime: Runtime, nl: Texts):
     person = Person(runtime, "asks", lang="nl")
     await person.say("hallo")
     await person.pick("about")
