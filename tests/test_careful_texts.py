@@ -263,3 +263,29 @@ async def test_the_whistleblower_note_names_the_outside_bodies_too(person: Perso
     assert note == en("topic.whistleblower_note")
     assert "inside your organisation" in note and "Huis voor Klokkenluiders" in note
     assert "regulator" in note
+
+
+def test_counts_take_the_form_the_language_uses_for_them(nl: Texts, en: Texts):
+    assert "Wacht 1 seconde en" in nl("web.code_wait", seconds=1)
+    assert "Wacht 5 seconden en" in nl("web.code_wait", seconds=5)
+    assert "wait 1 second and" in en("web.code_wait", seconds=1)
+    assert "wait 0 seconds and" in en("web.code_wait", seconds=0)
+    assert "within 1 working day." in en("sent.text", case_ref="X", days=1)
+    assert "binnen 1 werkdag." in nl("sent.text", case_ref="X", days=1)
+    assert "binnen 2 werkdagen." in nl("sent.text", case_ref="X", days=2)
+    assert "wait 1 hour." in en("intake.way_out", hours="1")
+    assert "wait 1.5 hours." in en("intake.way_out", hours="1.5")  # CLDR: 1.5 is "other"
+    unreadable = nl("faults.thread_unreadable", case_ref="X", count=1)
+    assert "1 bericht in deze draad kan niet" in unreadable
+
+
+async def test_a_number_where_only_one_choice_exists_is_answered_without_1_to_1(
+    person: Person, en: Texts
+):
+    await person.until_topic()
+    await person.pick("bullying")
+    await person.pick("skip")
+    await person.say("2")  # at the name question, whose one choice is "stay anonymous"
+    assert person.texts[0] == (
+        "Do you mean choice 2? There is no such choice here. Choose 1, or write it in words."
+    )
