@@ -273,8 +273,8 @@ def test_counts_take_the_form_the_language_uses_for_them(nl: Texts, en: Texts):
     assert "within 1 working day." in en("sent.text", case_ref="X", days=1)
     assert "binnen 1 werkdag." in nl("sent.text", case_ref="X", days=1)
     assert "binnen 2 werkdagen." in nl("sent.text", case_ref="X", days=2)
-    assert "wait 1 hour." in en("intake.way_out", hours="1")
-    assert "wait 1.5 hours." in en("intake.way_out", hours="1.5")  # CLDR: 1.5 is "other"
+    assert "answers for 1 hour." in en("intake.way_out", hours="1")
+    assert "answers for 1.5 hours." in en("intake.way_out", hours="1.5")  # CLDR: 1.5 is "other"
     unreadable = nl("faults.thread_unreadable", case_ref="X", count=1)
     assert "1 bericht in deze draad kan niet" in unreadable
 
@@ -289,3 +289,18 @@ async def test_a_number_where_only_one_choice_exists_is_answered_without_1_to_1(
     assert person.texts[0] == (
         "Do you mean choice 2? There is no such choice here. Choose 1, or write it in words."
     )
+
+
+async def test_with_a_chat_open_stopping_is_a_button_and_the_adviser_knows_how_to_answer(
+    person: Person, en: Texts, nl: Texts
+):
+    await person.until_topic()
+    for choice in ("bullying", "skip", "anonymous", "chat", "anytime", "this_week", "send"):
+        await person.pick(choice)
+    assert "stop" in person.choice_ids()
+    await person.pick("stop")
+    assert person.question.text.startswith(en("stop.confirm", case_ref="")[:30])
+    await person.runtime.worker.deliver_due()
+    [item] = await person.runtime.inbox.items()
+    handoff = handoff_text(item.payload, nl, person.runtime.config)
+    assert "Contact: via de chat (antwoord in deze draad)" in handoff

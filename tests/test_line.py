@@ -251,7 +251,10 @@ async def test_a_checkin_fires_once_across_a_restart_and_the_employee_can_answer
                 assert checkins[0].text == en(
                     "aftercare.checkin", adviser="Sanne", case_ref=case_ref
                 )
-                assert [c.id for c in checkins[0].choices] == ["talk", "close"]
+                # Three answers: "fine" and "close the chat" are not one button.
+                assert [c.id for c in checkins[0].choices] == ["talk", "open", "close"]
+                await employee.pick("open", question=AFTERCARE_QUESTION)
+                assert employee.texts[0] == en("aftercare.kept_open")
                 await employee.pick("talk", question=AFTERCARE_QUESTION)
                 assert employee.texts[0] == en("aftercare.talk_sent")
                 assert await thread(runtime, case_ref) == [

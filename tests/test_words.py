@@ -98,7 +98,7 @@ async def test_danger_typed_at_a_choice_offers_to_mark_the_request_urgent(
     await person.until_topic()
     await person.say("he threatens to hit me")
     assert heard(person, en)
-    assert person.question.text == en("urgent.prompt")
+    assert person.question.text == asked(en, "urgent.prompt")
     assert person.choice_ids() == ["send_now", "mark", "not_now"]
     await person.pick("mark")
     assert person.texts == [en("urgent.marked"), asked(en, "topic.prompt")]
@@ -120,7 +120,7 @@ async def test_danger_in_a_description_is_stored_and_can_be_sent_at_once_as_urge
     await person.pick("aggression")
     await person.say("Hij bedreigt me en ik ben bang en durf niet naar huis")
     assert heard(person, en)
-    assert person.question.text == en("urgent.prompt")
+    assert person.question.text == asked(en, "urgent.prompt")
     replies = await person.pick("send_now")
     sent = replies[0].text
     assert sent.startswith(en("sent.urgent", case_ref=CASE_REF.search(sent).group()))  # type: ignore[union-attr]

@@ -35,6 +35,7 @@ WORD_COMMANDS = {
     "mydata": "mydata",
     "nood": "help",
     "opnieuw": "start",
+    "start": "start",
 }
 
 

@@ -71,6 +71,8 @@ def on_menu(conv: Conversation, answer: Answer, ctx: StepContext, t: Texts, out:
             detour(conv, "choose_language", ctx)
         case "delete":
             detour(conv, "ask_delete", ctx)
+        case "stop":
+            detour(conv, "ask_stop", ctx)
 
 
 def on_about(conv: Conversation, answer: Answer, ctx: StepContext, t: Texts, out: Outcome) -> None:

@@ -60,6 +60,8 @@ def _aftercare(choice: str, ctx: StepContext, t: Texts, out: Outcome) -> None:
     elif choice == "talk":
         out.line = LineAction("talk_again")
         out.say(t("aftercare.talk_sent"))
+    elif choice == "open":
+        out.say(t("aftercare.kept_open"))
     else:
         stop_line(ctx, t, out)
 

@@ -33,13 +33,9 @@ INTAKE_STATES = (
     "urgent_offer",
     "too_long",
 )
-# The questions of the intake itself, which show how to stop, pause or erase.
-# (not the consent, whose choices are the way out, nor the detours within the intake)
-ASKING_STATES = tuple(
-    state
-    for state in INTAKE_STATES
-    if state not in ("consent", "change", "urgent_offer", "too_long")
-)
+# The questions of the intake, which show how to stop, pause or erase (not the
+# consent, whose choices are the way out, nor the list of answers to change).
+ASKING_STATES = tuple(state for state in INTAKE_STATES if state not in ("consent", "change"))
 OTHER_STATES = ("menu", "about", "language", "confirm_delete", "confirm_stop", "confirm_cancel")
 STATES = OTHER_STATES + INTAKE_STATES
 

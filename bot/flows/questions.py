@@ -30,6 +30,8 @@ def _intake_choice(conv: Conversation, ctx: StepContext, t: Texts) -> Choice:
 
 def _menu(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
     rest = _choices(t, "menu", ("help_now", "about", "language", "delete"))
+    if ctx.line:  # stopping is a button too, not only a typed word
+        rest = (*rest[:-1], Choice("stop", t("menu.stop")), rest[-1])
     prompt = t("menu.line_open", case_ref=ctx.line) if ctx.line else t("menu.prompt")
     return Reply(prompt, (_intake_choice(conv, ctx, t), *rest))
 
@@ -62,7 +64,8 @@ def _confirm_stop(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
 
 
 def _confirm_cancel(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
-    text = t("cancel.confirm", hours=f"{ctx.config.retention.draft_hours:g}")
+    key = _channel_text(t, ctx, "cancel.confirm") or "cancel.confirm"
+    text = t(key, hours=f"{ctx.config.retention.draft_hours:g}")
     return Reply(text, _choices(t, "cancel", ("yes", "no")))
 
 
@@ -314,6 +317,7 @@ def ask(conv: Conversation, ctx: StepContext) -> Reply:
     question = QUESTIONS[conv.state](conv, ctx, t)
     if conv.state in ASKING_STATES:
         # A way out at every step: stop, pause (how long a draft waits) or erase.
-        way_out = t("intake.way_out", hours=f"{ctx.config.retention.draft_hours:g}")
+        key = _channel_text(t, ctx, "intake.way_out") or "intake.way_out"
+        way_out = t(key, hours=f"{ctx.config.retention.draft_hours:g}")
         question = replace(question, text=f"{question.text}\n\n{way_out}")
     return question

@@ -25,10 +25,14 @@ def _adviser_name(adviser_id: str, config: Config) -> str:
     return adviser_id
 
 
-def _contact(answers: dict[str, Any], t: Texts) -> str:
+def _contact(answers: dict[str, Any], t: Texts, prefix: str) -> str:
     method = answers.get("contact_method")
+    adviser = prefix == "handoff"
     if method is None:
-        return t("review.value.missing")
+        # Sent at once, before the contact questions: the thread is the way back.
+        return t("handoff.contact_not_asked" if adviser else "review.value.missing")
+    if method == "chat" and adviser:
+        return t("handoff.contact_chat")  # "this chat" is the employee's, not the room
     label = t(f"contact.{method}")
     detail = answers.get("contact_detail")
     return f"{label}: {detail}" if detail else label
@@ -96,7 +100,7 @@ def answer_lines(
             _optional(answers, "description", t, "review.value.no_description"),
         ),
         (t("review.label.name"), _optional(answers, "name", t, "review.value.anonymous")),
-        (t("review.label.contact"), _contact(answers, t)),
+        (t("review.label.contact"), _contact(answers, t, prefix)),
         *_contact_safe(answers, t, prefix),
         (t("review.label.reachable"), _reachable(answers, t)),
         (t("review.label.urgency"), _choice(answers, "urgency", t)),

@@ -48,6 +48,7 @@ def for_employee(relay: PendingRelay, t: Texts, config: Config) -> list[Reply]:
         case "checkin":
             choices = (
                 Choice("talk", t("aftercare.talk")),
+                Choice("open", t("aftercare.open")),
                 Choice("close", t("aftercare.close")),
             )
             text = t("aftercare.checkin", adviser=name, case_ref=relay.case_ref)
