@@ -304,3 +304,21 @@ async def test_with_a_chat_open_stopping_is_a_button_and_the_adviser_knows_how_t
     [item] = await person.runtime.inbox.items()
     handoff = handoff_text(item.payload, nl, person.runtime.config)
     assert "Contact: via de chat (antwoord in deze draad)" in handoff
+
+
+async def test_not_sure_whether_someone_is_in_danger_is_met_as_yes_and_kept_as_said(
+    person: Person, en: Texts
+):
+    await person.say("hi")
+    await person.pick("intake")
+    await person.pick("agree")
+    await person.pick("adviser-a")
+    assert person.choice_ids() == ["yes", "no", "unsure"]
+    await person.pick("unsure")
+    assert "112" in person.texts[0] and person.texts[1] == en("danger.marked")
+    assert person.question.text == asked(en, "urgent.prompt_marked")
+    await person.pick("go_on")
+    for choice in ("bullying", "skip", "anonymous", "chat", "anytime", "this_week"):
+        await person.pick(choice)
+    assert f"{en('review.label.danger')}: {en('danger.unsure')}" in person.question.text
+    assert f"{en('review.label.urgent')}: {en('urgent.value_yes')}" in person.question.text

@@ -162,8 +162,9 @@ def on_topic(conv: Conversation, answer: Answer, ctx: StepContext, t: Texts, out
 
 
 def on_danger(conv: Conversation, answer: Answer, ctx: StepContext, t: Texts, out: Outcome) -> None:
-    was_in_danger = conv.answers.get("danger") is True
-    conv.answers["danger"] = answer.choice == "yes"
+    was_in_danger = conv.answers.get("danger") in (True, "unsure")
+    # Not sure is an answer of its own, met as "yes" is: the routes and the urgent offer.
+    conv.answers["danger"] = "unsure" if answer.choice == "unsure" else answer.choice == "yes"
     if not conv.answers["danger"]:
         if conv.editing and was_in_danger and urgent(conv.answers):
             # Never drop the urgent mark without a word: the person chooses.

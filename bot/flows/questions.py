@@ -188,7 +188,7 @@ def _adviser(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
 
 
 def _danger(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
-    return Reply(t("danger.prompt"), _choices(t, "danger", ("yes", "no")))
+    return Reply(t("danger.prompt"), _choices(t, "danger", ("yes", "no", "unsure")))
 
 
 def _topic(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:

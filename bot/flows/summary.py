@@ -86,9 +86,12 @@ def answer_lines(
         value = _adviser_name(adviser, config) if adviser else t("review.value.missing")
         lines.append((t("review.label.adviser"), value))
     danger = answers.get("danger")
-    danger_value = (
-        t("review.value.missing") if danger is None else t("danger.yes" if danger else "danger.no")
-    )
+    if danger is None:
+        danger_value = t("review.value.missing")
+    elif danger == "unsure":
+        danger_value = t("danger.unsure")
+    else:
+        danger_value = t("danger.yes" if danger else "danger.no")
     lines.append((t("review.label.danger"), danger_value))
     if prefix == "review":  # the adviser reads it as the priority, at the top
         urgent_value = t("urgent.value_yes" if urgent(answers) else "urgent.value_no")
