@@ -328,8 +328,10 @@ async def test_delete_says_the_adviser_is_told_only_when_something_was_sent(
     case_ref = await sent_case(employee)
     await employee.say("wissen")
     assert employee.question.text == (
-        f"{en('delete.confirm')}\n\n{en('delete.confirm_sent', case_ref=case_ref)}"
+        f"{en('delete.confirm')}\n\n{en('delete.confirm_sent_line', case_ref=case_ref)}"
     )
+    # With the chat open, the way to ask the adviser to delete too is said before erasing.
+    assert "Write that here in the chat first" in employee.question.text
 
 
 async def test_the_shortest_path_from_consent_to_sent_is_at_most_ten_messages(

@@ -55,7 +55,9 @@ def _confirm_delete(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
     sent = ctx.line or conv.last_case
     text = t("delete.confirm")
     if sent:
-        text = f"{text}\n\n{t('delete.confirm_sent', case_ref=sent)}"
+        # With the chat open, the way to ask the adviser to delete too is right here.
+        key = "delete.confirm_sent_line" if ctx.line else "delete.confirm_sent"
+        text = f"{text}\n\n{t(key, case_ref=sent)}"
     return Reply(text, _choices(t, "delete", ("yes", "no")))
 
 
