@@ -322,3 +322,19 @@ async def test_not_sure_whether_someone_is_in_danger_is_met_as_yes_and_kept_as_s
         await person.pick(choice)
     assert f"{en('review.label.danger')}: {en('danger.unsure')}" in person.question.text
     assert f"{en('review.label.urgent')}: {en('urgent.value_yes')}" in person.question.text
+
+
+async def test_a_closed_chat_thanks_and_names_the_adviser_s_own_phone(
+    tmp_path: Path, clock: FakeClock, en: Texts
+):
+    extra = '[[advisers]]\nid = "eva"\nname = "Eva"\nphone = "030 123 45 67"\n'
+    async with open_runtime(make_config(tmp_path, extra), clock) as rt:
+        employee = Employee(rt, "closed")
+        employee.listen()
+        case_ref = await sent_case(employee)
+        case = await rt.store.case(case_ref)
+        await rt.desk.in_thread(case, rt.config.adviser("eva"), "$c1", "!close")
+        await rt.relay.deliver_due()
+        [closed] = [r.text for r in employee.relayed]
+        assert closed.startswith("Thank you for getting in touch.")
+        assert closed.endswith("You can also call or e-mail Eva yourself: 030 123 45 67.")

@@ -415,8 +415,9 @@ async def test_retention_purges_exactly_what_has_expired(tmp_path: Path, en: Tex
             nl("thread.closed_idle", case_ref=open_case),
         ]
         assert [r.text for r in ivo.relayed] == [
-            en("line.closed_idle", adviser="Sanne", case_ref=open_case)
+            en("line.closed_idle", adviser="Sanne", case_ref=open_case, days=60)
         ]
+        assert "for 60 days" in ivo.relayed[0].text  # how long, not "a long time"
 
         assert len(await store.text_changes("help.text")) == 1
         clock.advance(30 * DAY)  # the audit entry is 90 days old
