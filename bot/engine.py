@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.config import Config
 from bot.flows.answers import new_case_ref
+from bot.flows.commands import word_command
 from bot.flows.conversation import Conversation, LineAction, Step, StepContext, Told
 from bot.flows.danger.tiers import DangerScore
 from bot.flows.intake import step as intake_step
@@ -251,11 +252,13 @@ class Engine:
         """The person's stored conversation cannot be opened: say so, show what can be
         read (the open line's case reference), and let /delete clear the way."""
         t = _texts_for(catalog, None, inbound.language_hint)
-        if (inbound.text or "").strip().lower() == "/delete":
+        typed = (inbound.text or "").strip()
+        if typed.lower() == "/delete" or word_command(typed) == "delete":
             self._told.drop(user)
             await self._store.save_step(user, None, None, now)
             self._on_line()
-            await deliver([Reply(t("delete.done"))])
+            done = f"delete.done_{inbound.channel}"
+            await deliver([Reply(t(done if t.has(done) else "delete.done"))])
             return
         parts = [t("faults.conversation_unreadable")]
         line = await self._store.open_case(user)

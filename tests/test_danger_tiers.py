@@ -79,7 +79,7 @@ async def test_at_a_choice_question_the_scorer_brings_the_routes_and_the_urgent_
     assert person.texts == [
         emergency_text(en, person.runtime.config, "violence"),
         en("danger.heard"),
-        en("urgent.prompt"),
+        asked(en, "urgent.prompt"),
     ]
 
 
@@ -205,7 +205,7 @@ async def test_a_danger_story_told_at_the_menu_and_used_as_the_description_keeps
     await person.pick("use_told")
     # The routes again, and the offer to mark the request urgent, as if typed here.
     assert person.texts[0] == emergency_text(en, person.runtime.config, "violence")
-    assert person.question.text == en("urgent.prompt")
+    assert person.question.text == asked(en, "urgent.prompt")
     answers = await stored_answers(person)
     assert answers is not None and answers["description_danger"] == "strong"
 

@@ -142,7 +142,7 @@ async def test_danger_yes_shows_emergency_routes_first_and_marks_the_intake_urge
     assert person.texts[:2] == [emergency_text(en, person.runtime.config), en("danger.marked")]
     assert "112" in person.texts[0] and "113" in person.texts[0]
     # Offered to send at once; nothing is called sent yet.
-    assert person.question.text == en("urgent.prompt_marked")
+    assert person.question.text == asked(en, "urgent.prompt_marked")
     await person.pick("go_on")
     assert person.question.text == asked(en, "topic.prompt")
     await person.pick("aggression")
@@ -209,7 +209,7 @@ async def test_words_about_danger_anywhere_bring_up_the_emergency_routes(person:
     assert person.texts == [
         emergency_text(en, person.runtime.config, "suicide"),
         en("danger.heard"),
-        en("urgent.prompt"),
+        asked(en, "urgent.prompt"),
     ]
     await person.pick("not_now")
     assert person.question.text == asked(en, "name.prompt")
@@ -242,7 +242,7 @@ async def test_about_explains_role_and_faq(person: Person, en: Texts):
     await person.say("frequently asked questions")
     assert person.texts[0] == f"{en('about.faq')}\n\n{en('about.faq_distrust_several')}"
     await person.pick("intake")
-    assert person.choice_ids() == ["agree", "disagree", "reread"]
+    assert person.choice_ids() == ["agree", "disagree", "more"]
 
 
 async def test_change_one_answer_at_review_then_send(person: Person, en: Texts):
@@ -272,7 +272,12 @@ async def test_change_one_answer_at_review_then_send(person: Person, en: Texts):
     assert person.texts == [en("email.invalid"), asked(en, "email.prompt")]
     await person.say("Robin@Example.NL")
     assert person.question.text == asked(en, "contact_safe.prompt_email")
+    # An address that is not safe to write to is no way of contact: another way at once.
     await person.pick("no_message")
+    assert person.texts == [en("contact_safe.email_unsafe"), asked(en, "contact.prompt")]
+    await person.pick("email")
+    await person.say("Robin@Example.NL")
+    await person.pick("message_ok")
     assert person.question.text.startswith(en("review.intro"))
     assert "Robin@example.nl" in person.question.text
 
@@ -402,12 +407,12 @@ async def test_too_long_answers_are_refused_calmly_and_the_question_stays(
     await person.pick("bullying")
     # A too-long description is not thrown away: keep its first part, or shorten it.
     await person.say("x" * 1001)
-    assert person.texts == [en("too_long.prompt", length=1001, max=1000)]
+    assert person.texts == [asked(en, "too_long.prompt", length=1001, max=1000)]
     assert person.choice_ids() == ["keep", "shorten"]
     await person.pick("shorten")
     assert person.texts == [en("too_long.shorten_hint"), asked(en, "description.prompt", max=1000)]
     await person.say("y" * 5000)
-    assert person.texts == [en("too_long.prompt", length=5000, max=1000)]
+    assert person.texts == [asked(en, "too_long.prompt", length=5000, max=1000)]
     # While the person decides, only a first part is held, never the whole text.
     rt = person.runtime
     held = await rt.store.load_conversation(rt.engine._keyer(person.channel, person.user))

@@ -251,7 +251,10 @@ async def test_a_checkin_fires_once_across_a_restart_and_the_employee_can_answer
                 assert checkins[0].text == en(
                     "aftercare.checkin", adviser="Sanne", case_ref=case_ref
                 )
-                assert [c.id for c in checkins[0].choices] == ["talk", "close"]
+                # Three answers: "fine" and "close the chat" are not one button.
+                assert [c.id for c in checkins[0].choices] == ["talk", "open", "close"]
+                await employee.pick("open", question=AFTERCARE_QUESTION)
+                assert employee.texts[0] == en("aftercare.kept_open")
                 await employee.pick("talk", question=AFTERCARE_QUESTION)
                 assert employee.texts[0] == en("aftercare.talk_sent")
                 assert await thread(runtime, case_ref) == [
@@ -412,8 +415,9 @@ async def test_retention_purges_exactly_what_has_expired(tmp_path: Path, en: Tex
             nl("thread.closed_idle", case_ref=open_case),
         ]
         assert [r.text for r in ivo.relayed] == [
-            en("line.closed_idle", adviser="Sanne", case_ref=open_case)
+            en("line.closed_idle", adviser="Sanne", case_ref=open_case, days=60)
         ]
+        assert "for 60 days" in ivo.relayed[0].text  # how long, not "a long time"
 
         assert len(await store.text_changes("help.text")) == 1
         clock.advance(30 * DAY)  # the audit entry is 90 days old

@@ -89,7 +89,7 @@ async def test_a_changed_identity_stops_the_chat_until_the_employee_erases_it(
         [done, left] = await employee.say(
             dm, "1", until=lambda new: any(m["body"] == left_text for m in new)
         )
-        assert done["body"] == nl("delete.done")
+        assert done["body"] == nl("delete.done_matrix")
         assert left["body"] == nl("trust.dm_left")  # the bot leaves the erased chat
         # Nothing of theirs is kept: the new identity is theirs now, in a new chat.
         dm = await employee.open_direct_chat(world.bot_id)
@@ -163,7 +163,7 @@ async def test_a_pinned_identity_goes_with_everything_else_the_bot_kept(world: W
         [done, left] = await employee.say(
             dm, "1", until=lambda new: any(m["body"] == left_text for m in new)
         )
-        assert done["body"] == nl("delete.done")
+        assert done["body"] == nl("delete.done_matrix")
         assert left["body"] == nl("trust.dm_left")
     async with serving(config):
         assert pinned_identities(config) == {}

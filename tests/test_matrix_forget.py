@@ -88,7 +88,7 @@ async def test_delete_takes_the_direct_chat_and_the_person_out_of_nio_store(
         assert all(traces(world, employee, dm)), "nothing to delete: the test proves nothing"
         await employee.say(dm, "/delete")
         answers = await employee.say(dm, "1", seconds=20)
-        assert answers[0]["body"] == nl("delete.done")
+        assert answers[0]["body"] == nl("delete.done_matrix")
         left = nl("trust.dm_left")
         await employee.person.until_seen(dm, lambda p: any(t["body"] == left for t in p.texts), 10)
         assert employee.person.texts[-1]["body"] == left

@@ -62,3 +62,17 @@ def test_without_a_public_url_the_poster_says_what_is_missing(tmp_path: Path):
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "web.public_url" in result.stderr
     assert not out.exists()
+
+
+def test_the_poster_offers_112_and_the_adviser_s_own_phone(tmp_path: Path):
+    config = write_config(
+        tmp_path,
+        '[web]\nenabled = true\npublic_url = "https://praat.example.nl"\n'
+        '[[advisers]]\nid = "eva"\nname = "Eva"\nphone = "030 123 45 67"\n',
+    )
+    out = tmp_path / "poster.svg"
+    result = run_cli(["poster", "--config", str(config), "--out", str(out)])
+    assert result.returncode == 0, result.stderr
+    text = " ".join(words(ET.fromstring(out.read_text())).split())
+    assert "Liever bellen of mailen? Eva: 030 123 45 67" in text
+    assert "In nood? Bel 112." in text

@@ -50,7 +50,7 @@ async def test_a_full_intake_with_buttons_and_typed_answers_reaches_the_adviser(
     assert fake.messages[menu["message_id"]]["text"].endswith(
         en("channel.chosen", choice=en("menu.intake"))
     )
-    assert chat.choice_ids() == ["agree", "disagree", "reread"]
+    assert chat.choice_ids() == ["agree", "disagree", "more"]
     # On Telegram, the consent says that Telegram can read chats with bots.
     assert any(en("consent.carrier_telegram") in text for text in chat.texts())
     await chat.press("agree")

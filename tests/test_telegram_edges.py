@@ -238,7 +238,7 @@ async def test_a_press_under_a_question_near_the_length_limit_takes_the_keyboard
         assert len(menu["text"]) + 2 + len(chosen) > 4096  # no room to show the choice
         await chat.press("intake")
     assert fake.messages[menu["message_id"]].get("reply_markup") is None
-    assert chat.choice_ids() == ["agree", "disagree", "reread"]  # the press counted
+    assert chat.choice_ids() == ["agree", "disagree", "more"]  # the press counted
 
 
 # -- R1: a busy chat and the others ------------------------------------------------------
@@ -365,7 +365,7 @@ async def test_a_press_still_counts_when_telegram_fails_to_answer_it(
     fake.failures["answerCallbackQuery"] = [502]
     fake.failures["editMessageText"] = [502]
     await chat.press("intake")
-    assert chat.choice_ids() == ["agree", "disagree", "reread"]
+    assert chat.choice_ids() == ["agree", "disagree", "more"]
 
 
 # -- R4: PTB's own logs ------------------------------------------------------------------
@@ -421,7 +421,7 @@ async def test_a_forwarded_message_is_text_but_never_a_choice(
     await chat.say("hi")
     await chat.press("intake")
     await chat._after(lambda: fake.forward(person, "1"))  # "1" would be "agree"
-    assert chat.choice_ids() == ["agree", "disagree", "reread"]  # still the consent
+    assert chat.choice_ids() == ["agree", "disagree", "more"]  # still the consent
     await chat.press("agree")
     await chat.press("adviser-a")
     await chat.press("no")

@@ -80,3 +80,14 @@ def test_a_new_language_may_start_small_and_the_check_lists_what_it_misses(local
     assert german("menu.prompt") == "Was möchten Sie tun?"
     assert german("help.text") == catalog.texts("nl")("help.text")  # key by key
     assert "de" in catalog.languages()
+
+
+def test_plural_forms_are_checked_against_the_language_s_categories(locales: Path):
+    edit(locales / "nl.toml", "{seconds:one=seconde|other=seconden}", "{seconds:other=seconden}")
+    edit(locales / "en.toml", "{seconds:one=second|other=seconds}", "{seconds:one=second|few=x}")
+    edit(locales / "en.toml", "{days} {days:one=day|other=days} ago", "{days} {days:.2f} ago")
+    code, output = check(locales)
+    assert code == 1
+    assert "nl.toml: web.code_wait: plural: {seconds:...} lacks the form for one" in output
+    assert "en.toml: web.code_wait: plural: {seconds:...}: a plural needs an 'other' form" in output
+    assert "en.toml: thread.redacting: plural: {days:.2f} is not a plural" in output

@@ -169,7 +169,7 @@ def test_coming_back_on_another_device_shows_the_adviser_live_and_delete_works(
         type_answer(other, "/delete")
         after(other, other.find_element(By.CSS_SELECTOR, 'form.choices button[value="yes"]').click)
         assert other.current_url == server.url + "/"
-        assert en("delete.done").split("\n")[0] in other.find_element(By.TAG_NAME, "main").text
+        assert en("delete.done_web") in other.find_element(By.TAG_NAME, "main").text
         # Gone: the code opens nothing now, and says so calmly.
         come_back(other, code)
         assert en("web.code_wrong") in other.find_element(By.ID, "code-problem").text

@@ -207,6 +207,24 @@ def test_every_page_has_the_safety_links_the_privacy_line_and_the_branding(
     assert f"--accent: {ACCENT}" in theme and "--on-accent: #ffffff" in theme
 
 
+def test_the_footer_names_both_exceptions_and_the_real_keeping_times(
+    server: WebServer, en: Texts, nl: Texts
+):
+    for lang, t in (("en", en), ("nl", nl)):
+        _, _, html, _ = request(server, "GET", "/", headers={"Accept-Language": lang})
+        footer = html[html.index("<footer") :]
+        footer_text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", footer))
+        assert t("web.privacy", draft_hours=72, closed_days=30) in footer_text
+    _, _, html, _ = request(server, "GET", "/")
+    footer = html[html.index("<footer") :]
+    # Secrecy with its two exceptions, and how long each thing is kept.
+    assert "except in serious danger or when the law or a court requires" in footer
+    assert "an unfinished request for 72 hours" in footer
+    assert "your messages with the adviser until 30 days after your case" in footer
+    # No promise to delete everything, and no account to speak of.
+    assert "/delete" not in footer and "everything" not in footer and "account" not in footer
+
+
 def test_a_request_that_is_not_valid_http_leaves_no_address_in_the_log(server: WebServer):
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw:
         raw.sendall(b"POST /chat HTTP/1.1\r\nHost: x\r\nContent-Length: many\r\n\r\n")

@@ -10,7 +10,7 @@ import pytest
 
 from bot.config import Config
 from bot.flows.danger.patterns import CATEGORIES
-from bot.flows.summary import emergency_text
+from bot.flows.summary import emergency_text, handoff_text
 from bot.runtime import Runtime, open_runtime
 from bot.texts.catalog import Texts
 from tests.conftest import FakeClock, Person, asked, make_config
@@ -98,7 +98,7 @@ async def test_danger_typed_at_a_choice_offers_to_mark_the_request_urgent(
     await person.until_topic()
     await person.say("he threatens to hit me")
     assert heard(person, en)
-    assert person.question.text == en("urgent.prompt")
+    assert person.question.text == asked(en, "urgent.prompt")
     assert person.choice_ids() == ["send_now", "mark", "not_now"]
     await person.pick("mark")
     assert person.texts == [en("urgent.marked"), asked(en, "topic.prompt")]
@@ -108,7 +108,9 @@ async def test_danger_typed_at_a_choice_offers_to_mark_the_request_urgent(
     await person.pick("chat")
     await person.pick("anytime")
     await person.pick("today")
-    assert f"{en('review.label.danger')}: {en('danger.yes')}" in person.question.text
+    # The mark makes it urgent; their own answer to "in danger" stays theirs.
+    assert f"{en('review.label.danger')}: {en('danger.no')}" in person.question.text
+    assert f"{en('review.label.urgent')}: {en('urgent.value_yes')}" in person.question.text
 
 
 async def test_danger_in_a_description_is_stored_and_can_be_sent_at_once_as_urgent(
@@ -118,7 +120,7 @@ async def test_danger_in_a_description_is_stored_and_can_be_sent_at_once_as_urge
     await person.pick("aggression")
     await person.say("Hij bedreigt me en ik ben bang en durf niet naar huis")
     assert heard(person, en)
-    assert person.question.text == en("urgent.prompt")
+    assert person.question.text == asked(en, "urgent.prompt")
     replies = await person.pick("send_now")
     sent = replies[0].text
     assert sent.startswith(en("sent.urgent", case_ref=CASE_REF.search(sent).group()))  # type: ignore[union-attr]
@@ -155,7 +157,8 @@ async def test_an_urgent_request_says_the_adviser_is_no_emergency_service_and_wh
         sent = person.replies[0].text
         assert "not an emergency service" in sent
         assert "Sanne works on Monday, Tuesday, Wednesday and Thursday, from 09:00 to 17:00" in sent
-        assert en("sent.urgent_next", adviser="Sanne", next="Tuesday 22 September at 09:00") in sent
+        # Said as a person says it: the next morning is "tomorrow".
+        assert "Sanne is not working right now, and starts again tomorrow at 09:00." in sent
         assert en("sent.urgent_safety") in sent
 
 
@@ -179,16 +182,20 @@ async def test_the_consent_comes_in_short_messages_with_what_the_law_asks(
     replies = await person.pick("intake")
     *info, question = replies
     assert question.text == en("consent.prompt")  # the question in its own message
-    assert len(info) == 4 and all(len(r.text.split()) < 110 for r in info)
+    assert len(info) == 2 and all(len(r.text.split()) < 110 for r in info)
     said = "\n".join(r.text for r in info)
-    for needed in ("special category", "health", "two exceptions", "withdraw your consent"):
+    for needed in ("health", "consent", "serious danger", "court", "encrypted", "type delete"):
         assert needed in said
     assert "Telegram" not in said  # only on Telegram
-    assert "anonymous count" in said
-    # /delete erases the bot's copy, not what the adviser has: said plainly.
-    assert en("consent.withdraw") in said
-    await person.pick("reread")
-    assert [r.text for r in person.replies[:-1]] == [r.text for r in info]
+    assert "no consequences for your work" in said
+    # "Read more" shows the details, then the question again; the anonymous count and
+    # that the adviser's copy stays are said there.
+    await person.pick("more")
+    *details, again = person.replies
+    assert again.text == en("consent.prompt")
+    more = "\n".join(r.text for r in details)
+    assert "special category" in more and "count numbers" in more
+    assert en("consent.more_withdraw") in more
 
 
 async def test_one_adviser_set_ups_get_texts_that_fit_one_adviser(
@@ -226,7 +233,7 @@ async def test_refusing_consent_shows_the_adviser_s_own_phone_and_e_mail(
 
 
 async def test_where_contact_details_are_asked_the_bot_says_they_identify_you(
-    person: Person, en: Texts
+    person: Person, en: Texts, nl: Texts
 ):
     await person.until_topic()
     for step in ("bullying", "skip", "anonymous", "phone"):
@@ -237,11 +244,16 @@ async def test_where_contact_details_are_asked_the_bot_says_they_identify_you(
     await person.pick("no_message")
     await person.pick("anytime")
     await person.pick("this_week")
-    assert "+31 6 12345678 (No, rather not)" in person.question.text
+    review = person.question.text
+    voicemail = "Leave a voicemail: No, do not leave a voicemail"
+    assert f"Contact: By phone: +31 6 12345678\n{voicemail}" in review
     await person.pick("send")
     await person.runtime.worker.deliver_due()
     [item] = await person.runtime.inbox.items()
     assert item.payload["answers"]["contact_safe"] == "no_message"
+    # The adviser reads an instruction, not a bare "no" without its question.
+    handoff = handoff_text(item.payload, nl, person.runtime.config)
+    assert "Voicemail: Spreek GEEN bericht in en stuur geen sms" in handoff
     await person.say("/mydata")
     assert "+31 6 12345678" not in person.texts[0]  # sent: the bot kept no copy
 
@@ -316,8 +328,10 @@ async def test_delete_says_the_adviser_is_told_only_when_something_was_sent(
     case_ref = await sent_case(employee)
     await employee.say("wissen")
     assert employee.question.text == (
-        f"{en('delete.confirm')}\n\n{en('delete.confirm_sent', case_ref=case_ref)}"
+        f"{en('delete.confirm')}\n\n{en('delete.confirm_sent_line', case_ref=case_ref)}"
     )
+    # With the chat open, the way to ask the adviser to delete too is said before erasing.
+    assert "Write that here in the chat first" in employee.question.text
 
 
 async def test_the_shortest_path_from_consent_to_sent_is_at_most_ten_messages(

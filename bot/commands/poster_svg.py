@@ -84,7 +84,16 @@ def poster_svg(config: Config, catalog: Catalog, languages: list[str]) -> str:
         parts.append(_text(x, y, 5.2, what))
         y += len(what) * 5.2 * 1.3 + 3
         parts.append(_text(x, y, 5.2, how, "bold"))
-        bottom = max(bottom, y + len(how) * 5.2 * 1.3)
+        y += len(how) * 5.2 * 1.3 + 3
+        # Not everyone wants a bot: the advisers' own ways in, and 112 for right now.
+        ways = [
+            t("web.poster_call", name=a.name, ways=", ".join(w for w in (a.phone, a.email) if w))
+            for a in config.advisers
+            if a.phone or a.email
+        ]
+        other = wrap("\n".join([*ways, t("web.poster_help")]), 5.2, column_width)
+        parts.append(_text(x, y, 5.2, other))
+        bottom = max(bottom, y + len(other) * 5.2 * 1.3)
     qr_y = max(bottom + 6, 150.0)
     qr_y = min(qr_y, HEIGHT - MARGIN - QR_SIZE - 14)
     parts.append(_qr(url, (WIDTH - QR_SIZE) / 2, qr_y, QR_SIZE))

@@ -34,6 +34,9 @@ class OrganisationSettings(Section, frozen=True):
     # "nl": the Dutch national holidays are no working days; "none": only weekends.
     public_holidays: Literal["nl", "none"] = "nl"
     days_off: frozenset[datetime.date] = frozenset()
+    # How employees reach the data protection officer (or whoever handles privacy):
+    # an e-mail address, phone number or web page; said behind the consent's "read more".
+    privacy_contact: str = ""
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,9 @@ class Adviser(Section, frozen=True):
     id: Id
     name: Text
     language: str = "nl"
+    # The languages the adviser speaks with employees (language codes); empty: only
+    # `language`. Someone who chats in another language is told before choosing.
+    languages: tuple[str, ...] = ()
     profile: dict[str, str] = msgspec.field(default_factory=dict)
     matrix_user_id: MaybeMatrixUserId = ""
     room_id: str = ""
@@ -65,6 +71,11 @@ class Adviser(Section, frozen=True):
     # The adviser's own ways in, for people who want no bot; optional.
     phone: str = ""
     email: str = ""
+
+    @property
+    def speaks(self) -> tuple[str, ...]:
+        """The languages the adviser speaks with employees."""
+        return self.languages or (self.language,)
 
     @property
     def hours(self) -> WorkingHours:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 from bot.flows.conversation import Conversation, StepContext
-from bot.flows.handlers import Outcome, detour
+from bot.flows.handlers import detour
 from bot.flows.machine import INTAKE_STATES, fire
+from bot.flows.outcome import Outcome
 from bot.flows.summary import mydata_text
 from bot.texts.catalog import Texts
 
@@ -28,6 +29,13 @@ WORD_COMMANDS = {
     "back": "back",
     "taal": "language",
     "language": "language",
+    "mijn gegevens": "mydata",
+    "mijngegevens": "mydata",
+    "my data": "mydata",
+    "mydata": "mydata",
+    "nood": "help",
+    "opnieuw": "start",
+    "start": "start",
 }
 
 
@@ -53,7 +61,7 @@ def run_command(name: str, conv: Conversation, ctx: StepContext, t: Texts, out: 
             if conv.state != "language":
                 detour(conv, "choose_language", ctx)
         case "mydata":
-            out.say(mydata_text(conv.answers, conv.last_case, t, ctx.config, ctx.line))
+            out.say(mydata_text(conv.answers, conv.last_case, t, ctx.config, ctx.line, ctx.channel))
         case "cancel":
             if conv.has_draft() or conv.state in INTAKE_STATES:
                 _ask(conv, "ask_cancel", "confirm_cancel", ctx)

@@ -2,59 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-
-from bot.config import Config
-from bot.flows.answers import parse_email, parse_phone
+from bot.flows.contact import on_contact_method, on_contact_safe, on_email, on_phone, on_reachable
 from bot.flows.conversation import Conversation, Handoff, LineAction, StepContext
 from bot.flows.machine import CHANGEABLE, fire, go_to
-from bot.flows.questions import consent_parts, consent_version
+from bot.flows.outcome import Answer, Handler, Outcome
+from bot.flows.questions import consent_details, consent_parts, consent_version
 from bot.flows.sending import build_handoff, sent_text
-from bot.flows.summary import emergency_text, other_ways_text, referrals_text
-from bot.messages import Reply
+from bot.flows.summary import other_ways_text, referrals_text, urgent
 from bot.texts.catalog import Texts
-
-
-@dataclass(frozen=True)
-class Answer:
-    choice: str | None = None  # the id of the picked choice
-    text: str | None = None  # typed text, where the question takes free text
-
-
-@dataclass
-class Outcome:
-    """What a step says before its next question, and what it asks the store to do."""
-
-    notes: list[Reply] = field(default_factory=list)
-    handoff: Handoff | None = None
-    line: LineAction | None = None
-    erase: bool = False
-    emergency_shown: bool = False
-    # The message may tell of danger (strong): never answer it as "not understood".
-    danger_heard: bool = False
-    gentle: bool = False  # a moderate signal: one gentle line beside the normal answer
-    comforted: bool = False
-    hold: str | None = None  # see Step.hold
-    release_hold: bool = False
-
-    def say(self, text: str) -> None:
-        self.notes.append(Reply(text))
-
-    def show_emergency(self, t: Texts, config: Config, category: str | None = None) -> None:
-        """The routes for right now: those that fit ``category``, else all of them."""
-        if not self.emergency_shown:
-            self.say(emergency_text(t, config, category))
-            self.emergency_shown = True
-
-    def comfort(self, t: Texts) -> None:
-        """One warm line after the emergency routes, once per step."""
-        if not self.comforted:
-            self.say(t("danger.heard"))
-            self.comforted = True
-
-
-Handler = Callable[[Conversation, Answer, StepContext, Texts, Outcome], None]
 
 
 def first_unanswered(conv: Conversation, ctx: StepContext) -> str | None:
@@ -116,6 +71,8 @@ def on_menu(conv: Conversation, answer: Answer, ctx: StepContext, t: Texts, out:
             detour(conv, "choose_language", ctx)
         case "delete":
             detour(conv, "ask_delete", ctx)
+        case "stop":
+            detour(conv, "ask_stop", ctx)
 
 
 def on_about(conv: Conversation, answer: Answer, ctx: StepContext, t: Texts, out: Outcome) -> None:
@@ -146,7 +103,9 @@ def on_confirm_delete(
 ) -> None:
     if answer.choice == "yes":
         out.erase = True
-        out.say(t("delete.done"))
+        # The chat itself stays in the person's app: where there is one, say how to remove it.
+        channel_done = f"delete.done_{ctx.channel}"
+        out.say(t(channel_done if t.has(channel_done) else "delete.done"))
     else:
         out.say(t("delete.kept"))
         end_detour(conv)
@@ -155,8 +114,8 @@ def on_confirm_delete(
 def on_consent(
     conv: Conversation, answer: Answer, ctx: StepContext, t: Texts, out: Outcome
 ) -> None:
-    if answer.choice == "reread":
-        for part in consent_parts(t, ctx):
+    if answer.choice == "more":
+        for part in consent_details(t, ctx):
             out.say(part)
         return
     if answer.choice == "disagree":
@@ -203,10 +162,18 @@ def on_topic(conv: Conversation, answer: Answer, ctx: StepContext, t: Texts, out
 
 
 def on_danger(conv: Conversation, answer: Answer, ctx: StepContext, t: Texts, out: Outcome) -> None:
-    conv.answers["danger"] = answer.choice == "yes"
+    was_in_danger = conv.answers.get("danger") in (True, "unsure")
+    # Not sure is an answer of its own, met as "yes" is: the routes and the urgent offer.
+    conv.answers["danger"] = "unsure" if answer.choice == "unsure" else answer.choice == "yes"
     if not conv.answers["danger"]:
+        if conv.editing and was_in_danger and urgent(conv.answers):
+            # Never drop the urgent mark without a word: the person chooses.
+            out.say(t("urgent.still"))
+            go_to(conv, "urgent")
+            return
         fire(conv, "next", ctx)
         return
+    conv.answers["urgent"] = True
     out.show_emergency(t, ctx.config)
     if conv.editing:
         out.say(t("danger.marked_review"))
@@ -218,12 +185,20 @@ def on_danger(conv: Conversation, answer: Answer, ctx: StepContext, t: Texts, ou
     detour(conv, "offer_urgent", ctx)
 
 
+def on_urgent(conv: Conversation, answer: Answer, ctx: StepContext, t: Texts, out: Outcome) -> None:
+    """Asked from the review: whether the request goes as urgent."""
+    conv.answers["urgent"] = answer.choice == "yes"
+    out.say(t("urgent.kept" if conv.answers["urgent"] else "urgent.removed"))
+    fire(conv, "next", ctx)
+
+
 def on_urgent_offer(
     conv: Conversation, answer: Answer, ctx: StepContext, t: Texts, out: Outcome
 ) -> None:
-    """After danger was heard: send what there is now, mark it urgent, or go on."""
+    """After danger was heard: send what there is now, mark it urgent, or go on.
+    Marking urgent leaves their own answer to "in danger" as it was."""
     if answer.choice in ("send_now", "mark"):
-        conv.answers["danger"] = True
+        conv.answers["urgent"] = True
     if answer.choice == "send_now":
         conv.detour_from = None
         if conv.answers.get("adviser") in {a.id for a in ctx.config.advisers}:
@@ -305,41 +280,6 @@ def _record_optional_text(key: str, none_choice: str) -> Handler:
     return handler
 
 
-def on_contact_method(
-    conv: Conversation, answer: Answer, ctx: StepContext, t: Texts, out: Outcome
-) -> None:
-    if conv.answers.get("contact_method") != answer.choice:
-        conv.answers.pop("contact_detail", None)
-    conv.answers["contact_method"] = answer.choice
-    fire(conv, "next", ctx)
-
-
-def _record_detail(parse: Callable[[str], str | None], invalid_key: str) -> Handler:
-    def handler(
-        conv: Conversation, answer: Answer, ctx: StepContext, t: Texts, out: Outcome
-    ) -> None:
-        if answer.choice == "other_way":
-            fire(conv, "other_way", ctx)
-            return
-        detail = parse(answer.text or "")
-        if detail is None:
-            out.say(t(invalid_key))
-            return
-        conv.answers["contact_detail"] = detail
-        fire(conv, "next", ctx)
-
-    return handler
-
-
-def on_reachable(
-    conv: Conversation, answer: Answer, ctx: StepContext, t: Texts, out: Outcome
-) -> None:
-    conv.answers["reachable"] = (
-        {"choice": answer.choice} if answer.choice else {"text": answer.text}
-    )
-    fire(conv, "next", ctx)
-
-
 def send_request(conv: Conversation, ctx: StepContext, t: Texts, out: Outcome) -> None:
     """Hand the answers over (in this step's transaction) and say what happens next."""
     handoff: Handoff = build_handoff(conv, ctx)
@@ -388,13 +328,14 @@ HANDLERS: dict[str, Handler] = {
     "description": _record_optional_text("description", "skip"),
     "name": _record_optional_text("name", "anonymous"),
     "contact_method": on_contact_method,
-    "phone": _record_detail(parse_phone, "phone.invalid"),
-    "email": _record_detail(parse_email, "email.invalid"),
-    "contact_safe": _record_choice("contact_safe"),
+    "phone": on_phone,
+    "email": on_email,
+    "contact_safe": on_contact_safe,
     "reachable": on_reachable,
     "urgency": _record_choice("urgency"),
     "review": on_review,
     "change": on_change,
     "urgent_offer": on_urgent_offer,
+    "urgent": on_urgent,
     "too_long": on_too_long,
 }

@@ -52,12 +52,16 @@ def describe_hours(adviser: Adviser, t: Texts) -> str:
     )
 
 
-def describe_next(moment: datetime, t: Texts) -> str:
-    """For example "maandag 7 december om 09:00"."""
-    return t(
-        "hours.next",
-        day=t(f"weekday.{WEEKDAYS[moment.weekday()]}"),
-        date=moment.day,
-        month=t(f"month.m{moment.month}"),
-        time=_clock(moment.hour * 60 + moment.minute),
-    )
+def describe_next(moment: datetime, now: datetime, config: Config, t: Texts) -> str:
+    """As a person says it: "vandaag om 09:00", "morgen om 09:00", "maandag om 09:00"
+    within a week, else "maandag 7 december om 09:00" (``moment`` in local time)."""
+    time = _clock(moment.hour * 60 + moment.minute)
+    days_ahead = (moment.date() - now.astimezone(zone(config)).date()).days
+    day = t(f"weekday.{WEEKDAYS[moment.weekday()]}")
+    if days_ahead == 0:
+        return t("hours.next_today", time=time)
+    if days_ahead == 1:
+        return t("hours.next_tomorrow", time=time)
+    if days_ahead < 7:
+        return t("hours.next_week", day=day, time=time)
+    return t("hours.next", day=day, date=moment.day, month=t(f"month.m{moment.month}"), time=time)

@@ -16,9 +16,11 @@ from bot.flows.conversation import (
     Told,
 )
 from bot.flows.danger.tiers import DESCRIPTION_FLAG, NOTHING, Heard, Strength, hear
-from bot.flows.handlers import HANDLERS, Answer, Outcome, detour, first_part, stop_line
+from bot.flows.handlers import HANDLERS, detour, first_part, stop_line
 from bot.flows.machine import INTAKE_STATES
+from bot.flows.outcome import Answer, Outcome
 from bot.flows.questions import ask, free_text_limit
+from bot.flows.summary import urgent
 from bot.messages import Inbound, InboundKind
 from bot.texts.catalog import Texts
 
@@ -26,7 +28,7 @@ from bot.texts.catalog import Texts
 # from what was typed; they have no place in an intake answer.
 _BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
 # Where an urgent mark can be offered: after consent, inside the request.
-_NO_OFFER = ("consent", "urgent_offer", "too_long")
+_NO_OFFER = ("consent", "urgent_offer", "urgent", "too_long")
 # From this many words, free text where a choice was asked is someone telling.
 TELLING_WORDS = 3
 
@@ -58,6 +60,8 @@ def _aftercare(choice: str, ctx: StepContext, t: Texts, out: Outcome) -> None:
     elif choice == "talk":
         out.line = LineAction("talk_again")
         out.say(t("aftercare.talk_sent"))
+    elif choice == "open":
+        out.say(t("aftercare.kept_open"))
     else:
         stop_line(ctx, t, out)
 
@@ -170,7 +174,7 @@ def _may_offer_urgent(conv: Conversation, out: Outcome) -> bool:
         and conv.state in INTAKE_STATES
         and conv.state not in _NO_OFFER
         and "consent" in conv.answers
-        and not conv.answers.get("danger")
+        and not urgent(conv.answers)
     )
 
 

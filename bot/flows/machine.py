@@ -27,18 +27,15 @@ INTAKE_STATES = (
     "contact_safe",
     "reachable",
     "urgency",
+    "urgent",
     "review",
     "change",
     "urgent_offer",
     "too_long",
 )
-# The questions of the intake itself, which show how to stop, pause or erase.
-# (not the consent, whose choices are the way out, nor the detours within the intake)
-ASKING_STATES = tuple(
-    state
-    for state in INTAKE_STATES
-    if state not in ("consent", "change", "urgent_offer", "too_long")
-)
+# The questions of the intake, which show how to stop, pause or erase (not the
+# consent, whose choices are the way out, nor the list of answers to change).
+ASKING_STATES = tuple(state for state in INTAKE_STATES if state not in ("consent", "change"))
 OTHER_STATES = ("menu", "about", "language", "confirm_delete", "confirm_stop", "confirm_cancel")
 STATES = OTHER_STATES + INTAKE_STATES
 
@@ -46,6 +43,7 @@ STATES = OTHER_STATES + INTAKE_STATES
 CHANGEABLE = {
     "adviser": "adviser",
     "danger": "danger",
+    "urgent": "urgent",
     "topic": "topic",
     "description": "description",
     "name": "name",
@@ -121,6 +119,8 @@ def _transitions() -> list[dict[str, Any]]:
         {"trigger": "next", "source": "contact_method", "dest": "review", "conditions": _editing},
         {"trigger": "next", "source": "contact_method", "dest": "reachable"},
         {"trigger": "next", "source": "urgency", "dest": "review"},
+        # Asked only from the review: whether the request goes as urgent.
+        {"trigger": "next", "source": "urgent", "dest": "review"},
         # Whether a voicemail or message is safe is asked even while editing.
         {"trigger": "next", "source": ["phone", "email"], "dest": "contact_safe"},
     ]

@@ -10,7 +10,7 @@ from bot.config import Adviser, Config
 from bot.flows.answers import EMAIL_MAX_CHARS, PHONE_MAX_CHARS
 from bot.flows.conversation import Conversation, StepContext
 from bot.flows.machine import ASKING_STATES, CHANGEABLE
-from bot.flows.summary import answer_lines, format_lines
+from bot.flows.summary import answer_lines, format_lines, urgent
 from bot.messages import Choice, Reply
 from bot.texts.catalog import LANGUAGE_NAME_KEY, Texts
 
@@ -30,6 +30,8 @@ def _intake_choice(conv: Conversation, ctx: StepContext, t: Texts) -> Choice:
 
 def _menu(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
     rest = _choices(t, "menu", ("help_now", "about", "language", "delete"))
+    if ctx.line:  # stopping is a button too, not only a typed word
+        rest = (*rest[:-1], Choice("stop", t("menu.stop")), rest[-1])
     prompt = t("menu.line_open", case_ref=ctx.line) if ctx.line else t("menu.prompt")
     return Reply(prompt, (_intake_choice(conv, ctx, t), *rest))
 
@@ -53,7 +55,9 @@ def _confirm_delete(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
     sent = ctx.line or conv.last_case
     text = t("delete.confirm")
     if sent:
-        text = f"{text}\n\n{t('delete.confirm_sent', case_ref=sent)}"
+        # With the chat open, the way to ask the adviser to delete too is right here.
+        key = "delete.confirm_sent_line" if ctx.line else "delete.confirm_sent"
+        text = f"{text}\n\n{t(key, case_ref=sent)}"
     return Reply(text, _choices(t, "delete", ("yes", "no")))
 
 
@@ -62,51 +66,112 @@ def _confirm_stop(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
 
 
 def _confirm_cancel(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
-    text = t("cancel.confirm", hours=f"{ctx.config.retention.draft_hours:g}")
+    key = _channel_text(t, ctx, "cancel.confirm") or "cancel.confirm"
+    text = t(key, hours=f"{ctx.config.retention.draft_hours:g}")
     return Reply(text, _choices(t, "cancel", ("yes", "no")))
 
 
-def consent_parts(t: Texts, ctx: StepContext) -> list[str]:
-    """The consent information, as short messages; the question follows on its own."""
+def _consent_values(ctx: StepContext, t: Texts) -> dict[str, str]:
     config = ctx.config
-    values = {
+    contact = config.organisation.privacy_contact
+    return {
         "organisation": config.organisation.name,
         "draft_hours": f"{config.retention.draft_hours:g}",
         "closed_days": f"{config.retention.closed_case_days:g}",
         "adviser": config.advisers[0].name,
+        "privacy": t("consent.privacy_contact", contact=contact)
+        if contact
+        else t("consent.privacy_unknown", organisation=config.organisation.name),
     }
-    who = "consent.who_one" if len(config.advisers) == 1 else "consent.who_several"
-    what = "consent.what_one" if len(config.advisers) == 1 else "consent.what_several"
-    second = [t(who, **values), t("consent.exceptions")]
-    if t.has(f"consent.carrier_{ctx.channel}"):
-        second.append(t(f"consent.carrier_{ctx.channel}", **values))
+
+
+def _channel_text(t: Texts, ctx: StepContext, key: str) -> str | None:
+    """The channel's own variant of a text (``key_web``), else the general one; a key
+    that exists only per channel (``consent.carrier_telegram``) gives None elsewhere."""
+    own = f"{key}_{ctx.channel}"
+    if t.has(own):
+        return own
+    return key if t.has(key) else None
+
+
+def consent_parts(t: Texts, ctx: StepContext) -> list[str]:
+    """The consent in short (what, why, who, how long, the way out, that no is fine),
+    as short messages; the question follows on its own, the details behind "read more"."""
+    values = _consent_values(ctx, t)
+    one = len(ctx.config.advisers) == 1
+    what = "consent.what_one" if one else "consent.what_several"
+    who = "consent.who_one" if one else "consent.who_several"
+    second = [t(who, **values), t(_channel_text(t, ctx, "consent.keep") or "", **values)]
+    carrier = _channel_text(t, ctx, "consent.carrier")
+    if carrier is not None:
+        second.append(t(carrier, **values))
+    second += [t("consent.withdraw"), t("consent.free")]
+    first = [t("consent.intro"), t(what, **values), t("consent.special")]
+    speaks = speaks_text(ctx.config.advisers[0], t.lang, t) if one else None
+    if speaks is not None:
+        first.append(speaks)  # before anything is asked: there is nobody else to choose
     return [
-        "\n\n".join((t("consent.intro"), t(what, **values), t("consent.special"))),
+        "\n\n".join(first),
         "\n\n".join(second),
-        # A channel that keeps the line's messages for the person (the web chat) says so.
-        t(
-            f"consent.keep_{ctx.channel}"
-            if t.has(f"consent.keep_{ctx.channel}")
-            else "consent.keep",
-            **values,
+    ]
+
+
+def consent_details(t: Texts, ctx: StepContext) -> list[str]:
+    """What "read more" shows: who is responsible and how to reach them, all that is kept
+    and how long, the limits of secrecy, and where to complain."""
+    values = _consent_values(ctx, t)
+    first = [
+        t("consent.more_controller", **values),
+        t("consent.more_special"),
+        t(_channel_text(t, ctx, "consent.more_keep") or "", **values),
+    ]
+    return [
+        "\n\n".join(first),
+        "\n\n".join(
+            t(key, **values)
+            for key in (
+                "consent.more_secrecy",
+                "consent.more_count",
+                "consent.more_withdraw",
+                "consent.more_complain",
+            )
         ),
-        "\n\n".join((t("consent.withdraw"), t("consent.count"))),
     ]
 
 
 def consent_version(t: Texts, ctx: StepContext) -> str:
-    """Names exactly the consent text that was shown: its language and a digest."""
-    shown = "\n\n".join((*consent_parts(t, ctx), t("consent.prompt")))
+    """Names exactly the consent text that was shown: its language and a digest (the
+    short text, the question and the details behind "read more")."""
+    shown = "\n\n".join((*consent_parts(t, ctx), t("consent.prompt"), *consent_details(t, ctx)))
     digest = hashlib.sha256(shown.encode()).hexdigest()[:12]
     return f"{t.lang}-{digest}"
 
 
 def _consent(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
-    return Reply(t("consent.prompt"), _choices(t, "consent", ("agree", "disagree", "reread")))
+    return Reply(t("consent.prompt"), _choices(t, "consent", CONSENT_CHOICES))
+
+
+CONSENT_CHOICES = ("agree", "disagree", "more")
 
 
 def adviser_profile(adviser: Adviser, lang: str, default_language: str) -> str:
     return adviser.profile.get(lang) or adviser.profile.get(default_language) or ""
+
+
+def speaks_text(adviser: Adviser, lang: str, t: Texts) -> str | None:
+    """Which languages the adviser speaks, for someone who chats in one they may not."""
+    if lang in adviser.speaks:
+        return None
+    names = [
+        t(f"language.name_{code}") if t.has(f"language.name_{code}") else code
+        for code in adviser.speaks
+    ]
+    listed = (
+        names[0]
+        if len(names) == 1
+        else t("weekday.list", first=", ".join(names[:-1]), last=names[-1])
+    )
+    return t("adviser.speaks", name=adviser.name, languages=listed)
 
 
 def _adviser(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
@@ -117,12 +182,15 @@ def _adviser(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
         lines.append(
             t("adviser.profile", name=adviser.name, profile=profile) if profile else adviser.name
         )
+        speaks = speaks_text(adviser, conv.lang, t)
+        if speaks is not None:
+            lines.append(speaks)
     choices = tuple(Choice(a.id, a.name) for a in config.advisers)
     return Reply("\n".join(lines), choices)
 
 
 def _danger(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
-    return Reply(t("danger.prompt"), _choices(t, "danger", ("yes", "no")))
+    return Reply(t("danger.prompt"), _choices(t, "danger", ("yes", "no", "unsure")))
 
 
 def _topic(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
@@ -159,9 +227,13 @@ def _contact_safe(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
 
 
 def _urgent_offer(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
-    if conv.answers.get("danger"):
+    if urgent(conv.answers):
         return Reply(t("urgent.prompt_marked"), _choices(t, "urgent", ("send_now", "go_on")))
     return Reply(t("urgent.prompt"), _choices(t, "urgent", ("send_now", "mark", "not_now")))
+
+
+def _urgent(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
+    return Reply(t("urgent.confirm_prompt"), _choices(t, "urgent", ("yes", "no")))
 
 
 def _too_long(conv: Conversation, ctx: StepContext, t: Texts) -> Reply:
@@ -225,6 +297,7 @@ QUESTIONS: dict[str, Question] = {
     "review": _review,
     "change": _change,
     "urgent_offer": _urgent_offer,
+    "urgent": _urgent,
     "too_long": _too_long,
 }
 
@@ -246,6 +319,7 @@ def ask(conv: Conversation, ctx: StepContext) -> Reply:
     question = QUESTIONS[conv.state](conv, ctx, t)
     if conv.state in ASKING_STATES:
         # A way out at every step: stop, pause (how long a draft waits) or erase.
-        way_out = t("intake.way_out", hours=f"{ctx.config.retention.draft_hours:g}")
+        key = _channel_text(t, ctx, "intake.way_out") or "intake.way_out"
+        way_out = t(key, hours=f"{ctx.config.retention.draft_hours:g}")
         question = replace(question, text=f"{question.text}\n\n{way_out}")
     return question

@@ -25,15 +25,33 @@ def _adviser_name(adviser_id: str, config: Config) -> str:
     return adviser_id
 
 
-def _contact(answers: dict[str, Any], t: Texts) -> str:
+def _contact(answers: dict[str, Any], t: Texts, prefix: str) -> str:
     method = answers.get("contact_method")
+    adviser = prefix == "handoff"
     if method is None:
-        return t("review.value.missing")
+        # Sent at once, before the contact questions: the thread is the way back.
+        return t("handoff.contact_not_asked" if adviser else "review.value.missing")
+    if method == "chat" and adviser:
+        return t("handoff.contact_chat")  # "this chat" is the employee's, not the room
     label = t(f"contact.{method}")
     detail = answers.get("contact_detail")
-    text = f"{label}: {detail}" if detail else label
+    return f"{label}: {detail}" if detail else label
+
+
+def _contact_safe(answers: dict[str, Any], t: Texts, prefix: str) -> list[Line]:
+    """Whether a voicemail or an e-mail is safe, as its own line: for the person
+    (their answer in words) or for the adviser (an instruction that cannot be misread)."""
+    method = answers.get("contact_method")
     safe = answers.get("contact_safe")
-    return f"{text} ({t(f'contact_safe.{safe}')})" if safe else text
+    if method not in ("phone", "email") or safe not in ("message_ok", "no_message"):
+        return []
+    return [(t(f"{prefix}.label.safe_{method}"), t(f"{prefix}.safe_{method}_{safe}"))]
+
+
+def urgent(answers: dict[str, Any]) -> bool:
+    """Whether the request goes as urgent: the person's own choice, else their answer to
+    "in danger" (a draft from before urgency was its own answer)."""
+    return bool(answers.get("urgent", answers.get("danger")))
 
 
 def _reachable(answers: dict[str, Any], t: Texts) -> str:
@@ -57,26 +75,36 @@ def _choice(answers: dict[str, Any], key: str, t: Texts) -> str:
     return t(f"{key}.{value}") if value is not None else t("review.value.missing")
 
 
-def answer_lines(answers: dict[str, Any], t: Texts, config: Config) -> list[Line]:
-    """Every intake answer as (label, value), in the order the questions were asked."""
+def answer_lines(
+    answers: dict[str, Any], t: Texts, config: Config, *, prefix: str = "review"
+) -> list[Line]:
+    """Every intake answer as (label, value), in the order the questions were asked;
+    ``prefix`` "handoff" words the contact-safety answer as the adviser's instruction."""
     lines: list[Line] = []
     if len(config.advisers) > 1 or "adviser" in answers:
         adviser = answers.get("adviser")
         value = _adviser_name(adviser, config) if adviser else t("review.value.missing")
         lines.append((t("review.label.adviser"), value))
     danger = answers.get("danger")
-    danger_value = (
-        t("review.value.missing") if danger is None else t("danger.yes" if danger else "danger.no")
-    )
+    if danger is None:
+        danger_value = t("review.value.missing")
+    elif danger == "unsure":
+        danger_value = t("danger.unsure")
+    else:
+        danger_value = t("danger.yes" if danger else "danger.no")
+    lines.append((t("review.label.danger"), danger_value))
+    if prefix == "review":  # the adviser reads it as the priority, at the top
+        urgent_value = t("urgent.value_yes" if urgent(answers) else "urgent.value_no")
+        lines.append((t("review.label.urgent"), urgent_value))
     lines += [
-        (t("review.label.danger"), danger_value),
         (t("review.label.topic"), _choice(answers, "topic", t)),
         (
             t("review.label.description"),
             _optional(answers, "description", t, "review.value.no_description"),
         ),
         (t("review.label.name"), _optional(answers, "name", t, "review.value.anonymous")),
-        (t("review.label.contact"), _contact(answers, t)),
+        (t("review.label.contact"), _contact(answers, t, prefix)),
+        *_contact_safe(answers, t, prefix),
         (t("review.label.reachable"), _reachable(answers, t)),
         (t("review.label.urgency"), _choice(answers, "urgency", t)),
     ]
@@ -109,7 +137,7 @@ def handoff_lines(payload: dict[str, Any], t: Texts, config: Config) -> list[Lin
     flag = payload["answers"].get(DESCRIPTION_FLAG)
     if flag in ("gentle", "strong") and payload["answers"].get("description"):
         lines.insert(1, (t("handoff.label.danger_heard"), t(f"handoff.danger_heard_{flag}")))
-    lines += answer_lines(payload["answers"], t, config)
+    lines += answer_lines(payload["answers"], t, config, prefix="handoff")
     lines += [
         (t("handoff.label.channel"), payload["channel"]),
         (t("handoff.label.language"), payload["language"]),
@@ -182,8 +210,14 @@ def mydata_text(
     t: Texts,
     config: Config,
     line: str | None = None,
+    channel: str = "",
 ) -> str:
-    """Everything the bot holds about the person, readable (for /mydata)."""
+    """Everything the bot holds about the person, readable (for /mydata). The web chat
+    keeps the line's messages for the person, so it says so (``mydata.line_web``)."""
+
+    def own(key: str) -> str:
+        return f"{key}_{channel}" if t.has(f"{key}_{channel}") else key
+
     parts = [t("mydata.intro"), t("mydata.language", language=t(LANGUAGE_NAME_KEY))]
     consent = answers.get("consent")
     if consent:
@@ -198,6 +232,6 @@ def mydata_text(
         parts.append(t("mydata.sent", case_ref=last_case))
     if line:
         closed_days = f"{config.retention.closed_case_days:g}"
-        parts.append(t("mydata.line", case_ref=line, closed_days=closed_days))
-    parts += [t("mydata.also"), t("mydata.delete")]
+        parts.append(t(own("mydata.line"), case_ref=line, closed_days=closed_days))
+    parts += [t(own("mydata.also")), t("mydata.delete")]
     return "\n\n".join(parts)

@@ -48,9 +48,26 @@ def for_employee(relay: PendingRelay, t: Texts, config: Config) -> list[Reply]:
         case "checkin":
             choices = (
                 Choice("talk", t("aftercare.talk")),
+                Choice("open", t("aftercare.open")),
                 Choice("close", t("aftercare.close")),
             )
             text = t("aftercare.checkin", adviser=name, case_ref=relay.case_ref)
             return [Reply(text, choices, question=AFTERCARE_QUESTION)]
         case _:
-            return [Reply(t(f"line.{relay.kind}", adviser=name, case_ref=relay.case_ref))]
+            idle = f"{config.retention.idle_line_days:g}"  # said by line.closed_idle
+            text = t(f"line.{relay.kind}", adviser=name, case_ref=relay.case_ref, days=idle)
+            if relay.kind == "closed_by_adviser":
+                text += _direct_ways(config, relay.adviser_id, t)
+            return [Reply(text)]
+
+
+def _direct_ways(config: Config, adviser_id: str, t: Texts) -> str:
+    """The adviser's own phone or e-mail, where set: the way back once a chat is closed."""
+    try:
+        adviser = config.adviser(adviser_id)
+    except ConfigError:
+        return ""
+    ways = [w for w in (adviser.phone, adviser.email) if w]
+    if not ways:
+        return ""
+    return " " + t("line.direct", adviser=adviser.name, ways=", ".join(ways))

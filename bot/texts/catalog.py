@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.flows.danger.detector import DangerDetector
 from bot.flows.danger.patterns import PatternError
+from bot.texts.plural import PluralFormatter, plural_problems
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,10 @@ def _read_locale(path: Path) -> tuple[dict[str, str], list[Problem]]:
                 placeholders(value)
             except ValueError as exc:
                 problems.append(Problem(path.name, key, f"has a broken placeholder ({exc})"))
+                continue
+            wrong = plural_problems(value, path.stem)
+            if wrong:
+                problems += [Problem(path.name, key, f"plural: {w}") for w in wrong]
                 continue
             texts[key] = value
     return texts, problems
@@ -196,19 +201,30 @@ class _KeepMissing(dict[str, Any]):
 class Texts:
     """The texts of one language, with the default language as fallback per key."""
 
-    def __init__(self, lang: str, own: Mapping[str, str], fallback: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        lang: str,
+        own: Mapping[str, str],
+        fallback: Mapping[str, str],
+        fallback_lang: str = "",
+    ) -> None:
         self.lang = lang
         self._own = own
         self._fallback = fallback
+        self._formatter = PluralFormatter(lang)
+        self._fallback_formatter = PluralFormatter(fallback_lang or lang)
 
     def __call__(self, key: str, **params: Any) -> str:
-        template = self._own.get(key) or self._fallback.get(key)
+        own = self._own.get(key)
+        template = own or self._fallback.get(key)
         if template is None:
             log.error("text key missing in every locale: %s", key)
             return key
         if not params and "{" not in template:
             return template
-        return template.format_map(_KeepMissing(params))
+        # A fallback text's plural forms follow its own language's rules.
+        formatter = self._formatter if own is not None else self._fallback_formatter
+        return formatter.vformat(template, (), _KeepMissing(params))
 
     def has(self, key: str) -> bool:
         return key in self._own or key in self._fallback
@@ -230,7 +246,10 @@ class Catalog:
     @cached_property
     def _texts(self) -> dict[str, Texts]:
         fallback = self.locales[self.default_language]
-        return {lang: Texts(lang, own, fallback) for lang, own in self.locales.items()}
+        return {
+            lang: Texts(lang, own, fallback, self.default_language)
+            for lang, own in self.locales.items()
+        }
 
     def texts(self, lang: str) -> Texts:
         return self._texts.get(lang) or self._texts[self.default_language]
