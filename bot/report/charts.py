@@ -7,7 +7,7 @@ from __future__ import annotations
 from html import escape
 
 from bot.report.figures import Report, Table
-from bot.report.hiding import SMALL, Cell
+from bot.report.hiding import ABSENT, SMALL, Cell
 from bot.texts.catalog import Texts
 
 _WIDTH = 700
@@ -21,6 +21,8 @@ _NUMBER_ROOM = 70
 def _shown_text(cell: Cell, report: Report, t: Texts) -> str:
     if cell.shown:
         return str(cell.count)
+    if cell.hidden == ABSENT:
+        return "\u2013"
     return f"< {report.min_count}" if cell.hidden == SMALL else t("report.hidden_mark")
 
 

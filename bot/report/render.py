@@ -6,13 +6,15 @@ import csv
 import io
 
 from bot.report.figures import Activity, Line, Report, Table
-from bot.report.hiding import SMALL, Cell
+from bot.report.hiding import ABSENT, SMALL, Cell
 from bot.texts.catalog import Texts
 
 
 def cell_text(cell: Cell, report: Report, t: Texts) -> str:
     if cell.shown:
         return str(cell.count)
+    if cell.hidden == ABSENT:
+        return "\u2013"
     return f"< {report.min_count}" if cell.hidden == SMALL else t("report.hidden_mark")
 
 
@@ -47,6 +49,7 @@ def _md_table(table: Table, report: Report, t: Texts) -> list[str]:
 
 def markdown(report: Report, t: Texts) -> str:
     out = [f"# {report.title}", "", report.scope, "", t("report.about"), ""]
+    out += [*(f"{note}\n" for note in report.notes)]
     out += [f"## {t('report.title_hidden')}", "", *(f"- {line}" for line in report.hidden), ""]
     for table in report.tables:
         out += _md_table(table, report, t)

@@ -32,11 +32,11 @@ def scope_text(config: Config, adviser_id: str | None, t: Texts) -> str:
 async def annual_report(
     store: Counts, config: Config, t: Texts, year: int, adviser_id: str | None
 ) -> Report:
-    rows = await store.statistics((year - 1, year), adviser_id)
-    report = build_report(rows, year, config, t, scope_text(config, adviser_id, t))
+    # Every adviser's counts, also for one adviser's report: the hiding is chosen for
+    # all reports of the year together, so that none can be subtracted from another.
+    rows = await store.statistics((year - 1, year), None)
+    report = build_report(rows, year, config, t, scope_text(config, adviser_id, t), adviser_id)
     if adviser_id is not None and len(config.advisers) > 1:
-        # Each report hides its own small counts; one adviser's beside everyone's
-        # would let the others' be subtracted. The report says so.
         report = replace(report, hidden=(*report.hidden, t("report.one_of_several")))
     return report
 
