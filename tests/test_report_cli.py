@@ -58,6 +58,8 @@ def test_a_contact_outside_the_bot_and_preventive_work_are_counted_from_the_term
             config,
             "--year",
             str(this_year()),
+            "--as-of",  # the running quarter, which only a local report may include
+            f"{this_year() + 1}-02-01",
             "--lang",
             "en",
             "--out",
@@ -92,7 +94,9 @@ def test_the_html_report_is_one_file_that_needs_nothing_from_elsewhere(tmp_path:
     run_cli(["chat", "--config", config, "--jsonl", "--user", "x"], stdin='{"text": "hi"}\n')
     run_cli(["report", "activity", "--config", config, "today", "12"])
     run_cli(["report", "add", "--config", config], stdin="1\n1\n1\n1\n1 2 3\n1\n")
-    page = run_cli(["report", "--config", config, "--year", str(this_year())])
+    year = str(this_year())
+    later = f"{int(year) + 1}-02-01"
+    page = run_cli(["report", "--config", config, "--year", year, "--as-of", later])
     assert page.returncode == 0, page.stderr
     parser = html5lib.HTMLParser(strict=True)
     document = parser.parse(page.stdout)  # strict: any parse error raises
@@ -145,8 +149,14 @@ async def test_the_admin_command_and_the_adviser_filter(runtime: Runtime, clock:
     async def no_lines() -> list[str]:
         return []
 
+    settled = datetime(year + 1, 2, 1).timestamp()  # the year is over, and settled
     commands = AdminCommands(
-        runtime.config, lambda: runtime.catalog, runtime.editor, runtime.store, no_lines
+        runtime.config,
+        lambda: runtime.catalog,
+        runtime.editor,
+        runtime.store,
+        no_lines,
+        lambda: settled,
     )
     nl = runtime.catalog.texts("nl")
     for wrong in ("report", "report next", "report 26", "report 2026 en extra"):
@@ -167,11 +177,11 @@ async def test_the_admin_command_and_the_adviser_filter(runtime: Runtime, clock:
     # One adviser's counts only: adviser-b had nobody.
     from bot.report.service import annual_report
 
-    only_b = await annual_report(runtime.store, runtime.config, en, year, "adviser-b")
+    only_b = await annual_report(runtime.store, runtime.config, en, year, "adviser-b", settled)
     assert only_b.scope == en("report.scope_adviser", name="Karim")
     assert only_b.hidden[-1] == en("report.one_of_several")
     assert only_b.table("contacts").total.this.count == 0
-    only_a = await annual_report(runtime.store, runtime.config, en, year, "adviser-a")
+    only_a = await annual_report(runtime.store, runtime.config, en, year, "adviser-a", settled)
     assert only_a.table("contacts").total.this.count == 1
 
 

@@ -124,7 +124,12 @@ async def test_the_adviser_registers_in_matrix_and_the_admin_gets_the_report_enc
         saved = en("activity.saved", kind="Training", participants=15, quarter="2026 Q4")
         await adviser.until_seen(room, lambda a: saved in a.notices)
 
-        # The admin asks for the report; the visitor may not.
+        # In the running quarter, the admin room's report shows no counts yet.
+        notices, _ = await ask(admin, admin_room_id, "report 2026 en")
+        assert en("report.covers_part_other", year=2026, last=3, days=14) in notices[0]
+        assert "Contacts in 2026: 0 " in notices[0]
+        # Once the year has ended and settled, the admin asks again; the visitor may not.
+        clock.now = datetime(2027, 1, 20, 10, tzinfo=AMSTERDAM).timestamp()
         notices, files = await ask(admin, admin_room_id, "report 2026 en")
         assert notices[0].split("\n")[:3] == [
             "Annual report of the confidential adviser 2026, Stichting Voorbeeld",

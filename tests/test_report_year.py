@@ -252,7 +252,7 @@ async def _the_year(runtime: Runtime, clock: FakeClock, tmp_path: Path, en, nl) 
             "0",
             "",
         ],
-        ("Kind of contact", "Signaal: an indirect indication"): [small, "0", ""],
+        ("Kind of contact", "Signal (signaal): an indirect indication"): [small, "0", ""],
         ("Kind of contact", "Total"): ["12", "0", "+12"],
         ("Routes taken", "Listening and advice"): ["10", "0", "+10"],
         ("Routes taken", "Mediation"): ["5", "0", "+5"],

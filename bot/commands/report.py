@@ -6,11 +6,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from datetime import datetime
+from datetime import date, datetime, time
 from pathlib import Path
 
 from bot.commands import Subcommands
 from bot.config import Config
+from bot.line.terms import zone
 
 
 def add_parser(commands: Subcommands, common: argparse.ArgumentParser) -> None:
@@ -24,6 +25,12 @@ def add_parser(commands: Subcommands, common: argparse.ArgumentParser) -> None:
     report.add_argument("--lang", help="language of the report, e.g. nl or en")
     report.add_argument("--format", choices=["html", "md", "csv"], help="default: html")
     report.add_argument("--out", type=Path, help="write to this file instead of stdout")
+    report.add_argument(
+        "--as-of",
+        type=date.fromisoformat,
+        help="make the report as on this day (YYYY-MM-DD), e.g. to include the running"
+        " quarter for yourself; the admin room always uses today",
+    )
     report.set_defaults(entry=report_command)
     parts = report.add_subparsers(dest="report_command")
     add = parts.add_parser(
@@ -44,6 +51,9 @@ def report_command(config: Config, args: argparse.Namespace) -> int:
         return asyncio.run(add_contact(config, args.adviser, sys.stdin))
     if args.report_command == "activity":
         return asyncio.run(add_activity(config, args.adviser, " ".join(args.words)))
+    as_of = None
+    if args.as_of is not None:
+        as_of = datetime.combine(args.as_of, time(23, 59), zone(config)).timestamp()
     return asyncio.run(
-        write_report(config, args.year, args.adviser, args.lang, args.format, args.out)
+        write_report(config, args.year, args.adviser, args.lang, args.format, args.out, as_of)
     )

@@ -52,6 +52,7 @@ async def write_report(
     lang: str | None,
     fmt: str | None,
     out: Path | None,
+    as_of: float | None = None,
 ) -> int:
     catalog = load_catalog(config.locales_dir, config.bot.default_language)
     t = texts_for(catalog, config, lang)
@@ -61,7 +62,8 @@ async def write_report(
         print(t("report.nothing_yet"), file=sys.stderr)
         return 1
     async with _store(config) as store:
-        report = await annual_report(store, config, t, year, adviser_id)
+        now = time.time() if as_of is None else as_of
+        report = await annual_report(store, config, t, year, adviser_id, now)
     text = rendered(report, t, _format(fmt, out))
     if out is None:
         sys.stdout.write(text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from bot.report.figures import Activity, Line, Report, Table
 from bot.report.hiding import ABSENT, SMALL, Cell
@@ -86,9 +87,29 @@ def activity_cells(activity: Activity) -> list[str]:
     ]
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_SIGNED_NUMBER = re.compile(r"^[+-]?\d+$")
+
+
+def _inert(cell: str) -> str:
+    """A cell a spreadsheet would run as a formula starts with a quote instead: labels
+    come from texts an admin edits. A signed count such as "+5" stays as it is."""
+    if cell.startswith(_FORMULA_START) and not _SIGNED_NUMBER.match(cell):
+        return "'" + cell
+    return cell
+
+
+class _InertWriter:
+    def __init__(self, buffer: io.StringIO) -> None:
+        self._out = csv.writer(buffer, lineterminator="\n")
+
+    def writerow(self, cells: list[str]) -> None:
+        self._out.writerow([_inert(c) for c in cells])
+
+
 def csv_text(report: Report, t: Texts) -> str:
     buffer = io.StringIO()
-    out = csv.writer(buffer, lineterminator="\n")
+    out = _InertWriter(buffer)
     out.writerow([t("report.csv_table"), *header(report, t)])
     for table in report.tables:
         for line in (*table.lines, table.total):

@@ -7,8 +7,9 @@ from dataclasses import replace
 from typing import Protocol
 
 from bot.config import Config
-from bot.report.figures import Report, build_report
+from bot.report.figures import Report, build_report, plural_key
 from bot.report.html_page import html
+from bot.report.periods import covered_quarters
 from bot.report.render import cell_text, csv_text, markdown
 from bot.store import Store
 from bot.store.stat_records import StatRow
@@ -30,15 +31,38 @@ def scope_text(config: Config, adviser_id: str | None, t: Texts) -> str:
 
 
 async def annual_report(
-    store: Counts, config: Config, t: Texts, year: int, adviser_id: str | None
+    store: Counts,
+    config: Config,
+    t: Texts,
+    year: int,
+    adviser_id: str | None,
+    now: float,
 ) -> Report:
+    """The report of ``year`` as it can be given at ``now``: a year not yet over shows
+    only its settled quarters, beside the same quarters of the year before."""
     # Every adviser's counts, also for one adviser's report: the hiding is chosen for
     # all reports of the year together, so that none can be subtracted from another.
     rows = await store.statistics((year - 1, year), None)
+    quarters = covered_quarters(year, now, config)
+    if len(quarters) < 4:
+        # Part of a year: no column of the year before, whose part would differ from
+        # the whole of it in its own report by exactly the quarters left out.
+        rows = [r for r in rows if r.year == year and r.quarter in quarters]
     report = build_report(rows, year, config, t, scope_text(config, adviser_id, t), adviser_id)
+    if len(quarters) < 4:
+        report = replace(report, notes=(_covered_text(quarters, year, config, t),))
     if adviser_id is not None and len(config.advisers) > 1:
         report = replace(report, hidden=(*report.hidden, t("report.one_of_several")))
     return report
+
+
+def _covered_text(quarters: tuple[int, ...], year: int, config: Config, t: Texts) -> str:
+    days = config.report.settle_days
+    if not quarters:
+        return t("report.covers_nothing", year=year, days=days)
+    return t(
+        plural_key("report.covers_part", quarters[-1]), year=year, last=quarters[-1], days=days
+    )
 
 
 def rendered(report: Report, t: Texts, fmt: str) -> str:
@@ -63,6 +87,7 @@ def summary(report: Report, t: Texts) -> str:
             previous_count=cell_text(total.last, report, t),
             change=total.change() or "-",
         ),
+        *report.notes,
         *report.hidden,
         t("report.summary_attached"),
     ]
