@@ -74,3 +74,9 @@ async def test_a_part_year_is_not_set_beside_part_of_the_year_before(
     assert part.table("contacts").total.this.count == 12
     assert part.table("contacts").total.last.shown is False
     assert part.notes == (en("report.covers_part_other", year=2026, last=2, days=14),)
+
+
+def test_the_note_of_a_part_year_says_which_quarters(config: Config, en: Texts, nl: Texts):
+    note = en("report.covers_part_other", year=2026, last=3, days=14)
+    assert "2026" in note and "quarter 1 to 3" in note and "14 days" in note
+    assert "kwartaal 1 tot en met 3" in nl("report.covers_part_other", year=2026, last=3, days=14)

@@ -84,6 +84,7 @@ class Report:
     folded: bool
     has_previous: bool = True
     notes: tuple[str, ...] = field(default=())  # said under the title (no previous year)
+    summary: tuple[str, ...] = field(default=())  # the first page (bot/report/summary.py)
 
     @property
     def previous(self) -> int:

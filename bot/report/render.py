@@ -51,7 +51,8 @@ def _md_table(table: Table, report: Report, t: Texts) -> list[str]:
 def markdown(report: Report, t: Texts) -> str:
     out = [f"# {report.title}", "", report.scope, "", t("report.about"), ""]
     out += [*(f"{note}\n" for note in report.notes)]
-    out += [f"## {t('report.title_hidden')}", "", *(f"- {line}" for line in report.hidden), ""]
+    if report.summary:
+        out += [f"## {t('report.title_summary')}", "", " ".join(report.summary), ""]
     for table in report.tables:
         out += _md_table(table, report, t)
     out += [f"## {t('report.title_activities')}", ""]
@@ -64,6 +65,7 @@ def markdown(report: Report, t: Texts) -> str:
     else:
         out.append(t("report.no_activities"))
     out += ["", f"## {t('report.title_observations')}", "", t("report.observations_hint"), ""]
+    out += [f"## {t('report.title_appendix')}", "", *(f"- {line}" for line in report.hidden), ""]
     return "\n".join(out)
 
 
@@ -111,6 +113,8 @@ def csv_text(report: Report, t: Texts) -> str:
     buffer = io.StringIO()
     out = _InertWriter(buffer)
     out.writerow([t("report.csv_table"), *header(report, t)])
+    for sentence in report.summary:
+        out.writerow([t("report.title_summary"), sentence, "", "", ""])
     for table in report.tables:
         for line in (*table.lines, table.total):
             out.writerow([table.title, *line_cells(line, report, t)])

@@ -11,6 +11,7 @@ from bot.report.figures import Report, build_report, plural_key
 from bot.report.html_page import html
 from bot.report.periods import covered_quarters
 from bot.report.render import cell_text, csv_text, markdown
+from bot.report.summary import summary_sentences
 from bot.store import Store
 from bot.store.stat_records import StatRow
 from bot.texts.catalog import Catalog, Texts
@@ -51,6 +52,7 @@ async def annual_report(
     report = build_report(rows, year, config, t, scope_text(config, adviser_id, t), adviser_id)
     if len(quarters) < 4:
         report = replace(report, notes=(_covered_text(quarters, year, config, t),))
+    report = replace(report, summary=summary_sentences(report, t))
     if adviser_id is not None and len(config.advisers) > 1:
         report = replace(report, hidden=(*report.hidden, t("report.one_of_several")))
     return report

@@ -52,7 +52,10 @@ def identity(
 ) -> Identity[Key]:
     """An identity whose extra is what the true counts give."""
     if overlap:
-        return Identity(tuple(parts), whole, 0, True)
+        # At least the whole, as far as the counts are complete (older counts may lack
+        # a row): what is missing is taken as known.
+        missing = min(sum(values[p] for p in parts) - values[whole], 0)
+        return Identity(tuple(parts), whole, missing, True)
     return Identity(tuple(parts), whole, sum(values[p] for p in parts) - values[whole])
 
 
