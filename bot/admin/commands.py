@@ -16,6 +16,7 @@ from bot.admin.text_editor import EditResult, TextEditor
 from bot.config import Config
 from bot.report.html_page import html
 from bot.report.service import Counts, annual_report, summary, texts_for
+from bot.store.report_advice import ADVICE_MAX_CHARS
 from bot.texts.catalog import Catalog, Texts
 
 _KEYS_SHOWN = 60
@@ -86,6 +87,8 @@ class AdminCommands:
                 return t("admin.reverted", change=words[0]) if result.ok else self._refused(result)
             case "status":
                 return "\n".join(await self._status())
+            case "advies" | "advice":
+                return await self._advice(rest)
             case _ if command in _USAGE:
                 return t("admin.usage", usage=_USAGE[command])
         return t("admin.unknown")
@@ -101,6 +104,17 @@ class AdminCommands:
         # apart in this room never differ by one request.
         made = await annual_report(self._store, self._config, t, year, None, self._clock())
         return summary(made, t), html(made, t)
+
+    async def _advice(self, rest: str) -> str:
+        """``!advies YEAR TEXT``: the adviser's observations and advice for that year."""
+        t = self._t()
+        year, _, text = rest.strip().partition(" ")
+        if not (year.isdigit() and len(year) == 4) or not text.strip():
+            return t("report.advice_usage")
+        if len(text) > ADVICE_MAX_CHARS:
+            return t("report.advice_refused", most=ADVICE_MAX_CHARS)
+        await self._store.set_advice(int(year), text.strip(), self._clock())
+        return t("report.advice_saved", year=year)
 
     def _keys(self, part: str) -> str:
         t = self._t()

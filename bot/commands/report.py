@@ -42,13 +42,23 @@ def add_parser(commands: Subcommands, common: argparse.ArgumentParser) -> None:
     )
     activity.add_argument("words", nargs="+", help="e.g. 2026-03-12 25 training")
     activity.add_argument("--adviser", help="the adviser (default: the first)")
+    advice = parts.add_parser(
+        "advice",
+        parents=[common],
+        help="the adviser's observations and advice for a year's report (from a file or stdin)",
+    )
+    advice.add_argument("--year", type=int, required=True, help="calendar year")
+    advice.add_argument("--file", type=Path, help="read the text from this file (default: stdin)")
 
 
 def report_command(config: Config, args: argparse.Namespace) -> int:
-    from bot.report.cli import add_activity, add_contact, write_report
+    from bot.report.cli import add_activity, add_contact, write_advice, write_report
 
     if args.report_command == "add":
         return asyncio.run(add_contact(config, args.adviser, sys.stdin))
+    if args.report_command == "advice":
+        text = args.file.read_text(encoding="utf-8") if args.file else sys.stdin.read()
+        return asyncio.run(write_advice(config, args.year, text))
     if args.report_command == "activity":
         return asyncio.run(add_activity(config, args.adviser, " ".join(args.words)))
     as_of = None

@@ -23,6 +23,7 @@ from bot.report.register import OUTSIDE, answer, new_state, question_text
 from bot.report.service import FORMATS, annual_report, rendered, texts_for
 from bot.report.tallies import activity_tally, registration_tally
 from bot.store import SqliteStore
+from bot.store.report_advice import ADVICE_MAX_CHARS
 from bot.texts.catalog import Catalog, load_catalog
 
 
@@ -70,6 +71,22 @@ async def write_report(
     else:
         out.write_text(text, encoding="utf-8")
         print(t("report.written", path=str(out)), file=sys.stderr)
+    return 0
+
+
+async def write_advice(config: Config, year: int, text: str) -> int:
+    """Store the adviser's observations and advice for ``year``'s report, sealed."""
+    catalog = load_catalog(config.locales_dir, config.bot.default_language)
+    t = catalog.texts(config.bot.default_language)
+    if not text.strip() or len(text) > ADVICE_MAX_CHARS:
+        print(t("report.advice_refused", most=ADVICE_MAX_CHARS), file=sys.stderr)
+        return 1
+    if not config.key_file.exists():
+        print(t("report.nothing_yet"), file=sys.stderr)
+        return 1
+    async with _store(config) as store:
+        await store.set_advice(year, text, time.time())
+    print(t("report.advice_saved", year=year), file=sys.stderr)
     return 0
 
 

@@ -85,6 +85,7 @@ class Report:
     has_previous: bool = True
     notes: tuple[str, ...] = field(default=())  # said under the title (no previous year)
     summary: tuple[str, ...] = field(default=())  # the first page (bot/report/summary.py)
+    advice: str | None = None  # the adviser's own observations and advice
 
     @property
     def previous(self) -> int:

@@ -72,6 +72,16 @@ def _worth_a_chart(table: Table) -> bool:
     return len(table.lines) > 2 and something
 
 
+def _advice(report: Report, t: Texts) -> str:
+    """The adviser's text, a paragraph per blank line; or room to write it."""
+    if not report.advice:
+        return f'<div class="blank"><p>{escape(t("report.observations_hint"))}</p></div>'
+    paragraphs = [p.strip() for p in report.advice.strip().split("\n\n") if p.strip()]
+    return "".join(
+        "<p>" + "<br>".join(escape(line) for line in p.splitlines()) + "</p>" for p in paragraphs
+    )
+
+
 def _summary(report: Report, t: Texts) -> str:
     if not report.summary:
         return ""
@@ -105,7 +115,7 @@ def html(report: Report, t: Texts) -> str:
             f'<section id="activities"><h2>{escape(t("report.title_activities"))}</h2>',
             f"{activities}</section>",
             f'<section id="observations"><h2>{escape(t("report.title_observations"))}</h2>',
-            f'<div class="blank"><p>{escape(t("report.observations_hint"))}</p></div>',
+            _advice(report, t),
             "</section>",
             f'<section id="hidden"><h2>{escape(t("report.title_appendix"))}</h2>',
             f"<ul>{hidden}</ul></section></body></html>\n",

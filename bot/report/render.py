@@ -64,7 +64,8 @@ def markdown(report: Report, t: Texts) -> str:
         ]
     else:
         out.append(t("report.no_activities"))
-    out += ["", f"## {t('report.title_observations')}", "", t("report.observations_hint"), ""]
+    out += ["", f"## {t('report.title_observations')}", ""]
+    out += [report.advice.strip() if report.advice else t("report.observations_hint"), ""]
     out += [f"## {t('report.title_appendix')}", "", *(f"- {line}" for line in report.hidden), ""]
     return "\n".join(out)
 
@@ -115,6 +116,8 @@ def csv_text(report: Report, t: Texts) -> str:
     out.writerow([t("report.csv_table"), *header(report, t)])
     for sentence in report.summary:
         out.writerow([t("report.title_summary"), sentence, "", "", ""])
+    if report.advice:
+        out.writerow([t("report.title_observations"), report.advice.strip(), "", "", ""])
     for table in report.tables:
         for line in (*table.lines, table.total):
             out.writerow([table.title, *line_cells(line, report, t)])

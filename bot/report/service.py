@@ -23,6 +23,12 @@ class Counts(Store, Protocol):
     async def statistics(self, years: Iterable[int], adviser_id: str | None) -> list[StatRow]:
         """The counts of those years, of one adviser or (None) of all."""
 
+    async def advice(self, year: int) -> str | None:
+        """The adviser's observations and advice for that year, if written."""
+
+    async def set_advice(self, year: int, text: str, now: float) -> None:
+        """Write (or replace) them."""
+
 
 def scope_text(config: Config, adviser_id: str | None, t: Texts) -> str:
     if adviser_id is None:
@@ -52,7 +58,7 @@ async def annual_report(
     report = build_report(rows, year, config, t, scope_text(config, adviser_id, t), adviser_id)
     if len(quarters) < 4:
         report = replace(report, notes=(_covered_text(quarters, year, config, t),))
-    report = replace(report, summary=summary_sentences(report, t))
+    report = replace(report, summary=summary_sentences(report, t), advice=await store.advice(year))
     if adviser_id is not None and len(config.advisers) > 1:
         report = replace(report, hidden=(*report.hidden, t("report.one_of_several")))
     return report

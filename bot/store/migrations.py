@@ -208,4 +208,16 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         );
         """,
     ),
+    (
+        70,
+        """
+        -- The adviser's observations and advice for the annual report of a year,
+        -- written with `vertrouwd report advice` or `!advies`: sealed, one per year.
+        CREATE TABLE report_advice (
+            year INTEGER PRIMARY KEY CHECK (year BETWEEN 2000 AND 2999),
+            sealed BLOB NOT NULL,         -- AES-GCM, associated data binds the year
+            updated_at REAL NOT NULL
+        );
+        """,
+    ),
 )
