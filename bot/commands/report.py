@@ -42,6 +42,9 @@ def add_parser(commands: Subcommands, common: argparse.ArgumentParser) -> None:
     )
     activity.add_argument("words", nargs="+", help="e.g. 2026-03-12 25 training")
     activity.add_argument("--adviser", help="the adviser (default: the first)")
+    activity.add_argument(
+        "--withdraw", action="store_true", help="take back an activity entered by mistake"
+    )
     advice = parts.add_parser(
         "advice",
         parents=[common],
@@ -60,7 +63,8 @@ def report_command(config: Config, args: argparse.Namespace) -> int:
         text = args.file.read_text(encoding="utf-8") if args.file else sys.stdin.read()
         return asyncio.run(write_advice(config, args.year, text))
     if args.report_command == "activity":
-        return asyncio.run(add_activity(config, args.adviser, " ".join(args.words)))
+        words = " ".join(args.words)
+        return asyncio.run(add_activity(config, args.adviser, words, withdraw=args.withdraw))
     as_of = None
     if args.as_of is not None:
         as_of = datetime.combine(args.as_of, time(23, 59), zone(config)).timestamp()

@@ -17,7 +17,7 @@ from pathlib import Path
 from bot.config import Adviser, Config
 from bot.data_folder import STORE_FILE
 from bot.keys.crypto import FieldCipher, read_key_file
-from bot.line.register_desk import parse_activity
+from bot.line.register_desk import parse_activity, withdraw_activity
 from bot.report.periods import quarter_of
 from bot.report.register import OUTSIDE, answer, new_state, question_text
 from bot.report.service import FORMATS, annual_report, rendered, texts_for
@@ -122,11 +122,18 @@ async def add_contact(config: Config, adviser_id: str | None, answers: Iterable[
     return 0
 
 
-async def add_activity(config: Config, adviser_id: str | None, argument: str) -> int:
+async def add_activity(
+    config: Config, adviser_id: str | None, argument: str, *, withdraw: bool = False
+) -> int:
     adviser = _adviser(config, adviser_id)
     catalog = load_catalog(config.locales_dir, config.bot.default_language)
     t = catalog.texts(adviser.language)
     now = time.time()
+    if withdraw:
+        async with _store(config) as store:
+            said = await withdraw_activity(store, config, adviser.id, argument, None, now, t)
+        print(said.text, file=sys.stdout if said.acted else sys.stderr)
+        return 0 if said.acted else 1
     parsed = parse_activity(argument, now, config)
     if parsed is None:
         print(t("activity.usage"), file=sys.stderr)
