@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from msgspec import structs
+
 from bot.config import Config
 from bot.report.figures import build_report
 from bot.report.html_page import html
@@ -40,6 +42,12 @@ def test_the_summary_tells_the_figures_that_matter_and_nothing_hidden(config: Co
     said = summary_sentences(report, en)
     assert said[0] == "In 2026 the adviser had 27 contacts: 27 through the bot and 0 outside it."
     assert said[1] == "In 2025 there were 20 (+7)."
+    assert not any("per 100" in s for s in said)  # no headcount set: no such figure
+    staff = structs.replace(
+        config, organisation=structs.replace(config.organisation, headcount=300)
+    )
+    with_staff = summary_sentences(build_report(data, 2026, staff, en, ""), en)
+    assert with_staff[1] == "That is 9.0 contacts per 100 employees (headcount: 300)."
     assert said[2] == "Named most often: Bullying (16), Discrimination (11)."  # not the hidden 2
     # 22 within 2 working days out of all 27 requests.
     assert en("report.share_other", percent=81, days=2) in said

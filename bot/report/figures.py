@@ -86,6 +86,7 @@ class Report:
     notes: tuple[str, ...] = field(default=())  # said under the title (no previous year)
     summary: tuple[str, ...] = field(default=())  # the first page (bot/report/summary.py)
     advice: str | None = None  # the adviser's own observations and advice
+    headcount: int = 0  # the organisation's, for contacts per 100 employees
 
     @property
     def previous(self) -> int:
@@ -250,6 +251,7 @@ def build_report(
         is_folded,
         has_previous,
         notes,
+        headcount=config.organisation.headcount,
     )
 
 

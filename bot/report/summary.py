@@ -35,6 +35,10 @@ def summary_sentences(report: Report, t: Texts) -> tuple[str, ...]:
         )
     else:
         sentences.append(t("report.summary_contacts_hidden", year=report.year))
+    headcount = report.headcount
+    if headcount and total.this.shown and total.this.count:
+        rate = f"{100 * total.this.count / headcount:.1f}"
+        sentences.append(t("report.summary_per_100", rate=rate, headcount=headcount))
     change = total.change()
     if change is not None and report.has_previous:
         sentences.append(
