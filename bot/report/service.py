@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Protocol
@@ -55,7 +56,11 @@ async def annual_report(
         # Part of a year: no column of the year before, whose part would differ from
         # the whole of it in its own report by exactly the quarters left out.
         rows = [r for r in rows if r.year == year and r.quarter in quarters]
-    report = build_report(rows, year, config, t, scope_text(config, adviser_id, t), adviser_id)
+    # The hiding solves integer programs for a few seconds: off the event loop, so a
+    # report asked in the admin room never holds up a conversation.
+    report = await asyncio.to_thread(
+        build_report, rows, year, config, t, scope_text(config, adviser_id, t), adviser_id
+    )
     if len(quarters) < 4:
         report = replace(report, notes=(_covered_text(quarters, year, config, t),))
     report = replace(report, summary=summary_sentences(report, t), advice=await store.advice(year))
