@@ -132,7 +132,7 @@ def _adviser_rooms(runtime: Runtime) -> None:
         )
 
 
-def _admin_room(runtime: Runtime) -> AdminRoom | None:
+def _admin_room(runtime: Runtime, clock: Callable[[], float]) -> AdminRoom | None:
     config, session, editor = runtime.config, runtime.matrix_session, runtime.editor
     if config.admin is None or session is None or editor is None:
         return None
@@ -149,7 +149,9 @@ def _admin_room(runtime: Runtime) -> AdminRoom | None:
                 lines.append(f"{check.name}: {'ok' if check.ok else 'FAIL'}, {check.found}")
         return lines
 
-    commands = AdminCommands(config, lambda: runtime.catalog, editor, runtime.store, adviser_lines)
+    commands = AdminCommands(
+        config, lambda: runtime.catalog, editor, runtime.store, adviser_lines, clock
+    )
     room = AdminRoom(
         session, config.admin, commands, lambda: runtime.catalog.texts(config.bot.default_language)
     )
@@ -218,7 +220,7 @@ async def open_runtime(
         runtime.keys = keys
         _observe(runtime, clock)
         runtime.matrix_dm = _matrix_dm(runtime)
-        runtime.admin_room = _admin_room(runtime)
+        runtime.admin_room = _admin_room(runtime, clock)
         _adviser_rooms(runtime)
         retention = RetentionWorker(store, sink, config, lambda: texts.current, clock)
         runtime.retention = retention

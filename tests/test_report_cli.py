@@ -58,6 +58,8 @@ def test_a_contact_outside_the_bot_and_preventive_work_are_counted_from_the_term
             config,
             "--year",
             str(this_year()),
+            "--as-of",  # the running quarter, which only a local report may include
+            f"{this_year() + 1}-02-01",
             "--lang",
             "en",
             "--out",
@@ -67,19 +69,21 @@ def test_a_contact_outside_the_bot_and_preventive_work_are_counted_from_the_term
     assert made.returncode == 0, made.stderr
     text = out.read_text()
     for row in (
-        "| Outside the bot | 1 | 0 | +1 |",
-        "| By phone | 1 | 0 | +1 |",
-        "| Klacht: a formal complaint, with or without my support | 1 | 0 | +1 |",
-        "| Informal talk with the other party | 1 | 0 | +1 |",
-        "| Mediation | 1 | 0 | +1 |",
-        "| A manager | 1 | 0 | +1 |",
-        "| Bullying | 1 | 0 | +1 |",
-        "| Discrimination | 1 | 0 | +1 |",
-        "| Yes, more than once | 1 | 0 | +1 |",
+        "| Outside the bot | 1 | \u2013 |  |",
+        "| By phone | 1 | \u2013 |  |",
+        "| Klacht: a formal complaint, with or without my support | 1 | \u2013 |  |",
+        "| Informal talk with the other party | 1 | \u2013 |  |",
+        "| Mediation | 1 | \u2013 |  |",
+        "| A manager | 1 | \u2013 |  |",
+        "| Bullying | 1 | \u2013 |  |",
+        "| Discrimination | 1 | \u2013 |  |",
+        "| Yes, more than once | 1 | \u2013 |  |",
         "| Training | 1 | 30 | 0 | 0 |",
     ):
         assert row in text, row
-    assert en("report.folded", year=this_year(), most=4) in text  # nothing else hidden
+    assert en("report.folded", year=this_year(), most=4) in text
+    assert en("report.hidden_none", min=1) in text  # nothing else hidden
+    assert en("report.no_previous", previous=this_year() - 1) in text
 
     unknown = run_cli(["report", "--config", config, "--adviser", "nobody"])
     assert unknown.returncode == 2 and "no adviser with id 'nobody'" in unknown.stderr
@@ -90,7 +94,9 @@ def test_the_html_report_is_one_file_that_needs_nothing_from_elsewhere(tmp_path:
     run_cli(["chat", "--config", config, "--jsonl", "--user", "x"], stdin='{"text": "hi"}\n')
     run_cli(["report", "activity", "--config", config, "today", "12"])
     run_cli(["report", "add", "--config", config], stdin="1\n1\n1\n1\n1 2 3\n1\n")
-    page = run_cli(["report", "--config", config, "--year", str(this_year())])
+    year = str(this_year())
+    later = f"{int(year) + 1}-02-01"
+    page = run_cli(["report", "--config", config, "--year", year, "--as-of", later])
     assert page.returncode == 0, page.stderr
     parser = html5lib.HTMLParser(strict=True)
     document = parser.parse(page.stdout)  # strict: any parse error raises
@@ -143,8 +149,14 @@ async def test_the_admin_command_and_the_adviser_filter(runtime: Runtime, clock:
     async def no_lines() -> list[str]:
         return []
 
+    settled = datetime(year + 1, 2, 1).timestamp()  # the year is over, and settled
     commands = AdminCommands(
-        runtime.config, lambda: runtime.catalog, runtime.editor, runtime.store, no_lines
+        runtime.config,
+        lambda: runtime.catalog,
+        runtime.editor,
+        runtime.store,
+        no_lines,
+        lambda: settled,
     )
     nl = runtime.catalog.texts("nl")
     for wrong in ("report", "report next", "report 26", "report 2026 en extra"):
@@ -155,7 +167,7 @@ async def test_the_admin_command_and_the_adviser_filter(runtime: Runtime, clock:
         year=year,
         count="< 5",
         previous=year - 1,
-        previous_count=0,
+        previous_count="\u2013",  # no counts for the year before: not a zero
         change="-",
     )
     assert page is not None and page.startswith("<!DOCTYPE html>")
@@ -165,11 +177,11 @@ async def test_the_admin_command_and_the_adviser_filter(runtime: Runtime, clock:
     # One adviser's counts only: adviser-b had nobody.
     from bot.report.service import annual_report
 
-    only_b = await annual_report(runtime.store, runtime.config, en, year, "adviser-b")
+    only_b = await annual_report(runtime.store, runtime.config, en, year, "adviser-b", settled)
     assert only_b.scope == en("report.scope_adviser", name="Karim")
     assert only_b.hidden[-1] == en("report.one_of_several")
     assert only_b.table("contacts").total.this.count == 0
-    only_a = await annual_report(runtime.store, runtime.config, en, year, "adviser-a")
+    only_a = await annual_report(runtime.store, runtime.config, en, year, "adviser-a", settled)
     assert only_a.table("contacts").total.this.count == 1
 
 

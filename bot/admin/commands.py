@@ -7,6 +7,7 @@ follows are its arguments, and for ``set`` the rest of the message is the new te
 from __future__ import annotations
 
 import string
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -15,6 +16,7 @@ from bot.admin.text_editor import EditResult, TextEditor
 from bot.config import Config
 from bot.report.html_page import html
 from bot.report.service import Counts, annual_report, summary, texts_for
+from bot.store.report_advice import ADVICE_MAX_CHARS
 from bot.texts.catalog import Catalog, Texts
 
 _KEYS_SHOWN = 60
@@ -45,7 +47,9 @@ class AdminCommands:
         editor: TextEditor,
         store: Counts,
         status_lines: StatusLines,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        self._clock = clock
         self._config = config
         self._catalog = catalog
         self._editor = editor
@@ -83,6 +87,8 @@ class AdminCommands:
                 return t("admin.reverted", change=words[0]) if result.ok else self._refused(result)
             case "status":
                 return "\n".join(await self._status())
+            case "advies" | "advice":
+                return await self._advice(rest)
             case _ if command in _USAGE:
                 return t("admin.usage", usage=_USAGE[command])
         return t("admin.unknown")
@@ -94,8 +100,21 @@ class AdminCommands:
             return self._t()("report.usage"), None
         year = int(words[0])
         t = texts_for(self._catalog(), self._config, words[1] if len(words) == 2 else None)
-        made = await annual_report(self._store, self._config, t, year, None)
+        # Only quarters that ended (and settled) a while ago: two reports asked a day
+        # apart in this room never differ by one request.
+        made = await annual_report(self._store, self._config, t, year, None, self._clock())
         return summary(made, t), html(made, t)
+
+    async def _advice(self, rest: str) -> str:
+        """``!advies YEAR TEXT``: the adviser's observations and advice for that year."""
+        t = self._t()
+        year, _, text = rest.strip().partition(" ")
+        if not (year.isdigit() and len(year) == 4) or not text.strip():
+            return t("report.advice_usage")
+        if len(text) > ADVICE_MAX_CHARS:
+            return t("report.advice_refused", most=ADVICE_MAX_CHARS)
+        await self._store.set_advice(int(year), text.strip(), self._clock())
+        return t("report.advice_saved", year=year)
 
     def _keys(self, part: str) -> str:
         t = self._t()

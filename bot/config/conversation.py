@@ -51,3 +51,7 @@ class ReportSettings(Section, frozen=True):
     # Counts below this show as "< N" in the annual report (and cells that would give
     # them away are hidden too). 1 hides nothing.
     min_count: Annotated[int, Meta(ge=1)] = 5
+    # A report of a year that has not ended covers only its quarters that ended at
+    # least this many days ago (late registrations are counted by then), so that two
+    # reports made a day apart never differ by one request.
+    settle_days: Annotated[int, Meta(ge=0, le=365)] = 14

@@ -29,6 +29,9 @@ HoursSpan = Annotated[
 class OrganisationSettings(Section, frozen=True):
     name: str = "Stichting Voorbeeld"
     contact_within_working_days: Annotated[int, Meta(ge=1, le=60)] = 2
+    # How many people work there, for the annual report's contacts per 100 employees;
+    # 0: not said, and the report leaves that figure out.
+    headcount: Annotated[int, Meta(ge=0, le=10_000_000)] = 0
     # An IANA time zone; checked against the zone database when the config loads.
     timezone: str = "Europe/Amsterdam"
     # "nl": the Dutch national holidays are no working days; "none": only weekends.

@@ -34,6 +34,8 @@ ACTIVITY_KINDS = {
     "anders": "other",
     "overig": "other",
 }
+# `!activity withdraw …`: the first word that takes an entry back.
+WITHDRAW_WORDS = frozenset({"withdraw", "intrekken", "undo", "terug"})
 _DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$|^(\d{1,2})-(\d{1,2})-(\d{4})$")
 _MOST_PARTICIPANTS = 100_000
 
@@ -122,8 +124,18 @@ class RegistrationDesk:
         acted = await self._store.registration_step(thread_key, event_id, None, tally, now)
         return Said(t("register.done"), acted)
 
+    async def _withdraw_activity(
+        self, adviser: Adviser, event_id: str, argument: str, t: Texts
+    ) -> Said:
+        return await withdraw_activity(
+            self._store, self._config, adviser.id, argument, event_id, self._clock(), t
+        )
+
     async def activity(self, adviser: Adviser, event_id: str, argument: str, t: Texts) -> Said:
         """`!activity DATE PARTICIPANTS [KIND]`: preventive work, counted by quarter."""
+        first, _, rest = argument.strip().partition(" ")
+        if first.casefold() in WITHDRAW_WORDS:
+            return await self._withdraw_activity(adviser, event_id, rest, t)
         parsed = parse_activity(argument, self._clock(), self._config)
         if parsed is None:
             return Said(t("activity.usage"), False)
@@ -139,6 +151,34 @@ class RegistrationDesk:
             ),
             acted,
         )
+
+
+async def withdraw_activity(
+    store: SqliteStore,
+    config: Config,
+    adviser_id: str,
+    argument: str,
+    event_id: str | None,
+    now: float,
+    t: Texts,
+) -> Said:
+    """`!activity withdraw DATE PARTICIPANTS [KIND]`: take back one entered by mistake."""
+    parsed = parse_activity(argument, now, config)
+    if parsed is None:
+        return Said(t("activity.usage"), False)
+    day, participants, kind = parsed
+    tally = activity_tally(day, kind, participants, adviser_id)
+    quarter = f"{day.year} Q{(day.month - 1) // 3 + 1}"
+    kind_text = t(f"activity.kind_{kind}")
+    if not await store.withdraw_counts(tally, "activity", event_id, now):
+        return Said(
+            t("activity.not_there", kind=kind_text, participants=participants, quarter=quarter),
+            False,
+        )
+    return Said(
+        t("activity.withdrawn", kind=kind_text, participants=participants, quarter=quarter),
+        True,
+    )
 
 
 def parse_activity(argument: str, now: float, config: Config) -> tuple[date, int, str] | None:

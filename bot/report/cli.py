@@ -17,12 +17,13 @@ from pathlib import Path
 from bot.config import Adviser, Config
 from bot.data_folder import STORE_FILE
 from bot.keys.crypto import FieldCipher, read_key_file
-from bot.line.register_desk import parse_activity
+from bot.line.register_desk import parse_activity, withdraw_activity
 from bot.report.periods import quarter_of
 from bot.report.register import OUTSIDE, answer, new_state, question_text
 from bot.report.service import FORMATS, annual_report, rendered, texts_for
 from bot.report.tallies import activity_tally, registration_tally
 from bot.store import SqliteStore
+from bot.store.report_advice import ADVICE_MAX_CHARS
 from bot.texts.catalog import Catalog, load_catalog
 
 
@@ -52,6 +53,7 @@ async def write_report(
     lang: str | None,
     fmt: str | None,
     out: Path | None,
+    as_of: float | None = None,
 ) -> int:
     catalog = load_catalog(config.locales_dir, config.bot.default_language)
     t = texts_for(catalog, config, lang)
@@ -61,13 +63,30 @@ async def write_report(
         print(t("report.nothing_yet"), file=sys.stderr)
         return 1
     async with _store(config) as store:
-        report = await annual_report(store, config, t, year, adviser_id)
+        now = time.time() if as_of is None else as_of
+        report = await annual_report(store, config, t, year, adviser_id, now)
     text = rendered(report, t, _format(fmt, out))
     if out is None:
         sys.stdout.write(text)
     else:
         out.write_text(text, encoding="utf-8")
         print(t("report.written", path=str(out)), file=sys.stderr)
+    return 0
+
+
+async def write_advice(config: Config, year: int, text: str) -> int:
+    """Store the adviser's observations and advice for ``year``'s report, sealed."""
+    catalog = load_catalog(config.locales_dir, config.bot.default_language)
+    t = catalog.texts(config.bot.default_language)
+    if not text.strip() or len(text) > ADVICE_MAX_CHARS:
+        print(t("report.advice_refused", most=ADVICE_MAX_CHARS), file=sys.stderr)
+        return 1
+    if not config.key_file.exists():
+        print(t("report.nothing_yet"), file=sys.stderr)
+        return 1
+    async with _store(config) as store:
+        await store.set_advice(year, text, time.time())
+    print(t("report.advice_saved", year=year), file=sys.stderr)
     return 0
 
 
@@ -103,11 +122,18 @@ async def add_contact(config: Config, adviser_id: str | None, answers: Iterable[
     return 0
 
 
-async def add_activity(config: Config, adviser_id: str | None, argument: str) -> int:
+async def add_activity(
+    config: Config, adviser_id: str | None, argument: str, *, withdraw: bool = False
+) -> int:
     adviser = _adviser(config, adviser_id)
     catalog = load_catalog(config.locales_dir, config.bot.default_language)
     t = catalog.texts(adviser.language)
     now = time.time()
+    if withdraw:
+        async with _store(config) as store:
+            said = await withdraw_activity(store, config, adviser.id, argument, None, now, t)
+        print(said.text, file=sys.stdout if said.acted else sys.stderr)
+        return 0 if said.acted else 1
     parsed = parse_activity(argument, now, config)
     if parsed is None:
         print(t("activity.usage"), file=sys.stderr)

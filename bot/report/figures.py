@@ -1,18 +1,38 @@
 """The annual report's figures, from the counts: tables with this year and the last,
-small counts hidden. Pure: no I/O; every renderer shows these same figures."""
+small counts hidden over the whole report at once. Pure: no I/O; every renderer shows
+these same figures."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.config import Config
-from bot.report.hiding import COMPLEMENT, SMALL, Cell, hide_column, pinned
-from bot.report.periods import FIRST_CONTACT_BUCKETS, bucket_upper_bound
+from bot.report.cells import (
+    ALL,
+    BOT,
+    CONTACTS,
+    OUTSIDE,
+    REGISTERED,
+    WAITING,
+    Hiding,
+    Name,
+    TableShape,
+    counts,
+    folded,
+    solve,
+)
+from bot.report.hiding import ABSENT, COMPLEMENT, SMALL, Cell, cell
+from bot.report.periods import FIRST_CONTACT_BUCKETS
 from bot.report.register import CHOICES, NOT_ANSWERED
 from bot.store.stat_records import StatRow
 from bot.texts.catalog import Texts
+
+
+def plural_key(base: str, count: int) -> str:
+    """Until the texts have plural forms of their own: a key for one, and one for more."""
+    return f"{base}_one" if count == 1 else f"{base}_other"
+
 
 _BOT_CHANNELS = ("telegram", "matrix", "web", "terminal")
 _ACTIVITY_KINDS = ("information", "training", "other")
@@ -60,8 +80,13 @@ class Report:
     min_count: int
     tables: tuple[Table, ...]
     activities: tuple[Activity, ...]
-    hidden: tuple[str, ...]  # one line per rule that hid something
+    hidden: tuple[str, ...]  # the appendix: how small numbers are hidden, in a few lines
     folded: bool
+    has_previous: bool = True
+    notes: tuple[str, ...] = field(default=())  # said under the title (no previous year)
+    summary: tuple[str, ...] = field(default=())  # the first page (bot/report/summary.py)
+    advice: str | None = None  # the adviser's own observations and advice
+    headcount: int = 0  # the organisation's, for contacts per 100 employees
 
     @property
     def previous(self) -> int:
@@ -71,230 +96,218 @@ class Report:
         return next(t for t in self.tables if t.id == table_id)
 
 
-class _Year:
-    """One year's counts, by dimension and value, and by quarter."""
-
-    def __init__(self, rows: Sequence[StatRow], year: int) -> None:
-        self.values: dict[tuple[str, str], int] = defaultdict(int)
-        self.quarters: dict[int, int] = defaultdict(int)
-        for row in rows:
-            if row.year != year:
-                continue
-            self.values[(row.dimension, row.value)] += row.count
-            if row.dimension == "contact":
-                self.quarters[row.quarter] += row.count
-
-    def get(self, dimension: str, value: str) -> int:
-        return self.values.get((dimension, value), 0)
-
-    def sum(self, dimension: str) -> int:
-        return sum(n for (d, _), n in self.values.items() if d == dimension)
-
-    def seen(self, dimension: str) -> set[str]:
-        return {v for (d, v), n in self.values.items() if d == dimension and n}
+@dataclass(frozen=True)
+class _Spec:
+    shape: TableShape
+    label_key: str
+    note: str = ""
 
 
-class _Builder:
-    def __init__(self, rows: Sequence[StatRow], year: int, config: Config, t: Texts) -> None:
-        self.this, self.last = _Year(rows, year), _Year(rows, year - 1)
-        self.config, self.t = config, t
-        self.min_count = config.report.min_count
+def _specs(rows: Sequence[StatRow], years: Sequence[int], config: Config, t: Texts) -> list[_Spec]:
+    seen: dict[str, set[str]] = {}
+    for row in rows:
+        if row.year in years and row.count:
+            seen.setdefault(row.dimension, set()).add(row.value)
 
-    def values(self, dimension: str, known: Sequence[str], keep_all: bool = True) -> list[str]:
-        seen = self.this.seen(dimension) | self.last.seen(dimension)
-        listed = [v for v in known if keep_all or v in seen]
-        extra = sorted(seen - set(listed) - {NOT_ANSWERED})
-        tail = [NOT_ANSWERED] if NOT_ANSWERED in seen else []
-        return [*listed, *extra, *tail]
+    def values(dimension: str, known: Sequence[str], keep_all: bool = True) -> tuple[Name, ...]:
+        found = seen.get(dimension, set())
+        listed = [v for v in known if keep_all or v in found]
+        extra = sorted(found - set(listed) - {NOT_ANSWERED})
+        tail = [NOT_ANSWERED] if NOT_ANSWERED in found else []
+        return tuple((dimension, v) for v in [*listed, *extra, *tail])
 
-    def table(
-        self,
-        table_id: str,
-        labels: Sequence[tuple[str, str]],
-        this: Sequence[int],
-        last: Sequence[int],
-        totals: tuple[int, int],
-        note: str = "",
-    ) -> Table:
-        """A table: its rows (value, label), each year's counts and totals, hidden as due."""
-        this_cells, this_total = hide_column(this, totals[0], self.min_count)
-        last_cells, last_total = hide_column(last, totals[1], self.min_count)
-        lines = tuple(
-            Line(label, a, b)
-            for (_, label), a, b in zip(labels, this_cells, last_cells, strict=True)
-        )
-        total = Line(self.t("report.total"), this_total, last_total)
-        return Table(table_id, self.t(f"report.title_{table_id}"), note, lines, total)
+    def spec(table_id: str, rows: tuple[Name, ...], total: Name, key: str, note: str = "") -> _Spec:
+        return _Spec(TableShape(table_id, rows, total), key, note)
 
-    def dimension(
-        self,
-        table_id: str,
-        dimension: str,
-        known: Sequence[str],
-        base: tuple[int, int],
-        label_key: str,
-        note: str = "",
-        keep_all: bool = True,
-    ) -> Table:
-        values = self.values(dimension, known, keep_all)
-        labels = [(v, self.label(label_key, v)) for v in values]
-        return self.table(
-            table_id,
-            labels,
-            [self.this.get(dimension, v) for v in values],
-            [self.last.get(dimension, v) for v in values],
-            base,
-            note,
-        )
-
-    def label(self, label_key: str, value: str) -> str:
-        if value == NOT_ANSWERED:
-            return self.t("report.not_answered")
-        key = f"{label_key}.{value}"
-        return self.t(key) if self.t.has(key) else value
-
-
-def build_report(
-    rows: Sequence[StatRow], year: int, config: Config, t: Texts, scope: str
-) -> Report:
-    b = _Builder(rows, year, config, t)
-    this, last = b.this, b.last
-    contacts = (this.sum("contact"), last.sum("contact"))
-    bot = (this.get("contact", "bot"), last.get("contact", "bot"))
-    outside = (this.get("contact", "outside"), last.get("contact", "outside"))
-    registered = (this.sum("registered"), last.sum("registered"))
-    several = t("report.note_several")
-    tables = [
-        b.dimension("contacts", "contact", ("bot", "outside"), contacts, "report_value"),
-    ]
-    folded = contacts[0] < 4 * b.min_count
-    if not folded:
-        quarters = [(str(q), t("report.quarter", quarter=q)) for q in (1, 2, 3, 4)]
-        tables.append(
-            b.table(
-                "quarters",
-                quarters,
-                [this.quarters[q] for q in (1, 2, 3, 4)],
-                [last.quarters[q] for q in (1, 2, 3, 4)],
-                contacts,
-            )
-        )
-    tables += [
-        b.dimension("topic", "topic", config.intake.topics, contacts, "topic", several),
-        b.dimension("channel", "channel", _BOT_CHANNELS, bot, "report_value", keep_all=False),
-        b.dimension(
-            "outside_channel", "outside_channel", CHOICES["channel"], outside, "register_choice"
+    several, topics = t("report.note_several"), config.intake.topics
+    buckets = tuple(("first_contact", b) for b in FIRST_CONTACT_BUCKETS)
+    waiting = (("first_contact", WAITING),)
+    return [
+        spec("contacts", (BOT, OUTSIDE), CONTACTS, "report_value"),
+        spec("quarters", tuple(("quarter", str(q)) for q in (1, 2, 3, 4)), CONTACTS, ""),
+        spec("topic", values("topic", topics), CONTACTS, "topic", several),
+        spec("channel", values("channel", _BOT_CHANNELS, False), BOT, "report_value"),
+        spec(
+            "outside_channel",
+            values("outside_channel", CHOICES["channel"]),
+            OUTSIDE,
+            "register_choice",
         ),
-        b.dimension("urgent", "urgent", ("yes", "no"), bot, "report_urgent"),
-        b.dimension(
-            "kind", "kind", CHOICES["kind"], registered, "register_choice", t("report.note_kind")
+        spec("urgent", values("urgent", ("yes", "no")), BOT, "report_urgent"),
+        spec(
+            "kind",
+            values("kind", CHOICES["kind"]),
+            REGISTERED,
+            "register_choice",
+            t("report.note_kind"),
         ),
-        b.dimension("route", "route", CHOICES["routes"], registered, "register_choice", several),
-        b.dimension("source", "source", CHOICES["source"], registered, "register_choice"),
-        b.dimension(
+        spec("route", values("route", CHOICES["routes"]), REGISTERED, "register_choice", several),
+        spec("source", values("source", CHOICES["source"]), REGISTERED, "register_choice"),
+        spec(
             "registered_topic",
-            "registered_topic",
-            config.intake.topics,
-            registered,
+            values("registered_topic", topics),
+            REGISTERED,
             "topic",
             several,
         ),
-        b.dimension("repeated", "repeated", CHOICES["repeated"], registered, "register_choice"),
-        *_first_contact(b),
+        spec("repeated", values("repeated", CHOICES["repeated"]), REGISTERED, "register_choice"),
+        spec("first_contact", buckets + waiting, BOT, ""),
+        spec(
+            "promise",
+            (("promise", "within"), ("promise", "later"), ("promise", WAITING)),
+            BOT,
+            "",
+        ),
     ]
+
+
+def hiding_of(rows: Sequence[StatRow], years: Sequence[int], config: Config, t: Texts) -> Hiding:
+    """The hiding every report of these years shares, for each adviser and for all."""
+    specs = _specs(rows, years, config, t)
+    promise = config.organisation.contact_within_working_days
+    shapes_of = {}
+    for year in years:
+        everyone = counts(rows, ALL, year, promise)
+        shapes_of[year] = [
+            s.shape
+            for s in specs
+            if s.shape.id != "quarters" or not folded(everyone, config.report.min_count)
+        ]
+    published = [a.id for a in config.advisers]
+    return solve(rows, years, shapes_of, published, config.report.min_count, promise)
+
+
+def build_report(
+    rows: Sequence[StatRow],
+    year: int,
+    config: Config,
+    t: Texts,
+    scope: str,
+    adviser_id: str | None = None,
+    hiding: Hiding | None = None,
+) -> Report:
+    """One report: every adviser's counts (``adviser_id`` None) or one adviser's, hidden
+    as every report of these years is. ``rows`` are all advisers' counts."""
+    years = (year - 1, year)
+    hiding = hiding or hiding_of(rows, years, config, t)
+    min_count, promise = config.report.min_count, config.organisation.contact_within_working_days
+    who = ALL if adviser_id is None else adviser_id
+    this = counts(rows, who, year, promise)
+    last = counts(rows, who, year - 1, promise)
+    has_previous = any(r.year == year - 1 for r in rows)
+    is_folded = folded(this, min_count)
+
+    def column(values: dict[Name, int], of: int, name: Name) -> Cell:
+        if of != year and not has_previous:
+            return Cell(0, ABSENT)
+        if name[0] == "quarter" and folded(values, min_count):
+            return Cell(values[name], ABSENT)
+        if (who, of, name[0]) in hiding.withheld:
+            return Cell(values[name], ABSENT)
+        return cell(values[name], (who, of, *name) in hiding, min_count)
+
+    def line(label: str, name: Name) -> Line:
+        return Line(label, column(this, year, name), column(last, year - 1, name))
+
+    tables = []
+    for spec in _specs(rows, years, config, t):
+        shape = spec.shape
+        if shape.id == "quarters" and is_folded:
+            continue
+        lines = tuple(line(_label(spec, n, t, config), n) for n in shape.rows)
+        table = Table(
+            shape.id,
+            t(f"report.title_{shape.id}"),
+            spec.note,
+            lines,
+            line(t("report.total"), shape.total),
+        )
+        if shape.id == "promise":
+            table = _with_share(table, t, promise)
+        tables.append(table)
     activities = tuple(
         Activity(
             t(f"activity.kind_{kind}"),
-            this.get("activity", kind),
-            this.get("participants", kind),
-            last.get("activity", kind),
-            last.get("participants", kind),
+            this[("activity", kind)],
+            this[("participants", kind)],
+            last[("activity", kind)],
+            last[("participants", kind)],
         )
         for kind in _ACTIVITY_KINDS
-        if this.get("activity", kind) or last.get("activity", kind)
+        if this[("activity", kind)] or last[("activity", kind)]
     )
     title = t("report.title", year=year, organisation=config.organisation.name)
-    hidden = _hidden_lines(tables, b.min_count, folded, year, t)
+    hidden = _hiding_rules(tables, min_count, is_folded, year, t)
+    notes = () if has_previous else (t("report.no_previous", previous=year - 1),)
     return Report(
-        year, t.lang, title, scope, b.min_count, tuple(tables), activities, hidden, folded
+        year,
+        t.lang,
+        title,
+        scope,
+        min_count,
+        tuple(tables),
+        activities,
+        hidden,
+        is_folded,
+        has_previous,
+        notes,
+        headcount=config.organisation.headcount,
     )
 
 
-def _first_contact(b: _Builder) -> list[Table]:
-    t, promise = b.t, b.config.organisation.contact_within_working_days
-    buckets = list(FIRST_CONTACT_BUCKETS)
-    keys = {"0": "report.same_day", "1": "report.one_working_day"}
-    labels = [(v, t(keys.get(v, "report.working_days"), days=v)) for v in buckets]
-    this = [b.this.get("first_contact", v) for v in buckets]
-    last = [b.last.get("first_contact", v) for v in buckets]
-    totals = (sum(this), sum(last))
-    table = b.table("first_contact", labels, this, last, totals)
-
-    def within(counts: list[int]) -> list[int]:
-        inside = sum(
-            n for v, n in zip(buckets, counts, strict=True) if bucket_upper_bound(v) <= promise
-        )
-        return [inside, sum(counts) - inside]
-
-    kept = [("within", t("report.within", days=promise)), ("later", t("report.later"))]
-    split = b.table("promise", kept, within(this), within(last), totals)
-    split = _unless_it_tells(split, table, buckets, promise, b.min_count)
-    share = None
-    first, later = split.lines
-    if first.this.shown and later.this.shown and totals[0]:
-        percent = round(100 * first.this.count / totals[0])
-        share = t("report.share", percent=percent, days=promise)
-    return [table, Table(**{**vars(split), "share": share})]
+def _label(spec: _Spec, name: Name, t: Texts, config: Config) -> str:
+    dimension, value = name
+    if value == NOT_ANSWERED:
+        return t("report.not_answered")
+    if value == WAITING:
+        return t("report.waiting")
+    if dimension == "quarter":
+        return t("report.quarter", quarter=value)
+    if dimension == "first_contact":
+        keys = {"0": "report.same_day", "1": "report.one_working_day"}
+        return t(keys.get(value, "report.working_days"), days=value)
+    if dimension == "promise":
+        days = config.organisation.contact_within_working_days
+        if value == "within":
+            return t(plural_key("report.within", days), days=days)
+        return t(f"report.{value}", days=days)
+    key = f"{spec.label_key}.{value}"
+    return t(key) if t.has(key) else value
 
 
-def _unless_it_tells(
-    split: Table, buckets_table: Table, buckets: list[str], promise: int, min_count: int
-) -> Table:
-    """The split within / later adds up buckets on each side: where that sum would let
-    a hidden bucket be worked out, the split of that year is hidden too."""
-
-    def tells(column: str) -> bool:
-        cells = [getattr(line, column) for line in buckets_table.lines]
-        for inside in (True, False):
-            side = [
-                c
-                for v, c in zip(buckets, cells, strict=True)
-                if (bucket_upper_bound(v) <= promise) == inside
-            ]
-            if pinned([c.count for c in side], [c.hidden for c in side], min_count):
-                return True
-        return False
-
-    hide = {column: tells(column) for column in ("this", "last")}
-
-    def line(old: Line) -> Line:
-        cells = {
-            column: Cell(getattr(old, column).count, COMPLEMENT)
-            if hide[column] and getattr(old, column).shown
-            else getattr(old, column)
-            for column in ("this", "last")
-        }
-        return Line(old.label, cells["this"], cells["last"])
-
-    return Table(
-        split.id, split.title, split.note, tuple(line(x) for x in split.lines), split.total
-    )
+def _with_share(table: Table, t: Texts, promise: int) -> Table:
+    """On time, out of every request through the bot: one not yet answered counts too."""
+    within = table.lines[0].this
+    total = table.total.this
+    if not (within.shown and total.shown and total.count):
+        return table
+    percent = round(100 * within.count / total.count)
+    share = t(plural_key("report.share", promise), percent=percent, days=promise)
+    return Table(table.id, table.title, table.note, table.lines, table.total, share)
 
 
-def _hidden_lines(
-    tables: Sequence[Table], min_count: int, folded: bool, year: int, t: Texts
+def _hiding_rules(
+    tables: Sequence[Table], min_count: int, is_folded: bool, year: int, t: Texts
 ) -> tuple[str, ...]:
-    found: dict[str, list[str]] = {SMALL: [], COMPLEMENT: []}
+    """A few plain sentences: how hiding works, and how much of it this report needed."""
+    found = {SMALL: 0, COMPLEMENT: 0}
     for table in tables:
         for line in (*table.lines, table.total):
-            for cell, when in ((line.this, ""), (line.last, f" ({year - 1})")):
-                if not cell.shown:
-                    found[cell.hidden].append(f"{table.title}: {line.label}{when}")
-    lines = []
-    if found[SMALL]:
-        lines.append(t("report.hidden_small", min=min_count, cells="; ".join(found[SMALL])))
-    if found[COMPLEMENT]:
-        lines.append(t("report.hidden_complement", cells="; ".join(found[COMPLEMENT])))
-    if folded:
+            for c in (line.this, line.last):
+                if c.hidden in found:
+                    found[c.hidden] += 1
+    lines = [t("report.hiding_small", min=min_count), t("report.hiding_complement")]
+    if found[SMALL] or found[COMPLEMENT]:
+        lines.append(
+            t(
+                "report.hiding_counted",
+                min=min_count,
+                small=found[SMALL],
+                complement=found[COMPLEMENT],
+            )
+        )
+    else:
+        lines.append(t("report.hidden_none", min=min_count))
+    if is_folded:
         lines.append(t("report.folded", year=year, most=4 * min_count))
-    return tuple(lines) or (t("report.hidden_none", min=min_count),)
+    return tuple(lines)

@@ -12,6 +12,7 @@ from html import escape
 
 from bot.report.charts import bar_chart
 from bot.report.figures import Report, Table
+from bot.report.hiding import COMPLEMENT, SMALL
 from bot.report.render import activity_cells, activity_header, header, line_cells
 from bot.texts.catalog import Texts
 
@@ -31,7 +32,7 @@ thead th { background: #e6e6e6; }
 tr.total td { font-weight: bold; }
 .note, .share { font-style: italic; margin: 2pt 0; }
 svg.chart { display: block; max-width: 100%; height: auto; margin: 4pt 0 8pt; }
-svg .label, svg .value { font-size: 11px; fill: #000; }
+svg .label, svg .value { font-size: 13px; fill: #000; }
 svg .this { fill: #333; }
 svg .last { fill: #fff; stroke: #000; stroke-width: 1; }
 .blank { border: 1px solid #000; min-height: 90mm; padding: 6pt; }
@@ -62,9 +63,32 @@ def _table(table: Table, report: Report, t: Texts) -> str:
 
 
 def _worth_a_chart(table: Table) -> bool:
-    """Bars for a table of several rows with something to show; not for all zeros."""
-    shown = [c.count for line in table.lines for c in (line.this, line.last) if c.shown]
-    return len(table.lines) > 2 and any(shown)
+    """Bars for a table of several rows with something to show, hidden counts too;
+    not for all zeros."""
+    cells = [c for line in table.lines for c in (line.this, line.last)]
+    something = any(c.count for c in cells if c.shown) or any(
+        c.hidden in (SMALL, COMPLEMENT) for c in cells
+    )
+    return len(table.lines) > 2 and something
+
+
+def _advice(report: Report, t: Texts) -> str:
+    """The adviser's text, a paragraph per blank line; or room to write it."""
+    if not report.advice:
+        return f'<div class="blank"><p>{escape(t("report.observations_hint"))}</p></div>'
+    paragraphs = [p.strip() for p in report.advice.strip().split("\n\n") if p.strip()]
+    return "".join(
+        "<p>" + "<br>".join(escape(line) for line in p.splitlines()) + "</p>" for p in paragraphs
+    )
+
+
+def _summary(report: Report, t: Texts) -> str:
+    if not report.summary:
+        return ""
+    sentences = "".join(f"<p>{escape(s)}</p>" for s in report.summary)
+    return (
+        f'<section id="summary"><h2>{escape(t("report.title_summary"))}</h2>{sentences}</section>'
+    )
 
 
 def html(report: Report, t: Texts) -> str:
@@ -83,14 +107,17 @@ def html(report: Report, t: Texts) -> str:
             f"<title>{escape(report.title)}</title><style>{_STYLE}</style></head><body>",
             f"<header><h1>{escape(report.title)}</h1>",
             f'<p class="scope">{escape(report.scope)}</p>',
-            f"<p>{escape(t('report.about'))}</p></header>",
-            f'<section id="hidden"><h2>{escape(t("report.title_hidden"))}</h2>',
-            f"<ul>{hidden}</ul></section>",
+            f"<p>{escape(t('report.about'))}</p>",
+            *(f'<p class="note">{escape(note)}</p>' for note in report.notes),
+            "</header>",
+            _summary(report, t),
             *(_table(table, report, t) for table in report.tables),
             f'<section id="activities"><h2>{escape(t("report.title_activities"))}</h2>',
             f"{activities}</section>",
             f'<section id="observations"><h2>{escape(t("report.title_observations"))}</h2>',
-            f'<div class="blank"><p>{escape(t("report.observations_hint"))}</p></div>',
-            "</section></body></html>\n",
+            _advice(report, t),
+            "</section>",
+            f'<section id="hidden"><h2>{escape(t("report.title_appendix"))}</h2>',
+            f"<ul>{hidden}</ul></section></body></html>\n",
         ]
     )

@@ -18,6 +18,18 @@ def quarter_of(moment: float, config: Config) -> tuple[int, int]:
     return local.year, (local.month - 1) // 3 + 1
 
 
+def covered_quarters(year: int, now: float, config: Config) -> tuple[int, ...]:
+    """The quarters of ``year`` a report made at ``now`` covers: those that ended at
+    least ``report.settle_days`` ago, in the organisation's time zone."""
+    tz = zone(config)
+    covered = []
+    for quarter in (1, 2, 3, 4):
+        end = datetime(year + quarter // 4, quarter % 4 * 3 + 1, 1, tzinfo=tz)
+        if (end + timedelta(days=config.report.settle_days)).timestamp() <= now:
+            covered.append(quarter)
+    return tuple(covered)
+
+
 def quarter_of_date(day: date) -> tuple[int, int]:
     return day.year, (day.month - 1) // 3 + 1
 

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from bot.report.figures import Activity, Line, Report, Table
-from bot.report.hiding import SMALL, Cell
+from bot.report.hiding import ABSENT, SMALL, Cell
 from bot.texts.catalog import Texts
 
 
 def cell_text(cell: Cell, report: Report, t: Texts) -> str:
     if cell.shown:
         return str(cell.count)
+    if cell.hidden == ABSENT:
+        return "\u2013"
     return f"< {report.min_count}" if cell.hidden == SMALL else t("report.hidden_mark")
 
 
@@ -47,7 +50,9 @@ def _md_table(table: Table, report: Report, t: Texts) -> list[str]:
 
 def markdown(report: Report, t: Texts) -> str:
     out = [f"# {report.title}", "", report.scope, "", t("report.about"), ""]
-    out += [f"## {t('report.title_hidden')}", "", *(f"- {line}" for line in report.hidden), ""]
+    out += [*(f"{note}\n" for note in report.notes)]
+    if report.summary:
+        out += [f"## {t('report.title_summary')}", "", " ".join(report.summary), ""]
     for table in report.tables:
         out += _md_table(table, report, t)
     out += [f"## {t('report.title_activities')}", ""]
@@ -59,7 +64,9 @@ def markdown(report: Report, t: Texts) -> str:
         ]
     else:
         out.append(t("report.no_activities"))
-    out += ["", f"## {t('report.title_observations')}", "", t("report.observations_hint"), ""]
+    out += ["", f"## {t('report.title_observations')}", ""]
+    out += [report.advice.strip() if report.advice else t("report.observations_hint"), ""]
+    out += [f"## {t('report.title_appendix')}", "", *(f"- {line}" for line in report.hidden), ""]
     return "\n".join(out)
 
 
@@ -83,10 +90,34 @@ def activity_cells(activity: Activity) -> list[str]:
     ]
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_SIGNED_NUMBER = re.compile(r"^[+-]?\d+$")
+
+
+def _inert(cell: str) -> str:
+    """A cell a spreadsheet would run as a formula starts with a quote instead: labels
+    come from texts an admin edits. A signed count such as "+5" stays as it is."""
+    if cell.startswith(_FORMULA_START) and not _SIGNED_NUMBER.match(cell):
+        return "'" + cell
+    return cell
+
+
+class _InertWriter:
+    def __init__(self, buffer: io.StringIO) -> None:
+        self._out = csv.writer(buffer, lineterminator="\n")
+
+    def writerow(self, cells: list[str]) -> None:
+        self._out.writerow([_inert(c) for c in cells])
+
+
 def csv_text(report: Report, t: Texts) -> str:
     buffer = io.StringIO()
-    out = csv.writer(buffer, lineterminator="\n")
+    out = _InertWriter(buffer)
     out.writerow([t("report.csv_table"), *header(report, t)])
+    for sentence in report.summary:
+        out.writerow([t("report.title_summary"), sentence, "", "", ""])
+    if report.advice:
+        out.writerow([t("report.title_observations"), report.advice.strip(), "", "", ""])
     for table in report.tables:
         for line in (*table.lines, table.total):
             out.writerow([table.title, *line_cells(line, report, t)])

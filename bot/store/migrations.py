@@ -208,4 +208,27 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         );
         """,
     ),
+    (
+        70,
+        """
+        -- The adviser's observations and advice for the annual report of a year,
+        -- written with `vertrouwd report advice` or `!advies`: sealed, one per year.
+        CREATE TABLE report_advice (
+            year INTEGER PRIMARY KEY CHECK (year BETWEEN 2000 AND 2999),
+            sealed BLOB NOT NULL,         -- AES-GCM, associated data binds the year
+            updated_at REAL NOT NULL
+        );
+
+        -- Counts withdrawn because they were entered by mistake: what kind of entry,
+        -- its period and adviser, and when. Codes only, as the counts themselves.
+        CREATE TABLE count_corrections (
+            id INTEGER PRIMARY KEY,
+            at REAL NOT NULL,
+            adviser_id TEXT NOT NULL,
+            year INTEGER NOT NULL,
+            quarter INTEGER NOT NULL,
+            entry TEXT NOT NULL CHECK (entry IN ('activity', 'registration'))
+        );
+        """,
+    ),
 )

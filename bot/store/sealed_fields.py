@@ -53,6 +53,10 @@ def registration_aad(thread_key: str) -> bytes:
     return b"registration\x00" + thread_key.encode()
 
 
+def advice_aad(year: int) -> bytes:
+    return f"report_advice\x00{year}".encode()
+
+
 # A case's routing: its reference, adviser and channel, all bound into its AAD.
 Route = tuple[str, str, str]
 
@@ -85,6 +89,7 @@ SEALED_COLUMNS = (
     SealedColumn("relays", "id", ("id", "case_ref", "direction"), relay_aad),
     SealedColumn("web_screens", "user_key", ("user_key",), screen_aad),
     SealedColumn("registrations", "thread_key", ("thread_key",), registration_aad),
+    SealedColumn("report_advice", "year", ("year",), advice_aad),
 )
 
 # Keyed hashes (HMAC), random-looking blobs that are never sealed.

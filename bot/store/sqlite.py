@@ -23,6 +23,7 @@ from bot.store.group_commit import BatchedLookup, GroupCommit
 from bot.store.key_record import opens_any
 from bot.store.migrations import MIGRATIONS
 from bot.store.ops_queries import OpsQueries
+from bot.store.report_advice import ReportAdviceQueries
 from bot.store.reseal import Resealed, count_old, reseal_columns, unknown_fields_with
 from bot.store.retention import RetentionQueries
 from bot.store.row_cache import RowCache
@@ -52,7 +53,14 @@ _SYNCHRONOUS = {
 }
 
 
-class SqliteStore(StepQueries, RetentionQueries, TextChangeQueries, WebScreenQueries, OpsQueries):
+class SqliteStore(
+    StepQueries,
+    RetentionQueries,
+    TextChangeQueries,
+    WebScreenQueries,
+    OpsQueries,
+    ReportAdviceQueries,
+):
     def __init__(
         self,
         db: aiosqlite.Connection,

@@ -110,6 +110,50 @@ class StatisticsQueries(CaseEventQueries):
                 await self._add_tally(self._tx_db, tally)
             return first
 
+    async def withdraw_counts(
+        self, tally: Tally, entry: str, event_id: str | None, now: float
+    ) -> bool:
+        """Take back counts entered by mistake, all or nothing, with an audit line;
+        False when those counts are not there (or the event was seen before)."""
+        check_tally(tally)
+        async with self._once(event_id, now) as first:
+            db = self._tx_db
+            if not first:
+                return False
+            for c in tally.counts:
+                rows = list(
+                    await db.execute_fetchall(
+                        "SELECT count FROM statistics WHERE year = ? AND quarter = ?"
+                        " AND adviser_id = ? AND dimension = ? AND value = ?",
+                        (tally.year, tally.quarter, tally.adviser_id, c.dimension, c.value),
+                    )
+                )
+                if not rows or rows[0][0] < c.amount:
+                    await db.rollback()
+                    return False
+            await db.executemany(
+                "UPDATE statistics SET count = count - ? WHERE year = ? AND quarter = ?"
+                " AND adviser_id = ? AND dimension = ? AND value = ?",
+                [
+                    (c.amount, tally.year, tally.quarter, tally.adviser_id, c.dimension, c.value)
+                    for c in tally.counts
+                ],
+            )
+            await db.execute("DELETE FROM statistics WHERE count = 0")
+            await db.execute(
+                "INSERT INTO count_corrections (at, adviser_id, year, quarter, entry)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (now, tally.adviser_id, tally.year, tally.quarter, entry),
+            )
+            return True
+
+    async def count_corrections(self) -> list[tuple[float, str, int, int, str]]:
+        """The audit lines of withdrawn counts, oldest first."""
+        rows = await self._db.execute_fetchall(
+            "SELECT at, adviser_id, year, quarter, entry FROM count_corrections ORDER BY id"
+        )
+        return [(float(a), str(b), int(c), int(d), str(e)) for a, b, c, d, e in rows]
+
     async def statistics(self, years: Iterable[int], adviser_id: str | None) -> list[StatRow]:
         wanted = sorted(set(years))
         marks = ",".join("?" * len(wanted)) or "NULL"
