@@ -130,7 +130,8 @@ async def open_database(
 
 # The page check at every open is bounded: bench/page_check.py measures 1-2 s per
 # 10^6 rows on an idle 2-core machine (7 s with both cores busy), so only a file far
-# larger or a very slow disk meets the bound; `vertrouwd doctor` then checks it whole (bot/commands/data_check.py).
+# larger or a very slow disk meets the bound; `vertrouwd doctor` then checks it whole
+# (bot/commands/data_check.py).
 START_CHECK_SECONDS = 20.0
 _PROGRESS_STEPS = 1_000  # SQLite virtual machine steps between looks at the clock
 
