@@ -92,7 +92,7 @@ def test_a_handoff_row_gone_from_the_file_is_named_as_a_gap(
     code, shown, err = inbox(folder, capsys)
     assert code == 1
     assert len(shown) == HANDOFFS - 1
-    assert f"{HANDOFFS} melding(en) ontvangen die nog bewaard worden" in err
+    assert f"{HANDOFFS} aanvragen ontvangen die nog bewaard worden" in err
     assert f"maar er zijn er maar {HANDOFFS - 1} te vinden" in err
 
 
