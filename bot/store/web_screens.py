@@ -28,8 +28,14 @@ class WebScreen:
     current: list[dict[str, Any]] = field(default_factory=list)
     # Messages on the line to the adviser, both ways, oldest first.
     line: list[dict[str, Any]] = field(default_factory=list)
-    # The receipt code is to be shown on the next page (once).
+    # The receipt code is on the page until the person says they have written it down.
     code_pending: bool = False
+    # Why it is shown: "sent" (the request went) or "later" (asked for, to go on later).
+    code_for: str = "sent"
+    # The person said they have the code (or came back with it).
+    code_noted: bool = False
+    # Whether the person was inside the intake at the last step (answers not yet sent).
+    in_intake: bool = False
     # Whether the person had a case at the last step (a new one shows the code).
     had_case: bool = False
     # The relays already put on this screen, so a retried relay is not shown twice.
@@ -54,6 +60,7 @@ class WebPerson:
     known: bool  # a conversation, or a case that still links to them
     has_open_case: bool
     lang: str | None  # the conversation's language, if there is one
+    state: str | None = None  # the conversation's state, if there is one
 
 
 class WebScreenQueries:
@@ -102,14 +109,15 @@ class WebScreenQueries:
     async def web_person(self, user: UserKey) -> WebPerson:
         rows = list(
             await self._db.execute_fetchall(
-                "SELECT (SELECT lang FROM conversations WHERE user_key = ?),"
+                "SELECT conversations.lang, conversations.state,"
                 " EXISTS (SELECT 1 FROM cases WHERE owner_key = ?),"
-                " EXISTS (SELECT 1 FROM cases WHERE owner_key = ? AND status = ?)",
-                (user, user, user, OPEN),
+                " EXISTS (SELECT 1 FROM cases WHERE owner_key = ? AND status = ?)"
+                " FROM (SELECT 1) LEFT JOIN conversations ON conversations.user_key = ?",
+                (user, user, OPEN, user),
             )
         )
-        lang, linked, open_case = rows[0]
-        return WebPerson(lang is not None or bool(linked), bool(open_case), lang)
+        lang, state, linked, open_case = rows[0]
+        return WebPerson(lang is not None or bool(linked), bool(open_case), lang, state)
 
     async def purge_orphan_web_screens(self) -> int:
         """Drop the screens of people with no conversation and no linked case left."""

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from bot.adapters.web.guard import CodeThrottle, client_address, served_over_https
 from bot.adapters.web.pages import Pages
-from bot.adapters.web.screens import Screens, address_of
+from bot.adapters.web.screens import Screens, address_of, asked, label_of
 from bot.adapters.web.session import COOKIE, Session, SessionKeys, new_receipt_code, normalise_code
 from bot.config import Config, WebSettings
 from bot.engine import Engine
@@ -169,8 +169,12 @@ class WebChat:
             replies.extend(batch)
 
         async with self._screens.locks.hold(user):
+            chosen = None
+            if inbound.choice is not None:
+                shown = await self._screens.load(user)
+                chosen = label_of(shown, inbound.choice) if shown is not None else None
             await self._engine.handle(inbound, deliver)
-            return await self._screens.after_step(user, typed, replies), replies
+            return await self._screens.after_step(user, typed, replies, chosen), replies
 
     # -- pages ------------------------------------------------------------------------
 
@@ -225,7 +229,9 @@ class WebChat:
             screen = await self._screens.load(user)
             if screen is None:
                 screen = WebScreen(had_case=await self._store.open_case(user) is not None)
-                await self._screens.save(user, screen)
+            # They typed the code: they have it, so it need not be shown to them again.
+            screen.code_pending, screen.code_noted = False, True
+            await self._screens.save(user, screen)
         await self.step(code, t, kind=InboundKind.RESUME)
         log.info("web: a person came back with their receipt code")
         response = self.redirect("/chat")
@@ -248,24 +254,21 @@ class WebChat:
             if screen is None:
                 return self.redirect("/")
         t = self.texts_for(request, session, screen.lang)
-        code = None
-        if screen.code_pending:
-            code = session.code
-            async with self._screens.locks.hold(user):
-                fresh = await self._screens.load(user)
-                if fresh is not None:
-                    fresh.code_pending = False
-                    await self._screens.save(user, fresh)
-                    screen = fresh
-        question = next((e for e in reversed(screen.current) if e["choices"]), None)
+        # The code stays on the page until the person says they have written it down.
+        code = session.code if screen.code_pending else None
+        later = screen.in_intake and not (screen.had_case or screen.code_noted or code)
         return self.page(
             request,
             "chat.html",
             t,
             code=code,
+            code_for=screen.code_for,
+            later=later,
+            # After the person's own step, the page opens on the question.
+            focus=any(e["who"] == "you" for e in screen.current),
             line=screen.line,
             current=screen.current,
-            question=question,
+            question=asked(screen),
             message_id=secrets.token_hex(8),
             max_chars=self._config.limits.message_max_chars,
             version=screen.version,
@@ -330,9 +333,7 @@ class WebChat:
         """The flow's own language question, answered with the language picked."""
         t = self._catalog().texts(lang)
         screen, _ = await self.step(code, t, text="/language")
-        question = (
-            next((e for e in reversed(screen.current) if e["choices"]), None) if screen else None
-        )
+        question = asked(screen) if screen else None
         if question is not None and any(c[0] == lang for c in question["choices"]):
             await self.step(code, t, choice=lang, question=question["question"])
 

@@ -13,6 +13,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
+from bot.flows.machine import INTAKE_STATES
 from bot.keys.crypto import UserKey
 from bot.messages import Reply
 from bot.sinks.base import RecipientGone
@@ -29,12 +30,30 @@ BOT, YOU, ADVISER = "bot", "you", "adviser"
 
 
 def entry(reply: Reply, who: str) -> dict[str, Any]:
+    progress = reply.progress
     return {
         "who": who,
         "text": reply.text,
         "choices": [[c.id, c.label] for c in reply.choices],
         "question": reply.question,
+        "progress": [progress.number, progress.total, progress.follow_up] if progress else None,
     }
+
+
+def asked(screen: WebScreen) -> dict[str, Any] | None:
+    """The question on the person's screen (the last entry with buttons), if any."""
+    return next((e for e in reversed(screen.current) if e["choices"]), None)
+
+
+def label_of(screen: WebScreen, choice: str) -> str | None:
+    """The words of the button ``choice`` on the screen's question: the person's answer,
+    shown back to them."""
+    question = asked(screen)
+    return (
+        next((label for id_, label in question["choices"] if id_ == choice), None)
+        if question
+        else None
+    )
 
 
 def address_of(user: UserKey) -> str:
@@ -89,10 +108,15 @@ class Screens:
         self._cache.clear()
 
     async def after_step(
-        self, user: UserKey, typed: str | None, replies: Sequence[Reply]
+        self,
+        user: UserKey,
+        typed: str | None,
+        replies: Sequence[Reply],
+        chosen: str | None = None,
     ) -> WebScreen | None:
-        """Put a step's replies on the person's screen; None when nothing of the person
-        is left (they erased their data): then the screen goes too."""
+        """Put a step's replies on the person's screen, after the person's own answer
+        (``typed``, or the label of the button ``chosen``); None when nothing of the
+        person is left (they erased their data): then the screen goes too."""
         person = await self._store.web_person(user)
         if not person.known:
             await self.drop(user)
@@ -108,12 +132,14 @@ class Screens:
             # one on screen still stands, and so do its buttons.
             asked = next((e for e in reversed(screen.current) if e["question"]), None)
             said += [asked] if asked else []
-        current = [entry(Reply(typed), YOU), *said] if typed else said
+        answer = typed or chosen
+        current = [entry(Reply(answer), YOU), *said] if answer else said
         if has_case and not screen.had_case:
-            # The request was just sent: the code is shown on the next page, and what was
-            # typed in the intake leaves the screen.
-            screen.code_pending = True
+            # The request was just sent: the code is shown until the person says they
+            # have written it down, and what was typed in the intake leaves the screen.
+            screen.code_pending, screen.code_for = True, "sent"
             current = said
+        screen.in_intake = person.state in INTAKE_STATES
         if typed and has_case and screen.had_case and not typed.startswith("/"):
             screen.line = [*screen.line, entry(Reply(typed), YOU)][-_LINE_KEPT:]
             current = said
