@@ -6,6 +6,7 @@ is ready waits for it; a model that cannot load leaves the patterns alone (logge
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +33,11 @@ def shared_scorer() -> DangerScorer:
     with _loading:
         if _shared is None:
             _shared = DangerScorer.load()
+            # The model's many small objects (the tokenizer's vocabulary) live as long
+            # as the process: out of the collector's full passes, which otherwise stop
+            # the event loop for over 100 ms at a time (bench/web.py's p99).
+            gc.collect()
+            gc.freeze()
         return _shared
 
 

@@ -81,8 +81,10 @@ class WebScreenQueries:
         except (DecryptionError, ValueError, TypeError) as exc:
             raise StoreError("a stored web screen cannot be read") from exc
 
-    async def save_web_screen(self, user: UserKey, screen: WebScreen, now: float) -> None:
-        sealed = self._cipher.seal(screen.to_json(), screen_aad(user))
+    async def save_web_screen(self, user: UserKey, screen: WebScreen | bytes, now: float) -> None:
+        """``screen``, or its JSON when the caller has it already."""
+        data = screen if isinstance(screen, bytes) else screen.to_json()
+        sealed = self._cipher.seal(data, screen_aad(user))
         async with self._write_lock:
             await self._db.execute(
                 "INSERT INTO web_screens (user_key, sealed, updated_at) VALUES (?, ?, ?)"

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from bot.adapters.web.guard import CodeThrottle, client_address, served_over_https
 from bot.adapters.web.pages import Pages
-from bot.adapters.web.screens import Screens, address_of, asked, label_of
+from bot.adapters.web.screens import Screens, address_of, asked
 from bot.adapters.web.session import COOKIE, Session, SessionKeys, new_receipt_code, normalise_code
 from bot.config import Config, WebSettings
 from bot.engine import Engine
@@ -169,12 +169,8 @@ class WebChat:
             replies.extend(batch)
 
         async with self._screens.locks.hold(user):
-            chosen = None
-            if inbound.choice is not None:
-                shown = await self._screens.load(user)
-                chosen = label_of(shown, inbound.choice) if shown is not None else None
             await self._engine.handle(inbound, deliver)
-            return await self._screens.after_step(user, typed, replies, chosen), replies
+            return await self._screens.after_step(user, typed, replies, inbound.choice), replies
 
     # -- pages ------------------------------------------------------------------------
 

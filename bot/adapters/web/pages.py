@@ -18,13 +18,12 @@ STATIC = HERE / "static"
 
 
 def paragraphs(text: str) -> Markup:
-    """Plain text as paragraphs: blank lines part them, single newlines break lines."""
+    """Plain text as paragraphs: blank lines part them, single newlines break lines.
+    Each part is escaped before it is joined with the markup (one Markup at the end:
+    joining Markup objects escapes and copies at every step, on every page)."""
     parts = [p.strip("\n") for p in str(text).split("\n\n") if p.strip()]
-    return Markup("").join(
-        Markup("<p>")
-        + Markup("<br>").join(escape(line) for line in part.split("\n"))
-        + Markup("</p>")
-        for part in parts
+    return Markup(
+        "".join("<p>" + str(escape(part)).replace("\n", "<br>") + "</p>" for part in parts)
     )
 
 

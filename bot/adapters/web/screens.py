@@ -86,16 +86,17 @@ class Screens:
         self._cache.move_to_end(user)
         return WebScreen.from_json(cached)
 
-    def _remember(self, user: UserKey, screen: WebScreen) -> None:
-        self._cache[user] = screen.to_json()
+    def _remember(self, user: UserKey, screen: WebScreen | bytes) -> None:
+        self._cache[user] = screen if isinstance(screen, bytes) else screen.to_json()
         self._cache.move_to_end(user)
         while len(self._cache) > self._cached:
             self._cache.popitem(last=False)
 
     async def save(self, user: UserKey, screen: WebScreen) -> None:
         screen.version += 1
-        await self._store.save_web_screen(user, screen, self._clock())
-        self._remember(user, screen)
+        data = screen.to_json()  # once, for the store and the cache
+        await self._store.save_web_screen(user, data, self._clock())
+        self._remember(user, data)
         self._notify(user, screen.version)
 
     async def drop(self, user: UserKey) -> None:
@@ -112,11 +113,12 @@ class Screens:
         user: UserKey,
         typed: str | None,
         replies: Sequence[Reply],
-        chosen: str | None = None,
+        choice: str | None = None,
     ) -> WebScreen | None:
         """Put a step's replies on the person's screen, after the person's own answer
-        (``typed``, or the label of the button ``chosen``); None when nothing of the
-        person is left (they erased their data): then the screen goes too."""
+        (``typed``, or the words of the button ``choice`` on the screen); None when
+        nothing of the person is left (they erased their data): then the screen goes
+        too."""
         person = await self._store.web_person(user)
         if not person.known:
             await self.drop(user)
@@ -132,7 +134,7 @@ class Screens:
             # one on screen still stands, and so do its buttons.
             asked = next((e for e in reversed(screen.current) if e["question"]), None)
             said += [asked] if asked else []
-        answer = typed or chosen
+        answer = typed or (label_of(screen, choice) if choice else None)
         current = [entry(Reply(answer), YOU), *said] if answer else said
         if has_case and not screen.had_case:
             # The request was just sent: the code is shown until the person says they
