@@ -309,6 +309,10 @@ def test_continue_later_before_the_request_is_sent(
     start_conversation(browser)
     for step in INTAKE[:4]:
         do(browser, step)
+    # At the menu, with the request waiting, the offer stands too.
+    type_answer(browser, "menu")
+    assert en("web.later_note") in browser.find_element(By.ID, "later-slot").text
+    do(browser, ("choice", "continue"))
     question = replies(browser)
     assert progress_of(browser) == en("web.progress", number=3, total=8)
     later = browser.find_element(By.ID, "later-slot")

@@ -56,6 +56,14 @@ def label_of(screen: WebScreen, choice: str) -> str | None:
     )
 
 
+def _draft_waits(state: str | None, said: list[dict[str, Any]]) -> bool:
+    """Whether the person has an unsent request to come back to: inside the intake, at
+    its cancel question, or at a menu that offers to continue it."""
+    if state in INTAKE_STATES or state == "confirm_cancel":
+        return True
+    return any(c[0] == "continue" for e in said for c in e["choices"])
+
+
 def address_of(user: UserKey) -> str:
     """The web channel's reply address: the person's keyed hash, never the code."""
     return user.hex()
@@ -141,7 +149,7 @@ class Screens:
             # have written it down, and what was typed in the intake leaves the screen.
             screen.code_pending, screen.code_for = True, "sent"
             current = said
-        screen.in_intake = person.state in INTAKE_STATES
+        screen.in_intake = _draft_waits(person.state, said)
         if typed and has_case and screen.had_case and not typed.startswith("/"):
             screen.line = [*screen.line, entry(Reply(typed), YOU)][-_LINE_KEPT:]
             current = said
