@@ -3,11 +3,13 @@ web step, over the same requests the chat answers.
 
 - ``POST /start`` seals a fresh session cookie (AES-GCM over a small JSON value, as
   vertrouwd's ``SessionKeys.seal``) and redirects (303) to ``/chat``.
-- ``POST /chat`` opens the cookie, reads the form, reads the person's sealed row
-  through aiosqlite, re-seals it and commits it at the store's durability (WAL,
-  synchronous=NORMAL, as vertrouwd's steps), then redirects (303) to ``/chat``.
+- ``POST /chat`` opens the cookie, reads the form and checks its CSRF token, reads
+  the person's sealed row through aiosqlite, re-seals it and commits it at the
+  store's durability (WAL, synchronous=NORMAL, as vertrouwd's steps), then redirects
+  (303) to ``/chat``.
 - ``GET /chat`` opens the cookie, reads and opens the sealed row (what the page
-  shows), and returns a page of the given size with the form fields a visitor needs.
+  shows), and returns a page of the given size with the form fields a visitor needs
+  (the CSRF token bound to the cookie, a fresh form id).
 
     python -m bench._web_floor PORT DATABASE PAGE_BYTES
 """
@@ -16,6 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -37,6 +41,12 @@ async def main(port: int, path: str, page_bytes: int) -> None:
     await db.execute("CREATE TABLE IF NOT EXISTS rows (k BLOB PRIMARY KEY, sealed BLOB)")
     aead = AESGCM(os.urandom(32))
     cookies = AESGCM(os.urandom(32))
+    csrf_key = os.urandom(32)
+
+    def csrf(request: web.Request) -> str:
+        cookie = request.cookies.get(_COOKIE, "").encode()
+        return hmac.new(csrf_key, cookie, hashlib.sha256).hexdigest()[:32]
+
     fields = '<input name="csrf" value="{csrf}"><input name="m" value="{m}">'
     filler = page_bytes - len(fields.format(csrf="0" * 32, m="0" * 16)) - 18
 
@@ -84,7 +94,9 @@ async def main(port: int, path: str, page_bytes: int) -> None:
 
     async def step(request: web.Request) -> web.Response:
         key = open_cookie(request)
-        await request.post()
+        form = await request.post()
+        if not hmac.compare_digest(str(form.get("csrf", "")), csrf(request)):
+            raise web.HTTPForbidden()
         data = await row(key) or os.urandom(_ROW_BYTES)
         await save(key, data)
         return web.Response(status=303, headers={"Location": "/chat"})
@@ -94,7 +106,7 @@ async def main(port: int, path: str, page_bytes: int) -> None:
         await row(key)
         body = (
             "<!doctype html><p>"
-            + fields.format(csrf=secrets.token_hex(16), m=secrets.token_hex(8))
+            + fields.format(csrf=csrf(request), m=secrets.token_hex(8))
             + "x" * max(filler, 0)
         )
         return web.Response(text=body, content_type="text/html")

@@ -16,7 +16,9 @@ import aiosqlite
 
 from bot.keys.crypto import DecryptionError, FieldCipher, UserKey
 from bot.store.base import StoreError
+from bot.store.group_commit import GroupCommit
 from bot.store.line_records import OPEN
+from bot.store.row_cache import RowCache
 from bot.store.sealed_fields import screen_aad
 
 
@@ -67,6 +69,8 @@ class WebScreenQueries:
     _db: aiosqlite.Connection
     _cipher: FieldCipher
     _write_lock: asyncio.Lock
+    _conversation_writes: GroupCommit
+    _cache: RowCache
 
     async def load_web_screen(self, user: UserKey) -> WebScreen | None:
         rows = list(
@@ -85,13 +89,13 @@ class WebScreenQueries:
         """``screen``, or its JSON when the caller has it already."""
         data = screen if isinstance(screen, bytes) else screen.to_json()
         sealed = self._cipher.seal(data, screen_aad(user))
-        async with self._write_lock:
-            await self._db.execute(
-                "INSERT INTO web_screens (user_key, sealed, updated_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (user_key) DO UPDATE SET"
-                " sealed = excluded.sealed, updated_at = excluded.updated_at",
-                (user, sealed, now),
-            )
+        # With the steps' own writes: concurrent saves share one round trip and commit.
+        await self._conversation_writes.write(
+            "INSERT INTO web_screens (user_key, sealed, updated_at) VALUES (:user, :sealed, :now)"
+            " ON CONFLICT (user_key) DO UPDATE SET"
+            " sealed = excluded.sealed, updated_at = excluded.updated_at",
+            {"user": user, "sealed": sealed, "now": now},
+        )
 
     async def drop_web_screen(self, user: UserKey) -> None:
         async with self._write_lock:
@@ -109,6 +113,11 @@ class WebScreenQueries:
         return bool(rows[0][0])
 
     async def web_person(self, user: UserKey) -> WebPerson:
+        """Right after a step the person's row is in the step cache, as the step saw and
+        left it (the engine works from the same row): no round trip to the database."""
+        cached = self._cache.get(user)
+        if cached is not None and cached.state is not None:
+            return WebPerson(True, cached.line is not None, cached.lang, cached.state)
         rows = list(
             await self._db.execute_fetchall(
                 "SELECT conversations.lang, conversations.state,"
