@@ -154,6 +154,7 @@ def test_an_intake_by_clicking_shows_progress_bubbles_and_the_code_until_confirm
     do(browser, SEND)
     code = receipt_code(browser)
     assert code is not None and CODE.match(code), code
+    wait_for(browser, lambda d: focused_id(d) == "code-title")  # the code, first
     advice = en("web.code_advice", noted=en("web.code_noted"))
     assert advice.split("\n")[0] in browser.find_element(By.TAG_NAME, "main").text
     states["sent, with the code"] = axe_violations(browser)
@@ -285,6 +286,7 @@ def test_the_same_intake_works_without_javascript(server: WebServer, neutral: Ne
         code = receipt_code(driver)
         assert code is not None
         assert CODE.match(code)
+        assert focused_id(driver) == "code-title"
         # Without the script there is no copy button to press; the code stays until
         # the plain confirm button is pressed.
         assert not driver.find_element(By.ID, "copy-code").is_displayed()
@@ -320,6 +322,7 @@ def test_continue_later_before_the_request_is_sent(
     after(browser, later.find_element(By.CSS_SELECTOR, 'button[value="later"]').click)
     code = receipt_code(browser)
     assert code is not None and CODE.match(code)
+    wait_for(browser, lambda d: focused_id(d) == "code-title")
     main = browser.find_element(By.TAG_NAME, "main").text
     assert en("web.later_title") in main
     assert en("web.later_advice", noted="", return_title="", draft_hours="72")[:40] in main

@@ -260,8 +260,8 @@ class WebChat:
             code=code,
             code_for=screen.code_for,
             later=later,
-            # After the person's own step, the page opens on the question.
-            focus=any(e["who"] == "you" for e in screen.current),
+            # After the person's own step, the page opens on the question (or the code).
+            focus=bool(code) or any(e["who"] == "you" for e in screen.current),
             line=screen.line,
             current=screen.current,
             question=asked(screen),

@@ -91,10 +91,13 @@
         if (typed) { typed.value = ""; }
         // The person's own step: the focus goes to the question (read from there);
         // the region is not announced as well, so nothing is read twice.
+        // A code that just appeared is where they are needed first.
         var replies = document.getElementById("replies");
+        var hadCode = Boolean(document.getElementById("receipt-code"));
         replies.setAttribute("aria-live", "off");
         if (swap(html)) {
-          var title = document.getElementById("step-title");
+          var code = document.getElementById("receipt-code") && !hadCode;
+          var title = document.getElementById(code ? "code-title" : "step-title");
           if (title) { title.focus(); }
         }
         window.setTimeout(function () { replies.setAttribute("aria-live", "polite"); }, 1000);
