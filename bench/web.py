@@ -13,6 +13,8 @@ Then 1,000 pages hold a server-sent-events connection open each, and the server'
 memory is compared with its memory before.
 
     .venv/bin/python bench/web.py [--visitors 50] [--rounds 2] [--streams 1000]
+
+(``--streams 0`` leaves the memory part out.)
 """
 
 from __future__ import annotations

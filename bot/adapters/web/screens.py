@@ -140,8 +140,8 @@ class Screens:
         if not any(r.question for r in replies):
             # No new question (a message passed on to the adviser, a flood notice): the
             # one on screen still stands, and so do its buttons.
-            asked = next((e for e in reversed(screen.current) if e["question"]), None)
-            said += [asked] if asked else []
+            standing = next((e for e in reversed(screen.current) if e["question"]), None)
+            said += [standing] if standing else []
         answer = typed or (label_of(screen, choice) if choice else None)
         current = [entry(Reply(answer), YOU), *said] if answer else said
         if has_case and not screen.had_case:
