@@ -83,6 +83,8 @@ class WebChat:
         # each is a row in the store. Generous: behind a proxy that is not trusted, every
         # visitor has the proxy's address.
         self._starts = FloodLimiter(_STARTS_AT_ONCE, _STARTS_PER_MINUTE)
+        # The language switch's names, for the catalog they were read from.
+        self._languages: tuple[Catalog | None, list[tuple[str, str]]] = (None, [])
         # What an erasure said, shown once on the start page (the person is gone).
         self._ended: dict[str, list[str]] = {}
 
@@ -113,9 +115,12 @@ class WebChat:
         **values: Any,
     ) -> web.Response:
         catalog = self._catalog()
-        languages = [
-            (lang, catalog.texts(lang)("meta.language_name")) for lang in catalog.languages()
-        ]
+        if self._languages[0] is not catalog:  # the texts were reloaded
+            names = [
+                (lang, catalog.texts(lang)("meta.language_name")) for lang in catalog.languages()
+            ]
+            self._languages = (catalog, names)
+        languages = self._languages[1]
         page = template.removesuffix(".html")
         html = self._pages.render(
             template,
