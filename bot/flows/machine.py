@@ -39,6 +39,23 @@ ASKING_STATES = tuple(
     for state in INTAKE_STATES
     if state not in ("consent", "change", "urgent_offer", "too_long")
 )
+# The intake's questions in the order every path asks them ("adviser" only when there
+# are several); the questions asked after one of them, as part of it.
+NUMBERED_QUESTIONS = (
+    "adviser",
+    "danger",
+    "topic",
+    "description",
+    "name",
+    "contact_method",
+    "reachable",
+    "urgency",
+)
+FOLLOW_UPS = {
+    "phone": "contact_method",
+    "email": "contact_method",
+    "contact_safe": "contact_method",
+}
 OTHER_STATES = ("menu", "about", "language", "confirm_delete", "confirm_stop", "confirm_cancel")
 STATES = OTHER_STATES + INTAKE_STATES
 
