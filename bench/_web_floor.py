@@ -84,7 +84,13 @@ async def main(port: int, path: str, page_bytes: int) -> None:
         )
         await db.commit()
 
+    def from_our_page(request: web.Request) -> None:
+        # The chat's check that a post comes from its own page (Origin against Host).
+        if request.headers.get("Origin") != f"{request.scheme}://{request.host}":
+            raise web.HTTPForbidden()
+
     async def start(request: web.Request) -> web.Response:
+        from_our_page(request)
         await request.post()
         key = secrets.token_hex(10)
         await save(key.encode(), os.urandom(_ROW_BYTES))
@@ -93,6 +99,7 @@ async def main(port: int, path: str, page_bytes: int) -> None:
         return response
 
     async def step(request: web.Request) -> web.Response:
+        from_our_page(request)
         key = open_cookie(request)
         form = await request.post()
         if not hmac.compare_digest(str(form.get("csrf", "")), csrf(request)):

@@ -115,6 +115,12 @@ def address(number: int) -> str:
 _visitors = 0
 
 
+def ours(url: str) -> dict[str, str]:
+    """What a browser sends with a form from our own page (the chat refuses a post
+    without it); the floor checks it too."""
+    return {"Origin": url}
+
+
 def new_session(**options: object) -> aiohttp.ClientSession:
     global _visitors
     _visitors += 1
@@ -131,14 +137,15 @@ async def visitor(
     async with new_session() as http:
         async with http.get(url + "/") as response:
             page = await response.text()
-        async with http.post(url + "/start", data={"csrf": fields_of(page)["csrf"]}) as response:
+        start = {"csrf": fields_of(page)["csrf"]}
+        async with http.post(url + "/start", data=start, headers=ours(url)) as response:
             page = await response.text()
         for step in STEPS:
             form = {**fields_of(page), **step}
             if "text" in step:
                 form.pop("question", None)
             started = time.perf_counter()
-            async with http.post(url + "/chat", data=form) as response:
+            async with http.post(url + "/chat", data=form, headers=ours(url)) as response:
                 page = await response.text()
             latencies.append(time.perf_counter() - started)
             if unsynced is not None and step != STEPS[-1]:
@@ -165,6 +172,9 @@ async def start_vertrouwd(folder: Path, port: int) -> asyncio.subprocess.Process
         f'[bot]\ndata_dir = "{folder / "data"}"\nlog_level = "WARNING"\n'
         "[limits]\nburst_messages = 100000\nmessages_per_minute = 100000\n"
         f'[web]\nenabled = true\nport = {port}\ntrusted_proxies = ["127.0.0.1"]\n'
+        # The crowd limits sized for the bench's own crowd (all visitors start at once;
+        # every stream is a page and a connection).
+        "starts_per_minute = 100000\nmax_event_streams = 100000\nmax_connections = 100000\n"
     )
     process = await asyncio.create_subprocess_exec(
         "taskset", "-c", "0", sys.executable, "-m", "bot", "run", "--config", str(config),
@@ -236,7 +246,8 @@ async def measure_streams(folder: Path, streams: int, port: int) -> tuple[float,
             sessions.append(http)
             async with http.get(url + "/") as response:
                 page = await response.text()
-            async with http.post(url + "/start", data={"csrf": fields_of(page)["csrf"]}):
+            start = {"csrf": fields_of(page)["csrf"]}
+            async with http.post(url + "/start", data=start, headers=ours(url)):
                 pass
         await asyncio.sleep(1)
         idle = rss_mb(process.pid)
