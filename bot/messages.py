@@ -45,8 +45,21 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class Progress:
+    """Where an intake question stands on the person's path: ``number`` of ``total``;
+    ``follow_up`` for a question that belongs to the one numbered (a phone number after
+    "how may the adviser contact you")."""
+
+    number: int
+    total: int
+    follow_up: bool = False
+
+
+@dataclass(frozen=True)
 class Reply:
     text: str
     choices: tuple[Choice, ...] = ()
     # Set on the question that ends a step: a button press carries it back.
     question: str | None = None
+    # Set on the intake's own questions, for a channel that shows "question 3 of 8".
+    progress: Progress | None = None

@@ -7,10 +7,14 @@ heard here is heard by the scorer (checked first, in each test)."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+from bot.flows.danger.tiers import Strength
 from bot.flows.summary import emergency_text, handoff_text
 from bot.runtime import Runtime
+from bot.scorer.service import ScoringService
 from bot.texts.catalog import Texts
 from tests.conftest import FakeClock, Person, asked
 from tests.test_intake_paths import stored_answers
@@ -269,3 +273,21 @@ async def test_a_broken_character_neither_breaks_the_scorer_nor_goes_unheard(
     assert gentle_line(en) in person.texts
     await person.say(GENTLE)
     assert gentle_line(en) in person.texts
+
+
+async def test_messages_scored_at_the_same_moment_are_heard_as_each_alone():
+    """Many people typing at once share one pass of the encoder: each is heard exactly
+    as if they had been alone."""
+    service = ScoringService()
+    texts = [STRONG_VIOLENCE, GENTLE, TELLING, "the rota for next week is out"]
+    try:
+        alone = [await service.score(text) for text in texts]
+        together = await asyncio.gather(*(service.score(text) for text in texts))
+    finally:
+        await service.close()
+    pairs = [(one, other) for one, other in zip(alone, together, strict=True) if one and other]
+    assert len(pairs) == len(texts)
+    for one, other in pairs:
+        assert (other.strength, other.category) == (one.strength, one.category)
+        assert abs(one.probability - other.probability) < 1e-6
+    assert pairs[0][0].strength is Strength.STRONG

@@ -76,3 +76,15 @@ async def test_a_web_start_never_answered_goes_soon_and_nothing_else_does(store:
     for user in (answered, other_channel, with_case):
         assert await store.load_conversation(user) is not None
     assert await store.purge_orphan_web_screens() == 1  # the silent one's screen goes too
+
+
+async def test_a_web_start_whose_code_was_asked_for_waits_like_a_draft(store: SqliteStore):
+    """'Continue later' at the first question: the code shown must still open it later."""
+    asked_for_code, silent = ALICE, BOB
+    for user in (asked_for_code, silent):
+        await store.save_step(user, record(), None, now=1.0)
+        await store.save_web_screen(user, screen(), 1.0)  # the start's own page
+    await store.save_web_screen(asked_for_code, screen(), 60.0)  # the code asked for
+    assert await store.purge_unanswered_web_starts(before=120.0) == 1
+    assert await store.load_conversation(silent) is None
+    assert await store.load_conversation(asked_for_code) is not None

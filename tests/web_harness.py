@@ -292,7 +292,10 @@ def start_conversation(driver: WebDriver) -> None:
 
 
 def replies(driver: WebDriver) -> str:
-    return str(driver.find_element(By.ID, "replies").text)
+    """What the bot (or the adviser) said in the last step: not the person's own answer
+    shown back, nor the step's heading."""
+    said = driver.find_elements(By.CSS_SELECTOR, "#replies .msg:not(.you)")
+    return "\n".join(str(element.text) for element in said)
 
 
 def receipt_code(driver: WebDriver) -> str | None:

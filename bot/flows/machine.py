@@ -36,6 +36,23 @@ INTAKE_STATES = (
 # The questions of the intake, which show how to stop, pause or erase (not the
 # consent, whose choices are the way out, nor the list of answers to change).
 ASKING_STATES = tuple(state for state in INTAKE_STATES if state not in ("consent", "change"))
+# The intake's questions in the order every path asks them ("adviser" only when there
+# are several); the questions asked after one of them, as part of it.
+NUMBERED_QUESTIONS = (
+    "adviser",
+    "danger",
+    "topic",
+    "description",
+    "name",
+    "contact_method",
+    "reachable",
+    "urgency",
+)
+FOLLOW_UPS = {
+    "phone": "contact_method",
+    "email": "contact_method",
+    "contact_safe": "contact_method",
+}
 OTHER_STATES = ("menu", "about", "language", "confirm_delete", "confirm_stop", "confirm_cancel")
 STATES = OTHER_STATES + INTAKE_STATES
 

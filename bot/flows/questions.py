@@ -9,9 +9,9 @@ from dataclasses import replace
 from bot.config import Adviser, Config
 from bot.flows.answers import EMAIL_MAX_CHARS, PHONE_MAX_CHARS
 from bot.flows.conversation import Conversation, StepContext
-from bot.flows.machine import ASKING_STATES, CHANGEABLE
+from bot.flows.machine import ASKING_STATES, CHANGEABLE, FOLLOW_UPS, NUMBERED_QUESTIONS
 from bot.flows.summary import answer_lines, format_lines, urgent
-from bot.messages import Choice, Reply
+from bot.messages import Choice, Progress, Reply
 from bot.texts.catalog import LANGUAGE_NAME_KEY, Texts
 
 Question = Callable[[Conversation, StepContext, Texts], Reply]
@@ -314,6 +314,19 @@ def free_text_limit(state: str, config: Config) -> int | None:
     return limits.get(state)
 
 
+def progress(conv: Conversation, ctx: StepContext) -> Progress | None:
+    """Which of the intake's questions this is, on this person's path (None outside the
+    numbered questions, and while one answer is changed from the review)."""
+    numbered = FOLLOW_UPS.get(conv.state, conv.state)
+    if conv.editing or numbered not in NUMBERED_QUESTIONS:
+        return None
+    several = len(ctx.config.advisers) > 1
+    path = [q for q in NUMBERED_QUESTIONS if several or q != "adviser"]
+    if numbered not in path:
+        return None
+    return Progress(path.index(numbered) + 1, len(path), follow_up=numbered != conv.state)
+
+
 def ask(conv: Conversation, ctx: StepContext) -> Reply:
     t = ctx.catalog.texts(conv.lang)
     question = QUESTIONS[conv.state](conv, ctx, t)
@@ -322,4 +335,4 @@ def ask(conv: Conversation, ctx: StepContext) -> Reply:
         key = _channel_text(t, ctx, "intake.way_out") or "intake.way_out"
         way_out = t(key, hours=f"{ctx.config.retention.draft_hours:g}")
         question = replace(question, text=f"{question.text}\n\n{way_out}")
-    return question
+    return replace(question, progress=progress(conv, ctx))

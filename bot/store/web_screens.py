@@ -16,12 +16,20 @@ import aiosqlite
 
 from bot.keys.crypto import DecryptionError, FieldCipher, UserKey
 from bot.store.base import StoreError
+from bot.store.group_commit import GroupCommit
 from bot.store.line_records import OPEN, TO_ADVISER
 from bot.store.row_cache import RowCache
 from bot.store.sealed_fields import screen_aad
 
 # The kind of relay that carries what the person wrote to the adviser.
 MESSAGE = "message"
+# Seconds after the start within which the screen's save is the start's own.
+_SAVED_WITH_START = 1.0
+# The newest of them from one person (a relay id), or NULL.
+_SENT_RELAY = (
+    "SELECT MAX(r.id) FROM relays r JOIN cases c ON c.case_ref = r.case_ref"
+    " WHERE c.owner_key = ? AND r.direction = ? AND r.kind = ?"
+)
 
 
 @dataclass
@@ -32,8 +40,14 @@ class WebScreen:
     current: list[dict[str, Any]] = field(default_factory=list)
     # Messages on the line to the adviser, both ways, oldest first.
     line: list[dict[str, Any]] = field(default_factory=list)
-    # The receipt code is to be shown on the next page (once).
+    # The receipt code is on the page until the person says they have written it down.
     code_pending: bool = False
+    # Why it is shown: "sent" (the request went) or "later" (asked for, to go on later).
+    code_for: str = "sent"
+    # The person said they have the code (or came back with it).
+    code_noted: bool = False
+    # Whether the person was inside the intake at the last step (answers not yet sent).
+    in_intake: bool = False
     # Whether the person had a case at the last step (a new one shows the code).
     had_case: bool = False
     # The relays already put on this screen, so a retried relay is not shown twice.
@@ -62,6 +76,7 @@ class WebPerson:
     known: bool  # a conversation, or a case that still links to them
     has_open_case: bool
     lang: str | None  # the conversation's language, if there is one
+    state: str | None = None  # the conversation's state, if there is one
     sent_relay: int = 0  # the newest message to the adviser from them (a relay id)
 
 
@@ -70,6 +85,7 @@ class WebScreenQueries:
     _db: aiosqlite.Connection
     _cipher: FieldCipher
     _write_lock: asyncio.Lock
+    _conversation_writes: GroupCommit
 
     async def load_web_screen(self, user: UserKey) -> WebScreen | None:
         rows = list(
@@ -84,15 +100,17 @@ class WebScreenQueries:
         except (DecryptionError, ValueError, TypeError) as exc:
             raise StoreError("a stored web screen cannot be read") from exc
 
-    async def save_web_screen(self, user: UserKey, screen: WebScreen, now: float) -> None:
-        sealed = self._cipher.seal(screen.to_json(), screen_aad(user))
-        async with self._write_lock:
-            await self._db.execute(
-                "INSERT INTO web_screens (user_key, sealed, updated_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (user_key) DO UPDATE SET"
-                " sealed = excluded.sealed, updated_at = excluded.updated_at",
-                (user, sealed, now),
-            )
+    async def save_web_screen(self, user: UserKey, screen: WebScreen | bytes, now: float) -> None:
+        """``screen``, or its JSON when the caller has it already."""
+        data = screen if isinstance(screen, bytes) else screen.to_json()
+        sealed = self._cipher.seal(data, screen_aad(user))
+        # With the steps' own writes: concurrent saves share one round trip and commit.
+        await self._conversation_writes.write(
+            "INSERT INTO web_screens (user_key, sealed, updated_at) VALUES (:user, :sealed, :now)"
+            " ON CONFLICT (user_key) DO UPDATE SET"
+            " sealed = excluded.sealed, updated_at = excluded.updated_at",
+            {"user": user, "sealed": sealed, "now": now},
+        )
 
     async def drop_web_screen(self, user: UserKey) -> None:
         async with self._write_lock:
@@ -110,27 +128,42 @@ class WebScreenQueries:
         return bool(rows[0][0])
 
     async def web_person(self, user: UserKey) -> WebPerson:
+        """Right after a step the person's row is in the step cache, as the step saw and
+        left it (the engine works from the same row): no round trip to the database."""
+        cached = self._cache.get(user)
+        if cached is not None and cached.state is not None:
+            sent = await self._sent_relay(user)
+            return WebPerson(True, cached.line is not None, cached.lang, cached.state, sent)
         rows = list(
             await self._db.execute_fetchall(
-                "SELECT (SELECT lang FROM conversations WHERE user_key = ?),"
+                "SELECT conversations.lang, conversations.state,"
                 " EXISTS (SELECT 1 FROM cases WHERE owner_key = ?),"
                 " EXISTS (SELECT 1 FROM cases WHERE owner_key = ? AND status = ?),"
-                " (SELECT MAX(r.id) FROM relays r JOIN cases c ON c.case_ref = r.case_ref"
-                "  WHERE c.owner_key = ? AND r.direction = ? AND r.kind = ?)",
-                (user, user, user, OPEN, user, TO_ADVISER, MESSAGE),
+                f" ({_SENT_RELAY})"
+                " FROM (SELECT 1) LEFT JOIN conversations ON conversations.user_key = ?",
+                (user, user, OPEN, user, TO_ADVISER, MESSAGE, user),
             )
         )
-        lang, linked, open_case, sent = rows[0]
-        return WebPerson(lang is not None or bool(linked), bool(open_case), lang, int(sent or 0))
+        lang, state, linked, open_case, sent = rows[0]
+        return WebPerson(
+            lang is not None or bool(linked), bool(open_case), lang, state, int(sent or 0)
+        )
+
+    async def _sent_relay(self, user: UserKey) -> int:
+        rows = list(await self._db.execute_fetchall(_SENT_RELAY, (user, TO_ADVISER, MESSAGE)))
+        return int(rows[0][0] or 0)
 
     async def purge_unanswered_web_starts(self, before: float) -> int:
         """Drop the web conversations that were started before ``before`` and never
-        answered (saved once, by the start): nobody can come back to them."""
+        answered (saved once, by the start): nobody can come back to them. A start
+        whose page was used after it (its screen saved later: the code asked for, to
+        continue later) waits like any request not yet sent."""
         async with self._write_lock:
             rows = list(
                 await self._db.execute_fetchall(
                     "DELETE FROM conversations WHERE version = 1 AND updated_at < ?"
-                    " AND user_key IN (SELECT user_key FROM web_screens)"
+                    " AND user_key IN (SELECT user_key FROM web_screens s WHERE"
+                    f"  s.updated_at <= conversations.updated_at + {_SAVED_WITH_START})"
                     " AND user_key NOT IN"
                     " (SELECT owner_key FROM cases WHERE owner_key IS NOT NULL)"
                     " RETURNING user_key",

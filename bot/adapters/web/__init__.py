@@ -19,6 +19,7 @@ from bot.adapters.web.connections import Crowd, CrowdSite
 from bot.adapters.web.guard import add_security_headers, served_over_https
 from bot.adapters.web.pages import STATIC, logo_type, theme_css
 from bot.adapters.web.probe import web_chat_answers
+from bot.adapters.web.receipt import ReceiptButtons
 from bot.adapters.web.screens import Screens, WebSender
 from bot.adapters.web.session import SessionKeys
 from bot.config import Config, WebSettings
@@ -119,6 +120,7 @@ class WebChannel:
         app.router.add_post("/return", chat.come_back)
         app.router.add_get("/chat", chat.chat_page)
         app.router.add_post("/chat", chat.chat_post)
+        app.router.add_post("/receipt", ReceiptButtons(chat, self.screens).post)
         app.router.add_post("/language", chat.language)
         app.router.add_get("/help", chat.help_page)
         app.router.add_get("/leave", chat.leave)

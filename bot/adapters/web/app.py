@@ -18,7 +18,7 @@ from aiohttp import web
 
 from bot.adapters.web.guard import client_address, foreign_post, network_of
 from bot.adapters.web.pages import Pages, accepted_language
-from bot.adapters.web.screens import Screens, address_of
+from bot.adapters.web.screens import Screens, address_of, asked
 from bot.adapters.web.session import Session, SessionKeys, new_receipt_code, normalise_code
 from bot.adapters.web.visits import Visits
 from bot.config import Config, WebSettings
@@ -74,6 +74,8 @@ class WebChat:
         per_minute = settings.starts_per_minute
         self._all_starts = FloodLimiter(2 * per_minute, per_minute, kept=1)
         self._origin_noted = False
+        # The language switch's names, for the catalog they were read from.
+        self._languages: tuple[Catalog | None, list[tuple[str, str]]] = (None, [])
         # What an erasure said, shown once on the start page (the person is gone).
         self._ended: dict[str, list[str]] = {}
 
@@ -104,9 +106,12 @@ class WebChat:
         **values: Any,
     ) -> web.Response:
         catalog = self._catalog()
-        languages = [
-            (lang, catalog.texts(lang)("meta.language_name")) for lang in catalog.languages()
-        ]
+        if self._languages[0] is not catalog:  # the texts were reloaded
+            names = [
+                (lang, catalog.texts(lang)("meta.language_name")) for lang in catalog.languages()
+            ]
+            self._languages = (catalog, names)
+        languages = self._languages[1]
         page = template.removesuffix(".html")
         html = self._pages.render(
             template,
@@ -176,7 +181,7 @@ class WebChat:
 
         async with self._screens.locks.hold(user):
             await self._engine.handle(inbound, deliver)
-            return await self._screens.after_step(user, typed, replies), replies
+            return await self._screens.after_step(user, typed, replies, inbound.choice), replies
 
     # -- pages ------------------------------------------------------------------------
 
@@ -241,7 +246,9 @@ class WebChat:
             if screen is None:
                 person = await self._store.web_person(user)
                 screen = WebScreen(had_case=person.has_open_case, sent_relay=person.sent_relay)
-                await self._screens.save(user, screen)
+            # They typed the code: they have it, so it need not be shown to them again.
+            screen.code_pending, screen.code_noted = False, True
+            await self._screens.save(user, screen)
         await self.step(code, t, kind=InboundKind.RESUME)
         log.info("web: a person came back with their receipt code")
         self.signed_in(request, code)
@@ -263,24 +270,21 @@ class WebChat:
             if screen is None:
                 return self.redirect("/")
         t = self.texts_for(request, session, screen.lang)
-        code = None
-        if screen.code_pending:
-            code = session.code
-            async with self._screens.locks.hold(user):
-                fresh = await self._screens.load(user)
-                if fresh is not None:
-                    fresh.code_pending = False
-                    await self._screens.save(user, fresh)
-                    screen = fresh
-        question = next((e for e in reversed(screen.current) if e["choices"]), None)
+        # The code stays on the page until the person says they have written it down.
+        code = session.code if screen.code_pending else None
+        later = screen.in_intake and not (screen.had_case or screen.code_noted or code)
         return self.page(
             request,
             "chat.html",
             t,
             code=code,
+            code_for=screen.code_for,
+            later=later,
+            # After the person's own step, the page opens on the question (or the code).
+            focus=bool(code) or any(e["who"] == "you" for e in screen.current),
             line=screen.line,
             current=screen.current,
-            question=question,
+            question=asked(screen),
             message_id=secrets.token_hex(8),
             max_chars=self._config.limits.message_max_chars,
             version=screen.version,
@@ -355,9 +359,7 @@ class WebChat:
         """The flow's own language question, answered with the language picked."""
         t = self._catalog().texts(lang)
         screen, _ = await self.step(code, t, text="/language")
-        question = (
-            next((e for e in reversed(screen.current) if e["choices"]), None) if screen else None
-        )
+        question = asked(screen) if screen else None
         if question is not None and any(c[0] == lang for c in question["choices"]):
             await self.step(code, t, choice=lang, question=question["question"])
 

@@ -13,6 +13,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
+from bot.flows.machine import INTAKE_STATES
 from bot.keys.crypto import UserKey
 from bot.messages import Reply
 from bot.sinks.base import RecipientGone
@@ -29,12 +30,38 @@ BOT, YOU, ADVISER = "bot", "you", "adviser"
 
 
 def entry(reply: Reply, who: str) -> dict[str, Any]:
+    progress = reply.progress
     return {
         "who": who,
         "text": reply.text,
         "choices": [[c.id, c.label] for c in reply.choices],
         "question": reply.question,
+        "progress": [progress.number, progress.total, progress.follow_up] if progress else None,
     }
+
+
+def asked(screen: WebScreen) -> dict[str, Any] | None:
+    """The question on the person's screen (the last entry with buttons), if any."""
+    return next((e for e in reversed(screen.current) if e["choices"]), None)
+
+
+def label_of(screen: WebScreen, choice: str) -> str | None:
+    """The words of the button ``choice`` on the screen's question: the person's answer,
+    shown back to them."""
+    question = asked(screen)
+    return (
+        next((label for id_, label in question["choices"] if id_ == choice), None)
+        if question
+        else None
+    )
+
+
+def _draft_waits(state: str | None, said: list[dict[str, Any]]) -> bool:
+    """Whether the person has an unsent request to come back to: inside the intake, at
+    its cancel question, or at a menu that offers to continue it."""
+    if state in INTAKE_STATES or state == "confirm_cancel":
+        return True
+    return any(c[0] == "continue" for e in said for c in e["choices"])
 
 
 def address_of(user: UserKey) -> str:
@@ -67,16 +94,17 @@ class Screens:
         self._cache.move_to_end(user)
         return WebScreen.from_json(cached)
 
-    def _remember(self, user: UserKey, screen: WebScreen) -> None:
-        self._cache[user] = screen.to_json()
+    def _remember(self, user: UserKey, screen: WebScreen | bytes) -> None:
+        self._cache[user] = screen if isinstance(screen, bytes) else screen.to_json()
         self._cache.move_to_end(user)
         while len(self._cache) > self._cached:
             self._cache.popitem(last=False)
 
     async def save(self, user: UserKey, screen: WebScreen) -> None:
         screen.version += 1
-        await self._store.save_web_screen(user, screen, self._clock())
-        self._remember(user, screen)
+        data = screen.to_json()  # once, for the store and the cache
+        await self._store.save_web_screen(user, data, self._clock())
+        self._remember(user, data)
         self._notify(user, screen.version)
 
     async def drop(self, user: UserKey) -> None:
@@ -89,10 +117,16 @@ class Screens:
         self._cache.clear()
 
     async def after_step(
-        self, user: UserKey, typed: str | None, replies: Sequence[Reply]
+        self,
+        user: UserKey,
+        typed: str | None,
+        replies: Sequence[Reply],
+        choice: str | None = None,
     ) -> WebScreen | None:
-        """Put a step's replies on the person's screen; None when nothing of the person
-        is left (they erased their data): then the screen goes too."""
+        """Put a step's replies on the person's screen, after the person's own answer
+        (``typed``, or the words of the button ``choice`` on the screen); None when
+        nothing of the person is left (they erased their data): then the screen goes
+        too."""
         person = await self._store.web_person(user)
         if not person.known:
             await self.drop(user)
@@ -106,14 +140,16 @@ class Screens:
         if not any(r.question for r in replies):
             # No new question (a message passed on to the adviser, a flood notice): the
             # one on screen still stands, and so do its buttons.
-            asked = next((e for e in reversed(screen.current) if e["question"]), None)
-            said += [asked] if asked else []
-        current = [entry(Reply(typed), YOU), *said] if typed else said
+            standing = next((e for e in reversed(screen.current) if e["question"]), None)
+            said += [standing] if standing else []
+        answer = typed or (label_of(screen, choice) if choice else None)
+        current = [entry(Reply(answer), YOU), *said] if answer else said
         if has_case and not screen.had_case:
-            # The request was just sent: the code is shown on the next page, and what was
-            # typed in the intake leaves the screen.
-            screen.code_pending = True
+            # The request was just sent: the code is shown until the person says they
+            # have written it down, and what was typed in the intake leaves the screen.
+            screen.code_pending, screen.code_for = True, "sent"
             current = said
+        screen.in_intake = _draft_waits(person.state, said)
         if typed and person.sent_relay > screen.sent_relay:
             # Passed on to the adviser (an answer to a new request's question is not:
             # it goes with that request).

@@ -38,6 +38,29 @@
   var version = Number(document.body.getAttribute("data-version")) || 0;
   var busy = false;
 
+  // What the script adds to a page, done to a fetched page too before it is compared:
+  // the copy button shows where it can work; autofocus is for pages loaded whole (a
+  // swapped-in one must not take the focus from someone typing).
+  function prepare(root, fetched) {
+    var copy = root.getElementById("copy-code");
+    if (copy && navigator.clipboard) { copy.removeAttribute("hidden"); }
+    Array.prototype.forEach.call(root.querySelectorAll("[autofocus]"), function (element) {
+      if (fetched) { element.removeAttribute("autofocus"); } else { element.focus(); }
+    });
+  }
+
+  function wireCopy() {
+    var copy = document.getElementById("copy-code");
+    var code = document.getElementById("receipt-code");
+    if (!copy || !code || copy.wired) { return; }
+    copy.wired = true;  // a property, not an attribute: the slot's HTML stays comparable
+    copy.addEventListener("click", function () {
+      navigator.clipboard.writeText(code.textContent.trim()).then(function () {
+        document.getElementById("copy-status").textContent = copy.getAttribute("data-copied");
+      });
+    });
+  }
+
   // The live regions stay in place (screen readers announce what changes in them);
   // the rest of the conversation is replaced.
   function swap(html) {
@@ -47,7 +70,8 @@
       window.location.replace("/");
       return false;
     }
-    ["receipt-slot", "choices-slot", "line-log", "replies"].forEach(function (id) {
+    prepare(page, true);
+    ["receipt-slot", "choices-slot", "line-log", "replies", "later-slot"].forEach(function (id) {
       var now = document.getElementById(id);
       var fresh = page.getElementById(id);
       if (now && fresh && now.innerHTML !== fresh.innerHTML) {
@@ -92,17 +116,25 @@
       .then(function (html) {
         if (html === null) { return; }
         if (typed) { typed.value = ""; }
+        // The person's own step: the focus goes to the question (read from there);
+        // the region is not announced as well, so nothing is read twice.
+        // A code that just appeared is where they are needed first.
+        var replies = document.getElementById("replies");
+        var hadCode = Boolean(document.getElementById("receipt-code"));
+        replies.setAttribute("aria-live", "off");
         if (swap(html)) {
-          var first = document.querySelector(".choices button");
-          var target = typed ? typed : (first || document.getElementById("text"));
-          if (target) { target.focus(); }
+          var code = document.getElementById("receipt-code") && !hadCode;
+          var title = document.getElementById(code ? "code-title" : "step-title");
+          if (title) { title.focus(); }
         }
+        window.setTimeout(function () { replies.setAttribute("aria-live", "polite"); }, 1000);
       })
       .catch(function () { if (!leaving) { form.submit(); } })
       .then(function () { busy = false; });
   }
 
   function attach() {
+    wireCopy();
     var forms = document.querySelectorAll("main form");
     Array.prototype.forEach.call(forms, function (form) {
       if (form.getAttribute("data-live")) { return; }
@@ -114,6 +146,7 @@
     });
   }
 
+  prepare(document, false);
   attach();
   if (window.EventSource) {
     events = new EventSource("/events");
