@@ -35,7 +35,8 @@ def plural_key(base: str, count: int) -> str:
 
 
 _BOT_CHANNELS = ("telegram", "matrix", "web", "terminal")
-_ACTIVITY_KINDS = ("information", "training", "other")
+_ACTIVITY_KINDS = ("information", "training", "other")  # preventive work
+_OWN_WORK_KINDS = ("intervision", "course", "management", "works_council")
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class Report:
     summary: tuple[str, ...] = field(default=())  # the first page (bot/report/summary.py)
     advice: str | None = None  # the adviser's own observations and advice
     headcount: int = 0  # the organisation's, for contacts per 100 employees
+    own_work: tuple[Activity, ...] = field(default=())  # intervision, training, meetings
 
     @property
     def previous(self) -> int:
@@ -225,17 +227,20 @@ def build_report(
         if shape.id == "promise":
             table = _with_share(table, t, promise)
         tables.append(table)
-    activities = tuple(
-        Activity(
-            t(f"activity.kind_{kind}"),
-            this[("activity", kind)],
-            this[("participants", kind)],
-            last[("activity", kind)],
-            last[("participants", kind)],
+
+    def activities_of(kinds: Sequence[str]) -> tuple[Activity, ...]:
+        return tuple(
+            Activity(
+                t(f"activity.kind_{kind}"),
+                this[("activity", kind)],
+                this[("participants", kind)],
+                last[("activity", kind)],
+                last[("participants", kind)],
+            )
+            for kind in kinds
+            if this[("activity", kind)] or last[("activity", kind)]
         )
-        for kind in _ACTIVITY_KINDS
-        if this[("activity", kind)] or last[("activity", kind)]
-    )
+
     title = t("report.title", year=year, organisation=config.organisation.name)
     hidden = _hiding_rules(tables, min_count, is_folded, year, t)
     notes = () if has_previous else (t("report.no_previous", previous=year - 1),)
@@ -246,12 +251,13 @@ def build_report(
         scope,
         min_count,
         tuple(tables),
-        activities,
+        activities_of(_ACTIVITY_KINDS),
         hidden,
         is_folded,
         has_previous,
         notes,
         headcount=config.organisation.headcount,
+        own_work=activities_of(_OWN_WORK_KINDS),
     )
 
 
