@@ -13,8 +13,11 @@ from bot.report.cells import (
     BOT,
     CONTACTS,
     OUTSIDE,
+    RECEIPT_LATER,
+    RECEIPT_WITHIN,
     REGISTERED,
     WAITING,
+    WHISTLEBLOWER,
     Hiding,
     Name,
     TableShape,
@@ -160,6 +163,13 @@ def _specs(rows: Sequence[StatRow], years: Sequence[int], config: Config, t: Tex
             BOT,
             "",
         ),
+        spec(
+            "whistleblower",
+            (RECEIPT_WITHIN, RECEIPT_LATER, ("whistleblower", WAITING)),
+            WHISTLEBLOWER,
+            "",
+            t("report.note_whistleblower"),
+        ),
     ]
 
 
@@ -265,6 +275,9 @@ def _label(spec: _Spec, name: Name, t: Texts, config: Config) -> str:
     dimension, value = name
     if value == NOT_ANSWERED:
         return t("report.not_answered")
+    if dimension == "whistleblower":
+        days = config.aftercare.acknowledgement_days
+        return t(f"report.whistleblower_{value}", days=days)
     if value == WAITING:
         return t("report.waiting")
     if dimension == "quarter":
