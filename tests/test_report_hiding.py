@@ -71,6 +71,19 @@ def a_year(rng: random.Random, year: int, adviser: str, requests: int, outside: 
     return counts
 
 
+def whistleblower_reports(rng: random.Random, year: int, adviser: str) -> Counter:
+    """Reports under the whistleblower act, with their receipt confirmed in time, later
+    or not yet (drawn apart, so the other counts are those of the same seed as before)."""
+    counts: Counter[tuple[int, int, str, str, str]] = Counter()
+    for _ in range(rng.choice((0, 0, 1, 2, 3, 6))):
+        quarter = rng.randint(1, 4)
+        counts[(year, quarter, adviser, "whistleblower", "reported")] += 1
+        receipt = rng.choice(("receipt_within", "receipt_within", "receipt_later", ""))
+        if receipt:
+            counts[(year, quarter, adviser, "whistleblower", receipt)] += 1
+    return counts
+
+
 def dataset(seed: int, sizes: tuple[int, ...]) -> list[StatRow]:
     rng = random.Random(seed)
     counts: Counter[tuple[int, int, str, str, str]] = Counter()
@@ -78,6 +91,7 @@ def dataset(seed: int, sizes: tuple[int, ...]) -> list[StatRow]:
         (y, a) for y in (2025, 2026) for a in ("adviser-a", "adviser-b")
     ):
         counts += a_year(rng, year, adviser, sizes[2 * index], sizes[2 * index + 1])
+        counts += whistleblower_reports(random.Random(seed + index + 1), year, adviser)
     return [StatRow(*key, n) for key, n in sorted(counts.items())]
 
 

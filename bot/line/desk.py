@@ -17,6 +17,7 @@ from bot.line.terms import (
     CHECKIN,
     FEEDBACK_REMINDER,
     REPLY_REMINDER,
+    ack_deadline,
     checkin_delay,
     local_date,
     parse_day,
@@ -24,7 +25,7 @@ from bot.line.terms import (
     report_timers,
     term_deadline,
 )
-from bot.report.tallies import first_contact_tally
+from bot.report.tallies import first_contact_tally, whistleblower_tally
 from bot.store import SqliteStore, StoreError
 from bot.store.base import VersionConflict
 from bot.store.line_records import OPEN, TO_EMPLOYEE, AdviserStep, CaseInfo, RelayNote, Timer
@@ -226,6 +227,8 @@ class AdviserDesk:
             timers=timers,
             replace_timers=(ACK_REMINDER, FEEDBACK_REMINDER),
             any_status=True,
+            tally=self._terms_tally(case, command, day),
+            case_version=case.version,
         )
         acted = await self._apply(step)
         dates = {
@@ -242,6 +245,22 @@ class AdviserDesk:
             ack=dates.get(ACK_REMINDER, ""),
         )
         return DeskAnswer(text, acted)
+
+    def _terms_tally(self, case: CaseInfo, command: str, day: float) -> Tally | None:
+        """For the annual report: a case's first recorded report, and the first receipt
+        confirmed after it, within the 7 days or later (in the report's quarter). A date
+        given again replaces the reminders but counts nothing twice."""
+        terms = (ACK_REMINDER, FEEDBACK_REMINDER)
+        if command == "report":
+            if any(timer.kind in terms for timer in case.pending_timers):
+                return None
+            return whistleblower_tally("reported", day, case.adviser_id, self._config)
+        deadline = ack_deadline(case.pending_timers, self._config)
+        if deadline is None:
+            return None
+        reported = deadline - self._config.aftercare.acknowledgement_days * _DAY
+        value = "receipt_within" if day <= deadline else "receipt_later"
+        return whistleblower_tally(value, reported, case.adviser_id, self._config)
 
     def status(self, case: CaseInfo, t: Texts) -> str:
         def when(moment: float | None) -> str:

@@ -33,6 +33,18 @@ ACTIVITY_KINDS = {
     "other": "other",
     "anders": "other",
     "overig": "other",
+    # The adviser's own work: intervision, their own training, meetings with the
+    # management or the works council.
+    "intervision": "intervision",
+    "intervisie": "intervision",
+    "course": "course",
+    "scholing": "course",
+    "cursus": "course",
+    "management": "management",
+    "directie": "management",
+    "council": "works_council",
+    "or": "works_council",
+    "ondernemingsraad": "works_council",
 }
 # `!activity withdraw …`: the first word that takes an entry back.
 WITHDRAW_WORDS = frozenset({"withdraw", "intrekken", "undo", "terug"})

@@ -106,6 +106,15 @@ def term_deadline(kind: str, due_at: float, config: Config) -> float:
     return due_at + before * _DAY
 
 
+def ack_deadline(timers: tuple[Timer, ...], config: Config) -> float | None:
+    """When receipt of a recorded whistleblower report must be confirmed by; None when
+    no such report waits for its confirmation."""
+    for timer in timers:
+        if timer.kind == ACK_REMINDER:
+            return term_deadline(ACK_REMINDER, timer.due_at, config)
+    return None
+
+
 _DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$|^(\d{1,2})-(\d{1,2})-(\d{4})$")
 
 

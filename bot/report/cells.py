@@ -27,6 +27,9 @@ CONTACTS: Name = ("contact", TOTAL)
 BOT: Name = ("contact", "bot")
 OUTSIDE: Name = ("contact", "outside")
 REGISTERED: Name = ("registered", TOTAL)
+WHISTLEBLOWER: Name = ("whistleblower", "reported")
+RECEIPT_WITHIN: Name = ("whistleblower", "receipt_within")
+RECEIPT_LATER: Name = ("whistleblower", "receipt_later")
 OVERLAPPING = frozenset({"topic", "route", "registered_topic"})  # several per case
 
 
@@ -54,6 +57,8 @@ def counts(rows: Sequence[StatRow], scope: str, year: int, promise: int) -> dict
     answered = sum(values[("first_contact", b)] for b in FIRST_CONTACT_BUCKETS)
     values[("first_contact", WAITING)] = max(values[BOT] - answered, 0)
     values[("promise", WAITING)] = values[("first_contact", WAITING)]
+    confirmed = values[RECEIPT_WITHIN] + values[RECEIPT_LATER]
+    values[("whistleblower", WAITING)] = max(values[WHISTLEBLOWER] - confirmed, 0)
     for bucket in FIRST_CONTACT_BUCKETS:
         side = "within" if bucket_upper_bound(bucket) <= promise else "later"
         values[("promise", side)] += values[("first_contact", bucket)]

@@ -13,8 +13,11 @@ from bot.report.cells import (
     BOT,
     CONTACTS,
     OUTSIDE,
+    RECEIPT_LATER,
+    RECEIPT_WITHIN,
     REGISTERED,
     WAITING,
+    WHISTLEBLOWER,
     Hiding,
     Name,
     TableShape,
@@ -35,7 +38,8 @@ def plural_key(base: str, count: int) -> str:
 
 
 _BOT_CHANNELS = ("telegram", "matrix", "web", "terminal")
-_ACTIVITY_KINDS = ("information", "training", "other")
+_ACTIVITY_KINDS = ("information", "training", "other")  # preventive work
+_OWN_WORK_KINDS = ("intervision", "course", "management", "works_council")
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,7 @@ class Report:
     summary: tuple[str, ...] = field(default=())  # the first page (bot/report/summary.py)
     advice: str | None = None  # the adviser's own observations and advice
     headcount: int = 0  # the organisation's, for contacts per 100 employees
+    own_work: tuple[Activity, ...] = field(default=())  # intervision, training, meetings
 
     @property
     def previous(self) -> int:
@@ -158,6 +163,13 @@ def _specs(rows: Sequence[StatRow], years: Sequence[int], config: Config, t: Tex
             BOT,
             "",
         ),
+        spec(
+            "whistleblower",
+            (RECEIPT_WITHIN, RECEIPT_LATER, ("whistleblower", WAITING)),
+            WHISTLEBLOWER,
+            "",
+            t("report.note_whistleblower"),
+        ),
     ]
 
 
@@ -225,17 +237,20 @@ def build_report(
         if shape.id == "promise":
             table = _with_share(table, t, promise)
         tables.append(table)
-    activities = tuple(
-        Activity(
-            t(f"activity.kind_{kind}"),
-            this[("activity", kind)],
-            this[("participants", kind)],
-            last[("activity", kind)],
-            last[("participants", kind)],
+
+    def activities_of(kinds: Sequence[str]) -> tuple[Activity, ...]:
+        return tuple(
+            Activity(
+                t(f"activity.kind_{kind}"),
+                this[("activity", kind)],
+                this[("participants", kind)],
+                last[("activity", kind)],
+                last[("participants", kind)],
+            )
+            for kind in kinds
+            if this[("activity", kind)] or last[("activity", kind)]
         )
-        for kind in _ACTIVITY_KINDS
-        if this[("activity", kind)] or last[("activity", kind)]
-    )
+
     title = t("report.title", year=year, organisation=config.organisation.name)
     hidden = _hiding_rules(tables, min_count, is_folded, year, t)
     notes = () if has_previous else (t("report.no_previous", previous=year - 1),)
@@ -246,12 +261,13 @@ def build_report(
         scope,
         min_count,
         tuple(tables),
-        activities,
+        activities_of(_ACTIVITY_KINDS),
         hidden,
         is_folded,
         has_previous,
         notes,
         headcount=config.organisation.headcount,
+        own_work=activities_of(_OWN_WORK_KINDS),
     )
 
 
@@ -259,6 +275,9 @@ def _label(spec: _Spec, name: Name, t: Texts, config: Config) -> str:
     dimension, value = name
     if value == NOT_ANSWERED:
         return t("report.not_answered")
+    if dimension == "whistleblower":
+        days = config.aftercare.acknowledgement_days
+        return t(f"report.whistleblower_{value}", days=days)
     if value == WAITING:
         return t("report.waiting")
     if dimension == "quarter":

@@ -13,7 +13,13 @@ from html import escape
 from bot.report.charts import bar_chart
 from bot.report.figures import Report, Table
 from bot.report.hiding import COMPLEMENT, SMALL
-from bot.report.render import activity_cells, activity_header, header, line_cells
+from bot.report.render import (
+    activity_cells,
+    activity_header,
+    activity_sections,
+    header,
+    line_cells,
+)
 from bot.texts.catalog import Texts
 
 _STYLE = """
@@ -93,14 +99,19 @@ def _summary(report: Report, t: Texts) -> str:
 
 def html(report: Report, t: Texts) -> str:
     hidden = "".join(f"<li>{escape(line)}</li>" for line in report.hidden)
-    if report.activities:
-        rows = "".join(_row(activity_cells(a)) for a in report.activities)
-        activities = (
-            f"<table><thead>{_row(activity_header(report, t), 'th')}</thead>"
-            f"<tbody>{rows}</tbody></table>"
-        )
-    else:
-        activities = f"<p>{escape(t('report.no_activities'))}</p>"
+    sections = []
+    for (title, activities, empty), section_id in zip(
+        activity_sections(report, t), ("activities", "own-work"), strict=True
+    ):
+        if activities:
+            rows = "".join(_row(activity_cells(a)) for a in activities)
+            body = (
+                f"<table><thead>{_row(activity_header(report, t), 'th')}</thead>"
+                f"<tbody>{rows}</tbody></table>"
+            )
+        else:
+            body = f"<p>{escape(empty)}</p>"
+        sections.append(f'<section id="{section_id}"><h2>{escape(title)}</h2>{body}</section>')
     return "".join(
         [
             f'<!DOCTYPE html>\n<html lang="{escape(report.lang)}"><head><meta charset="utf-8">',
@@ -112,8 +123,7 @@ def html(report: Report, t: Texts) -> str:
             "</header>",
             _summary(report, t),
             *(_table(table, report, t) for table in report.tables),
-            f'<section id="activities"><h2>{escape(t("report.title_activities"))}</h2>',
-            f"{activities}</section>",
+            *sections,
             f'<section id="observations"><h2>{escape(t("report.title_observations"))}</h2>',
             _advice(report, t),
             "</section>",

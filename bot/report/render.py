@@ -55,19 +55,29 @@ def markdown(report: Report, t: Texts) -> str:
         out += [f"## {t('report.title_summary')}", "", " ".join(report.summary), ""]
     for table in report.tables:
         out += _md_table(table, report, t)
-    out += [f"## {t('report.title_activities')}", ""]
-    if report.activities:
-        out += [
-            _md_row(activity_header(report, t)),
-            "| --- | ---: | ---: | ---: | ---: |",
-            *(_md_row(activity_cells(a)) for a in report.activities),
-        ]
-    else:
-        out.append(t("report.no_activities"))
-    out += ["", f"## {t('report.title_observations')}", ""]
+    for title, activities, empty in activity_sections(report, t):
+        out += [f"## {title}", ""]
+        if activities:
+            out += [
+                _md_row(activity_header(report, t)),
+                "| --- | ---: | ---: | ---: | ---: |",
+                *(_md_row(activity_cells(a)) for a in activities),
+            ]
+        else:
+            out.append(empty)
+        out.append("")
+    out += [f"## {t('report.title_observations')}", ""]
     out += [report.advice.strip() if report.advice else t("report.observations_hint"), ""]
     out += [f"## {t('report.title_appendix')}", "", *(f"- {line}" for line in report.hidden), ""]
     return "\n".join(out)
+
+
+def activity_sections(report: Report, t: Texts) -> list[tuple[str, tuple[Activity, ...], str]]:
+    """Preventive work, then the adviser's own work: title, rows, what to say if none."""
+    return [
+        (t("report.title_activities"), report.activities, t("report.no_activities")),
+        (t("report.title_own_work"), report.own_work, t("report.no_own_work")),
+    ]
 
 
 def activity_header(report: Report, t: Texts) -> list[str]:
@@ -121,26 +131,13 @@ def csv_text(report: Report, t: Texts) -> str:
     for table in report.tables:
         for line in (*table.lines, table.total):
             out.writerow([table.title, *line_cells(line, report, t)])
-    for activity in report.activities:
-        cells = activity_cells(activity)
-        out.writerow(
-            [
-                t("report.title_activities"),
-                f"{cells[0]}: {t('report.sessions_word')}",
-                cells[1],
-                cells[3],
-                "",
-            ]
-        )
-        out.writerow(
-            [
-                t("report.title_activities"),
-                f"{cells[0]}: {t('report.participants_word')}",
-                cells[2],
-                cells[4],
-                "",
-            ]
-        )
+    for title, activities, _ in activity_sections(report, t):
+        for activity in activities:
+            cells = activity_cells(activity)
+            sessions = f"{cells[0]}: {t('report.sessions_word')}"
+            participants = f"{cells[0]}: {t('report.participants_word')}"
+            out.writerow([title, sessions, cells[1], cells[3], ""])
+            out.writerow([title, participants, cells[2], cells[4], ""])
     for rule in report.hidden:
         out.writerow([t("report.title_hidden"), rule, "", "", ""])
     return buffer.getvalue()

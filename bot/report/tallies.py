@@ -61,6 +61,13 @@ def registration_tally(state: dict[str, object], adviser_id: str, period: tuple[
     return Tally(year, quarter, adviser_id, tuple(Count(d, v) for d, v in pairs))
 
 
+def whistleblower_tally(value: str, moment: float, adviser_id: str, config: Config) -> Tally:
+    """A whistleblower report made ("reported"), or its receipt confirmed within the term
+    ("receipt_within") or later ("receipt_later"): counted in the report's quarter."""
+    year, quarter = quarter_of(moment, config)
+    return Tally(year, quarter, adviser_id, (Count("whistleblower", value),))
+
+
 def activity_tally(day: date, kind: str, participants: int, adviser_id: str) -> Tally:
     year, quarter = quarter_of_date(day)
     counts = (Count("activity", kind), Count("participants", kind, participants))

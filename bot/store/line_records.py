@@ -77,6 +77,7 @@ class AdviserStep:
     any_status: bool = False  # acts on a closed case too (the whistleblower terms)
     first_contact: Tally | None = None  # counted if this is the adviser's first answer
     registration: Registration | None = None  # the questions asked at closing
+    tally: Tally | None = None  # counts the step adds (a whistleblower report, its receipt)
     case_version: int | None = None  # the version of the case the step was decided on
 
 

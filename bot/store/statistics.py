@@ -56,6 +56,8 @@ class StatisticsQueries(CaseEventQueries):
             await self._first_contact(db, step.case_ref, step.first_contact)
         if step.registration is not None:
             await self._start_registration(db, step.registration, now)
+        if step.tally is not None:
+            await self._add_tally(db, step.tally)
         await super()._apply_adviser_step(db, step, now)
 
     async def _first_contact(self, db: aiosqlite.Connection, case_ref: str, tally: Tally) -> None:
