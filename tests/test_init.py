@@ -11,6 +11,7 @@ import grp
 import os
 import pty
 import select
+import signal
 import socket
 import stat
 import sys
@@ -195,6 +196,10 @@ class Terminal:
     def __init__(self, args: list[str], env: dict[str, str]) -> None:
         self.pid, self.fd = pty.fork()
         if self.pid == 0:  # the child: becomes the program
+            # As from a shell: Ctrl-C interrupts it, whatever the test process blocks
+            # or ignores (a signal mask and SIG_IGN both survive exec).
+            signal.pthread_sigmask(signal.SIG_SETMASK, set())
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
             os.chdir(ROOT)
             os.execve(sys.executable, [sys.executable, "-m", "bot", *args], env)
         self.seen = ""

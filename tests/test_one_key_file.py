@@ -11,7 +11,14 @@ from tests.faults import INTAKE, chat
 from tests.test_init import ANNA, clean_env, init
 
 
-async def test_init_keeps_the_credential_key_and_makes_no_second_one(tmp_path: Path):
+def _web(port: int) -> tuple[str, ...]:
+    """A channel for `run` to serve (init says "Ready" only with one): the web chat."""
+    return ("--web", "--web-port", str(port))
+
+
+async def test_init_keeps_the_credential_key_and_makes_no_second_one(
+    tmp_path: Path, unused_tcp_port: int
+):
     credential = tmp_path / "credentials" / "secret.key"
     made = run_cli(["keys", "new", str(credential)])
     assert made.returncode == 0, made.stderr
@@ -21,7 +28,9 @@ async def test_init_keeps_the_credential_key_and_makes_no_second_one(tmp_path: P
     (tmp_path / "config.toml").write_text(
         f'[bot]\ndata_dir = "data"\n\n[storage]\nkey_file = "{credential}"\n'
     )
-    code, out, err = await init(tmp_path, "--adviser", ANNA, env=clean_env())
+    code, out, err = await init(
+        tmp_path, "--adviser", ANNA, *_web(unused_tcp_port), env=clean_env()
+    )
     assert code == 0, out + err
     assert f"key file: {credential} exists, kept as it is" in out
     assert not (tmp_path / "data" / "secret.key").exists()
@@ -35,12 +44,18 @@ async def test_init_keeps_the_credential_key_and_makes_no_second_one(tmp_path: P
     assert f"the key file that opens it is {credential}" in backup.stdout
 
 
-async def test_init_makes_no_new_key_beside_data_sealed_with_another(tmp_path: Path):
-    code, out, err = await init(tmp_path, "--adviser", ANNA, env=clean_env())
+async def test_init_makes_no_new_key_beside_data_sealed_with_another(
+    tmp_path: Path, unused_tcp_port: int
+):
+    code, out, err = await init(
+        tmp_path, "--adviser", ANNA, *_web(unused_tcp_port), env=clean_env()
+    )
     assert code == 0, out + err
     chat(tmp_path / "config.toml", "robin", *INTAKE)
     (tmp_path / "data" / "secret.key").unlink()  # lost, or kept elsewhere
-    code, out, err = await init(tmp_path, "--adviser", ANNA, env=clean_env())
+    code, out, err = await init(
+        tmp_path, "--adviser", ANNA, *_web(unused_tcp_port), env=clean_env()
+    )
     assert code != 0
     assert "holds data sealed with it" in out + err
     assert not (tmp_path / "data" / "secret.key").exists()

@@ -220,6 +220,21 @@ def test_an_idle_session_opens_nothing_and_what_is_typed_then_is_not_taken(
     assert notice in start
 
 
+def test_live_updates_do_not_keep_an_unattended_page_open(idle_server: WebServer):
+    """The adviser writing to a page nobody watches (the script fetches each new message
+    with ?live=1) must not keep the visit alive on a shared computer."""
+    cookie, _ = started(idle_server)
+    with_session = {"Cookie": f"vw={cookie}"}
+    deadline = time.monotonic() + 30
+    while request(idle_server, "GET", "/help", headers=with_session)[2].count('href="/chat"'):
+        assert time.monotonic() < deadline, "live updates kept the visit open"
+        response = request(idle_server, "GET", "/chat?live=1", headers=with_session)
+        renewed = [c for c in response[3] if c.startswith("vw=")]
+        if renewed:  # a browser takes whatever cookie the page sends
+            with_session = {"Cookie": renewed[0].split(";")[0]}
+        time.sleep(0.5)
+
+
 # -- forms from other sites (login CSRF) ------------------------------------------------
 
 

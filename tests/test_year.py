@@ -24,8 +24,17 @@ def listed(config: Path) -> tuple[int, list[str], str]:
     )
 
 
-async def test_a_year_set_up_backed_up_rotated_restored_damaged_and_reported(tmp_path: Path):
-    code, out, err = await init(tmp_path, "--adviser", ANNA, env=clean_env())
+def _web(port: int) -> tuple[str, ...]:
+    """A channel for `run` to serve (init says "Ready" only with one): the web chat."""
+    return ("--web", "--web-port", str(port))
+
+
+async def test_a_year_set_up_backed_up_rotated_restored_damaged_and_reported(
+    tmp_path: Path, unused_tcp_port: int
+):
+    code, out, err = await init(
+        tmp_path, "--adviser", ANNA, *_web(unused_tcp_port), env=clean_env()
+    )
     assert code == 0, out + err
     config = tmp_path / "config.toml"
     data, key_file = tmp_path / "data", tmp_path / "data" / "secret.key"

@@ -18,6 +18,7 @@ import argparse
 import contextlib
 import sqlite3
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -133,10 +134,13 @@ def _copy_all(config: Config, target: Path, material: KeyMaterial) -> tuple[list
         names.append(STATE_FILE)
     for path in sorted((data_dir / MATRIX_STORE).glob("*.db")):
         name = f"{MATRIX_STORE}/{path.name}"
-        plain = target / (name + ".copy")
-        copy_database(path, plain)
-        seal_file(plain, target / (name + ".sealed"), name, material)
-        plain.unlink()
+        # The clear copy (employees' Matrix ids, room ids) is made beside the store, in
+        # the data folder, never on the backup's disk, and is gone whatever happens.
+        (target / MATRIX_STORE).mkdir(mode=0o700, parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=".backup-", dir=data_dir) as private:
+            plain = Path(private) / path.name
+            copy_database(path, plain)
+            seal_file(plain, target / (name + ".sealed"), name, material)
         versions.add(material.current)
         names.append(name)
     texts = _texts_folder(config)

@@ -334,7 +334,6 @@ class WebChat:
         session = self.session(request)
         if session.code:
             await self._screens.end_visits(self.user(session.code), self._clock())
-            log.info("web: a person left quickly; their session ended")
         self.visits.end(request)
         # The cache holds nothing (no-store), but a browser may keep the pages for Back.
         headers = {"Location": self._settings.exit_url, "Clear-Site-Data": '"cache"'}

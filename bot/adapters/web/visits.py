@@ -97,7 +97,10 @@ class Visits:
             response.del_cookie(COOKIE, path="/", secure=secure, httponly=True, samesite="Strict")
             return
         session = self.session(request)
-        active = session.code and not request.path.startswith(_NOT_ACTIVITY)
+        # A live update the page fetched by itself (?live=1) is not the person: it must
+        # not keep an unattended page's visit alive.
+        live = request.query.get("live") == "1"
+        active = session.code and not live and not request.path.startswith(_NOT_ACTIVITY)
         if not (write or active):
             return
         if session.code:

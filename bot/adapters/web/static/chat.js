@@ -93,8 +93,9 @@
   }
 
   function refresh() {
-    stillHere();
-    return fetch("/chat", { credentials: "same-origin", cache: "no-store" })
+    // A live update is not the person being here: it neither restarts the idle timer
+    // nor counts as a request of theirs on the server (?live=1).
+    return fetch("/chat?live=1", { credentials: "same-origin", cache: "no-store" })
       .then(function (response) { return response.text(); })
       .then(swap);
   }
