@@ -206,7 +206,7 @@ async def _the_year(runtime: Runtime, clock: FakeClock, tmp_path: Path, en, nl) 
                 step,
                 text,
             )
-        assert said == nl("register.done")
+        assert said == nl("register.done_case")
 
     # The twelfth: closed and registered with `vertrouwd write`, one process each.
     config_file = str(tmp_path / "config.toml")
@@ -220,7 +220,7 @@ async def _the_year(runtime: Runtime, clock: FakeClock, tmp_path: Path, en, nl) 
     for text in LAST_BY_CLI:
         step = run_cli(["write", "--config", config_file, twelfth, text])
         assert step.returncode == 0, step.stderr
-    assert step.stdout.strip() == nl("register.done")
+    assert step.stdout.strip() == nl("register.done_case")
     again = run_cli(["write", "--config", config_file, twelfth, "!register"])
     assert again.stdout.strip() == nl("register.already", case_ref=twelfth)
 
