@@ -212,7 +212,7 @@ async def test_a_case_ended_without_registering_is_registered_later(
     assert again is not None and again.startswith("Vraag 1 van 5")
     for number, text in enumerate(("signaal", "-", "-", "-", "stop")):
         said = await write(text, f"$r{number}")
-    assert said == nl("register.done")
+    assert said == nl("register.done_case")
     year = datetime.fromtimestamp(case.created_at).year
     counted = {
         (r.dimension, r.value): r.count

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
+from bot.report.periods import quarter_of
+from bot.report.service import annual_report
+from bot.runtime import Runtime
 from bot.store import SqliteStore
+from bot.store.sealed_fields import SEALED_COLUMNS
 from bot.store.stat_records import Count, StatRow, Tally
-from tests.conftest import run_cli
+from tests.conftest import Person, run_cli
 from tests.test_report_cli import config_file
 
 
@@ -65,3 +70,71 @@ def test_the_terminal_takes_an_activity_back(tmp_path: Path):
     assert again.returncode == 1 and "Niets teruggenomen" in again.stderr
     md = run_cli(["report", "--config", config, "--year", "2025", "--format", "md"]).stdout
     assert "| Training |" not in md
+
+
+async def test_a_case_registered_by_mistake_is_withdrawn_and_registered_again(
+    runtime: Runtime, nl, en
+):
+    person = Person(runtime, "hanna")
+    await person.full_intake()
+    await runtime.worker.deliver_due()
+    [case] = await runtime.store.cases_of_adviser("adviser-a")
+    adviser = runtime.config.adviser("adviser-a")
+    year = datetime.fromtimestamp(case.created_at).year
+
+    async def write(text: str, event_id: str) -> str | None:
+        info = await runtime.store.case(case.case_ref)
+        return (await runtime.desk.in_thread(info, adviser, event_id, text)).text
+
+    async def counted() -> dict[tuple[str, str], int]:
+        rows = await runtime.store.statistics([year], "adviser-a")
+        return {(r.dimension, r.value): r.count for r in rows}
+
+    await write("!close", "$close")
+    before = await counted()  # closing counted the first contact; nothing registered yet
+    # Nothing registered yet (the questions are still being asked): nothing to take back.
+    refused = await write("!registratie intrekken", "$early")
+    assert refused == nl("register.nothing_to_withdraw", case_ref=case.case_ref)
+    for number, text in enumerate(("melding", "-", "-", "discriminatie", "nee")):
+        said = await write(text, f"$r{number}")
+    assert said == nl("register.done_case")
+    registered = await counted()
+    assert registered[("registered_topic", "discrimination")] == 1
+    assert registered[("kind", "melding")] == 1
+    # What it counted is kept with the case, sealed (and in the key rotation's list).
+    [(sealed,)] = await runtime.store._db.execute_fetchall("SELECT sealed FROM registered_counts")
+    assert b"discrimination" not in sealed and b"melding" not in sealed
+    assert "registered_counts" in {column.table for column in SEALED_COLUMNS}
+
+    withdrawn = await write("!registratie intrekken", "$undo")
+    assert withdrawn is not None
+    assert withdrawn.startswith(nl("register.withdrawn", case_ref=case.case_ref))
+    assert "Vraag 1 van 5" in withdrawn  # the registration is asked again
+    assert await counted() == before
+    [line] = await runtime.store.count_corrections()
+    quarter = quarter_of(case.created_at, runtime.config)[1]
+    assert line[1:] == ("adviser-a", year, quarter, "registration")
+    # Replayed, the same event takes nothing back twice.
+    assert await write("!registratie intrekken", "$undo") == nl(
+        "register.nothing_to_withdraw", case_ref=case.case_ref
+    )
+
+    for number, text in enumerate(("melding", "-", "-", "pesten", "nee")):
+        said = await write(text, f"$again{number}")
+    assert said == nl("register.done_case")
+    again = await counted()
+    assert again[("registered_topic", "bullying")] == 1
+    assert ("registered_topic", "discrimination") not in again
+    settled = datetime(year + 1, 2, 1).timestamp()
+    report = await annual_report(runtime.store, runtime.config, en, year, None, settled)
+    topics = {line.label: line.this.count for line in report.table("registered_topic").lines}
+    assert topics[en("topic.bullying")] == 1 and topics[en("topic.discrimination")] == 0
+    assert len(await runtime.store.count_corrections()) == 1
+
+    # A registration from before its counts were kept is refused as such, nothing changed.
+    async with runtime.store._transaction() as db:
+        await db.execute("DELETE FROM registered_counts")
+    assert await write("!register withdraw", "$old") == nl(
+        "register.withdraw_not_kept", case_ref=case.case_ref
+    )
+    assert await counted() == again

@@ -102,7 +102,7 @@ async def test_the_adviser_registers_in_matrix_and_the_admin_gets_the_report_enc
             ("2 mediation", "Question 3 of 5"),
             ("a colleague", "Question 4 of 5"),
             ("-", "Question 5 of 5"),
-            ("no", en("register.done")),
+            ("no", en("register.done_case")),
         ):
             await in_thread(adviser, room, answer, root, asked)
 

@@ -206,7 +206,7 @@ async def _the_year(runtime: Runtime, clock: FakeClock, tmp_path: Path, en, nl) 
                 step,
                 text,
             )
-        assert said == nl("register.done")
+        assert said == nl("register.done_case")
 
     # The twelfth: closed and registered with `vertrouwd write`, one process each.
     config_file = str(tmp_path / "config.toml")
@@ -220,9 +220,17 @@ async def _the_year(runtime: Runtime, clock: FakeClock, tmp_path: Path, en, nl) 
     for text in LAST_BY_CLI:
         step = run_cli(["write", "--config", config_file, twelfth, text])
         assert step.returncode == 0, step.stderr
-    assert step.stdout.strip() == nl("register.done")
+    assert step.stdout.strip() == nl("register.done_case")
     again = run_cli(["write", "--config", config_file, twelfth, "!register"])
     assert again.stdout.strip() == nl("register.already", case_ref=twelfth)
+    # Taken back from the terminal and registered again the same way: the figures stay.
+    back = run_cli(["write", "--config", config_file, twelfth, "!register withdraw"])
+    assert back.returncode == 0, back.stderr
+    assert back.stdout.startswith(nl("register.withdrawn", case_ref=twelfth))
+    assert "Vraag 1 van 5" in back.stdout
+    for text in LAST_BY_CLI:
+        step = run_cli(["write", "--config", config_file, twelfth, text])
+    assert step.stdout.strip() == nl("register.done_case")
 
     # A session on integrity for 25 people, a training for 12.
     room = runtime.config.adviser("adviser-a")

@@ -11,7 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.config import Adviser, Config
-from bot.line.register_desk import RegistrationDesk, Said, case_key, room_key
+from bot.line.register_desk import (
+    WITHDRAW_WORDS,
+    RegistrationDesk,
+    Said,
+    case_key,
+    room_key,
+)
 from bot.line.terms import (
     ACK_REMINDER,
     CHECKIN,
@@ -49,6 +55,7 @@ _COMMANDS = {
     "ontvangst": "receipt",
     "register": "register",
     "registreer": "register",
+    "registratie": "register",
     "activity": "activity",
     "activiteit": "activity",
 }
@@ -116,6 +123,8 @@ class AdviserDesk:
         if command == "activity":
             return _answer(await self.registrations.activity(adviser, event_id, argument, t))
         if case.status != OPEN:
+            if command == "register" and _withdraws(argument):
+                return _answer(await self.registrations.withdraw_case(case, event_id, t))
             if command == "register":
                 return _answer(await self.registrations.case_command(case, event_id, t))
             if command is None:
@@ -289,6 +298,12 @@ class AdviserDesk:
 
 def desk_help(t: Texts) -> str:
     return f"{t('desk.help')}\n\n{t('register.help')}"
+
+
+def _withdraws(argument: str) -> bool:
+    """`!register withdraw` (or `!registratie intrekken`): take a registration back."""
+    words = argument.casefold().split()
+    return bool(words) and words[0] in WITHDRAW_WORDS
 
 
 def _answer(said: Said) -> DeskAnswer:

@@ -109,6 +109,17 @@ class RegistrationDesk:
         acted = await self._store.start_registration(registration, event_id, self._clock())
         return Said(self.first_question(registration, t), acted)
 
+    async def withdraw_case(self, case: CaseInfo, event_id: str, t: Texts) -> Said:
+        """`!register withdraw` in the thread of an ended case: take back what its
+        registration counted, and ask the questions again."""
+        registration = self.start_for_case(case)
+        if not await self._store.withdraw_registration(registration, event_id, self._clock()):
+            registered = await self._store.case_registered(case.case_ref)
+            refusal = "register.withdraw_not_kept" if registered else "register.nothing_to_withdraw"
+            return Said(t(refusal, case_ref=case.case_ref), False)
+        withdrawn = t("register.withdrawn", case_ref=case.case_ref)
+        return Said(f"{withdrawn}\n\n{self.first_question(registration, t)}", True)
+
     async def outside(self, adviser: Adviser, event_id: str, t: Texts) -> Said:
         """`!register` in the room: a contact outside the bot, asked in its own thread."""
         state = {**new_state(OUTSIDE), "period": list(quarter_of(self._clock(), self._config))}
@@ -134,7 +145,7 @@ class RegistrationDesk:
         year, quarter = (int(x) for x in turn.state["period"])  # type: ignore[attr-defined]
         tally = registration_tally(turn.state, adviser.id, (year, quarter))
         acted = await self._store.registration_step(thread_key, event_id, None, tally, now)
-        return Said(t("register.done"), acted)
+        return Said(t("register.done_case" if draft.case_ref else "register.done"), acted)
 
     async def _withdraw_activity(
         self, adviser: Adviser, event_id: str, argument: str, t: Texts

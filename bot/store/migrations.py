@@ -231,4 +231,16 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         );
         """,
     ),
+    (
+        71,
+        """
+        -- What a case's registration added to the counts, so that the adviser can take
+        -- it back (`!register withdraw`): sealed, gone with the case or the withdrawal.
+        CREATE TABLE registered_counts (
+            case_ref TEXT PRIMARY KEY REFERENCES cases (case_ref) ON DELETE CASCADE,
+            sealed BLOB NOT NULL,         -- AES-GCM, associated data binds case_ref
+            registered_at REAL NOT NULL
+        ) WITHOUT ROWID;
+        """,
+    ),
 )

@@ -53,6 +53,10 @@ def registration_aad(thread_key: str) -> bytes:
     return b"registration\x00" + thread_key.encode()
 
 
+def registered_aad(case_ref: str) -> bytes:
+    return b"registered_counts\x00" + case_ref.encode()
+
+
 def advice_aad(year: int) -> bytes:
     return f"report_advice\x00{year}".encode()
 
@@ -90,6 +94,7 @@ SEALED_COLUMNS = (
     SealedColumn("web_screens", "user_key", ("user_key",), screen_aad),
     SealedColumn("registrations", "thread_key", ("thread_key",), registration_aad),
     SealedColumn("report_advice", "year", ("year",), advice_aad),
+    SealedColumn("registered_counts", "case_ref", ("case_ref",), registered_aad),
 )
 
 # Keyed hashes (HMAC), random-looking blobs that are never sealed.

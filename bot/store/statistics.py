@@ -19,8 +19,8 @@ from bot.keys.crypto import DecryptionError
 from bot.store.base import StoreError
 from bot.store.case_events import CaseEventQueries
 from bot.store.line_records import AdviserStep
-from bot.store.sealed_fields import registration_aad
-from bot.store.stat_records import CODE, Registration, StatRow, Tally
+from bot.store.sealed_fields import registered_aad, registration_aad
+from bot.store.stat_records import CODE, Count, Registration, StatRow, Tally
 
 
 def check_tally(tally: Tally) -> None:
@@ -242,10 +242,77 @@ class StatisticsQueries(CaseEventQueries):
                 )
                 return True
             await db.execute("DELETE FROM registrations WHERE thread_key = ?", (thread_key,))
-            if rows[0][0] is not None:
-                await db.execute(
-                    "UPDATE cases SET registered = 1 WHERE case_ref = ?", (rows[0][0],)
-                )
+            case_ref = rows[0][0]
+            if case_ref is not None:
+                await db.execute("UPDATE cases SET registered = 1 WHERE case_ref = ?", (case_ref,))
             if tally is not None:
                 await self._add_tally(db, tally)
+                if case_ref is not None:
+                    await self._keep_registered(db, case_ref, tally, now)
+            return True
+
+    async def _keep_registered(
+        self, db: aiosqlite.Connection, case_ref: str, tally: Tally, now: float
+    ) -> None:
+        """What a case's registration added, sealed with the case, to be taken back."""
+        data = {
+            "year": tally.year,
+            "quarter": tally.quarter,
+            "adviser_id": tally.adviser_id,
+            "counts": [[c.dimension, c.value, c.amount] for c in tally.counts],
+        }
+        sealed = self._cipher.seal(json.dumps(data).encode(), registered_aad(case_ref))
+        await db.execute(
+            "INSERT OR REPLACE INTO registered_counts (case_ref, sealed, registered_at)"
+            " VALUES (?, ?, ?)",
+            (case_ref, sealed, now),
+        )
+
+    async def _registered_tally(self, db: aiosqlite.Connection, case_ref: str) -> Tally | None:
+        rows = list(
+            await db.execute_fetchall(
+                "SELECT sealed FROM registered_counts WHERE case_ref = ?", (case_ref,)
+            )
+        )
+        if not rows:
+            return None
+        try:
+            data = json.loads(self._cipher.open(rows[0][0], registered_aad(case_ref)))
+        except DecryptionError as exc:
+            raise StoreError("a case's registered counts cannot be decrypted") from exc
+        counts = tuple(Count(str(d), str(v), int(a)) for d, v, a in data["counts"])
+        return Tally(int(data["year"]), int(data["quarter"]), str(data["adviser_id"]), counts)
+
+    async def withdraw_registration(
+        self, registration: Registration, event_id: str | None, now: float
+    ) -> bool:
+        """Take back what a case's registration added (never below zero), with an audit
+        line, and ask its questions again; False when the case has no registration kept
+        (or the event was seen before)."""
+        case_ref = registration.case_ref
+        if case_ref is None:
+            raise StoreError("only a case's registration is withdrawn")
+        async with self._once(event_id, now) as first:
+            db = self._tx_db
+            tally = await self._registered_tally(db, case_ref) if first else None
+            if tally is None:
+                await db.rollback()
+                return False
+            await db.executemany(
+                "UPDATE statistics SET count = MAX(count - ?, 0) WHERE year = ? AND quarter = ?"
+                " AND adviser_id = ? AND dimension = ? AND value = ?",
+                [
+                    (c.amount, tally.year, tally.quarter, tally.adviser_id, c.dimension, c.value)
+                    for c in tally.counts
+                ],
+            )
+            await db.execute("DELETE FROM statistics WHERE count = 0")
+            await db.execute("DELETE FROM registered_counts WHERE case_ref = ?", (case_ref,))
+            await db.execute("UPDATE cases SET registered = 0 WHERE case_ref = ?", (case_ref,))
+            await db.execute(
+                "INSERT INTO count_corrections (at, adviser_id, year, quarter, entry)"
+                " VALUES (?, ?, ?, ?, 'registration')",
+                (now, tally.adviser_id, tally.year, tally.quarter),
+            )
+            await self._start_registration(db, registration, now)
             return True
