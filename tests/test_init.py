@@ -15,6 +15,7 @@ import signal
 import socket
 import stat
 import sys
+import time
 import tomllib
 import uuid
 from pathlib import Path
@@ -204,6 +205,7 @@ class Terminal:
             os.execve(sys.executable, [sys.executable, "-m", "bot", *args], env)
         self.seen = ""
         self.screen = ""  # everything the program showed
+        self.status: int | None = None  # its wait status, once it ended
 
     def expect(self, text: str, timeout: float = 60) -> None:
         while text not in self.seen:
@@ -222,9 +224,38 @@ class Terminal:
         self.seen = self.seen[self.seen.index(prompt) + len(prompt) :]
         os.write(self.fd, line.encode() + b"\n")
 
-    def finish(self) -> tuple[int, str]:
-        """Wait for the end; the exit code and the whole screen."""
-        while True:
+    def interrupt(self) -> None:
+        """Ctrl-C, pressed again as a person would when the first one is not taken
+        at once (seen once on a loaded machine, with the program waiting at its prompt)."""
+        os.write(self.fd, b"\x03")
+        for _ in range(5):
+            if self._ended_within(10):
+                return
+            os.kill(self.pid, signal.SIGINT)
+
+    def _ended_within(self, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self._reaped():
+                return True
+            time.sleep(0.1)
+        return False
+
+    def _reaped(self) -> bool:
+        if self.status is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            self.status = status if pid else None
+        return self.status is not None
+
+    def finish(self, timeout: float = 60) -> tuple[int, str]:
+        """Wait for the end (at most ``timeout`` seconds); the exit code and the screen."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.fd], [], [], 1)
+            if not ready:
+                if self._reaped():
+                    break
+                continue
             try:
                 chunk = os.read(self.fd, 4096)
             except OSError:
@@ -232,7 +263,12 @@ class Terminal:
             if not chunk:
                 break
             self.screen += chunk.decode(errors="replace")
-        _, status = os.waitpid(self.pid, 0)
+        else:
+            os.kill(self.pid, signal.SIGKILL)
+            raise AssertionError(f"still running after {timeout} s; it shows:\n{self.screen}")
+        if self.status is None:
+            _, self.status = os.waitpid(self.pid, 0)
+        status = self.status
         os.close(self.fd)
         return os.waitstatus_to_exitcode(status), self.screen
 
@@ -325,7 +361,7 @@ async def test_a_stopped_run_goes_on_where_it_stopped(tmp_path: Path, unused_tcp
     terminal.answer("Telegram: file for the bot token (empty: no Telegram): ", "")
     terminal.answer("Matrix: homeserver URL (empty: no Matrix): ", "")
     terminal.expect(WEB_PROMPT)
-    os.write(terminal.fd, b"\x03")
+    terminal.interrupt()
     code, screen = terminal.finish()
     assert code == 2 and "go on where it stopped" in screen and "Traceback" not in screen
     assert not config.exists()  # nothing half-checked is taken for the config
