@@ -242,6 +242,13 @@ def test_no_reader_of_every_report_works_a_hidden_count_out(two_advisers, en, se
     assert adversary(reports, en) == []
 
 
+def test_a_year_whose_hiding_program_presolve_called_infeasible(two_advisers, en):
+    """Found by a random run: HiGHS's presolve called this year's program infeasible,
+    though the true counts solve it, and no report could be made."""
+    rows = dataset(3642934, (10, 1, 0, 1, 12, 2, 8, 3))
+    assert adversary(all_reports(rows, two_advisers, en), en) == []
+
+
 def test_the_adversary_does_find_what_hiding_table_by_table_gave_away(two_advisers, en):
     """The review's case: everyone's contacts hid "through the bot", but the channels'
     total showed it. Hiding only small cells, the adversary works 3 out."""

@@ -32,6 +32,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 Key = TypeVar("Key", bound=Hashable)
 _UNBOUNDED = 10**7
+_INFEASIBLE = 2  # scipy.optimize.milp's status for it
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,10 @@ class _System(Generic[Key]):
                 objective = np.zeros(len(cells))
                 objective[i] = sign
                 result = milp(objective, **problem)
+                if result.status == _INFEASIBLE:
+                    # The true counts are always a solution, so "infeasible" is HiGHS's
+                    # presolve going wrong (seen on a random year): solve it without.
+                    result = milp(objective, options={"presolve": False}, **problem)
                 if result.status != 0:
                     raise ValueError("the counts do not fit their own identities")
                 # Every solution is a witness: a cell at another value there is not pinned.
