@@ -34,22 +34,31 @@ def check_channels(config: Config) -> None:
             " (to try the bot in this terminal, use `vertrouwd chat`)"
         )
     if config.telegram is not None:
-        config.telegram.token()
+        config.telegram_token()
+
+
+def telegram_channel(runtime: Runtime) -> Channel | None:
+    """The Telegram bot the config names, serving this runtime's people."""
+    config = runtime.config
+    if config.telegram is None:
+        return None
+    # Imported here: python-telegram-bot is only loaded when the channel is on.
+    from bot.adapters.telegram.channel import TelegramChannel
+
+    telegram = TelegramChannel(
+        config.telegram, config.telegram_token(), runtime.engine, lambda: runtime.catalog
+    )
+    runtime.texts.reload_listeners.append(telegram.texts_changed)
+    telegram.relay = runtime.relay
+    telegram.observer = runtime.observer
+    return telegram
 
 
 def build_channels(runtime: Runtime) -> list[Channel]:
     channels: list[Channel] = []
     config = runtime.config
-    if config.telegram is not None:
-        # Imported here: python-telegram-bot is only loaded when the channel is on.
-        from bot.adapters.telegram.channel import TelegramChannel
-
-        telegram = TelegramChannel(
-            config.telegram, config.telegram.token(), runtime.engine, lambda: runtime.catalog
-        )
-        runtime.texts.reload_listeners.append(telegram.texts_changed)
-        telegram.relay = runtime.relay
-        telegram.observer = runtime.observer
+    telegram = telegram_channel(runtime)
+    if telegram is not None:
         channels.append(telegram)
     if config.web is not None and runtime.keys is not None:
         channels.append(web_channel(runtime))
@@ -87,8 +96,12 @@ async def serve(
 ) -> None:
     """Run every channel (those given, or those the config switches on); when one
     fails, the others stop too and the failure is raised."""
-    if channels is None:
-        channels = build_channels(runtime)
+    await serve_channels(build_channels(runtime) if channels is None else channels, stopping)
+
+
+async def serve_channels(channels: list[Channel], stopping: asyncio.Event) -> None:
+    """Run the channels until ``stopping`` is set; when one fails, the others stop too
+    and the failure is raised."""
     tasks = [asyncio.create_task(channel.run(stopping)) for channel in channels]
     stop_requested = asyncio.create_task(stopping.wait())
     await asyncio.wait([*tasks, stop_requested], return_when=asyncio.FIRST_COMPLETED)

@@ -21,6 +21,7 @@ from bot.commands import (
     inbox,
     keys,
     matrix,
+    org,
     poster,
     report,
 )
@@ -46,6 +47,7 @@ _COMMAND_GROUPS = (
     add_init_parser,
     keys.add_parser,
     checks.add_texts_parser,
+    org.add_parser,
 )
 
 
@@ -78,12 +80,24 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--config", type=Path, help="config file (default: built-in defaults)")
     common.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     common.add_argument("--log-format", choices=LOG_FORMATS, help="text, or json (one per line)")
+    common.add_argument(
+        "--org", metavar="ID", help="a bureau's organisation: the command works on its data alone"
+    )
     parser = argparse.ArgumentParser(prog="vertrouwd", description="The ``vertrouwd`` command.")
     parser.add_argument("--version", action="version", version=f"vertrouwd {program_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     for add_group in _COMMAND_GROUPS:
         add_group(commands, common)
     return parser
+
+
+def _organisation(config: Config, args: argparse.Namespace) -> Config:
+    """The config of the organisation ``--org`` names, in the bureau ``config``."""
+    from bot.organisations.registry import find_organisation, organisation_config
+
+    if args.command == "run":
+        raise ConfigError("run --org: `vertrouwd run` serves every organisation of the bureau")
+    return organisation_config(args.config, find_organisation(config, args.org))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -113,6 +127,8 @@ def _main(argv: Sequence[str] | None) -> int:
     entry: Entry = args.entry
     try:
         config = load_config(args.config)
+        if getattr(args, "org", None) and args.command != "org":
+            config = _organisation(config, args)
         setup_logging(
             args.log_level or _default_log_level(config, args),
             args.log_format or config.log.format,

@@ -53,7 +53,10 @@ class TextEditor:
         self._clock = clock
 
     def _file(self, lang: str) -> Path:
-        return self._config.locales_dir / f"{lang}.toml"
+        """Where an edit goes: the edited texts' file when there is a folder for them
+        (an organisation of a bureau), else the locale file itself."""
+        folder = self._config.bot.texts_overrides_dir or self._config.locales_dir
+        return folder / f"{lang}.toml"
 
     def known_keys(self) -> list[str]:
         catalog = self._live.current
@@ -68,7 +71,8 @@ class TextEditor:
             return EditResult([Problem(f"{lang}.toml", key, "is not a text the bot uses")])
         path = self._file(lang)
         try:
-            document = tomlkit.parse(path.read_text(encoding="utf-8"))
+            existing = path.read_text(encoding="utf-8") if path.exists() else ""
+            document = tomlkit.parse(existing)
         except (OSError, UnicodeDecodeError, TOMLKitError) as exc:
             # Someone broke the file on disk: it is fixed there, not from here.
             return EditResult([Problem(path.name, "", f"cannot be read now ({exc})")])
@@ -98,16 +102,22 @@ class TextEditor:
         return await self._store.text_changes(key, lang)
 
     def _problems_with(self, lang: str, content: str) -> list[Problem]:
-        """Validate the locale folder as it would be with ``content`` for ``lang``."""
+        """Validate the texts as they would be with ``content`` for ``lang``."""
+        overrides = self._config.bot.texts_overrides_dir
+        edited = overrides or self._config.locales_dir
         with tempfile.TemporaryDirectory() as folder:
             trial = Path(folder)
-            for path in self._config.locales_dir.glob("*.toml"):
+            for path in edited.glob("*.toml"):
                 shutil.copyfile(path, trial / path.name)
             (trial / f"{lang}.toml").write_text(content, encoding="utf-8")
-            _, problems = validated_catalog(self._config, trial)
+            if overrides is None:
+                _, problems = validated_catalog(self._config, trial, None)
+            else:
+                _, problems = validated_catalog(self._config, self._config.locales_dir, trial)
         return problems
 
 
 def _replace(path: Path, content: str) -> None:
     """Write the whole file or nothing: the watcher never sees half a file."""
-    replace_file(path, content.encode("utf-8"), path.stat().st_mode & 0o777)
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
+    replace_file(path, content.encode("utf-8"), mode)

@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -75,6 +76,8 @@ def run_command(config: Config, args: argparse.Namespace) -> int:
         config = msgspec.structs.replace(
             config, web_section=msgspec.structs.replace(config.web_section, enabled=True)
         )
+    if config.bureau.enabled:
+        return _run_bureau(config, args)
     check_channels(config)
     prepare_data_dir(config.bot.data_dir)
     try:
@@ -93,6 +96,20 @@ def run_command(config: Config, args: argparse.Namespace) -> int:
         lock.release()
 
 
+def _run_bureau(config: Config, args: argparse.Namespace) -> int:
+    """A bureau: every active organisation, served by one process."""
+    prepare_data_dir(config.bot.data_dir)
+    try:
+        lock = run_lock.acquire(config.bot.data_dir)
+    except run_lock.DataDirLocked as exc:
+        print(f"vertrouwd: {exc}; stop that one first", file=sys.stderr)
+        return EXIT_PROBLEM
+    try:
+        return _serve(config, args.config)
+    finally:
+        lock.release()
+
+
 def _event_loop_runner() -> Callable[[Coroutine[Any, Any, None]], None]:
     """uvloop's faster event loop where it is installed (not on Windows), else asyncio's."""
     try:
@@ -102,7 +119,7 @@ def _event_loop_runner() -> Callable[[Coroutine[Any, Any, None]], None]:
     return uvloop.run
 
 
-def _serve(config: Config) -> int:
+def _serve(config: Config, bureau_file: Path | None = None) -> int:
 
     from bot.ops.service import run_service
     from bot.util.open_files import raise_open_file_limit
@@ -115,8 +132,15 @@ def _serve(config: Config) -> int:
         loop = asyncio.get_running_loop()
         for signal_number in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signal_number, stopping.set)
-        async with open_runtime(config, preload_scorer=True) as runtime:
-            await run_service(runtime, stopping)
+        if config.bureau.enabled:
+            from bot.ops.bureau_service import run_bureau_service
+            from bot.runtime.bureau import open_bureau
+
+            async with open_bureau(config, bureau_file, preload_scorer=True) as bureau:
+                await run_bureau_service(bureau, stopping)
+        else:
+            async with open_runtime(config, preload_scorer=True) as runtime:
+                await run_service(runtime, stopping)
         log.info("stopped")
 
     try:

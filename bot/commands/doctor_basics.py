@@ -10,7 +10,7 @@ from bot.adapters.web.probe import web_chat_answers
 from bot.config import Config, ConfigError
 from bot.keys.crypto import FieldCipher, KeyFileError
 from bot.keys.guard import keys_for_data
-from bot.texts.catalog import TextsInvalid, load_catalog
+from bot.texts.catalog import TextsInvalid, catalog_of
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def basics(config: Config) -> tuple[list[Check], FieldCipher | None]:
         )
     ]
     try:
-        load_catalog(config.locales_dir, config.bot.default_language)
+        catalog_of(config)
         checks.append(Check("texts", True, str(config.locales_dir)))
     except TextsInvalid as exc:
         checks.append(
@@ -67,7 +67,7 @@ async def telegram_check(config: Config) -> Check:
     assert config.telegram is not None
     name = "telegram"
     try:
-        token = config.telegram.token()
+        token = config.telegram_token()
     except ConfigError as exc:
         return Check(name, False, str(exc), "put the token from @BotFather in telegram.token_file")
     try:

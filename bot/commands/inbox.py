@@ -27,7 +27,7 @@ from bot.line.desk import AdviserDesk
 from bot.sinks.base import ThreadPost, ThreadText
 from bot.sinks.local_inbox import InboxContents, LocalInbox
 from bot.store import SqliteStore
-from bot.texts.catalog import Catalog, Texts, load_catalog
+from bot.texts.catalog import Catalog, Texts, catalog_of
 
 
 def add_parser(commands: Subcommands, common: argparse.ArgumentParser) -> None:
@@ -91,7 +91,7 @@ async def _opened(
 
 
 async def read_inbox(config: Config, adviser_id: str | None, as_jsonl: bool) -> int:
-    catalog = load_catalog(config.locales_dir, config.bot.default_language)
+    catalog = catalog_of(config)
     default_texts = catalog.texts(config.bot.default_language)
     keys = existing_keys(config)
     if keys is None:  # never started: nothing sealed, nothing delivered
@@ -156,7 +156,7 @@ def _not_shown(contents: InboxContents, t: Texts) -> list[str]:
 
 async def write_in_thread(config: Config, case_ref: str, text: str) -> int:
     """The adviser of the case writes ``text`` in its thread; prints the answer."""
-    catalog: Catalog = load_catalog(config.locales_dir, config.bot.default_language)
+    catalog: Catalog = catalog_of(config)
     default_texts = catalog.texts(config.bot.default_language)
     keys = existing_keys(config)
     if keys is None:

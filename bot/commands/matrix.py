@@ -17,7 +17,7 @@ from bot.keys.crypto import FieldCipher
 from bot.keys.guard import keys_for_data
 from bot.matrix.errors import CrossSigningError, HomeserverUnreachable, LoginFailed, MatrixHttpError
 from bot.store import SqliteStore
-from bot.texts.catalog import load_catalog
+from bot.texts.catalog import catalog_of
 
 
 def add_parser(commands: Subcommands, common: argparse.ArgumentParser) -> None:
@@ -46,7 +46,7 @@ def setup_command(config: Config, args: argparse.Namespace) -> int:
     if config.handoff.sink != "matrix" or config.matrix is None:
         raise ConfigError('handoff.sink: must be "matrix" to set up an adviser room')
     adviser = config.adviser(args.adviser)
-    catalog = load_catalog(config.locales_dir, config.bot.default_language)
+    catalog = catalog_of(config)
     texts = catalog.texts(adviser.language)  # the default language where unsupported
     cipher = FieldCipher(keys_for_data(config))
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.commands import Subcommands
 from bot.config import Config
-from bot.texts.catalog import load_catalog
+from bot.texts.catalog import catalog_of
 
 
 def add_parser(commands: Subcommands, common: argparse.ArgumentParser) -> None:
@@ -25,7 +25,7 @@ def add_parser(commands: Subcommands, common: argparse.ArgumentParser) -> None:
 def poster_command(config: Config, args: argparse.Namespace) -> int:
     from bot.commands.poster_svg import write_poster
 
-    catalog = load_catalog(config.locales_dir, config.bot.default_language)
+    catalog = catalog_of(config)
     languages = [lang.strip() for lang in (args.lang or config.bot.default_language).split(",")]
     write_poster(config, catalog, languages, args.out)
     print(f"wrote {args.out}")

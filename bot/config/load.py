@@ -103,7 +103,14 @@ def _placed(config: Config, base_dir: Path, env: Mapping[str, str]) -> Config:
 
     return replace(
         config,
-        bot=replace(bot, data_dir=data_dir, locales_dir=locales, log_level=bot.log_level.upper()),
+        bot=replace(
+            bot,
+            data_dir=data_dir,
+            locales_dir=locales,
+            log_level=bot.log_level.upper(),
+            texts_overrides_dir=placed(bot.texts_overrides_dir),
+        ),
+        bureau=replace(config.bureau, organisations_dir=placed(config.bureau.organisations_dir)),
         storage=replace(storage, key_file=key_file),
         matrix_section=replace(
             matrix,
@@ -126,11 +133,25 @@ def _placed(config: Config, base_dir: Path, env: Mapping[str, str]) -> Config:
     )
 
 
+def config_path(path: Path | None, env: Mapping[str, str]) -> Path | None:
+    """The config file named, or ``$VERTROUWD_CONFIG``; None for the built-in defaults."""
+    if path is None and env.get(CONFIG_ENV):
+        return Path(env[CONFIG_ENV])
+    return path
+
+
+def read_raw(path: Path | None) -> tuple[dict[str, Any], Path]:
+    """The file's tables as written, and the folder its relative paths start from."""
+    raw = _read(path) if path is not None else {}
+    return raw, path.resolve().parent if path is not None else Path.cwd()
+
+
+def config_from_raw(raw: dict[str, Any], base_dir: Path, env: Mapping[str, str]) -> Config:
+    return check_config(_placed(decode(raw), base_dir, env), env)
+
+
 def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
     """Load the config at ``path`` (or ``$VERTROUWD_CONFIG``), checked as a whole."""
     env = os.environ if environ is None else environ
-    if path is None and env.get(CONFIG_ENV):
-        path = Path(env[CONFIG_ENV])
-    raw = _read(path) if path is not None else {}
-    base_dir = path.resolve().parent if path is not None else Path.cwd()
-    return check_config(_placed(decode(raw), base_dir, env), env)
+    raw, base_dir = read_raw(config_path(path, env))
+    return config_from_raw(raw, base_dir, env)

@@ -8,6 +8,7 @@ from pathlib import Path
 import msgspec
 
 from bot.config.base import ConfigError, Section
+from bot.config.bureau import BureauSettings
 from bot.config.conversation import Aftercare, IntakeSettings, Limits, ReportSettings
 from bot.config.matrix import AdminSettings, MatrixDmSettings, MatrixSettings
 from bot.config.organisation import (
@@ -50,6 +51,7 @@ class Config(Section, frozen=True, kw_only=True):
     web_section: WebSettings = _field(default_factory=WebSettings, name="web")
     log: LogSettings = _field(default_factory=LogSettings)
     ops_section: OpsSettings = _field(default_factory=OpsSettings, name="ops")
+    bureau: BureauSettings = _field(default_factory=BureauSettings)
 
     # The channels and services, None when switched off.
 
@@ -97,6 +99,11 @@ class Config(Section, frozen=True, kw_only=True):
     # The two paths whose default is not a value of their own: resolved when loading.
 
     @property
+    def organisations_dir(self) -> Path:
+        """Where a bureau's organisations have their folders."""
+        return self.bureau.organisations_dir or self.bot.data_dir / "organisations"
+
+    @property
     def locales_dir(self) -> Path:
         assert self.bot.locales_dir is not None, "resolved when the config loads"
         return self.bot.locales_dir
@@ -105,6 +112,11 @@ class Config(Section, frozen=True, kw_only=True):
     def key_file(self) -> Path:
         assert self.storage.key_file is not None, "resolved when the config loads"
         return self.storage.key_file
+
+    def telegram_token(self) -> str:
+        """The Telegram bot's token."""
+        assert self.telegram is not None
+        return self.telegram.token()
 
     def adviser_language(self, adviser_id: str) -> str:
         """The language the adviser reads the bot in (the default for one not configured)."""
@@ -117,3 +129,17 @@ class Config(Section, frozen=True, kw_only=True):
             if adviser.id == adviser_id:
                 return adviser
         raise ConfigError(f"advisers: no adviser with id {adviser_id!r}")
+
+
+class OrganisationConfig(Config, frozen=True, kw_only=True):
+    """The config one organisation of a bureau runs with: the bureau's file with the
+    organisation's own tables over it, and who it is (never read from a file)."""
+
+    organisation_id: str
+    organisation_code: str
+
+    def telegram_token(self) -> str:
+        """Its own bot's token, from its own file only: the environment and systemd's
+        credentials hold the bureau's bot."""
+        assert self.telegram is not None
+        return self.telegram.token(environ={})

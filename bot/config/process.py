@@ -26,6 +26,9 @@ class BotSettings(Section, frozen=True):
         "INFO"
     )
     texts_reload_seconds: Annotated[float, Meta(gt=0, le=86_400)] = 2.0
+    # Edited texts over the locale files: a locale file here holds only the texts it
+    # changes ("" for none; an organisation of a bureau has its own).
+    texts_overrides_dir: Path | None = None
 
 
 class LogSettings(Section, frozen=True):

@@ -18,7 +18,7 @@ from bot.matrix.errors import MatrixHttpError
 from bot.matrix.guard import MEGOLM
 from bot.matrix.session import MatrixSession
 from bot.matrix.setup import create_adviser_room, private_room_state
-from bot.texts.catalog import Texts, load_catalog
+from bot.texts.catalog import Texts, catalog_of
 
 # Called with (adviser id, or None for the admin room; room id) once a room exists.
 RoomMade = Callable[[str | None, str], None]
@@ -90,7 +90,7 @@ async def set_up_matrix(
     """Log in (and cross-sign), then make every room the config still lacks: each
     adviser's, and the admin room when ``admins`` are named and it has none."""
     assert config.matrix is not None
-    catalog = load_catalog(config.locales_dir, config.bot.default_language)
+    catalog = catalog_of(config)
     cipher = FieldCipher(load_or_create_keys(config.key_file))
     session = MatrixSession(config.matrix, config.bot.data_dir, cipher)
     try:

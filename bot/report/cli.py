@@ -24,7 +24,7 @@ from bot.report.service import FORMATS, annual_report, rendered, texts_for
 from bot.report.tallies import activity_tally, registration_tally
 from bot.store import SqliteStore
 from bot.store.report_advice import ADVICE_MAX_CHARS
-from bot.texts.catalog import Catalog, load_catalog
+from bot.texts.catalog import Catalog, catalog_of
 
 
 @contextlib.asynccontextmanager
@@ -55,7 +55,7 @@ async def write_report(
     out: Path | None,
     as_of: float | None = None,
 ) -> int:
-    catalog = load_catalog(config.locales_dir, config.bot.default_language)
+    catalog = catalog_of(config)
     t = texts_for(catalog, config, lang)
     if adviser_id is not None:
         config.adviser(adviser_id)  # an unknown id is a ConfigError, named
@@ -76,7 +76,7 @@ async def write_report(
 
 async def write_advice(config: Config, year: int, text: str) -> int:
     """Store the adviser's observations and advice for ``year``'s report, sealed."""
-    catalog = load_catalog(config.locales_dir, config.bot.default_language)
+    catalog = catalog_of(config)
     t = catalog.texts(config.bot.default_language)
     if not text.strip() or len(text) > ADVICE_MAX_CHARS:
         print(t("report.advice_refused", most=ADVICE_MAX_CHARS), file=sys.stderr)
@@ -97,7 +97,7 @@ def _adviser(config: Config, adviser_id: str | None) -> Adviser:
 async def add_contact(config: Config, adviser_id: str | None, answers: Iterable[str]) -> int:
     """Ask the registration questions on the terminal; count the answers at the end."""
     adviser = _adviser(config, adviser_id)
-    catalog: Catalog = load_catalog(config.locales_dir, config.bot.default_language)
+    catalog: Catalog = catalog_of(config)
     t = catalog.texts(adviser.language)
     languages = [catalog.texts(lang) for lang in catalog.languages()]
     topics = config.intake.topics
@@ -126,7 +126,7 @@ async def add_activity(
     config: Config, adviser_id: str | None, argument: str, *, withdraw: bool = False
 ) -> int:
     adviser = _adviser(config, adviser_id)
-    catalog = load_catalog(config.locales_dir, config.bot.default_language)
+    catalog = catalog_of(config)
     t = catalog.texts(adviser.language)
     now = time.time()
     if withdraw:

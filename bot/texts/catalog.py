@@ -6,6 +6,7 @@ language for that key, so a half-translated new locale still works.
 
 from __future__ import annotations
 
+import functools
 import logging
 import string
 import tomllib
@@ -13,11 +14,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.flows.danger.detector import DangerDetector
 from bot.flows.danger.patterns import PatternError
 from bot.texts.plural import PluralFormatter, plural_problems
+
+if TYPE_CHECKING:
+    from bot.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -69,12 +73,33 @@ def placeholders(text: str) -> frozenset[str]:
 
 
 def _read_locale(path: Path) -> tuple[dict[str, str], list[Problem]]:
+    """A locale file's texts and problems. The same content is read once per process
+    (a bureau's organisations share the locale files): treat the result as read-only."""
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        return {}, [Problem(path.name, "", f"cannot be read: {exc}")]
+    texts, problems = _parse_locale(path.name, path.stem, content)
+    return texts, list(problems)
+
+
+@functools.lru_cache(maxsize=32)
+def _parse_locale(
+    name: str, lang: str, content: bytes
+) -> tuple[dict[str, str], tuple[Problem, ...]]:
+    texts, problems = _parse_locale_text(Path(name), lang, content)
+    return texts, tuple(problems)
+
+
+def _parse_locale_text(
+    path: Path, lang: str, content: bytes
+) -> tuple[dict[str, str], list[Problem]]:
     problems: list[Problem] = []
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        document = tomllib.loads(content.decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         return {}, [Problem(path.name, "", f"not valid TOML: {exc}")]
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
         return {}, [Problem(path.name, "", f"cannot be read: {exc}")]
     flat: dict[str, Any] = {}
     _flatten(document, "", flat)
@@ -102,7 +127,7 @@ def _read_locale(path: Path) -> tuple[dict[str, str], list[Problem]]:
             except ValueError as exc:
                 problems.append(Problem(path.name, key, f"has a broken placeholder ({exc})"))
                 continue
-            wrong = plural_problems(value, path.stem)
+            wrong = plural_problems(value, lang)
             if wrong:
                 problems += [Problem(path.name, key, f"plural: {w}") for w in wrong]
                 continue
@@ -146,12 +171,34 @@ def _file_line(path: Path, key: str, line: int) -> int | None:
     return None
 
 
+def _overridden(
+    locales: dict[str, dict[str, str]], raw_keys: dict[str, set[str]], overrides_dir: Path
+) -> list[Problem]:
+    """Lay the edited texts over the locale files: a file there holds only the texts it
+    changes, each one a text of the locale file of its language."""
+    problems: list[Problem] = []
+    for path in sorted(overrides_dir.glob("*.toml")):
+        texts, found = _read_locale(path)
+        problems.extend(found)
+        own = locales.get(path.stem)
+        if own is None:
+            problems.append(Problem(path.name, "", "has no locale file of its language"))
+            continue
+        unknown = sorted(set(texts) - raw_keys[path.stem])
+        problems += [
+            Problem(path.name, key, "is not a text of the locale files") for key in unknown
+        ]
+        locales[path.stem] = {**own, **{k: v for k, v in texts.items() if k not in unknown}}
+    return problems
+
+
 def check_locales(
-    locales_dir: Path, default_language: str | None = None
+    locales_dir: Path, default_language: str | None = None, overrides_dir: Path | None = None
 ) -> tuple[dict[str, dict[str, str]], list[Problem]]:
     """Read every locale and compare them: same placeholders everywhere, and each key in
     each file. With ``default_language`` given, only that one must have every key: the
-    others may still miss some (see ``missing_texts``), which then fall back to it."""
+    others may still miss some (see ``missing_texts``), which then fall back to it.
+    ``overrides_dir`` holds edited texts laid over the locale files."""
     files = sorted(locales_dir.glob("*.toml"))
     if not files:
         return {}, [Problem(str(locales_dir), "", "no locale files (*.toml) found")]
@@ -163,6 +210,8 @@ def check_locales(
         problems.extend(found)
         locales[path.stem] = texts
         raw_keys[path.stem] = set(texts) | {p.key for p in found if p.key}
+    if overrides_dir is not None:
+        problems += _overridden(locales, raw_keys, overrides_dir)
     all_keys = set().union(*raw_keys.values())
     strict = default_language is None or default_language not in raw_keys
     for lang, keys in raw_keys.items():
@@ -258,18 +307,34 @@ class Catalog:
     def danger_detector(self) -> DangerDetector:
         """Hears danger in a message, with the patterns of every loaded language (people
         mix languages). The patterns were checked when the locales were loaded."""
-        return DangerDetector.from_sources(
-            {
-                lang: own[DANGER_PATTERNS_KEY]
+        return _detector(
+            tuple(
+                (lang, own[DANGER_PATTERNS_KEY])
                 for lang, own in sorted(self.locales.items())
                 if DANGER_PATTERNS_KEY in own
-            }
+            )
         )
 
 
-def load_catalog(locales_dir: Path, default_language: str) -> Catalog:
+@functools.lru_cache(maxsize=16)
+def _detector(sources: tuple[tuple[str, str], ...]) -> DangerDetector:
+    """One detector per set of patterns in the process: organisations that keep the
+    shipped patterns share it."""
+    return DangerDetector.from_sources(dict(sources))
+
+
+def catalog_of(config: Config) -> Catalog:
+    """The texts ``config`` runs with: its locale files, with its edited texts over them."""
+    return load_catalog(
+        config.locales_dir, config.bot.default_language, config.bot.texts_overrides_dir
+    )
+
+
+def load_catalog(
+    locales_dir: Path, default_language: str, overrides_dir: Path | None = None
+) -> Catalog:
     """Load and validate every locale; raises TextsInvalid listing every problem."""
-    locales, problems = check_locales(locales_dir, default_language)
+    locales, problems = check_locales(locales_dir, default_language, overrides_dir)
     if default_language not in locales and not problems:
         problems.append(
             Problem(f"{default_language}.toml", "", "the default language has no locale file")

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bot.config import Config, ConfigError
-from bot.texts.catalog import Catalog, Problem, TextsInvalid, load_catalog
+from bot.texts.catalog import Catalog, Problem, TextsInvalid, catalog_of, load_catalog
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +40,13 @@ def check_config_against_texts(config: Config, catalog: Catalog) -> None:
         )
 
 
-def validated_catalog(config: Config, folder: Path) -> tuple[Catalog | None, list[Problem]]:
-    """The catalog of ``folder`` if it passes every check, else what is wrong."""
+def validated_catalog(
+    config: Config, folder: Path, overrides: Path | None
+) -> tuple[Catalog | None, list[Problem]]:
+    """The catalog of ``folder`` with ``overrides`` over it if it passes every check,
+    else what is wrong."""
     try:
-        catalog = load_catalog(folder, config.bot.default_language)
+        catalog = load_catalog(folder, config.bot.default_language, overrides)
         check_config_against_texts(config, catalog)
     except TextsInvalid as exc:
         return None, exc.problems
@@ -52,34 +55,43 @@ def validated_catalog(config: Config, folder: Path) -> tuple[Catalog | None, lis
     return catalog, []
 
 
-def fingerprint(folder: Path) -> Fingerprint:
-    """Name and content hash of every locale file: any edit changes it, however quick."""
+def fingerprint(folder: Path, overrides: Path | None = None) -> Fingerprint:
+    """Name and content hash of every locale file (and edited texts' file): any edit
+    changes it, however quick."""
     found = []
-    for path in sorted(folder.glob("*.toml")):
+    paths = sorted(folder.glob("*.toml"))
+    if overrides is not None:
+        paths += sorted(overrides.glob("*.toml"))
+    for path in paths:
         try:
             content = path.read_bytes()
         except OSError:  # removed between listing and reading, or unreadable right now
             continue
-        found.append((path.name, hashlib.sha256(content).hexdigest()))
+        found.append((str(path), hashlib.sha256(content).hexdigest()))
     return tuple(found)
 
 
 class LiveCatalog:
     def __init__(self, config: Config) -> None:
         self._config = config
-        self._seen = fingerprint(config.locales_dir)
-        self.current = load_catalog(config.locales_dir, config.bot.default_language)
+        self._seen = self._fingerprint()
+        self.current = catalog_of(config)
         check_config_against_texts(config, self.current)
         self.refusal_listeners: list[RefusalListener] = []
         self.reload_listeners: list[ReloadListener] = []
 
+    def _fingerprint(self) -> Fingerprint:
+        return fingerprint(self._config.locales_dir, self._config.bot.texts_overrides_dir)
+
     async def reload_if_changed(self) -> bool:
         """Take up a changed locale folder if it is valid; True when the texts changed."""
-        seen = fingerprint(self._config.locales_dir)
+        seen = self._fingerprint()
         if seen == self._seen:
             return False
         self._seen = seen
-        catalog, problems = validated_catalog(self._config, self._config.locales_dir)
+        catalog, problems = validated_catalog(
+            self._config, self._config.locales_dir, self._config.bot.texts_overrides_dir
+        )
         if catalog is None:
             await self._refuse(problems)
             return False

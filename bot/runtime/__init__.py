@@ -159,12 +159,26 @@ def _admin_room(runtime: Runtime, clock: Callable[[], float]) -> AdminRoom | Non
     return room
 
 
+@dataclass
+class Shared:
+    """What a bureau's organisations share: one danger scorer, one Matrix account.
+    None of it holds an employee's data."""
+
+    scoring: ScoringService
+    matrix_session: MatrixSession | None = None
+
+
 @contextlib.asynccontextmanager
 async def open_runtime(
-    config: Config, clock: Callable[[], float] = time.time, *, preload_scorer: bool = False
+    config: Config,
+    clock: Callable[[], float] = time.time,
+    *,
+    preload_scorer: bool = False,
+    shared: Shared | None = None,
 ) -> AsyncIterator[Runtime]:
     """Open everything the bot needs; deliver what is due and close it all on exit.
-    A serving bot preloads the danger scorer; otherwise it loads at the first words."""
+    A serving bot preloads the danger scorer; otherwise it loads at the first words.
+    An organisation of a bureau gets the bureau's scorer and Matrix account (``shared``)."""
     keep_content_out_of_logs(config.bot.log_level)
     prepare_data_dir(config.bot.data_dir)
     keys = keys_for_data(config)
@@ -179,9 +193,15 @@ async def open_runtime(
         resources.push_async_callback(store.close)
         inbox = await LocalInbox.open(config.bot.data_dir, cipher, clock)
         resources.push_async_callback(inbox.close)
-        session = _matrix_session(config, cipher)
-        if session is not None:
-            resources.push_async_callback(session.close)
+        if shared is not None:
+            session = shared.matrix_session if config.matrix is not None else None
+            if session is not None:
+                # What this organisation listens to goes with it; the account stays.
+                resources.callback(_stop_listening, session, list(session.listeners))
+        else:
+            session = _matrix_session(config, cipher)
+            if session is not None:
+                resources.push_async_callback(session.close)
         sink = _sink(config, session, texts, inbox)
         relay = RelayWorker(store, sink, lambda: texts.current, config, clock)
         timers = TimerWorker(store, config, clock, relay.wake)
@@ -193,8 +213,11 @@ async def open_runtime(
             config.outbox.retry_max_seconds,
             on_delivered=relay.wake,  # relays wait for their case's thread
         )
-        scoring = ScoringService()
-        resources.push_async_callback(scoring.close)  # after the delivery below
+        if shared is not None:
+            scoring = shared.scoring
+        else:
+            scoring = ScoringService()
+            resources.push_async_callback(scoring.close)  # after the delivery below
         resources.push_async_callback(_deliver_before_closing, worker, relay)
 
         def line_changed() -> None:
@@ -243,6 +266,10 @@ async def open_runtime(
         if preload_scorer:
             scoring.start()
         yield runtime
+
+
+def _stop_listening(session: MatrixSession, before: list[object]) -> None:
+    session.listeners[:] = [listener for listener in session.listeners if listener in before]
 
 
 def _observe(runtime: Runtime, clock: Callable[[], float]) -> None:

@@ -1,0 +1,163 @@
+"""``vertrouwd org``: a bureau's client organisations, one command each (add, list,
+suspend, resume, remove). Every other command works on one of them with ``--org ID``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bot.commands import EXIT_PROBLEM, Subcommands
+from bot.config import Config, ConfigError
+
+
+def add_parser(commands: Subcommands, common: argparse.ArgumentParser) -> None:
+    org = commands.add_parser(
+        "org", parents=[common], help="a bureau's client organisations (add, list, suspend, ...)"
+    )
+    actions = org.add_subparsers(dest="org_command", required=True)
+    add = actions.add_parser("add", parents=[common], help="add a client organisation")
+    add.add_argument("id", help="a short name: lowercase letters, digits and '-'")
+    add.add_argument("--name", required=True, help="the organisation's name, as people know it")
+    add.add_argument(
+        "--host", default="", help="the host name its web chat is served under, if it has one"
+    )
+    add.set_defaults(entry=add_command)
+    listing = actions.add_parser("list", parents=[common], help="the organisations and their state")
+    listing.set_defaults(entry=list_command)
+    for name, entry, what in (
+        ("suspend", suspend_command, "stop serving it (its data stays)"),
+        ("resume", resume_command, "serve a suspended organisation again"),
+        ("remove", remove_command, "erase it and everything the bot keeps of it"),
+    ):
+        action = actions.add_parser(name, parents=[common], help=what)
+        action.add_argument("id")
+        if name == "remove":
+            action.add_argument("--yes", action="store_true", help="do not ask first")
+        action.set_defaults(entry=entry)
+
+
+def _bureau(config: Config) -> None:
+    if not config.bureau.enabled:
+        raise ConfigError(
+            "org: this config serves one organisation; set [bureau] enabled = true to serve many"
+        )
+
+
+def add_command(config: Config, args: argparse.Namespace) -> int:
+    from bot.config.bureau import OrganisationEntry
+    from bot.organisations.lifecycle import add_organisation
+    from bot.organisations.registry import public_url
+
+    _bureau(config)
+    _valid_id(args.id)
+    added = add_organisation(config, args.id, args.name, args.host.lower())
+    entry: OrganisationEntry = added.entry
+    address = public_url(config.web_section.public_url, entry)
+    print(f"Added {args.id} ({args.name.strip()}).")
+    print(f"  its folder:       {added.folder.root}")
+    print(f"  its code:         {entry.code}  (people type it to the bureau's bot; on its poster)")
+    if address:
+        print(f"  its web chat:     {address}")
+    else:
+        print(f"  its web chat:     /{entry.web_path}/ on the bureau's address")
+    print("Next: give it its advisers and routes in organisation.toml (or keep the bureau's),")
+    print(f"then `vertrouwd poster --org {args.id}`. A running bot serves it within seconds.")
+    return 0
+
+
+def _valid_id(organisation_id: str) -> None:
+    import re
+
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", organisation_id):
+        raise ConfigError(
+            f"org: {organisation_id!r} is not a usable id: at most 40 lowercase letters,"
+            " digits or '-', starting with a letter or digit"
+        )
+
+
+def list_command(config: Config, args: argparse.Namespace) -> int:
+    from bot.ops import run_lock
+    from bot.organisations.folders import folder_of
+    from bot.organisations.lifecycle import leftovers
+    from bot.organisations.registry import organisation_ids, read_organisation
+
+    _bureau(config)
+    ids = organisation_ids(config)
+    if not ids:
+        print("No organisations yet: `vertrouwd org add ID --name NAME` adds one.")
+    for organisation_id in ids:
+        folder = folder_of(config.organisations_dir, organisation_id)
+        try:
+            organisation = read_organisation(folder)
+        except ConfigError as exc:
+            print(f"{organisation_id}  UNREADABLE: {exc}")
+            continue
+        entry = organisation.entry
+        name = organisation.tables.get("organisation", {}).get("name", "")
+        served = "served now" if run_lock.holder(folder.data_dir) is not None else "not served now"
+        where = entry.web_host or f"/{entry.web_path}/"
+        print(
+            f"{organisation_id}  {entry.status}, {served}  code {entry.code}  web {where}  {name}"
+        )
+    for path in leftovers(config):
+        print(f"unfinished: {path} (an add or remove was cut short; remove this folder)")
+    return 0
+
+
+def suspend_command(config: Config, args: argparse.Namespace) -> int:
+    from bot.organisations.lifecycle import suspend_organisation
+    from bot.organisations.registry import find_organisation
+
+    _bureau(config)
+    find_organisation(config, args.id)
+    suspend_organisation(config, args.id)
+    print(f"Suspended {args.id}: a running bot stops serving it within seconds; its data stays.")
+    return 0
+
+
+def resume_command(config: Config, args: argparse.Namespace) -> int:
+    from bot.organisations.lifecycle import resume_organisation
+    from bot.organisations.registry import find_organisation
+
+    _bureau(config)
+    find_organisation(config, args.id)
+    resume_organisation(config, args.id)
+    print(f"Resumed {args.id}: a running bot serves it again within seconds.")
+    return 0
+
+
+def remove_command(config: Config, args: argparse.Namespace) -> int:
+    from bot.organisations.lifecycle import remove_organisation
+    from bot.organisations.registry import find_organisation, organisation_config
+
+    _bureau(config)
+    organisation = find_organisation(config, args.id)
+    rooms = _adviser_rooms(organisation_config(args.config, organisation))
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print(f"vertrouwd: org remove {args.id}: add --yes to erase it", file=sys.stderr)
+            return EXIT_PROBLEM
+        answer = input(f"Erase {args.id} and everything the bot keeps of it? Type its id: ")
+        if answer.strip() != args.id:
+            print("Nothing was removed.")
+            return 1
+    remove_organisation(config, args.id)
+    print(f"Removed {args.id}: its conversations, cases, counts, reports' figures, texts,")
+    print("settings and key file are erased. What remains:")
+    print("- backups made of it with `vertrouwd backup --org`, wherever you keep them")
+    print("  (they cannot be opened without its key file, which is gone);")
+    if rooms:
+        print("- the advisers' own copies of its handoffs and threads in Matrix, in these rooms")
+        print("  (the bot cannot delete them; the advisers can leave and forget each room):")
+        for adviser, room in rooms:
+            print(f"    {adviser}: {room}")
+    else:
+        print("- nothing else: it had no Matrix rooms.")
+    print("- the line in the organisations' audit log that says it was removed.")
+    return 0
+
+
+def _adviser_rooms(config: Config) -> list[tuple[str, str]]:
+    if config.handoff.sink != "matrix":
+        return []
+    return [(a.name, a.room_id) for a in config.advisers if a.room_id]

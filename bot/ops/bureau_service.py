@@ -1,0 +1,51 @@
+"""`vertrouwd run` for a bureau: every organisation's channels, systemd, reloads."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+
+from bot.bureau_channels import serve_bureau
+from bot.ops.systemd import notify, pet_watchdog, watchdog_interval
+from bot.runtime.bureau import Bureau
+
+log = logging.getLogger(__name__)
+
+
+async def reload_bureau(bureau: Bureau) -> None:
+    """What `systemctl reload` asks: look at the organisations and every one's texts now."""
+    notify(f"RELOADING=1\nMONOTONIC_USEC={time.monotonic_ns() // 1000}")
+    await bureau.reconcile()
+    changed = 0
+    for runtime in bureau.runtimes.values():
+        changed += await runtime.texts.reload_if_changed()
+    log.info("reload asked: texts of %d organisation(s) changed", changed)
+    notify("READY=1")
+
+
+async def run_bureau_service(bureau: Bureau, stopping: asyncio.Event) -> None:
+    """Serve until ``stopping`` is set, telling systemd where it stands."""
+    loop = asyncio.get_running_loop()
+    reloads: set[asyncio.Task[None]] = set()
+
+    def on_hangup() -> None:
+        task = asyncio.create_task(reload_bureau(bureau))
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, on_hangup)
+    interval = watchdog_interval()
+    pets = asyncio.create_task(pet_watchdog(interval)) if interval else None
+    try:
+        notify(f"READY=1\nSTATUS=serving {len(bureau.runtimes)} organisation(s)")
+        await serve_bureau(bureau, stopping)
+    finally:
+        notify("STOPPING=1")
+        loop.remove_signal_handler(signal.SIGHUP)
+        if pets is not None:
+            pets.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pets
