@@ -86,9 +86,7 @@ def folder(world: World, organisation_id: str) -> Path:
 
 def files_holding(root: Path, canary: str) -> list[Path]:
     return [
-        path
-        for path in root.rglob("*")
-        if path.is_file() and canary.encode() in path.read_bytes()
+        path for path in root.rglob("*") if path.is_file() and canary.encode() in path.read_bytes()
     ]
 
 
@@ -149,3 +147,132 @@ async def until_items(runtime) -> list:  # type: ignore[no-untyped-def,type-arg]
             return items  # type: ignore[no-any-return]
         await asyncio.sleep(0.01)
     raise AssertionError("the handoff never reached the inbox")
+
+
+async def test_unknown_suspended_and_removed_codes_get_one_same_answer(
+    fake: FakeTelegram, world: World, en: Texts, tmp_path: Path
+):
+    config = world.config
+    suspended = add_organisation(config, "gamma", "Gamma Bouw").entry.code
+    suspend_organisation(config, "gamma")
+    removed = add_organisation(config, "delta", "Delta Transport").entry.code
+    assert (
+        run_cli(["org", "remove", "delta", "--yes", "--config", str(world.config_file)]).returncode
+        == 0
+    )
+    unknown = next(c for c in ("KKKKKK", "MMMMMM", "PPPPPP") if c not in world.codes.values())
+    answers = []
+    async with running_bureau(world.config_file) as running:
+        for n, code in enumerate((unknown, suspended, removed, unknown.lower())):
+            chat = Chat(fake, running, Person(7_200_000 + n, "Sam", language_code="en"))
+            await chat.say("/start")
+            await chat.say(code)
+            answers.append(chat.texts())
+        assert answers == [[en("bureau.chooser.unknown")]] * 4
+        # A few wrong codes in a row, then the bot asks to wait, and does not look at
+        # the code typed meanwhile, even the right one.
+        chat = Chat(fake, running, Person(7_200_100, "Kim", language_code="en"))
+        for _ in range(3):
+            await chat.say(unknown)
+            assert chat.texts() == [en("bureau.chooser.unknown")]
+        await chat.say(world.codes["beta"])
+        assert chat.texts() == [en("bureau.chooser.wait")]
+
+
+async def test_danger_instead_of_a_code_gets_the_routes_first_and_then_the_question(
+    fake: FakeTelegram, world: World, nl: Texts
+):
+    async with running_bureau(world.config_file) as running:
+        chat = Chat(fake, running, Person(7_300_001, "Noor", language_code="nl"))
+        await chat.say("/start")
+        await chat.say("ik zie het niet meer zitten")
+        text = "\n\n".join(chat.texts())
+        assert text.startswith(nl("emergency.title"))
+        assert "113" in text
+        assert nl("bureau.chooser.danger") in text
+        assert text.endswith(nl("bureau.chooser.ask"))
+        assert nl("bureau.chooser.unknown") not in text
+        # Also while the organisation waits to be confirmed.
+        await chat.say(world.codes["beta"])
+        await chat.say("hij bedreigt me, ik ben niet veilig")
+        text = "\n\n".join(chat.texts())
+        assert text.startswith(nl("emergency.title"))
+        assert chat.choice_ids() == ["yes", "no"]
+
+
+async def test_a_link_survives_a_restart_and_a_word_starts_over(
+    fake: FakeTelegram, world: World, en: Texts
+):
+    person = Person(7_400_001, "Alex", language_code="en")
+    async with running_bureau(world.config_file) as running:
+        chat = Chat(fake, running, person)
+        await chat.say("/start")
+        await link(chat, world.codes["beta"], en, "Beta Zorg")
+    async with running_bureau(world.config_file) as running:
+        chat = Chat(fake, running, person)
+        await chat.say("menu")
+        assert chat.texts() == [en("menu.prompt")]  # Beta's menu, no code asked
+        await chat.say("organisation")
+        assert chat.texts() == [en("bureau.chooser.ask")]
+        await chat.say("menu")
+        assert chat.texts() == [en("bureau.chooser.ask")]
+
+
+async def test_delete_before_linking_forgets_the_organisation_named(
+    fake: FakeTelegram, world: World, en: Texts
+):
+    async with running_bureau(world.config_file) as running:
+        chat = Chat(fake, running, Person(7_500_001, "Jo", language_code="en"))
+        await chat.say(world.codes["acme"])
+        assert chat.choice_ids() == ["yes", "no"]
+        await chat.say("/delete")
+        assert chat.texts() == [en("bureau.chooser.forgotten")]
+        await chat.say("yes")
+        assert en("bureau.chooser.linked", organisation="Acme BV") not in chat.texts()
+
+
+async def test_removing_one_organisation_leaves_the_other_ones_people_served(
+    fake: FakeTelegram, world: World, en: Texts
+):
+    a_person = Person(7_600_001, "Ana", language_code="en")
+    b_person = Person(7_600_002, "Bo", language_code="en")
+    async with running_bureau(world.config_file) as running:
+        a_chat, b_chat = Chat(fake, running, a_person), Chat(fake, running, b_person)
+        await link(a_chat, world.codes["acme"], en, "Acme BV")
+        await link(b_chat, world.codes["beta"], en, "Beta Zorg")
+        cli = ["--config", str(world.config_file)]
+        assert run_cli(["org", "suspend", "acme", *cli]).returncode == 0
+        await running.bureau.reconcile()
+        assert "acme" not in running.bureau.runtimes
+        assert run_cli(["org", "remove", "acme", "--yes", *cli]).returncode == 0
+        await b_chat.say("menu")
+        assert b_chat.texts() == [en("menu.prompt")]
+        # Acme's person is a stranger again; Acme's code opens nothing any more.
+        await a_chat.say("menu")
+        assert en("bureau.chooser.ask") in a_chat.texts()[-1]
+        await a_chat.say(world.codes["acme"])
+        assert a_chat.texts() == [en("bureau.chooser.unknown")]
+
+
+async def test_an_organisation_with_its_own_bot_is_served_there_without_a_code(
+    fake: FakeTelegram, world: World, en: Texts
+):
+    own = FakeTelegram(token="654321:OWN-token")
+    fake.other_bots[own.token] = own  # Telegram's address is the bureau's setting
+    root = folder(world, "beta")
+    (root / "own.token").write_text(own.token + "\n")
+    (root / "own.token").chmod(0o600)
+    with (root / "organisation.toml").open("a") as file:
+        file.write('\n[telegram]\nenabled = true\ntoken_file = "own.token"\n')
+    async with running_bureau(world.config_file) as running:
+        beta_bot = running.bureau.runtimes["beta"]
+        assert beta_bot.config.telegram is not None
+        person = Person(7_700_001, "Lou", language_code="en")
+        chat = Chat(own, running, person)
+        await until(lambda: own.calls and own.calls[-1][0] == "getUpdates", 20)
+        await chat.say("/start")
+        assert chat.texts()[0].startswith(en("intro.text", organisation="Beta Zorg")[:60])
+        # Its code does not open it on the bureau's bot: the same answer as any.
+        chat = Chat(fake, running, person)
+        await chat.say(world.codes["beta"])
+        assert chat.texts() == [en("bureau.chooser.unknown")]

@@ -30,8 +30,9 @@ SWITCH_COMMAND = "organisation"
 _SWITCH_WORDS = frozenset(
     {"organisation", "organisatie", "andere organisatie", "other organisation"}
 )
-# What a code could be: letters and digits, perhaps with spaces or dashes between.
-_CODE_SHAPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 -]{2,22}[A-Za-z0-9]$")
+# What a code could be: 6 to 12 letters and digits, perhaps with spaces or dashes
+# between (as on the poster: OrganisationCode). Shorter words are not taken for one.
+_CODE_SHAPE = re.compile(r"^[A-Za-z0-9]{6,12}$")
 _START = re.compile(r"^/start(?:@\w+)?(?:\s+(?P<payload>\S+))?\s*$", re.IGNORECASE)
 
 
@@ -69,9 +70,8 @@ def typed_code(text: str) -> str | None:
     started = _START.match(text)
     if started is not None:
         text = started.group("payload") or ""
-    if not _CODE_SHAPE.match(text.strip()):
-        return None
-    return normalised_code(text)
+    code = normalised_code(text)
+    return code if _CODE_SHAPE.match(code) else None
 
 
 def switching(text: str) -> bool:
