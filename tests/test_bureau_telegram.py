@@ -130,6 +130,13 @@ async def test_a_code_links_a_person_who_then_sends_a_request_to_that_organisati
         items = await until_items(acme)
         assert items[0].payload["answers"]["description"] == canary
         assert await running.bureau.runtimes["beta"].inbox.items(None) == []
+        # The adviser's answer comes back through the bureau's bot.
+        case = await acme.store.case(items[0].payload["case_ref"])
+        adviser = acme.config.adviser("adviser-a")
+        await acme.desk.in_thread(case, adviser, "$answer-1", "Shall we talk on Monday?")
+        await until(
+            lambda: any("Shall we talk on Monday?" in m["text"] for m in chat.messages()), 20
+        )
     # Nothing of it under the other organisation's folder, nor in the bureau's own
     # files (the link is sealed), nor in any log line: not the words, not the person's
     # id, not the code they typed, not which organisation they are with.
