@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -283,3 +284,24 @@ async def test_an_organisation_with_its_own_bot_is_served_there_without_a_code(
         chat = Chat(fake, running, person)
         await chat.say(world.codes["beta"])
         assert chat.texts() == [en("bureau.chooser.unknown")]
+
+
+def test_the_poster_of_an_organisation_carries_its_code_for_the_bureau_s_bot(
+    world: World, nl: Texts, tmp_path: Path
+):
+    with world.config_file.open("a") as file:
+        file.write('\n[web]\nenabled = true\npublic_url = "https://praat.bureau.example"\n')
+    out = tmp_path / "acme.svg"
+    result = run_cli(
+        ["poster", "--org", "acme", "--config", str(world.config_file), "--out", str(out)]
+    )
+    assert result.returncode == 0, result.stderr
+    words = " ".join(xml_text(out).split())
+    line = nl("bureau.chooser.poster_telegram", code=world.codes["acme"], bureau=BUREAU_NAME)
+    assert line in words
+    assert world.codes["beta"] not in out.read_text()
+
+
+def xml_text(path: Path) -> str:
+    root = ET.fromstring(path.read_text())
+    return " ".join(" ".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text"))
