@@ -200,6 +200,11 @@ async def test_danger_instead_of_a_code_gets_the_routes_first_and_then_the_quest
         assert nl("bureau.chooser.danger") in text
         assert text.endswith(nl("bureau.chooser.ask"))
         assert nl("bureau.chooser.unknown") not in text
+        # One word that has the shape of a code is heard all the same.
+        await chat.say("zelfmoord")
+        text = "\n\n".join(chat.texts())
+        assert text.startswith(nl("emergency.title"))
+        assert nl("bureau.chooser.unknown") not in text
         # Also while the organisation waits to be confirmed.
         await chat.say(world.codes["beta"])
         await chat.say("hij bedreigt me, ik ben niet veilig")

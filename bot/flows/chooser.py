@@ -79,6 +79,10 @@ def switching(text: str) -> bool:
     return lowered in _SWITCH_WORDS or lowered.split("@")[0] == f"/{SWITCH_COMMAND}"
 
 
+def _helping(text: str) -> bool:
+    return text.strip().casefold().split("@")[0] == "/help" or word_command(text) == "help"
+
+
 def _deleting(text: str) -> bool:
     return text.strip().casefold().split("@")[0] == "/delete" or word_command(text) == "delete"
 
@@ -132,7 +136,7 @@ def _answer(
         return ChooserStep((Reply(t("bureau.chooser.forgotten")),), None)
     if text and not inbound.forwarded and switching(text):
         return ChooserStep((Reply(t("bureau.chooser.ask")),), Choosing(held.lang, greeted=True))
-    if text and not inbound.forwarded and word_command(text) == "help":
+    if text and not inbound.forwarded and _helping(text):
         helped = (Reply(emergency_text(t, bureau)), _question(held, t))
         return ChooserStep(helped, replace(held, greeted=True))
     if held.pending is not None:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable, Container
 from typing import Any
 
-from bot.flows.chooser import ChooserStep, Choosing, Known, choose, switching, typed_code
+from bot.flows.chooser import ChooserStep, Choosing, Known, choose, switching
 from bot.flows.danger.tiers import NOTHING, Heard, hear
 from bot.keys.crypto import KeyMaterial, UserKey, UserKeyer
 from bot.messages import Deliver, Inbound, InboundKind, Reply
@@ -232,7 +232,8 @@ class OrganisationChooser:
     async def _hear(self, inbound: Inbound) -> Heard:
         """Danger in typed words: the bureau's patterns and its shared scorer."""
         text = inbound.text or ""
-        if inbound.kind is not InboundKind.MESSAGE or not text or typed_code(text):
+        # A code is heard too: "zelfmoord" alone has the shape of one.
+        if inbound.kind is not InboundKind.MESSAGE or not text:
             return NOTHING
         match = self._catalog().danger_detector.detect(text)
         score = await self._bureau.shared.scoring.hear(inbound)
