@@ -310,3 +310,18 @@ def test_the_poster_of_an_organisation_carries_its_code_for_the_bureau_s_bot(
 def xml_text(path: Path) -> str:
     root = ET.fromstring(path.read_text())
     return " ".join(" ".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text"))
+
+
+async def test_delete_after_linking_erases_everything_and_the_link_with_it(
+    fake: FakeTelegram, world: World, en: Texts
+):
+    async with running_bureau(world.config_file) as running:
+        chat = Chat(fake, running, Person(7_800_001, "Sky", language_code="en"))
+        await link(chat, world.codes["acme"], en, "Acme BV")
+        acme = running.bureau.runtimes["acme"]
+        assert await acme.engine.knows("telegram", "7800001")
+        await chat.say("/delete")
+        await chat.press("yes")
+        assert not await acme.engine.knows("telegram", "7800001")
+        await chat.say("hello")
+        assert chat.texts()[0].startswith(en("bureau.chooser.intro", bureau=BUREAU_NAME)[:60])
