@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.keys.crypto import UserKey
+if TYPE_CHECKING:
+    from bot.keys.crypto import UserKey
 
 
 class InboundKind(Enum):
