@@ -1,6 +1,6 @@
 """Serving a bureau's organisations: the channels of each organisation that come and go
-with it (its own Telegram bot), and the bureau's one Matrix sync for every
-organisation's rooms."""
+with it (its own Telegram bot), the bureau's own bot and direct chats (a code first),
+and the bureau's one Matrix sync for every organisation's rooms."""
 
 from __future__ import annotations
 
@@ -69,6 +69,12 @@ def _report_failure(organisation_id: str) -> Callable[[asyncio.Task[None]], None
 
 def bureau_channels(bureau: Bureau) -> list[Channel]:
     channels: list[Channel] = [OrganisationChannels(bureau)]
+    config = bureau.config
+    if config.telegram is not None or config.matrix_dm is not None:
+        # The bureau's own bot and direct chats: a code first, then the organisation.
+        from bot.organisations.bureau_bot import BureauBot
+
+        channels.append(BureauBot(bureau))
     session = bureau.shared.matrix_session
     if session is not None:
         # Every organisation's adviser rooms and admin room listen to the one account.

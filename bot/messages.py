@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from bot.keys.crypto import UserKey
 
 
 class InboundKind(Enum):
@@ -63,3 +68,31 @@ class Reply:
     question: str | None = None
     # Set on the intake's own questions, for a channel that shows "question 3 of 8".
     progress: Progress | None = None
+
+
+Deliver = Callable[[Sequence[Reply]], Awaitable[None]]
+
+
+class Conversations(Protocol):
+    """What a channel asks of the core: the engine of one organisation, or the chooser
+    in front of a bureau's organisations. Adapters hold one of these, never more."""
+
+    on_erased: list[Callable[[Inbound], Awaitable[None]]]
+
+    async def handle(self, inbound: Inbound, deliver: Deliver) -> None: ...
+
+    async def notice(
+        self, channel: str, user_id: str, key: str, language_hint: str | None = None, **values: Any
+    ) -> str: ...
+
+    async def limited_notice(
+        self, channel: str, user_id: str, key: str, language_hint: str | None = None, **values: Any
+    ) -> str | None: ...
+
+    def user_key(self, channel: str, user_id: str) -> UserKey: ...
+
+    async def conversation_state(self, user: UserKey) -> str | None: ...
+
+    async def keeps_anything(self, user: UserKey) -> bool: ...
+
+    async def knows(self, channel: str, user_id: str) -> bool: ...

@@ -83,6 +83,9 @@ class FakeTelegram:
     # The update types the bot asked for (getUpdates or setWebhook); Telegram remembers
     # them, and by default sends every type except chat_member and reactions.
     allowed_updates: list[str] | None = None
+    # Other bots at the same address, each with its own token, updates and chats (a
+    # bureau's organisation with a bot of its own); they need no start of their own.
+    other_bots: dict[str, FakeTelegram] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
@@ -135,6 +138,9 @@ class FakeTelegram:
         return params
 
     async def _handle(self, request: web.Request) -> web.Response:
+        other = self.other_bots.get(request.match_info["token"])
+        if other is not None:
+            return await other._handle(request)
         if request.match_info["token"] != self.token:
             return web.json_response(
                 {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401

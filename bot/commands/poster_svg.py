@@ -10,6 +10,7 @@ from xml.sax.saxutils import escape
 import segno
 
 from bot.config import Config, ConfigError
+from bot.config.model import OrganisationConfig
 from bot.texts.catalog import Catalog
 
 # A4 in millimetres; the SVG's user unit is one millimetre.
@@ -57,7 +58,11 @@ def _qr(url: str, x: float, y: float, size: float) -> str:
     return inner
 
 
-def poster_svg(config: Config, catalog: Catalog, languages: list[str]) -> str:
+def poster_svg(
+    config: Config, catalog: Catalog, languages: list[str], bureau_bot: str | None = None
+) -> str:
+    """``bureau_bot``: the bureau's name ("" unnamed), when people of this organisation
+    reach it through the bureau's Telegram bot by its code."""
     web = config.web
     if web is None or not web.public_url:
         raise ConfigError(
@@ -91,6 +96,10 @@ def poster_svg(config: Config, catalog: Catalog, languages: list[str]) -> str:
             for a in config.advisers
             if a.phone or a.email
         ]
+        if bureau_bot is not None and isinstance(config, OrganisationConfig):
+            code = config.organisation_code
+            bureau = bureau_bot or t("bureau.chooser.unnamed")
+            ways.append(t("bureau.chooser.poster_telegram", code=code, bureau=bureau))
         other = wrap("\n".join([*ways, t("web.poster_help")]), 5.2, column_width)
         parts.append(_text(x, y, 5.2, other))
         bottom = max(bottom, y + len(other) * 5.2 * 1.3)
@@ -110,10 +119,16 @@ def poster_svg(config: Config, catalog: Catalog, languages: list[str]) -> str:
     )
 
 
-def write_poster(config: Config, catalog: Catalog, languages: list[str], out: Path) -> None:
+def write_poster(
+    config: Config,
+    catalog: Catalog,
+    languages: list[str],
+    out: Path,
+    bureau_bot: str | None = None,
+) -> None:
     unknown = [lang for lang in languages if not catalog.supports(lang)]
     if unknown or not 1 <= len(languages) <= 2:
         raise ConfigError(
             f"poster: one or two languages of {', '.join(catalog.languages())}, e.g. nl or nl,en"
         )
-    out.write_text(poster_svg(config, catalog, languages), encoding="utf-8")
+    out.write_text(poster_svg(config, catalog, languages, bureau_bot), encoding="utf-8")

@@ -130,7 +130,8 @@ def _merged(bureau: dict[str, Any], organisation: Organisation) -> dict[str, Any
         for name, value in bureau.items()
         if name not in ("bureau", "matrix_dm", *_OWN_ONLY)
     }
-    for name, value in _placed_paths(organisation.tables, organisation.folder.root).items():
+    placed = _placed_paths(organisation.tables, organisation.folder.root)
+    for name, value in placed.items():
         if isinstance(value, dict) and isinstance(raw.get(name), dict):
             raw[name] = {**raw[name], **value}
         else:
@@ -143,7 +144,7 @@ def _merged(bureau: dict[str, Any], organisation: Organisation) -> dict[str, Any
     }
     raw["storage"] = {**raw.get("storage", {}), "key_file": str(folder.key_file)}
     # The bureau's bot is not the organisation's: only a token of its own makes one.
-    own_telegram = organisation.tables.get("telegram", {})
+    own_telegram = placed.get("telegram", {})  # its token file found in its own folder
     raw["telegram"] = {**raw.get("telegram", {}), "enabled": bool(own_telegram.get("enabled"))}
     if own_telegram.get("enabled"):
         raw["telegram"]["token_file"] = own_telegram.get("token_file", "")

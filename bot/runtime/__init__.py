@@ -193,11 +193,14 @@ async def open_runtime(
         resources.push_async_callback(store.close)
         inbox = await LocalInbox.open(config.bot.data_dir, cipher, clock)
         resources.push_async_callback(inbox.close)
+        listening: list[object] = []  # what this organisation adds to a shared session
         if shared is not None:
             session = shared.matrix_session if config.matrix is not None else None
             if session is not None:
-                # What this organisation listens to goes with it; the account stays.
-                resources.callback(_stop_listening, session, list(session.listeners))
+                # What this organisation listens to goes with it; the account stays, and
+                # so do the listeners others add meanwhile (the bureau's direct chats).
+                before = list(session.listeners)
+                resources.callback(_stop_listening, session, listening)
         else:
             session = _matrix_session(config, cipher)
             if session is not None:
@@ -265,11 +268,13 @@ async def open_runtime(
         # are made); a typed message that comes before it is ready waits for it.
         if preload_scorer:
             scoring.start()
+        if shared is not None and session is not None:
+            listening.extend(x for x in session.listeners if x not in before)
         yield runtime
 
 
-def _stop_listening(session: MatrixSession, before: list[object]) -> None:
-    session.listeners[:] = [listener for listener in session.listeners if listener in before]
+def _stop_listening(session: MatrixSession, own: list[object]) -> None:
+    session.listeners[:] = [listener for listener in session.listeners if listener not in own]
 
 
 def _observe(runtime: Runtime, clock: Callable[[], float]) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Container, Sequence
 from typing import Any
 
 from nio import (
@@ -36,14 +36,13 @@ from bot.adapters.matrix_dm.rooms import DirectRooms
 from bot.adapters.matrix_dm.sending import MESSAGE_LIMIT, DirectSender, ReplyNotSent
 from bot.adapters.outgoing import compose
 from bot.config import MatrixDmSettings
-from bot.engine import Engine
 from bot.matrix.direct_keys import DirectChatKeys, IdentityChanged
 from bot.matrix.errors import HomeserverUnreachable
 from bot.matrix.forget import leave_and_forget
 from bot.matrix.http import NETWORK_ERRORS
 from bot.matrix.render import direct_message, without_reply_fallback
 from bot.matrix.session import MatrixSession
-from bot.messages import Inbound, InboundKind, Reply
+from bot.messages import Conversations, Inbound, InboundKind, Reply
 from bot.sinks.base import DeliveryDeferred, RecipientGone
 from bot.util.failures import describe_failure
 
@@ -59,8 +58,8 @@ class MatrixDmChannel:
         self,
         session: MatrixSession,
         settings: MatrixDmSettings,
-        engine: Engine,
-        other_rooms: frozenset[str] = frozenset(),
+        engine: Conversations,
+        other_rooms: Container[str] = frozenset(),
     ) -> None:
         self._session = session
         self._engine = engine

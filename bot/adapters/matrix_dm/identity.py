@@ -16,11 +16,10 @@ from nio import AsyncClient, MatrixRoom
 
 from bot.adapters.matrix_dm.sending import DirectSender
 from bot.adapters.outgoing import compose
-from bot.engine import Engine
 from bot.keys.crypto import UserKey
 from bot.matrix.direct_keys import DirectChatKeys
 from bot.matrix.render import direct_message
-from bot.messages import Inbound, Reply
+from bot.messages import Conversations, Inbound, Reply
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +29,12 @@ _ERASING = "confirm_delete"  # the flow's state while it asks whether to erase
 
 class ChangedIdentity:
     def __init__(
-        self, channel: str, engine: Engine, keys: DirectChatKeys, sender: DirectSender, limit: int
+        self,
+        channel: str,
+        engine: Conversations,
+        keys: DirectChatKeys,
+        sender: DirectSender,
+        limit: int,
     ) -> None:
         self._channel = channel
         self._engine = engine

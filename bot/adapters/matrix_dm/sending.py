@@ -9,8 +9,8 @@ from typing import Any
 
 from nio import AsyncClient, MatrixRoom, RoomSendResponse
 
-from bot.engine import Engine
 from bot.matrix.direct_keys import DirectChatKeys, PersonKeys
+from bot.messages import Conversations
 
 # Far below Matrix's 64 KiB event limit, with room for the HTML copy.
 MESSAGE_LIMIT = 16_000
@@ -21,7 +21,7 @@ class ReplyNotSent(Exception):
 
 
 class DirectSender:
-    def __init__(self, channel: str, engine: Engine, keys: DirectChatKeys, bot: str) -> None:
+    def __init__(self, channel: str, engine: Conversations, keys: DirectChatKeys, bot: str) -> None:
         self._channel = channel
         self._engine = engine
         self._keys = keys

@@ -26,10 +26,9 @@ from bot.adapters.telegram.inbound import CHANNEL, TelegramInbound
 from bot.adapters.telegram.send import TelegramSender
 from bot.adapters.telegram.updates import ChatOrderedUpdates, unless_stopped
 from bot.config import ConfigError, TelegramSettings
-from bot.engine import Engine
 from bot.flows.commands import COMMANDS
 from bot.line.relay import RelayWorker
-from bot.messages import Reply
+from bot.messages import Conversations, Reply
 from bot.ops.logs import withhold_content
 from bot.ops.observe import NO_OBSERVER, Observer
 from bot.texts.catalog import Catalog
@@ -57,7 +56,7 @@ class TelegramChannel:
         self,
         settings: TelegramSettings,
         token: str,
-        engine: Engine,
+        engine: Conversations,
         catalog: Callable[[], Catalog],
     ) -> None:
         self._settings = settings

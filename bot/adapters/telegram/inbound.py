@@ -28,8 +28,7 @@ from telegram.ext import ContextTypes
 from bot.adapters.telegram.delivery import Bounded, EditMemory
 from bot.adapters.telegram.send import NO_PREVIEW, TelegramSender
 from bot.adapters.telegram.updates import topic_of
-from bot.engine import Engine
-from bot.messages import Inbound, InboundKind, Reply
+from bot.messages import Conversations, Inbound, InboundKind, Reply
 from bot.texts.catalog import Catalog
 
 CHANNEL = "telegram"
@@ -60,7 +59,7 @@ class TelegramInbound:
     def __init__(
         self,
         bot: Bot,
-        engine: Engine,
+        engine: Conversations,
         catalog: Callable[[], Catalog],
         sender: TelegramSender,
     ) -> None:
