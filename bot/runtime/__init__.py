@@ -87,7 +87,7 @@ def _matrix_session(config: Config, cipher: FieldCipher) -> MatrixSession | None
     # Imported here: matrix-nio and its crypto cost ~25 MB the embedded default never needs.
     from bot.matrix.session import MatrixSession
 
-    return MatrixSession(config.matrix, config.bot.data_dir, cipher)
+    return MatrixSession.of_account(config, cipher)
 
 
 def _sink(
@@ -166,6 +166,8 @@ class Shared:
 
     scoring: ScoringService
     matrix_session: MatrixSession | None = None
+    # With [ops] on, one set of metrics for all: counted together, never by organisation.
+    observer: Observer | None = None
 
 
 @contextlib.asynccontextmanager
@@ -197,7 +199,9 @@ async def open_runtime(
             session = shared.matrix_session if config.matrix is not None else None
             if session is not None:
                 # What this organisation listens to goes with it; the account stays.
-                resources.callback(_stop_listening, session, list(session.listeners))
+                resources.push_async_callback(
+                    _let_go, session, list(session.listeners), list(session.closing)
+                )
         else:
             session = _matrix_session(config, cipher)
             if session is not None:
@@ -241,7 +245,7 @@ async def open_runtime(
         )
         runtime.editor = TextEditor(config, texts, store, clock)
         runtime.keys = keys
-        _observe(runtime, clock)
+        _observe(runtime, clock, shared.observer if shared is not None else None)
         runtime.matrix_dm = _matrix_dm(runtime)
         runtime.admin_room = _admin_room(runtime, clock)
         _adviser_rooms(runtime)
@@ -268,17 +272,26 @@ async def open_runtime(
         yield runtime
 
 
-def _stop_listening(session: MatrixSession, before: list[object]) -> None:
-    session.listeners[:] = [listener for listener in session.listeners if listener in before]
+async def _let_go(session: MatrixSession, listeners: list[object], closing: list[object]) -> None:
+    """An organisation closes on the bureau's account: its listeners stop, and what its
+    sink does on closing (dropping room keys it shared ahead) is done now, not kept."""
+    session.listeners[:] = [listener for listener in session.listeners if listener in listeners]
+    own = [callback for callback in session.closing if callback not in closing]
+    session.closing[:] = [callback for callback in session.closing if callback in closing]
+    for callback in own:
+        await callback()
 
 
-def _observe(runtime: Runtime, clock: Callable[[], float]) -> None:
-    """With [ops] on, the engine, the delivery loops and the texts report to the metrics."""
+def _observe(runtime: Runtime, clock: Callable[[], float], shared: Observer | None) -> None:
+    """With [ops] on, the engine, the delivery loops and the texts report to the metrics
+    (a bureau's organisations all to the bureau's one ``shared`` observer)."""
     if runtime.config.ops is None:
         return
-    from bot.ops.metrics import PrometheusObserver  # prometheus-client: only when asked for
+    if shared is None:
+        from bot.ops.metrics import PrometheusObserver  # prometheus-client: when asked for
 
-    observer = runtime.observer = PrometheusObserver(clock)
+        shared = PrometheusObserver(clock)
+    observer = runtime.observer = shared
     runtime.engine.observer = runtime.worker.observer = runtime.relay.observer = observer
 
     async def applied(catalog: Catalog) -> None:
