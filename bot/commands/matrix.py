@@ -101,7 +101,8 @@ def _organisation_room(config: OrganisationConfig, adviser_id: str, room_id: str
     from bot.organisations.folders import folder_of
     from bot.organisations.rooms import write_adviser_room
 
-    file = folder_of(config.organisations_dir, config.organisation_id).file
+    bureau = config.bureau_config or config
+    file = folder_of(bureau.organisations_dir, config.organisation_id).file
     if write_adviser_room(file, adviser_id, room_id):
         print(f"Set room_id for adviser {adviser_id!r} in {file};")
         print("a running bot takes it up within seconds.")

@@ -31,6 +31,7 @@ STORE_DIR = "matrix-store"
 # Room timelines up to this long per sync: what a person wrote while the bot was away.
 _SYNC_FILTER = {"room": {"timeline": {"limit": 100}}}
 SyncListener = Callable[[SyncResponse, bool], Awaitable[None]]
+Closing = Callable[[], Awaitable[None]]
 
 
 def require_encryption() -> None:
@@ -64,7 +65,7 @@ class MatrixSession:
         # whether the sync started without a token (old history, not new messages).
         self.listeners: list[SyncListener] = []
         # Run before the client closes (the handoff sink drops keys it shared ahead).
-        self.closing: list[Callable[[], Awaitable[None]]] = []
+        self.closing: list[Closing] = []
         self._open_lock = asyncio.Lock()
         self._sync_lock = asyncio.Lock()
 

@@ -37,7 +37,7 @@ from bot.texts.live import LiveCatalog
 if TYPE_CHECKING:
     from bot.adapters.matrix_dm.channel import MatrixDmChannel
     from bot.admin.room import AdminRoom
-    from bot.matrix.session import MatrixSession
+    from bot.matrix.session import Closing, MatrixSession, SyncListener
 
 log = logging.getLogger(__name__)
 
@@ -195,13 +195,16 @@ async def open_runtime(
         resources.push_async_callback(store.close)
         inbox = await LocalInbox.open(config.bot.data_dir, cipher, clock)
         resources.push_async_callback(inbox.close)
+        # What this runtime adds to a shared session: filled once it is all built.
+        own_listeners: list[SyncListener] = []
+        own_closing: list[Closing] = []
         if shared is not None:
             session = shared.matrix_session if config.matrix is not None else None
             if session is not None:
+                others = (list(session.listeners), list(session.closing))
+            if session is not None:
                 # What this organisation listens to goes with it; the account stays.
-                resources.push_async_callback(
-                    _let_go, session, list(session.listeners), list(session.closing)
-                )
+                resources.push_async_callback(_let_go, session, own_listeners, own_closing)
         else:
             session = _matrix_session(config, cipher)
             if session is not None:
@@ -269,16 +272,21 @@ async def open_runtime(
         # are made); a typed message that comes before it is ready waits for it.
         if preload_scorer:
             scoring.start()
+        if shared is not None and session is not None:
+            own_listeners += [x for x in session.listeners if x not in others[0]]
+            own_closing += [x for x in session.closing if x not in others[1]]
         yield runtime
 
 
-async def _let_go(session: MatrixSession, listeners: list[object], closing: list[object]) -> None:
-    """An organisation closes on the bureau's account: its listeners stop, and what its
-    sink does on closing (dropping room keys it shared ahead) is done now, not kept."""
-    session.listeners[:] = [listener for listener in session.listeners if listener in listeners]
-    own = [callback for callback in session.closing if callback not in closing]
-    session.closing[:] = [callback for callback in session.closing if callback in closing]
-    for callback in own:
+async def _let_go(
+    session: MatrixSession, listeners: list[SyncListener], closing: list[Closing]
+) -> None:
+    """An organisation closes on the bureau's account: its own listeners stop (the other
+    organisations' go on), and what its sink does on closing (dropping room keys it
+    shared ahead) is done now, not kept."""
+    session.listeners[:] = [listener for listener in session.listeners if listener not in listeners]
+    session.closing[:] = [callback for callback in session.closing if callback not in closing]
+    for callback in closing:
         await callback()
 
 
