@@ -18,7 +18,14 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-from nio import MegolmEvent, RoomMessageNotice, RoomMessageText, SyncResponse
+from nio import (
+    MegolmEvent,
+    RoomCreateResponse,
+    RoomMessageNotice,
+    RoomMessageText,
+    RoomPreset,
+    SyncResponse,
+)
 
 from bot.bureau_channels import serve_bureau
 from bot.config import load_config
@@ -27,8 +34,10 @@ from bot.organisations.registry import read_organisation
 from bot.runtime.bureau import Bureau, open_bureau
 from tests.conftest import run_cli
 from tests.matrix_people import MatrixPerson
+from tests.matrix_serving import ENCRYPTION
 from tests.matrix_world import ADVISER_PASSWORD, BOT_PASSWORD
 from tests.synapse_server import Synapse
+from tests.test_admin_room import Member, joined
 from tests.test_line import Employee
 
 ACME, BETA = "acme", "beta"
@@ -55,8 +64,8 @@ class Watcher:
             response = await self.person.client.sync(timeout=500)
             if not isinstance(response, SyncResponse):
                 continue
-            for room_id, joined in response.rooms.join.items():
-                for event in joined.timeline.events:
+            for room_id, room in response.rooms.join.items():
+                for event in room.timeline.events:
                     if event.sender == self.person.user_id:
                         continue
                     if isinstance(event, RoomMessageText | RoomMessageNotice):
@@ -219,3 +228,64 @@ async def test_one_bot_account_serves_two_organisations_in_rooms_of_their_own(
         if path.is_file():
             assert canary_a.encode() not in path.read_bytes(), path
             assert case_a.encode() not in path.read_bytes(), path
+
+
+async def private_room(person: MatrixPerson, bot_id: str, name: str) -> str:
+    response = await person.client.room_create(
+        preset=RoomPreset.private_chat, invite=[bot_id], initial_state=[ENCRYPTION], name=name
+    )
+    assert isinstance(response, RoomCreateResponse), response
+    return str(response.room_id)
+
+
+async def test_an_admin_command_in_one_organisations_room_changes_only_its_texts(
+    synapse: Synapse, tmp_path: Path
+):
+    tag = uuid.uuid4().hex[:8]
+    bot_id = synapse.register(f"bureau{tag}", BOT_PASSWORD)
+    (tmp_path / "bot.password").write_text(BOT_PASSWORD)
+    (tmp_path / "bot.password").chmod(0o600)
+    admin_id = synapse.register(f"beheer{tag}", "admin-pw")
+    admin = await MatrixPerson(synapse, admin_id, "admin-pw", tmp_path / "admin-phone").login()
+    await admin.cross_sign()  # an admin's commands count from a verified session only
+    file = tmp_path / "bureau.toml"
+    file.write_text(
+        '[bot]\ndata_dir = "data"\nlog_level = "DEBUG"\ntexts_reload_seconds = 0.3\n'
+        "[bureau]\nenabled = true\n"
+        f'[matrix]\nhomeserver = "{synapse.url}"\nuser_id = "{bot_id}"\n'
+        'password_file = "bot.password"\nrequest_timeout_seconds = 5.0\npoll_seconds = 1\n'
+    )
+    rooms = {}
+    for organisation_id in (ACME, BETA):
+        cli(file, "org", "add", organisation_id, "--name", NAMES[organisation_id])
+        # One person is the admin of both, each organisation's from its own room.
+        rooms[organisation_id] = await private_room(admin, bot_id, f"{organisation_id} admin")
+        config = load_config(file, environ={})
+        own_file = folder_of(config.organisations_dir, organisation_id).file
+        own_file.write_text(
+            own_file.read_text()
+            + f'\n[admin]\nusers = ["{admin_id}"]\nroom_id = "{rooms[organisation_id]}"\n'
+        )
+    canary = f"Canary-Admin-{tag}"
+    try:
+        async with serving(file) as bureau:
+            acme, beta = bureau.runtimes[ACME], bureau.runtimes[BETA]
+            original = beta.catalog.texts("en")("menu.prompt")
+            for organisation_id in (ACME, BETA):
+                await joined(admin, rooms[organisation_id], bot_id)
+            answer = await Member(admin, rooms[ACME]).command(f"set menu.prompt en {canary}")
+            assert answer.startswith("Opgeslagen als wijziging 1: menu.prompt in en.")
+            assert acme.catalog.texts("en")("menu.prompt") == canary
+            assert beta.catalog.texts("en")("menu.prompt") == original
+            assert [c.after for c in await acme.store.text_changes("menu.prompt")] == [canary]
+            assert await beta.store.text_changes("menu.prompt") == []
+            # Beta's room edits Beta's texts, numbered in Beta's own audit log.
+            answer = await Member(admin, rooms[BETA]).command("set menu.prompt en Beta asks")
+            assert answer.startswith("Opgeslagen als wijziging 1: menu.prompt in en.")
+            assert beta.catalog.texts("en")("menu.prompt") == "Beta asks"
+            assert acme.catalog.texts("en")("menu.prompt") == canary
+    finally:
+        await admin.close()
+    beta_folder = folder_of(config.organisations_dir, BETA).root
+    for path in beta_folder.rglob("*"):
+        assert not path.is_file() or canary.encode() not in path.read_bytes(), path

@@ -86,6 +86,9 @@ class Config(Section, frozen=True, kw_only=True):
             self.handoff.sink == "matrix"
             or self.matrix_dm_section.enabled
             or bool(self.admin_section.room_id)
+            # A bureau's account serves its organisations' rooms (their admin rooms, say),
+            # whatever the bureau's own tables use.
+            or (self.bureau.enabled and bool(self.matrix_section.user_id))
         )
 
     @property
