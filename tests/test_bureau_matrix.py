@@ -32,13 +32,14 @@ from bot.config import load_config
 from bot.organisations.folders import folder_of
 from bot.organisations.registry import read_organisation
 from bot.runtime.bureau import Bureau, open_bureau
-from tests.conftest import run_cli
+from tests.conftest import jsonl, run_cli
 from tests.matrix_people import MatrixPerson
 from tests.matrix_serving import ENCRYPTION
 from tests.matrix_world import ADVISER_PASSWORD, BOT_PASSWORD
 from tests.synapse_server import Synapse
 from tests.test_admin_room import Member, joined
 from tests.test_line import Employee
+from tests.test_terminal_matrix import INTAKE
 
 ACME, BETA = "acme", "beta"
 NAMES = {ACME: "Acme BV", BETA: "Beta NV"}
@@ -144,6 +145,18 @@ async def request(employee: Employee, description: str) -> str:
     return match.group()
 
 
+def terminal_request(file: Path, canary: str) -> str:
+    """A whole request at Acme's terminal (`vertrouwd chat --org`); its case reference."""
+    intake = [{**m, "text": f"{m['text']} {canary}"} if m == INTAKE[5] else m for m in INTAKE]
+    chatted = run_cli(
+        ["chat", "--org", ACME, "--jsonl", "--user", "sam", "--lang", "en", "--config", str(file)],
+        stdin=jsonl(*intake),
+        timeout=120,
+    )
+    assert chatted.returncode == 0 and "Traceback" not in chatted.stderr, chatted.stderr
+    return str(CASE_REF.findall(chatted.stdout)[-1])
+
+
 async def test_one_bot_account_serves_two_organisations_in_rooms_of_their_own(
     synapse: Synapse, tmp_path: Path
 ):
@@ -174,6 +187,10 @@ async def test_one_bot_account_serves_two_organisations_in_rooms_of_their_own(
 
     watcher = Watcher(adviser)
     canary_a, canary_b = f"Canary-Acme-{tag}", f"Canary-Beta-{tag}"
+    # At the terminal of Acme, before the bureau runs: on the bureau's account as well.
+    canary_chat = f"Canary-Terminal-{tag}"
+    case_chat = terminal_request(file, canary_chat)
+    await watcher.until(lambda: any(canary_chat in b for b in watcher.bodies(rooms[ACME])))
     try:
         async with serving(file) as bureau:
             session = bureau.shared.matrix_session
@@ -203,6 +220,18 @@ async def test_one_bot_account_serves_two_organisations_in_rooms_of_their_own(
             assert not any(canary_a in r.text for r in robin_b.relayed)
             assert not any(canary_b in r.text for r in robin_a.relayed)
 
+        # While the bureau is down, the adviser answers in Beta's room, and someone
+        # uses Acme at the terminal: its syncs bring Beta's answer too, and leave it
+        # for the bureau, which passes it on once it runs again.
+        await adviser.send_text(rooms[BETA], "Back on Friday", thread_root=root_b)
+        canary_later = f"Canary-Later-{tag}"
+        terminal_request(file, canary_later)
+        await watcher.until(lambda: any(canary_later in b for b in watcher.bodies(rooms[ACME])))
+        async with serving(file) as bureau:
+            robin_b = Employee(bureau.runtimes[BETA], "robin")
+            robin_b.listen()
+            await until(lambda: any("Back on Friday" in r.text for r in robin_b.relayed))
+
             # Removing Acme: suspended (the running bot lets go), then erased.
             cli(file, "org", "suspend", ACME)
             await until(lambda: ACME not in bureau.runtimes)
@@ -222,12 +251,14 @@ async def test_one_bot_account_serves_two_organisations_in_rooms_of_their_own(
     assert watcher.undecryptable[rooms[BETA]] == 0  # so every event of it was read
     for body in watcher.bodies(rooms[BETA]):
         assert canary_a not in body and case_a not in body
+        assert canary_chat not in body and case_chat not in body
     assert not any(canary_b in body or case_b in body for body in watcher.bodies(rooms[ACME]))
     beta_folder = folder_of(config.organisations_dir, BETA).root
     for path in beta_folder.rglob("*"):
         if path.is_file():
             assert canary_a.encode() not in path.read_bytes(), path
             assert case_a.encode() not in path.read_bytes(), path
+            assert canary_chat.encode() not in path.read_bytes(), path
 
 
 async def private_room(person: MatrixPerson, bot_id: str, name: str) -> str:
