@@ -16,7 +16,8 @@ from bot.organisations.folders import folder_of
 from bot.organisations.lifecycle import add_organisation
 from bot.runtime.bureau import open_bureau
 from tests.conftest import Person, write_config
-from tests.test_ops import get, ops_section, scrape_until
+from tests.telegram_harness import BotProcess
+from tests.test_ops import get, ops_section, scrape_until, wait_listening
 
 ACME, BETA = "acme-zq7k", "beta-wv3p"
 CANARY = "Canary-Bureau-7431"
@@ -112,6 +113,23 @@ async def test_a_room_two_organisations_name_is_served_for_the_first_only(
     ) in caplog.text
 
 
+async def test_an_organisation_whose_file_changed_is_served_with_its_new_rooms(tmp_path: Path):
+    """`matrix setup --org` writes the new room into the file; the running bot takes it
+    up at its next look at the folder, without a restart."""
+    file, config = bureau(tmp_path, matrix_bureau(tmp_path) + adviser_in(""))
+    own_tables(config, ACME, adviser_in("!old:example.org"))
+    async with open_bureau(config, file) as opened:
+        before = opened.runtimes[ACME]
+        acme_file = folder_of(config.organisations_dir, ACME).file
+        acme_file.write_text(acme_file.read_text().replace("!old:", "!new:"))
+        await opened.reconcile()
+        after = opened.runtimes[ACME]
+        assert after is not before
+        assert after.config.advisers[0].room_id == "!new:example.org"
+        await opened.reconcile()  # nothing changed since: the same runtime goes on
+        assert opened.runtimes[ACME] is after
+
+
 async def test_the_bureaus_advisers_rooms_are_no_organisations_rooms(tmp_path: Path):
     """Rooms in the bureau's own [[advisers]] would be inherited by every organisation:
     only one of them may be served with them."""
@@ -138,3 +156,23 @@ async def test_an_organisations_text_edit_changes_its_own_texts_only(tmp_path: P
     assert CANARY in (acme_folder.texts_dir / "en.toml").read_text()
     for path in folder_of(config.organisations_dir, BETA).root.rglob("*"):
         assert not path.is_file() or CANARY.encode() not in path.read_bytes(), path
+
+
+async def test_vertrouwd_run_serves_one_ops_listener_for_the_bureau(
+    tmp_path: Path, unused_tcp_port: int
+):
+    port = unused_tcp_port
+    file, _ = bureau(tmp_path, ops_section(port))
+    bot = BotProcess(file)
+    await bot.start()
+    try:
+        await wait_listening(port, bot)
+        ready_status, readiness = await get(port, "/readyz")
+        metrics_status, body = await get(port, "/metrics")
+    finally:
+        code, logged = await bot.stop()
+    assert code == 0, logged
+    assert ready_status == 200, readiness
+    assert '"organisations": "ok"' in readiness and '"store": "ok"' in readiness
+    assert metrics_status == 200 and "vertrouwd_steps_total" in body
+    assert ACME not in body and BETA not in body
