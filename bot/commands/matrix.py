@@ -98,17 +98,27 @@ def setup_command(config: Config, args: argparse.Namespace) -> int:
 
 def _organisation_room(config: OrganisationConfig, adviser_id: str, room_id: str) -> None:
     """The room is this organisation's alone: its file names it, no other's."""
+    from tomlkit.exceptions import TOMLKitError
+
     from bot.organisations.folders import folder_of
     from bot.organisations.rooms import write_adviser_room
 
     bureau = config.bureau_config or config
     file = folder_of(bureau.organisations_dir, config.organisation_id).file
-    if write_adviser_room(file, adviser_id, room_id):
+    try:
+        written = write_adviser_room(file, adviser_id, room_id)
+    except (OSError, UnicodeDecodeError, TOMLKitError) as exc:
+        print(f"{file} cannot be written now ({exc}); set it there by hand:")
+        written = False
+    else:
+        if not written:
+            print(f"{file} has no [[advisers]] of its own (it uses the bureau's list): copy")
+            print("the list there, with this organisation's own rooms:")
+    if written:
         print(f"Set room_id for adviser {adviser_id!r} in {file};")
         print("a running bot takes it up within seconds.")
-        return
-    print(f"{file} has no [[advisers]] of its own (it uses the bureau's list): copy")
-    print(f'the list there, with room_id = "{room_id}" for adviser {adviser_id!r}.')
+    else:
+        print(f'  room_id = "{room_id}" for adviser {adviser_id!r}')
 
 
 def repin_command(config: Config, args: argparse.Namespace) -> int:
