@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable
 
 from bot.channels import Channel, serve_channels, telegram_channel
+from bot.ops.readiness import ReportsReadiness
 from bot.runtime import Runtime
 from bot.runtime.bureau import Bureau
 
@@ -19,8 +20,11 @@ class OrganisationChannels:
     """Each organisation's own channels, started when it is opened and stopped before
     it closes, while the bureau serves."""
 
+    ops_name = "organisations' channels"  # its name in /readyz
+
     def __init__(self, bureau: Bureau) -> None:
         self._running: dict[str, tuple[asyncio.Event, list[asyncio.Task[None]]]] = {}
+        self._channels: dict[str, list[Channel]] = {}
         self._serving = False
         self._bureau = bureau
         bureau.on_opened.append(self._opened)
@@ -37,8 +41,22 @@ class OrganisationChannels:
         for task in tasks:
             task.add_done_callback(_report_failure(organisation_id))
         self._running[organisation_id] = (stopping, tasks)
+        self._channels[organisation_id] = channels
+
+    async def readiness(self) -> str | None:
+        """None while every organisation's own channels are connected; else which are
+        not, by organisation id (for the operator's /readyz)."""
+        problems = []
+        for organisation_id, channels in list(self._channels.items()):
+            for channel in channels:
+                if isinstance(channel, ReportsReadiness):
+                    problem = await channel.readiness()
+                    if problem is not None:
+                        problems.append(f"{organisation_id} {channel.ops_name}: {problem}")
+        return "; ".join(problems) or None
 
     async def _closing(self, organisation_id: str) -> None:
+        self._channels.pop(organisation_id, None)
         stopping, tasks = self._running.pop(organisation_id, (None, []))
         if stopping is not None:
             stopping.set()
@@ -80,7 +98,10 @@ def bureau_channels(bureau: Bureau) -> list[Channel]:
         # Every organisation's adviser rooms and admin room listen to the one account.
         from bot.matrix.listening import MatrixSyncLoop
 
-        channels.append(MatrixSyncLoop(session))
+        sync_loop = MatrixSyncLoop(session)
+        if bureau.shared.observer is not None:
+            sync_loop.observer = bureau.shared.observer  # the bureau's one set of metrics
+        channels.append(sync_loop)
     return channels
 
 

@@ -97,7 +97,7 @@ def _organisation(config: Config, args: argparse.Namespace) -> Config:
 
     if args.command == "run":
         raise ConfigError("run --org: `vertrouwd run` serves every organisation of the bureau")
-    return organisation_config(args.config, find_organisation(config, args.org))
+    return organisation_config(args.config, find_organisation(config, args.org), bureau=config)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -108,10 +108,11 @@ async def run_checks(config: Config) -> list[Check]:
     checks.append(reachable)
     if not reachable.ok:
         return checks
-    session = MatrixSession(config.matrix, config.bot.data_dir, cipher)
+    session = MatrixSession.of_account(config, cipher)
     try:
-        # Held while the checks log in and sync, so a bot cannot start meanwhile.
-        lock = run_lock.acquire(config.bot.data_dir)
+        # Held while the checks log in and sync, so a bot cannot start meanwhile (a
+        # bureau's organisation: the bureau's, whose Matrix device this is).
+        lock = run_lock.acquire(config.matrix_account.bot.data_dir)
     except run_lock.DataDirLocked as running:
         try:
             checks += await _checks_beside_running_bot(session, config, running.pid)

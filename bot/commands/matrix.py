@@ -12,6 +12,7 @@ import time
 
 from bot.commands import Subcommands
 from bot.config import Config, ConfigError
+from bot.config.model import OrganisationConfig
 from bot.data_folder import STORE_FILE
 from bot.keys.crypto import FieldCipher
 from bot.keys.guard import keys_for_data
@@ -46,15 +47,17 @@ def setup_command(config: Config, args: argparse.Namespace) -> int:
     if config.handoff.sink != "matrix" or config.matrix is None:
         raise ConfigError('handoff.sink: must be "matrix" to set up an adviser room')
     adviser = config.adviser(args.adviser)
+    organisation = config if isinstance(config, OrganisationConfig) else None
+    room_for = organisation.organisation.name if organisation is not None else None
     catalog = catalog_of(config)
     texts = catalog.texts(adviser.language)  # the default language where unsupported
     cipher = FieldCipher(keys_for_data(config))
 
     async def create() -> tuple[str, Pin]:
         assert config.matrix is not None
-        session = MatrixSession(config.matrix, config.bot.data_dir, cipher)
+        session = MatrixSession.of_account(config, cipher)
         try:
-            room_id = await create_adviser_room(session, adviser, texts)
+            room_id = await create_adviser_room(session, adviser, texts, room_for)
             identity = await identity_now(session, adviser.matrix_user_id)
             if identity.pinned is None and identity.current is not None:
                 # Trust on first sight, now: while the admin can compare it.
@@ -73,7 +76,10 @@ def setup_command(config: Config, args: argparse.Namespace) -> int:
         )
         return 1
     print(f"created {room_id} and invited {adviser.matrix_user_id}.")
-    print(f'Set room_id = "{room_id}" for adviser {adviser.id!r} in your config.')
+    if organisation is None:
+        print(f'Set room_id = "{room_id}" for adviser {adviser.id!r} in your config.')
+    else:
+        _organisation_room(organisation, adviser.id, room_id)
     pinned = identity.pinned or identity.current
     if pinned is None:
         print(
@@ -90,6 +96,31 @@ def setup_command(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def _organisation_room(config: OrganisationConfig, adviser_id: str, room_id: str) -> None:
+    """The room is this organisation's alone: its file names it, no other's."""
+    from tomlkit.exceptions import TOMLKitError
+
+    from bot.organisations.folders import folder_of
+    from bot.organisations.rooms import write_adviser_room
+
+    bureau = config.bureau_config or config
+    file = folder_of(bureau.organisations_dir, config.organisation_id).file
+    try:
+        written = write_adviser_room(file, adviser_id, room_id)
+    except (OSError, UnicodeDecodeError, TOMLKitError) as exc:
+        print(f"{file} cannot be written now ({exc}); set it there by hand:")
+        written = False
+    else:
+        if not written:
+            print(f"{file} has no [[advisers]] of its own (it uses the bureau's list): copy")
+            print("the list there, with this organisation's own rooms:")
+    if written:
+        print(f"Set room_id for adviser {adviser_id!r} in {file};")
+        print("a running bot takes it up within seconds.")
+    else:
+        print(f'  room_id = "{room_id}" for adviser {adviser_id!r}')
+
+
 def repin_command(config: Config, args: argparse.Namespace) -> int:
     """The adviser's identity changed (a reset in Element): pin the new one, if the
     admin confirms after comparing the fingerprint with the adviser."""
@@ -103,7 +134,7 @@ def repin_command(config: Config, args: argparse.Namespace) -> int:
 
     async def repin() -> int:
         assert config.matrix is not None
-        session = MatrixSession(config.matrix, config.bot.data_dir, cipher)
+        session = MatrixSession.of_account(config, cipher)
         try:
             await session.open()
             identity = await identity_now(session, user_id)

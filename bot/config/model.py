@@ -86,6 +86,9 @@ class Config(Section, frozen=True, kw_only=True):
             self.handoff.sink == "matrix"
             or self.matrix_dm_section.enabled
             or bool(self.admin_section.room_id)
+            # A bureau's account serves its organisations' rooms (their admin rooms, say),
+            # whatever the bureau's own tables use.
+            or (self.bureau.enabled and bool(self.matrix_section.user_id))
         )
 
     @property
@@ -124,6 +127,12 @@ class Config(Section, frozen=True, kw_only=True):
             (a.language for a in self.advisers if a.id == adviser_id), self.bot.default_language
         )
 
+    @property
+    def matrix_account(self) -> Config:
+        """The config whose data folder and key file hold the Matrix login (its device,
+        its encryption store, the pinned identities): this one's, except in a bureau."""
+        return self
+
     def adviser(self, adviser_id: str) -> Adviser:
         for adviser in self.advisers:
             if adviser.id == adviser_id:
@@ -137,6 +146,15 @@ class OrganisationConfig(Config, frozen=True, kw_only=True):
 
     organisation_id: str
     organisation_code: str
+    # The bureau's own config: its one Matrix account serves every organisation.
+    bureau_config: Config | None = None
+
+    @property
+    def matrix_account(self) -> Config:
+        """The bureau's: one login and one device for all its organisations, its state
+        sealed with the bureau's key in the bureau's data folder (never a new device
+        per organisation)."""
+        return self.bureau_config or self
 
     def telegram_token(self) -> str:
         """Its own bot's token, from its own file only: the environment and systemd's

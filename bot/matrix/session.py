@@ -10,8 +10,9 @@ from pathlib import Path
 from nio import AsyncClient, AsyncClientConfig, LoginResponse, SyncError, SyncResponse
 from nio.crypto import ENCRYPTION_ENABLED
 
-from bot.config import MatrixSettings
+from bot.config import Config, MatrixSettings
 from bot.keys.crypto import FieldCipher
+from bot.keys.guard import keys_for_data
 from bot.matrix.errors import (
     EncryptionUnavailable,
     HomeserverUnreachable,
@@ -30,6 +31,7 @@ STORE_DIR = "matrix-store"
 # Room timelines up to this long per sync: what a person wrote while the bot was away.
 _SYNC_FILTER = {"room": {"timeline": {"limit": 100}}}
 SyncListener = Callable[[SyncResponse, bool], Awaitable[None]]
+Closing = Callable[[], Awaitable[None]]
 
 
 def require_encryption() -> None:
@@ -40,11 +42,21 @@ def require_encryption() -> None:
 
 
 class MatrixSession:
-    def __init__(self, settings: MatrixSettings, data_dir: Path, cipher: FieldCipher) -> None:
+    def __init__(
+        self,
+        settings: MatrixSettings,
+        data_dir: Path,
+        cipher: FieldCipher,
+        *,
+        moves_sync_token: bool = True,
+    ) -> None:
         require_encryption()
         self.settings = settings
         self._data_dir = data_dir
         self._cipher = cipher
+        # False for one organisation's command on its bureau's account: the account's
+        # syncs also bring the other organisations' rooms, which it does not handle.
+        self._moves_sync_token = moves_sync_token
         self.state = MatrixState.load(data_dir, cipher)
         self.client: AsyncClient | None = None
         self.http: MatrixHttp | None = None
@@ -53,9 +65,24 @@ class MatrixSession:
         # whether the sync started without a token (old history, not new messages).
         self.listeners: list[SyncListener] = []
         # Run before the client closes (the handoff sink drops keys it shared ahead).
-        self.closing: list[Callable[[], Awaitable[None]]] = []
+        self.closing: list[Closing] = []
         self._open_lock = asyncio.Lock()
         self._sync_lock = asyncio.Lock()
+
+    @classmethod
+    def of_account(cls, config: Config, cipher: FieldCipher | None = None) -> MatrixSession:
+        """The session of ``config``'s Matrix account. An organisation of a bureau
+        borrows the bureau's (its device and state, sealed with the bureau's key) and
+        leaves the saved sync position to the bureau's own process. ``cipher``: the
+        config's own, when the caller has it open already."""
+        account = config.matrix_account
+        assert account.matrix is not None, "only called with [matrix] configured"
+        borrowed = account is not config
+        if borrowed:
+            account.bot.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if cipher is None or borrowed:
+            cipher = FieldCipher(keys_for_data(account))
+        return cls(account.matrix, account.bot.data_dir, cipher, moves_sync_token=not borrowed)
 
     @property
     def ready(self) -> bool:
@@ -225,7 +252,8 @@ class MatrixSession:
             raise
         # Only a session whose syncs a channel handles moves the saved token on: a
         # `doctor` or `matrix setup` run must not skip messages for the bot.
-        if self.listeners and response.next_batch != self.state.sync_token:
+        moved = response.next_batch != self.state.sync_token
+        if self.listeners and self._moves_sync_token and moved:
             self.state.sync_token = response.next_batch
             self.save_state()
 

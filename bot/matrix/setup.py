@@ -27,8 +27,12 @@ def private_room_state() -> list[dict[str, Any]]:
     ]
 
 
-async def create_adviser_room(session: MatrixSession, adviser: Adviser, t: Texts) -> str:
-    """Create the room, invite the adviser; returns the room id for the config."""
+async def create_adviser_room(
+    session: MatrixSession, adviser: Adviser, t: Texts, organisation: str | None = None
+) -> str:
+    """Create the room, invite the adviser; returns the room id for the config. For an
+    ``organisation`` of a bureau, the room's name says whose requests come there: an
+    adviser of several organisations has a room for each."""
     if not session.ready:
         await session.open()
     client = session.client
@@ -36,8 +40,16 @@ async def create_adviser_room(session: MatrixSession, adviser: Adviser, t: Texts
     response = await client.room_create(
         visibility=RoomVisibility.private,
         preset=RoomPreset.private_chat,
-        name=t("matrix.room_name", adviser=adviser.name),
-        topic=t("matrix.room_topic"),
+        name=(
+            t("bureau.rooms.room_name", organisation=organisation)
+            if organisation
+            else t("matrix.room_name", adviser=adviser.name)
+        ),
+        topic=(
+            t("bureau.rooms.room_topic", organisation=organisation)
+            if organisation
+            else t("matrix.room_topic")
+        ),
         invite=[adviser.matrix_user_id],
         is_direct=False,
         # The adviser may manage the room (remove someone who does not belong);

@@ -7,8 +7,10 @@ import contextlib
 import logging
 import signal
 import time
+from collections.abc import AsyncIterator, Callable, Sequence
 
-from bot.bureau_channels import serve_bureau
+from bot.bureau_channels import bureau_channels
+from bot.channels import serve_channels
 from bot.ops.systemd import notify, pet_watchdog, watchdog_interval
 from bot.runtime.bureau import Bureau
 
@@ -26,8 +28,11 @@ async def reload_bureau(bureau: Bureau) -> None:
     notify("READY=1")
 
 
-async def run_bureau_service(bureau: Bureau, stopping: asyncio.Event) -> None:
+async def run_bureau_service(
+    bureau: Bureau, stopping: asyncio.Event, clock: Callable[[], float] = time.time
+) -> None:
     """Serve until ``stopping`` is set, telling systemd where it stands."""
+    channels = bureau_channels(bureau)
     loop = asyncio.get_running_loop()
     reloads: set[asyncio.Task[None]] = set()
 
@@ -40,8 +45,9 @@ async def run_bureau_service(bureau: Bureau, stopping: asyncio.Event) -> None:
     interval = watchdog_interval()
     pets = asyncio.create_task(pet_watchdog(interval)) if interval else None
     try:
-        notify(f"READY=1\nSTATUS=serving {len(bureau.runtimes)} organisation(s)")
-        await serve_bureau(bureau, stopping)
+        async with _ops(bureau, channels, clock):
+            notify(f"READY=1\nSTATUS=serving {len(bureau.runtimes)} organisation(s)")
+            await serve_channels(channels, stopping)
     finally:
         notify("STOPPING=1")
         loop.remove_signal_handler(signal.SIGHUP)
@@ -49,3 +55,17 @@ async def run_bureau_service(bureau: Bureau, stopping: asyncio.Event) -> None:
             pets.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pets
+
+
+@contextlib.asynccontextmanager
+async def _ops(
+    bureau: Bureau, channels: Sequence[object], clock: Callable[[], float]
+) -> AsyncIterator[None]:
+    """One ops listener for the whole bureau, when [ops] is on."""
+    if bureau.config.ops is None:
+        yield
+        return
+    from bot.ops.bureau_ops import bureau_ops_listener  # aiohttp's server: when asked for
+
+    async with bureau_ops_listener(bureau, channels, clock):
+        yield

@@ -48,14 +48,21 @@ class Readiness:
 
     async def checks(self) -> dict[str, str]:
         """Every check's answer: "ok" or what is wrong."""
-        named: list[tuple[str, Awaitable[str]]] = [("store", self._store())]
-        named += [(c.ops_name, self._channel(c)) for c in self._channels]
+        named: list[tuple[str, Awaitable[str]]] = [
+            (c.ops_name, channel_answer(c)) for c in self._channels
+        ]
         if self._runtime.config.matrix is not None:
-            named.append(("homeserver", self._homeserver()))
-        queues = asyncio.ensure_future(self._queues())
+            homeserver = self._runtime.config.matrix.homeserver
+            named.append(("homeserver", homeserver_answer(self._http, homeserver)))
+        data = asyncio.ensure_future(self.data_checks())
         answers = await asyncio.gather(*(check for _, check in named))
         results = {name: answer for (name, _), answer in zip(named, answers, strict=True)}
-        return {**results, **await queues}
+        return {**await data, **results}
+
+    async def data_checks(self) -> dict[str, str]:
+        """The store's and the queues' answers: what is this organisation's own."""
+        queues = asyncio.ensure_future(self._queues())
+        return {"store": await self._store(), **await queues}
 
     async def _store(self) -> str:
         try:
@@ -85,23 +92,21 @@ class Readiness:
             )
         return answers
 
-    @staticmethod
-    async def _channel(channel: ReportsReadiness) -> str:
-        try:
-            problem = await asyncio.wait_for(channel.readiness(), _PROBE_SECONDS * 2)
-        except Exception as exc:  # noqa: BLE001
-            problem = f"no answer ({type(exc).__name__})"
-        return problem or OK
 
-    async def _homeserver(self) -> str:
-        assert self._runtime.config.matrix is not None
-        url = f"{self._runtime.config.matrix.homeserver}/_matrix/client/versions"
-        try:
-            async with self._http.get(
-                url, timeout=aiohttp.ClientTimeout(total=_PROBE_SECONDS)
-            ) as answer:
-                if answer.status != 200:
-                    return f"answers with HTTP {answer.status}"
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            return f"unreachable ({type(exc).__name__})"
-        return OK
+async def channel_answer(channel: ReportsReadiness) -> str:
+    try:
+        problem = await asyncio.wait_for(channel.readiness(), _PROBE_SECONDS * 2)
+    except Exception as exc:  # noqa: BLE001
+        problem = f"no answer ({type(exc).__name__})"
+    return problem or OK
+
+
+async def homeserver_answer(http: aiohttp.ClientSession, homeserver: str) -> str:
+    url = f"{homeserver}/_matrix/client/versions"
+    try:
+        async with http.get(url, timeout=aiohttp.ClientTimeout(total=_PROBE_SECONDS)) as answer:
+            if answer.status != 200:
+                return f"answers with HTTP {answer.status}"
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        return f"unreachable ({type(exc).__name__})"
+    return OK

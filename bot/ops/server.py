@@ -11,30 +11,44 @@ import contextlib
 import hmac
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Protocol
 
 import aiohttp
 from aiohttp import web
 
 from bot.config import ConfigError
+from bot.config.process import OpsSettings
 from bot.ops.metrics import CONTENT_TYPE, PrometheusObserver, next_boundary
 from bot.ops.readiness import OK, Readiness
 from bot.runtime import Runtime
+from bot.store.base import Waiting
 
 log = logging.getLogger(__name__)
-_READINESS = web.AppKey("readiness", Readiness)
+
+
+Checks = Callable[[aiohttp.ClientSession], "ReadinessChecks"]
+Queues = Callable[[], Awaitable[Waiting]]
+
+
+class ReadinessChecks(Protocol):
+    async def checks(self) -> dict[str, str]:
+        """Every check's answer: "ok" or what is wrong."""
+
+
+_READINESS = web.AppKey("readiness", ReadinessChecks)
 
 
 class Snapshots:
     """The metrics as they were at the last whole interval of the clock."""
 
-    def __init__(self, runtime: Runtime, observer: PrometheusObserver, every: float) -> None:
-        self._runtime, self._observer, self.every = runtime, observer, every
+    def __init__(self, waiting: Queues, observer: PrometheusObserver, every: float) -> None:
+        self._waiting, self._observer, self.every = waiting, observer, every
         self.body: bytes | None = None  # None: the store could not be read
 
     async def take(self) -> None:
         try:
-            waiting = await self._runtime.store.waiting(self._runtime.relay.senders)
+            waiting = await self._waiting()
         except Exception as exc:  # noqa: BLE001 - the scraper gets a 503, not a traceback
             log.error("metrics: the store cannot be read (%s)", type(exc).__name__)
             self.body = None
@@ -55,19 +69,17 @@ def _authorised(request: web.Request, token: str | None) -> bool:
 
 
 def ops_app(
-    runtime: Runtime, channels: Sequence[object], clock: Callable[[], float]
+    settings: OpsSettings, observer: PrometheusObserver, waiting: Queues, readiness: Checks
 ) -> web.Application:
-    observer = runtime.observer
-    settings = runtime.config.ops
-    assert isinstance(observer, PrometheusObserver)  # open_runtime made it, [ops] being on
-    assert settings is not None
+    """The listener's routes over whatever is served: one organisation's runtime, or a
+    bureau's (``waiting``: the queues; ``readiness``: the checks, given an HTTP client)."""
     token = settings.metrics_token()
-    snapshots = Snapshots(runtime, observer, settings.metrics_every_minutes * 60)
+    snapshots = Snapshots(waiting, observer, settings.metrics_every_minutes * 60)
     app = web.Application()
 
     async def open_client(app: web.Application) -> AsyncIterator[None]:
         async with aiohttp.ClientSession() as http:
-            app[_READINESS] = Readiness(runtime, channels, clock, http)
+            app[_READINESS] = readiness(http)
             await snapshots.take()
             taking = asyncio.create_task(snapshots.keep_taking())
             yield
@@ -110,7 +122,22 @@ async def ops_listener(
     if settings is None:
         yield
         return
-    runner = web.AppRunner(ops_app(runtime, channels, clock), access_log=None)
+    observer = runtime.observer
+    assert isinstance(observer, PrometheusObserver)  # open_runtime made it, [ops] being on
+
+    async def waiting() -> Waiting:
+        return await runtime.store.waiting(runtime.relay.senders)
+
+    def readiness(http: aiohttp.ClientSession) -> Readiness:
+        return Readiness(runtime, channels, clock, http)
+
+    async with listening(settings, ops_app(settings, observer, waiting, readiness)):
+        yield
+
+
+@contextlib.asynccontextmanager
+async def listening(settings: OpsSettings, app: web.Application) -> AsyncIterator[None]:
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
         try:

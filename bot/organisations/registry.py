@@ -166,11 +166,18 @@ def public_url(bureau_url: str, entry: OrganisationEntry) -> str:
 
 
 def organisation_config(
-    config_file: Path | None, organisation: Organisation, environ: Mapping[str, str] | None = None
+    config_file: Path | None,
+    organisation: Organisation,
+    environ: Mapping[str, str] | None = None,
+    *,
+    bureau: Config | None = None,
 ) -> OrganisationConfig:
-    """The config ``organisation`` runs with, under the bureau's file ``config_file``."""
+    """The config ``organisation`` runs with, under the bureau's file ``config_file``
+    (``bureau``: that file loaded already, else it is loaded here)."""
     env = dict(os.environ if environ is None else environ)
     bureau_raw, base_dir = read_raw(config_path(config_file, env))
+    if bureau is None:
+        bureau = config_from_raw(bureau_raw, base_dir, env)
     for name in _NOT_INHERITED_ENV:
         env.pop(name, None)
     try:
@@ -184,4 +191,5 @@ def organisation_config(
         **{**fields, "storage": storage},
         organisation_id=organisation.id,
         organisation_code=organisation.entry.code,
+        bureau_config=bureau,
     )

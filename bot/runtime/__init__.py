@@ -37,7 +37,7 @@ from bot.texts.live import LiveCatalog
 if TYPE_CHECKING:
     from bot.adapters.matrix_dm.channel import MatrixDmChannel
     from bot.admin.room import AdminRoom
-    from bot.matrix.session import MatrixSession
+    from bot.matrix.session import Closing, MatrixSession, SyncListener
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def _matrix_session(config: Config, cipher: FieldCipher) -> MatrixSession | None
     # Imported here: matrix-nio and its crypto cost ~25 MB the embedded default never needs.
     from bot.matrix.session import MatrixSession
 
-    return MatrixSession(config.matrix, config.bot.data_dir, cipher)
+    return MatrixSession.of_account(config, cipher)
 
 
 def _sink(
@@ -166,6 +166,8 @@ class Shared:
 
     scoring: ScoringService
     matrix_session: MatrixSession | None = None
+    # With [ops] on, one set of metrics for all: counted together, never by organisation.
+    observer: Observer | None = None
 
 
 @contextlib.asynccontextmanager
@@ -193,14 +195,16 @@ async def open_runtime(
         resources.push_async_callback(store.close)
         inbox = await LocalInbox.open(config.bot.data_dir, cipher, clock)
         resources.push_async_callback(inbox.close)
-        listening: list[object] = []  # what this organisation adds to a shared session
+        # What this runtime adds to a shared session: filled once it is all built.
+        own_listeners: list[SyncListener] = []
+        own_closing: list[Closing] = []
         if shared is not None:
             session = shared.matrix_session if config.matrix is not None else None
             if session is not None:
-                # What this organisation listens to goes with it; the account stays, and
-                # so do the listeners others add meanwhile (the bureau's direct chats).
-                before = list(session.listeners)
-                resources.callback(_stop_listening, session, listening)
+                others = (list(session.listeners), list(session.closing))
+            if session is not None:
+                # What this organisation listens to goes with it; the account stays.
+                resources.push_async_callback(_let_go, session, own_listeners, own_closing)
         else:
             session = _matrix_session(config, cipher)
             if session is not None:
@@ -244,7 +248,7 @@ async def open_runtime(
         )
         runtime.editor = TextEditor(config, texts, store, clock)
         runtime.keys = keys
-        _observe(runtime, clock)
+        _observe(runtime, clock, shared.observer if shared is not None else None)
         runtime.matrix_dm = _matrix_dm(runtime)
         runtime.admin_room = _admin_room(runtime, clock)
         _adviser_rooms(runtime)
@@ -269,21 +273,33 @@ async def open_runtime(
         if preload_scorer:
             scoring.start()
         if shared is not None and session is not None:
-            listening.extend(x for x in session.listeners if x not in before)
+            own_listeners += [x for x in session.listeners if x not in others[0]]
+            own_closing += [x for x in session.closing if x not in others[1]]
         yield runtime
 
 
-def _stop_listening(session: MatrixSession, own: list[object]) -> None:
-    session.listeners[:] = [listener for listener in session.listeners if listener not in own]
+async def _let_go(
+    session: MatrixSession, listeners: list[SyncListener], closing: list[Closing]
+) -> None:
+    """An organisation closes on the bureau's account: its own listeners stop (the other
+    organisations' go on), and what its sink does on closing (dropping room keys it
+    shared ahead) is done now, not kept."""
+    session.listeners[:] = [listener for listener in session.listeners if listener not in listeners]
+    session.closing[:] = [callback for callback in session.closing if callback not in closing]
+    for callback in closing:
+        await callback()
 
 
-def _observe(runtime: Runtime, clock: Callable[[], float]) -> None:
-    """With [ops] on, the engine, the delivery loops and the texts report to the metrics."""
+def _observe(runtime: Runtime, clock: Callable[[], float], shared: Observer | None) -> None:
+    """With [ops] on, the engine, the delivery loops and the texts report to the metrics
+    (a bureau's organisations all to the bureau's one ``shared`` observer)."""
     if runtime.config.ops is None:
         return
-    from bot.ops.metrics import PrometheusObserver  # prometheus-client: only when asked for
+    if shared is None:
+        from bot.ops.metrics import PrometheusObserver  # prometheus-client: when asked for
 
-    observer = runtime.observer = PrometheusObserver(clock)
+        shared = PrometheusObserver(clock)
+    observer = runtime.observer = shared
     runtime.engine.observer = runtime.worker.observer = runtime.relay.observer = observer
 
     async def applied(catalog: Catalog) -> None:

@@ -15,12 +15,14 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bot.config import Config, ConfigError
 from bot.config.bureau import OrganisationEntry
 from bot.keys.crypto import FieldCipher, KeyFileError
 from bot.keys.guard import keys_for_data
 from bot.ops import run_lock
+from bot.ops.observe import Observer
 from bot.organisations.folders import folder_of
 from bot.organisations.registry import (
     Organisation,
@@ -28,6 +30,7 @@ from bot.organisations.registry import (
     organisation_ids,
     read_organisation,
 )
+from bot.organisations.rooms import room_clash
 from bot.runtime import Runtime, Shared, _matrix_session, open_runtime, prepare_data_dir
 from bot.scorer.service import ScoringService
 from bot.store import StoreError
@@ -45,6 +48,7 @@ class _Open:
     runtime: Runtime
     entry: OrganisationEntry
     stack: contextlib.AsyncExitStack
+    tables: dict[str, Any] = field(default_factory=dict)  # its file's settings, as opened
 
 
 @dataclass
@@ -64,6 +68,12 @@ class Bureau:
         """The organisations served now, by id."""
         return {organisation_id: o.runtime for organisation_id, o in self._open.items()}
 
+    @property
+    def not_served(self) -> list[str]:
+        """The organisations that should be served but could not be opened (the log
+        says why), by id."""
+        return sorted(self._refused)
+
     def entry(self, organisation_id: str) -> OrganisationEntry | None:
         opened = self._open.get(organisation_id)
         return opened.entry if opened is not None else None
@@ -74,6 +84,7 @@ class Bureau:
     async def reconcile(self) -> None:
         """Serve exactly the active organisations the folder holds now."""
         wanted: dict[str, Organisation] = {}
+        unreadable: set[str] = set()
         for organisation_id in organisation_ids(self.config):
             try:
                 organisation = read_organisation(
@@ -81,16 +92,22 @@ class Bureau:
                 )
             except ConfigError as exc:
                 self._refuse(organisation_id, str(exc))
+                unreadable.add(organisation_id)
                 continue
             if organisation.entry.active:
                 wanted[organisation_id] = organisation
+        for organisation_id in set(self._refused) - unreadable - set(wanted):
+            del self._refused[organisation_id]  # suspended or removed since
         for organisation_id in [i for i in self._open if i not in wanted]:
             await self._close(organisation_id)
         for organisation_id, organisation in wanted.items():
             opened = self._open.get(organisation_id)
             if opened is not None:
-                opened.entry = organisation.entry  # a new host name or code
-                continue
+                if opened.tables == organisation.tables:
+                    opened.entry = organisation.entry  # a new host name or code
+                    continue
+                # Its settings changed (an adviser's new room): opened again with them.
+                await self._close(organisation_id)
             await self._open_one(organisation)
 
     def _refuse(self, organisation_id: str, why: str) -> None:
@@ -101,7 +118,11 @@ class Bureau:
     async def _open_one(self, organisation: Organisation) -> None:
         stack = contextlib.AsyncExitStack()
         try:
-            config = organisation_config(self.config_file, organisation)
+            config = organisation_config(self.config_file, organisation, bureau=self.config)
+            others = {i: o.runtime.config for i, o in self._open.items()}
+            clash = room_clash(organisation.id, config, others)
+            if clash is not None:
+                raise ConfigError(clash)
             lock = run_lock.acquire(config.bot.data_dir)
             stack.callback(lock.release)
             runtime = await stack.enter_async_context(
@@ -116,7 +137,7 @@ class Bureau:
             self._refuse(organisation.id, describe_failure(exc))
             return
         self._refused.pop(organisation.id, None)
-        self._open[organisation.id] = _Open(runtime, organisation.entry, stack)
+        self._open[organisation.id] = _Open(runtime, organisation.entry, stack, organisation.tables)
         for listener in self.on_opened:
             await listener(organisation.id, runtime)
         log.info("organisation %s served", organisation.id)
@@ -141,6 +162,14 @@ class Bureau:
             await self._close(organisation_id)
 
 
+def _observer(config: Config, clock: Callable[[], float]) -> Observer | None:
+    if config.ops is None:
+        return None
+    from bot.ops.metrics import PrometheusObserver  # prometheus-client: only when asked for
+
+    return PrometheusObserver(clock)
+
+
 @contextlib.asynccontextmanager
 async def open_bureau(
     config: Config,
@@ -155,7 +184,7 @@ async def open_bureau(
     cipher = FieldCipher(keys_for_data(config))  # the bureau's own: its Matrix login
     scoring = ScoringService()
     session = _matrix_session(config, cipher)
-    bureau = Bureau(config, config_file, Shared(scoring, session), clock)
+    bureau = Bureau(config, config_file, Shared(scoring, session, _observer(config, clock)), clock)
     async with contextlib.AsyncExitStack() as resources:
         resources.push_async_callback(scoring.close)
         if session is not None:
