@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -255,10 +256,16 @@ def _ratio(name: str, bureau: float, single: float, unit: str, scale: float, tar
 
 def main(args: argparse.Namespace) -> bool:
     total = args.organisations * args.conversations
-    with tempfile.TemporaryDirectory(prefix="bench-organisations-") as root:
-        folders = {"bureau": Path(root) / "bureau", "single": Path(root) / "single"}
+    with contextlib.ExitStack() as stack:
+        if args.folder is None:
+            root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-orgs-")))
+        else:
+            root = args.folder
+        folders = {"bureau": root / "bureau", "single": root / "single"}
         shape = {"bureau": (args.organisations, args.conversations), "single": (1, total)}
         for name, folder in folders.items():
+            if folder.exists():  # kept with --folder from an earlier run of the same size
+                continue
             seconds = build(folder, *shape[name])
             print(f"built {name}: {shape[name][0]} x {shape[name][1]:,} in {seconds:.0f} s")
         warm = max(args.organisations, 50)
@@ -271,6 +278,9 @@ def main(args: argparse.Namespace) -> bool:
         for i in range(args.adds):
             for name, folder in folders.items():
                 adds[name].append(org_add(folder, f"typed-{i}"))
+        for folder in folders.values():
+            for added in (folder / "data" / "organisations").glob("typed-*"):
+                shutil.rmtree(added)
         load_average = os.getloadavg()
     got = {
         name: {key: statistics.median(run[key] for run in got) for key in got[0]}
@@ -330,6 +340,9 @@ if __name__ == "__main__":
     parser.add_argument("--idle", type=float, default=10.0, help="seconds watched idle")
     parser.add_argument("--starts", type=int, default=3, help="runs of each measurement")
     parser.add_argument("--adds", type=int, default=3, help="runs of `org add`")
+    parser.add_argument(
+        "--folder", type=Path, help="build here, or reuse what an earlier run built here"
+    )
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     parsed, rest = parser.parse_known_args()
     if parsed.measure:
