@@ -12,7 +12,13 @@ import pytest
 from bot.config import Config, load_config
 from bot.ops import run_lock
 from bot.organisations.folders import folder_of
-from bot.organisations.lifecycle import OrganisationBusy, add_organisation, remove_organisation
+from bot.organisations.lifecycle import (
+    OrganisationBusy,
+    add_organisation,
+    remove_organisation,
+    resume_organisation,
+    suspend_organisation,
+)
 from bot.runtime.bureau import Bureau, open_bureau
 from tests.conftest import FakeClock, Person, write_config
 
@@ -93,3 +99,20 @@ async def test_an_organisation_added_while_running_is_served_after_the_next_look
         assert await bureau.runtimes["newcomer"].store.conversation_count() == 1
         assert len(bureau.runtimes) == ORGANISATIONS + 1
     assert not held(config, "newcomer")
+
+
+async def test_a_suspended_organisation_lets_go_at_the_next_look_and_a_resumed_one_returns(
+    bureau_file: Path, clock: FakeClock
+) -> None:
+    config = load_config(bureau_file, environ={})
+    async with open_bureau(config, bureau_file, clock) as bureau:
+        await bureau.reconcile()  # nothing changed: everyone stays served
+        assert len(bureau.runtimes) == ORGANISATIONS
+        suspend_organisation(config, "client-07")
+        await bureau.reconcile()
+        assert "client-07" not in bureau.runtimes
+        assert not held(config, "client-07")
+        assert len(bureau.runtimes) == ORGANISATIONS - 1
+        resume_organisation(config, "client-07")
+        await bureau.reconcile()
+        assert await greeted(bureau, "client-07", "back-again")
