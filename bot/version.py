@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from importlib.metadata import PackageNotFoundError, version
 
 
+@functools.cache  # the code running does not change while it runs; a bureau asks per database
 def program_version() -> str:
     try:
         return version("vertrouwd")

@@ -40,6 +40,17 @@ from bot.util.failures import describe_failure
 log = logging.getLogger(__name__)
 
 OrganisationListener = Callable[[str, Runtime], Awaitable[None]]
+_Stamp = tuple[int, int, int, int]
+
+
+def _stamp(path: Path) -> _Stamp | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return (info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino)
+
+
 ClosingListener = Callable[[str], Awaitable[None]]
 
 
@@ -59,6 +70,9 @@ class Bureau:
     clock: Callable[[], float] = time.time
     _open: dict[str, _Open] = field(default_factory=dict)
     _refused: dict[str, str] = field(default_factory=dict)  # id: why, said once
+    # Each organisation's file as last read, by its size, times and inode: the folder is
+    # looked at every few seconds, and 200 files parsed each time cost a few % of a core.
+    _read: dict[str, tuple[_Stamp, Organisation]] = field(default_factory=dict)
     # Told when an organisation is opened (a channel mounts it) and before one closes.
     on_opened: list[OrganisationListener] = field(default_factory=list)
     on_closing: list[ClosingListener] = field(default_factory=list)
@@ -85,11 +99,12 @@ class Bureau:
         """Serve exactly the active organisations the folder holds now."""
         wanted: dict[str, Organisation] = {}
         unreadable: set[str] = set()
-        for organisation_id in organisation_ids(self.config):
+        present = organisation_ids(self.config)
+        for gone in set(self._read) - set(present):
+            del self._read[gone]
+        for organisation_id in present:
             try:
-                organisation = read_organisation(
-                    folder_of(self.config.organisations_dir, organisation_id)
-                )
+                organisation = self._organisation(organisation_id)
             except ConfigError as exc:
                 self._refuse(organisation_id, str(exc))
                 unreadable.add(organisation_id)
@@ -109,6 +124,19 @@ class Bureau:
                 # Its settings changed (an adviser's new room): opened again with them.
                 await self._close(organisation_id)
             await self._open_one(organisation)
+
+    def _organisation(self, organisation_id: str) -> Organisation:
+        """Its file read again only when it changed."""
+        folder = folder_of(self.config.organisations_dir, organisation_id)
+        stamp = _stamp(folder.file)
+        known = self._read.get(organisation_id)
+        if stamp is not None and known is not None and known[0] == stamp:
+            return known[1]
+        self._read.pop(organisation_id, None)
+        organisation = read_organisation(folder)
+        if stamp is not None:
+            self._read[organisation_id] = (stamp, organisation)
+        return organisation
 
     def _refuse(self, organisation_id: str, why: str) -> None:
         if self._refused.get(organisation_id) != why:

@@ -112,7 +112,10 @@ class SqliteStore(
                 lambda r: old_case_aad(r[0]),
                 lambda r: case_aad(r[0], r[1], r[2]),
             )
-            tx_db = await open_database(path, transactions_sync, isolation_level="IMMEDIATE")
+            # The same file, checked a moment ago through the first connection.
+            tx_db = await open_database(
+                path, transactions_sync, isolation_level="IMMEDIATE", check=False
+            )
         except BaseException:
             await db.close()
             raise

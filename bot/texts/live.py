@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -55,19 +56,43 @@ def validated_catalog(
     return catalog, []
 
 
+# A file whose size, times and inode are unchanged is hashed again only after this long:
+# the organisations of a bureau look at the same locale files, each every few seconds,
+# and one read serves them all. An edit that changes none of those (a filesystem with
+# coarse times) is still seen, this much later.
+_REHASH_SECONDS = 1.0
+_digests: dict[str, tuple[tuple[int, int, int, int], float, str]] = {}
+
+
+def _digest(path: Path) -> str | None:
+    """The content hash of ``path``, or None if it cannot be read now."""
+    try:
+        info = path.stat()
+        stamp = (info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino)
+        known = _digests.get(str(path))
+        now = time.monotonic()
+        if known is not None and known[0] == stamp and now - known[1] < _REHASH_SECONDS:
+            return known[2]
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:  # removed between listing and reading, or unreadable right now
+        _digests.pop(str(path), None)
+        return None
+    _digests[str(path)] = (stamp, now, digest)
+    return digest
+
+
 def fingerprint(folder: Path, overrides: Path | None = None) -> Fingerprint:
     """Name and content hash of every locale file (and edited texts' file): any edit
-    changes it, however quick."""
+    changes it, however quick (one that keeps the file's size and times within a
+    second of the last read shows a second later)."""
     found = []
     paths = sorted(folder.glob("*.toml"))
     if overrides is not None:
         paths += sorted(overrides.glob("*.toml"))
     for path in paths:
-        try:
-            content = path.read_bytes()
-        except OSError:  # removed between listing and reading, or unreadable right now
-            continue
-        found.append((str(path), hashlib.sha256(content).hexdigest()))
+        digest = _digest(path)
+        if digest is not None:
+            found.append((str(path), digest))
     return tuple(found)
 
 
