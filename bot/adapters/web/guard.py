@@ -134,7 +134,9 @@ def network_of(address: str) -> str:
     return str(ip)
 
 
-def foreign_post(request: web.Request, settings: WebSettings) -> str | None:
+def foreign_post(
+    request: web.Request, settings: WebSettings, also: tuple[str, ...] = ()
+) -> str | None:
     """Why a POST is refused as not coming from our own pages; None when it does.
 
     - ``Sec-Fetch-Site`` (every current browser sends it, and no page can forge it)
@@ -150,11 +152,12 @@ def foreign_post(request: web.Request, settings: WebSettings) -> str | None:
       sends Origin on a POST (all of them since 2020), are not affected.
 
     This site is the Host the browser asked for, or the host of ``web.public_url``
-    (for a proxy that passes on another Host)."""
+    (for a proxy that passes on another Host), or one of ``also`` (a bureau's address
+    and the organisation's own host name)."""
     fetch_site = request.headers.get("Sec-Fetch-Site")
     if fetch_site is not None and fetch_site not in ("same-origin", "none"):
         return "cross-site"
-    ours = {request.host.lower()}
+    ours = {request.host.lower(), *(host.lower() for host in also if host)}
     if settings.public_url:
         ours.add(urlsplit(settings.public_url).netloc.lower())
     origin = request.headers.get("Origin")
