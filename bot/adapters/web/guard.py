@@ -82,12 +82,12 @@ def add_security_headers(response: web.StreamResponse, https: bool) -> None:
 def served_over_https(request: web.Request, settings: WebSettings) -> bool:
     if settings.https:
         return True
-    if _from_trusted_proxy(request, settings):
+    if from_trusted_proxy(request, settings):
         return request.headers.get("X-Forwarded-Proto", "").lower() == "https"
     return request.scheme == "https"
 
 
-def _from_trusted_proxy(request: web.Request, settings: WebSettings) -> bool:
+def from_trusted_proxy(request: web.Request, settings: WebSettings) -> bool:
     peer = request.remote
     if not peer or not settings.trusted_proxies:
         return False
@@ -105,7 +105,7 @@ def client_address(request: web.Request, settings: WebSettings) -> str:
     """The visitor's address (the proxy's word for it when the proxy is trusted). Only
     ever hashed, in memory: it is never logged or stored."""
     forwarded = request.headers.get("X-Forwarded-For", "")
-    if _from_trusted_proxy(request, settings):
+    if from_trusted_proxy(request, settings):
         hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
         if hops:
             return hops[-1]
