@@ -189,6 +189,11 @@ def test_alpha_s_receipt_code_opens_nothing_on_beta_s_pages(bureau: Bureau, en: 
         answers.append((answer.status, without_csrf(answer.text)))
     assert answers[0] == answers[1]
     assert answers[0][0] == 200 and en("web.code_wrong") in answers[0][1]
+    # Nor does alpha's session cookie (sealed with alpha's key) open anything at beta.
+    stolen = Visitor(bureau.server, bureau.root("beta"), cookie=again.cookie)
+    answer = stolen.get("chat")
+    assert answer.status == 303 and answer.header("Location") == bureau.root("beta")
+    assert stolen.cookie != again.cookie  # beta gave a fresh one of its own
 
 
 def test_the_poster_of_an_organisation_carries_its_own_address(bureau: Bureau):
