@@ -217,6 +217,15 @@ def test_the_poster_of_an_organisation_carries_its_own_address(bureau: Bureau):
         assert f'd="{path.get("d")}"' in qr
 
 
+def test_doctor_sees_the_bureau_s_listener_serving(bureau: Bureau):
+    """Its probe asks for no organisation's page: the strangers' answer is the bureau's."""
+    server = bureau.server
+    result = server.cli("doctor", "--org", "beta")
+    [line] = [line for line in result.stdout.splitlines() if line.split()[1:3] == ["web", "chat"]]
+    assert line.startswith("ok") and "by the running bot" in line, result.stdout
+    assert server.url + bureau.root("beta")[:-1] in line
+
+
 def _suspended(server: BureauServer, organisation_id: str, probe: str, host: str | None) -> None:
     result = server.cli("org", "suspend", organisation_id)
     assert result.returncode == 0, result.stderr
