@@ -102,6 +102,15 @@ def test_each_organisation_has_its_own_address_and_nobody_else_s(bureau: Bureau)
         assert NAMES["gamma"] in server.ask("GET", "/", host=host).text
     forwarded = server.ask("GET", "/", headers={"X-Forwarded-Host": GAMMA_HOST})
     assert NAMES["gamma"] in forwarded.text
+    # Forms come from the organisation's own address: the bureau's host for a path,
+    # its own name for a host; another organisation's address is another site.
+    assert gamma.post("start", follow=False).status == 303
+    assert alpha.post("start", follow=False).status == 303
+    headers = {"Origin": f"http://{GAMMA_HOST}", "Cookie": f"vw={alpha.cookie}"}
+    body = f"csrf={alpha.csrf}"
+    assert server.ask("POST", root + "start", headers=headers, body=body).status == 403
+    headers["Origin"] = server.url
+    assert server.ask("POST", root + "start", headers=headers, body=body).status == 303
     # The path without its slash leads to the pages.
     bare = server.ask("GET", root[:-1])
     assert bare.status == 308 and bare.header("Location") == root
