@@ -235,6 +235,24 @@ def test_doctor_sees_the_bureau_s_listener_serving(bureau: Bureau):
     assert server.url + bureau.root("beta")[:-1] in line
 
 
+def test_a_new_host_name_is_served_within_seconds_and_the_old_one_is_forgotten(bureau: Bureau):
+    server = bureau.server
+    new_host = "praat.gamma.example"
+    file = server.folder("gamma") / "organisation.toml"
+    file.write_text(file.read_text().replace(GAMMA_HOST, new_host))
+    try:
+        server.wait_until(
+            lambda: NAMES["gamma"] in server.ask("GET", "/", host=new_host).text, 15, "not moved"
+        )
+        unknown = bureau.unknown_answers()["unknown host"]
+        assert server.ask("GET", "/", host=GAMMA_HOST).without_date() == unknown.without_date()
+    finally:
+        file.write_text(file.read_text().replace(new_host, GAMMA_HOST))
+    server.wait_until(
+        lambda: NAMES["gamma"] in server.ask("GET", "/", host=GAMMA_HOST).text, 15, "not back"
+    )
+
+
 def _suspended(server: BureauServer, organisation_id: str, probe: str, host: str | None) -> None:
     result = server.cli("org", "suspend", organisation_id)
     assert result.returncode == 0, result.stderr

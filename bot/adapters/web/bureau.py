@@ -51,6 +51,7 @@ class _Mounted:
     stopping: asyncio.Event
     task: asyncio.Task[None]
     keys: tuple[bytes, ...]  # its keys in the lookup
+    address: tuple[str, str]  # the web_host and web_path it was mounted with
 
 
 def bare_host(host: str) -> str:
@@ -132,7 +133,8 @@ class BureauWeb:
         site.add_routes(router)
         stopping = asyncio.Event()
         keys = (self._keyed(b"host", host),) if host else (self._keyed(b"path", entry.web_path),)
-        mounted = _Mounted(site, router, stopping, asyncio.create_task(site.run(stopping)), keys)
+        task = asyncio.create_task(site.run(stopping))
+        mounted = _Mounted(site, router, stopping, task, keys, (entry.web_host, entry.web_path))
         self._mounted[organisation_id] = mounted
         for key in keys:
             self._lookup[key] = mounted
@@ -145,6 +147,22 @@ class BureauWeb:
             self._lookup.pop(key, None)  # from now on: the unknown answer
         mounted.stopping.set()
         await asyncio.gather(mounted.task, return_exceptions=True)
+
+    async def _follow_addresses(self) -> None:
+        """An organisation whose file now gives another host name or path is served at
+        the new address only (its open pages start again there)."""
+        while True:
+            await asyncio.sleep(self._bureau.config.bot.texts_reload_seconds)
+            for organisation_id, runtime in self._bureau.runtimes.items():
+                entry = self._bureau.entry(organisation_id)
+                mounted = self._mounted.get(organisation_id)
+                if entry is None or mounted is None:
+                    continue
+                if mounted.address != (entry.web_host, entry.web_path):
+                    await self._closing(organisation_id)
+                    if self._bureau.runtimes.get(organisation_id) is runtime:  # still open
+                        self._mount(organisation_id, runtime)
+                    log.info("web: organisation %s has a new address", organisation_id)
 
     # -- requests ---------------------------------------------------------------------
 
@@ -195,7 +213,12 @@ class BureauWeb:
         try:
             async with listening(self.app(), self._settings, self._crowd) as port:
                 self.port = port
-                await stopping.wait()
+                follow = asyncio.create_task(self._follow_addresses())
+                try:
+                    await stopping.wait()
+                finally:
+                    follow.cancel()
+                    await asyncio.gather(follow, return_exceptions=True)
         finally:
             self._serving = False
             for organisation_id in list(self._mounted):
