@@ -23,8 +23,10 @@ from bot.texts.catalog import Texts
 from tests.bureau_web_harness import Answer, BureauServer, Visitor, without_csrf
 from tests.test_web_browser import axe_violations
 from tests.web_harness import (  # noqa: F401 - fixtures
+    ACCENT,
     CANARY,
     INTAKE,
+    LOGO,
     SEND,
     NeutralSite,
     after,
@@ -41,6 +43,8 @@ NAMES = {"alpha": "Alpha Zorg BV", "beta": "Beta Logistiek BV", "gamma": "Gamma 
 GAMMA_HOST = "chat.gamma.example"
 DELTA_HOST = "chat.delta.example"
 DELTA_NAME = "Delta Delftware BV"
+BETA_TITLE = "Talk to the Beta adviser in confidence"
+BETA_EXIT = "https://weather.example/"
 
 
 class Bureau:
@@ -52,6 +56,15 @@ class Bureau:
         }
         server.add("gamma", NAMES["gamma"], host=GAMMA_HOST)
         server.add("delta", DELTA_NAME, host=DELTA_HOST)
+        # Beta's own look, exit and words.
+        beta = server.folder("beta")
+        (beta / "logo.svg").write_text(LOGO)
+        with (beta / "organisation.toml").open("a") as file:
+            file.write(
+                f'[web]\naccent_colour = "{ACCENT}"\nlogo_file = "logo.svg"\n'
+                f'exit_url = "{BETA_EXIT}"\n'
+            )
+        (beta / "texts" / "en.toml").write_text(f'[web]\nstart_title = "{BETA_TITLE}"\n')
 
     def root(self, organisation_id: str) -> str:
         return f"/{self.paths[organisation_id]}/"
@@ -115,6 +128,19 @@ def test_each_organisation_has_its_own_address_and_nobody_else_s(bureau: Bureau)
     bare = server.ask("GET", root[:-1])
     assert bare.status == 308 and bare.header("Location") == root
     assert server.ask("GET", root + "static/chat.js").status == 200
+
+
+def test_each_organisation_shows_its_own_look_exit_and_words(bureau: Bureau, en: Texts):
+    alpha, beta = bureau.visitor("alpha"), bureau.visitor("beta")
+    alpha_page, beta_page = alpha.get().text, beta.get().text
+    assert BETA_TITLE in beta_page and BETA_TITLE not in alpha_page
+    assert en("web.start_title") in alpha_page
+    assert "static/logo" in beta_page and "static/logo" not in alpha_page
+    assert beta.get("static/logo").body == LOGO.encode()
+    assert ACCENT in beta.get("static/theme.css").text
+    assert ACCENT not in alpha.get("static/theme.css").text
+    assert beta.get("leave").header("Location") == BETA_EXIT
+    assert alpha.get("leave").header("Location") != BETA_EXIT
 
 
 def test_strangers_get_one_answer_that_names_no_organisation(bureau: Bureau):
