@@ -279,6 +279,24 @@ def test_a_new_host_name_is_served_within_seconds_and_the_old_one_is_forgotten(b
     )
 
 
+def test_a_host_name_given_twice_by_hand_stays_with_the_first(bureau: Bureau):
+    server = bureau.server
+    file = server.folder("gamma") / "organisation.toml"
+    file.write_text(file.read_text().replace(GAMMA_HOST, DELTA_HOST))
+    try:
+        server.wait_until(
+            lambda: "the same web_host" in server.log(), 15, "the clash was not noticed"
+        )
+        assert DELTA_NAME in server.ask("GET", "/", host=DELTA_HOST).text
+        assert server.ask("GET", "/", host=GAMMA_HOST).status == 404
+    finally:
+        file.write_text(file.read_text().replace(DELTA_HOST, GAMMA_HOST))
+    # Given its own name back, it is served again.
+    server.wait_until(
+        lambda: NAMES["gamma"] in server.ask("GET", "/", host=GAMMA_HOST).text, 15, "not back"
+    )
+
+
 def _suspended(server: BureauServer, organisation_id: str, probe: str, host: str | None) -> None:
     result = server.cli("org", "suspend", organisation_id)
     assert result.returncode == 0, result.stderr

@@ -50,7 +50,7 @@ class _Mounted:
     router: web.UrlDispatcher
     stopping: asyncio.Event
     task: asyncio.Task[None]
-    keys: tuple[bytes, ...]  # its keys in the lookup
+    key: bytes  # its key in the lookup
     address: tuple[str, str]  # the web_host and web_path it was mounted with
 
 
@@ -92,6 +92,7 @@ class BureauWeb:
         self._key = secrets.token_bytes(32)
         self._lookup: dict[bytes, _Mounted] = {}
         self._mounted: dict[str, _Mounted] = {}
+        self._unserved: dict[str, tuple[str, str]] = {}  # id: the address refused
         self._bureau_host = urlsplit(settings.public_url).netloc.lower()
         self._unknown = unknown_page(catalog_of(bureau.config))
         self._serving = False
@@ -116,6 +117,15 @@ class BureauWeb:
         host = bare_host(entry.web_host)
         # Served under one address only: its host name, or else its path.
         root = "/" if host else f"/{entry.web_path}/"
+        key = self._keyed(b"host", host) if host else self._keyed(b"path", entry.web_path)
+        if key in self._lookup:  # `org add` refuses this; a hand-edited file may not
+            self._unserved[organisation_id] = (entry.web_host, entry.web_path)
+            log.error(
+                "web: organisation %s is not served on the web: another organisation has"
+                " the same web_host; give it another",
+                organisation_id,
+            )
+            return
         site = OrganisationWeb(
             config,
             config.web,
@@ -132,36 +142,40 @@ class BureauWeb:
         router = web.UrlDispatcher()
         site.add_routes(router)
         stopping = asyncio.Event()
-        keys = (self._keyed(b"host", host),) if host else (self._keyed(b"path", entry.web_path),)
         task = asyncio.create_task(site.run(stopping))
-        mounted = _Mounted(site, router, stopping, task, keys, (entry.web_host, entry.web_path))
+        mounted = _Mounted(site, router, stopping, task, key, (entry.web_host, entry.web_path))
         self._mounted[organisation_id] = mounted
-        for key in keys:
-            self._lookup[key] = mounted
+        self._lookup[key] = mounted
+        self._unserved.pop(organisation_id, None)
 
     async def _closing(self, organisation_id: str) -> None:
+        self._unserved.pop(organisation_id, None)
         mounted = self._mounted.pop(organisation_id, None)
         if mounted is None:
             return
-        for key in mounted.keys:
-            self._lookup.pop(key, None)  # from now on: the unknown answer
+        self._lookup.pop(mounted.key, None)  # from now on: the unknown answer
         mounted.stopping.set()
         await asyncio.gather(mounted.task, return_exceptions=True)
 
     async def _follow_addresses(self) -> None:
         """An organisation whose file now gives another host name or path is served at
-        the new address only (its open pages start again there)."""
+        the new address only (pages open at the old one end there)."""
         while True:
             await asyncio.sleep(self._bureau.config.bot.texts_reload_seconds)
             for organisation_id, runtime in self._bureau.runtimes.items():
                 entry = self._bureau.entry(organisation_id)
-                mounted = self._mounted.get(organisation_id)
-                if entry is None or mounted is None:
+                if entry is None:
                     continue
-                if mounted.address != (entry.web_host, entry.web_path):
+                address = (entry.web_host, entry.web_path)
+                mounted = self._mounted.get(organisation_id)
+                if mounted is None and self._unserved.get(organisation_id, address) == address:
+                    continue  # not served on the web, and nothing changed
+                if mounted is not None:
+                    if mounted.address == address:
+                        continue
                     await self._closing(organisation_id)
-                    if self._bureau.runtimes.get(organisation_id) is runtime:  # still open
-                        self._mount(organisation_id, runtime)
+                if self._bureau.runtimes.get(organisation_id) is runtime:  # still open
+                    self._mount(organisation_id, runtime)
                     log.info("web: organisation %s has a new address", organisation_id)
 
     # -- requests ---------------------------------------------------------------------
