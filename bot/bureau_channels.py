@@ -93,6 +93,11 @@ def bureau_channels(bureau: Bureau) -> list[Channel]:
         from bot.organisations.bureau_bot import BureauBot
 
         channels.append(BureauBot(bureau))
+    if bureau.config.web is not None:
+        # One listener for every organisation's web chat (aiohttp loads only then).
+        from bot.adapters.web.bureau import BureauWeb
+
+        channels.append(BureauWeb(bureau))
     session = bureau.shared.matrix_session
     if session is not None:
         # Every organisation's adviser rooms and admin room listen to the one account.

@@ -53,8 +53,14 @@ class WebChat:
         keys: SessionKeys,
         screens: Screens,
         clock: Callable[[], float],
+        root: str = "/",
+        origins: tuple[str, ...] = (),
     ) -> None:
+        """``root``: where the pages are ("/", or an organisation's "/<web_path>/" on a
+        bureau's address); ``origins``: more host names our forms may come from."""
         self._config = config
+        self.root = root
+        self._origins = origins
         self._settings = settings
         self._engine = engine
         self._store = store
@@ -63,9 +69,9 @@ class WebChat:
         self._keys = keys
         self._screens = screens
         self._clock = clock
-        self._pages = Pages(config, settings)
+        self._pages = Pages(config, settings, root)
         self.throttle = CodeThrottle()
-        self.visits = Visits(settings, keys, screens, self.user, clock)
+        self.visits = Visits(settings, keys, screens, self.user, clock, root)
         # New conversations per visitor (by the same hash): a burst, then some a minute;
         # each is a row in the store. Generous: behind a proxy that is not trusted, every
         # visitor has the proxy's address.
@@ -135,12 +141,13 @@ class WebChat:
         self.set_session(request, Session(code, session.lang, None, session.sid, now, now))
 
     def redirect(self, to: str) -> web.Response:
-        return web.Response(status=303, headers={"Location": to})
+        """To one of our pages (``to`` as under "/"), under the pages' root."""
+        return web.Response(status=303, headers={"Location": self.root + to.removeprefix("/")})
 
     async def form(self, request: web.Request) -> dict[str, str]:
         """The posted fields, after the checks that it came from our own page in this
         browser; a stale or forged form gets an error, a form too slow to arrive too."""
-        refused = foreign_post(request, self._settings)
+        refused = foreign_post(request, self._settings, self._origins)
         if refused is not None:
             log.info("web: a form from another site was refused (%s)", refused)
             if request.headers.get("Sec-Fetch-Site") == "same-origin":
@@ -368,7 +375,7 @@ class WebChat:
             await self._store.load_conversation(self.user(session.code)) if session.code else None
         )
         t = self.texts_for(request, session, record.lang if record else None)
-        back = "/chat" if session.code else "/"
+        back = "chat" if session.code else ""
         return self.page(request, "help.html", t, back=back)
 
     def error_page(self, request: web.Request, status: int, reason: str) -> web.Response:

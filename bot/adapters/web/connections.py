@@ -33,6 +33,7 @@ class Crowd:
         self.cap = connections
         self.https = https
         self.open = 0
+        self.streams = 0  # live pages (event streams) open
         self._refused = 0
         self._noted = 0.0
 

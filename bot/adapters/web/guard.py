@@ -82,12 +82,12 @@ def add_security_headers(response: web.StreamResponse, https: bool) -> None:
 def served_over_https(request: web.Request, settings: WebSettings) -> bool:
     if settings.https:
         return True
-    if _from_trusted_proxy(request, settings):
+    if from_trusted_proxy(request, settings):
         return request.headers.get("X-Forwarded-Proto", "").lower() == "https"
     return request.scheme == "https"
 
 
-def _from_trusted_proxy(request: web.Request, settings: WebSettings) -> bool:
+def from_trusted_proxy(request: web.Request, settings: WebSettings) -> bool:
     peer = request.remote
     if not peer or not settings.trusted_proxies:
         return False
@@ -105,7 +105,7 @@ def client_address(request: web.Request, settings: WebSettings) -> str:
     """The visitor's address (the proxy's word for it when the proxy is trusted). Only
     ever hashed, in memory: it is never logged or stored."""
     forwarded = request.headers.get("X-Forwarded-For", "")
-    if _from_trusted_proxy(request, settings):
+    if from_trusted_proxy(request, settings):
         hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
         if hops:
             return hops[-1]
@@ -134,7 +134,9 @@ def network_of(address: str) -> str:
     return str(ip)
 
 
-def foreign_post(request: web.Request, settings: WebSettings) -> str | None:
+def foreign_post(
+    request: web.Request, settings: WebSettings, also: tuple[str, ...] = ()
+) -> str | None:
     """Why a POST is refused as not coming from our own pages; None when it does.
 
     - ``Sec-Fetch-Site`` (every current browser sends it, and no page can forge it)
@@ -150,11 +152,12 @@ def foreign_post(request: web.Request, settings: WebSettings) -> str | None:
       sends Origin on a POST (all of them since 2020), are not affected.
 
     This site is the Host the browser asked for, or the host of ``web.public_url``
-    (for a proxy that passes on another Host)."""
+    (for a proxy that passes on another Host), or one of ``also`` (a bureau's address
+    and the organisation's own host name)."""
     fetch_site = request.headers.get("Sec-Fetch-Site")
     if fetch_site is not None and fetch_site not in ("same-origin", "none"):
         return "cross-site"
-    ours = {request.host.lower()}
+    ours = {request.host.lower(), *(host.lower() for host in also if host)}
     if settings.public_url:
         ours.add(urlsplit(settings.public_url).netloc.lower())
     origin = request.headers.get("Origin")

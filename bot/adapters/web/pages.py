@@ -60,8 +60,9 @@ def logo_type(settings: WebSettings) -> str | None:
 
 
 class Pages:
-    def __init__(self, config: Config, settings: WebSettings) -> None:
+    def __init__(self, config: Config, settings: WebSettings, root: str = "/") -> None:
         self._config = config
+        self._root = root
         self._settings = settings
         self._env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -86,6 +87,7 @@ class Pages:
             compiled = self._templates[template] = self._env.get_template(template)
         return compiled.render(
             t=t,
+            root=self._root,
             lang=t.lang,
             languages=languages,
             organisation=self._config.organisation.name,

@@ -24,4 +24,6 @@ async def web_chat_answers(host: str, port: int) -> bool:
                 writer.close()
     except (OSError, TimeoutError):
         return False
-    return head.startswith("HTTP/1.1 200") and "\r\nServer: vertrouwd\r\n" in head
+    # A bureau's listener answers this (no organisation's) address with its 404.
+    answered = head.startswith(("HTTP/1.1 200", "HTTP/1.1 404"))
+    return answered and "\r\nServer: vertrouwd\r\n" in head

@@ -25,8 +25,6 @@ log = logging.getLogger(__name__)
 _SESSION = "vertrouwd.session"
 _WRITE = "vertrouwd.session-write"
 _DELETE = "delete"
-# Requests that are not the person's doing: they keep nothing alive.
-_NOT_ACTIVITY = ("/events", "/static/")
 
 
 class Visits:
@@ -37,8 +35,15 @@ class Visits:
         screens: Screens,
         user: Callable[[str], UserKey],
         clock: Callable[[], float],
+        root: str = "/",
     ) -> None:
         self._settings = settings
+        # The cookie is for the pages under ``root`` only (one organisation's, on a
+        # bureau's address); files are anyone's.
+        self._root = root
+        self._static = root + "static/"
+        # Requests that are not the person's doing: they keep nothing alive.
+        self._not_activity = (root + "events", self._static)
         self._keys = keys
         self._screens = screens
         self._user = user
@@ -48,7 +53,7 @@ class Visits:
         """The request's session, once: a new visitor gets one (a cookie of their own,
         for the forms' CSRF token); a code not used for too long, or given out before
         the person left, is let go."""
-        if request.path.startswith("/static/"):
+        if request.path.startswith(self._static):
             request[_SESSION] = Session()  # a file like any other, for everyone
             return Session()
         session = self._keys.open(request.cookies.get(COOKIE))
@@ -89,18 +94,20 @@ class Visits:
     def write(self, request: web.Request, response: web.StreamResponse) -> None:
         """Set the cookie on the way out: when it changed, and with every request of a
         person with a code (it carries when they were last seen)."""
-        if response.prepared or request.path.startswith("/static/"):
+        if response.prepared or request.path.startswith(self._static):
             return  # a stream (its headers are gone already), or a file
         write = request.get(_WRITE)
         secure = served_over_https(request, self._settings)
         if write == _DELETE:
-            response.del_cookie(COOKIE, path="/", secure=secure, httponly=True, samesite="Strict")
+            response.del_cookie(
+                COOKIE, path=self._root, secure=secure, httponly=True, samesite="Strict"
+            )
             return
         session = self.session(request)
         # A live update the page fetched by itself (?live=1) is not the person: it must
         # not keep an unattended page's visit alive.
         live = request.query.get("live") == "1"
-        active = session.code and not live and not request.path.startswith(_NOT_ACTIVITY)
+        active = session.code and not live and not request.path.startswith(self._not_activity)
         if not (write or active):
             return
         if session.code:
@@ -111,5 +118,5 @@ class Visits:
             httponly=True,
             secure=secure,
             samesite="Strict",
-            path="/",
+            path=self._root,
         )

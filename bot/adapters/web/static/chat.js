@@ -16,6 +16,8 @@
     });
   }
   var onChat = document.body.getAttribute("data-page") === "chat";
+  // Where the pages are: "/", or an organisation's own path on a bureau's address.
+  var root = document.body.getAttribute("data-root") || "/";
   // A conversation page never comes back from the back/forward cache: asked again,
   // the server decides (after "Leave quickly" or a long pause: the start page).
   window.addEventListener("pageshow", function (event) {
@@ -31,7 +33,7 @@
   function stillHere() {
     if (idleTimer) { clearTimeout(idleTimer); }
     idleTimer = setTimeout(function () {
-      if (!leaving) { window.location.replace("/"); }
+      if (!leaving) { window.location.replace(root); }
     }, idleMs);
   }
   stillHere();
@@ -67,7 +69,7 @@
     var page = new DOMParser().parseFromString(html, "text/html");
     if (leaving) { return false; }
     if (page.body.getAttribute("data-page") !== "chat") {
-      window.location.replace("/");
+      window.location.replace(root);
       return false;
     }
     prepare(page, true);
@@ -95,7 +97,7 @@
   function refresh() {
     // A live update is not the person being here: it neither restarts the idle timer
     // nor counts as a request of theirs on the server (?live=1).
-    return fetch("/chat?live=1", { credentials: "same-origin", cache: "no-store" })
+    return fetch(root + "chat?live=1", { credentials: "same-origin", cache: "no-store" })
       .then(function (response) { return response.text(); })
       .then(swap);
   }
@@ -108,7 +110,7 @@
     fetch(form.action, { method: "POST", body: new URLSearchParams(data), credentials: "same-origin", cache: "no-store" })
       .then(function (response) {
         if (leaving) { return null; }
-        if (new URL(response.url).pathname !== "/chat") {
+        if (new URL(response.url).pathname !== root + "chat") {
           window.location.replace(response.url);
           return null;
         }
@@ -150,11 +152,11 @@
   prepare(document, false);
   attach();
   if (window.EventSource) {
-    events = new EventSource("/events");
+    events = new EventSource(root + "events");
     events.addEventListener("message", function (event) {
       if (leaving) { return; }
       var seen = Number(event.data);
-      if (seen < 0) { window.location.replace("/"); return; }
+      if (seen < 0) { window.location.replace(root); return; }
       if (seen > version && !busy) { refresh(); }
     });
   }
