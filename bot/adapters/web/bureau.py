@@ -34,6 +34,7 @@ from bot.adapters.web import listening
 from bot.adapters.web.app import CHANNEL
 from bot.adapters.web.connections import Crowd
 from bot.adapters.web.guard import add_security_headers, from_trusted_proxy, served_over_https
+from bot.adapters.web.probe import web_chat_answers
 from bot.adapters.web.site import MAX_BODY_BYTES, OrganisationWeb
 from bot.runtime import Runtime
 from bot.runtime.bureau import Bureau
@@ -219,6 +220,15 @@ class BureauWeb:
         app.router.add_route("*", "/{tail:.*}", self.dispatch)
         app.on_response_prepare.append(self._headers)
         return app
+
+    async def readiness(self) -> str | None:
+        """None while the listener answers (the strangers' page, from our own server);
+        else what is wrong (for /readyz)."""
+        if self.port is None or not self._serving:
+            return "not listening (yet)"
+        if not await web_chat_answers(self._settings.listen, self.port):
+            return f"does not answer on {self._settings.listen}:{self.port}"
+        return None
 
     async def run(self, stopping: asyncio.Event) -> None:
         self._serving = True
