@@ -255,6 +255,10 @@ def test_a_broken_organisation_file_is_named_in_one_line_and_the_others_still_li
     file.unlink()
     assert f"{file} is missing" in one_error_line(bureau.cli("report", "--org", "beta"))
     assert bureau.ok("org", "list").stdout.splitlines()[1].startswith("beta  UNREADABLE")
+    file.write_text("[org\n")
+    removed = bureau.ok("org", "remove", "beta", "--yes").stdout  # broken, still removable
+    assert "its file could not be read to name them" in removed
+    assert not bureau.folder("beta").exists()
 
 
 def test_without_a_bureau_org_and_dash_dash_org_are_refused_in_one_line(tmp_path: Path):
@@ -410,6 +414,7 @@ def test_removing_acme_erases_its_folder_says_what_remains_and_beta_goes_on(bure
     removed = bureau.ok("org", "remove", "acme", "--yes").stdout
     assert "Removed acme" in removed
     assert "What remains:" in removed and "backups made of it" in removed
+    assert "nothing else: it had no Matrix rooms" in removed  # the local inbox
     assert "the line in the organisations' audit log" in removed
     assert not bureau.folder("acme").exists()
     leftovers = [p for p in bureau.root.rglob("*") if "acme" in p.name]

@@ -4,6 +4,7 @@ suspend, resume, remove). Every other command works on one of them with ``--org 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
 from bot.commands import EXIT_PROBLEM, Subcommands
@@ -127,12 +128,19 @@ def resume_command(config: Config, args: argparse.Namespace) -> int:
 
 
 def remove_command(config: Config, args: argparse.Namespace) -> int:
+    from bot.organisations.folders import folder_of
     from bot.organisations.lifecycle import remove_organisation
     from bot.organisations.registry import find_organisation, organisation_config
 
     _bureau(config)
-    organisation = find_organisation(config, args.id)
-    rooms = _adviser_rooms(organisation_config(args.config, organisation))
+    _valid_id(args.id)
+    if not folder_of(config.organisations_dir, args.id).root.is_dir():
+        find_organisation(config, args.id)  # says there is none
+    # An organisation whose file is broken can still be removed: its rooms are then
+    # not known.
+    rooms: list[tuple[str, str]] | None = None
+    with contextlib.suppress(ConfigError):
+        rooms = _adviser_rooms(organisation_config(args.config, find_organisation(config, args.id)))
     if not args.yes:
         if not sys.stdin.isatty():
             print(f"vertrouwd: org remove {args.id}: add --yes to erase it", file=sys.stderr)
@@ -144,9 +152,14 @@ def remove_command(config: Config, args: argparse.Namespace) -> int:
     remove_organisation(config, args.id)
     print(f"Removed {args.id}: its conversations, cases, counts, reports' figures, texts,")
     print("settings and key file are erased. What remains:")
-    print("- backups made of it with `vertrouwd backup --org`, wherever you keep them")
-    print("  (they cannot be opened without its key file, which is gone);")
-    if rooms:
+    print("- backups made of it with `vertrouwd backup --org`, and any copy of its key file")
+    print("  kept elsewhere: delete them too, unless you must keep them (the key file here")
+    print("  is erased; without a copy, its backups open nothing sealed);")
+    if rooms is None:
+        print("- the advisers' own copies of its handoffs and threads in Matrix, if it had")
+        print("  rooms there (its file could not be read to name them; the advisers can leave")
+        print("  and forget each room);")
+    elif rooms:
         print("- the advisers' own copies of its handoffs and threads in Matrix, in these rooms")
         print("  (the bot cannot delete them; the advisers can leave and forget each room):")
         for adviser, room in rooms:
