@@ -285,6 +285,48 @@ def test_run_with_org_and_an_unknown_org_are_refused(bureau: Bureau):
         assert f"no organisation {unknown!r}" in one_error_line(refused)
 
 
+def test_a_bureau_s_config_alone_names_no_organisation_for_a_command_about_one(
+    bureau: Bureau,
+):
+    for command in (
+        ["chat", "--jsonl"],
+        ["inbox"],
+        ["write", "ACDE-FGHJ", "!status"],
+        ["report", "--year", "2026"],
+        ["poster", "--out", "poster.svg"],
+        ["matrix", "setup", "--adviser", "adviser-a"],
+    ):
+        refused = bureau.cli(*command)
+        assert refused.returncode == 2
+        assert f"{command[0]}: this config is a bureau's; name the organisation with --org ID" in (
+            one_error_line(refused)
+        )
+    assert not (bureau.root / "data" / "vertrouwd.sqlite3").exists()
+    init = run_cli(["init", "--org", "acme", "--config", str(bureau.root / "new.toml")])
+    assert init.returncode == 2 and "`vertrouwd org add` adds an organisation" in init.stderr
+    assert not (bureau.root / "new.toml").exists()
+
+
+def test_each_organisation_s_poster_carries_its_own_name_and_address(bureau: Bureau):
+    bureau.config.write_text(
+        bureau.config.read_text().replace("[web]\n", "[web]\nenabled = true\n")
+    )
+    acme_path = re.search(
+        r'web_path = "([^"]+)"', (bureau.folder("acme") / "organisation.toml").read_text()
+    )
+    assert acme_path
+    posters = {}
+    for organisation in ("acme", "beta"):
+        out = bureau.root / f"{organisation}.svg"
+        bureau.ok("poster", "--org", organisation, "--out", str(out))
+        posters[organisation] = out.read_text()
+    assert "Acme BV" in posters["acme"] and "Beta NV" not in posters["acme"]
+    assert f"https://praat.bureau.example/{acme_path.group(1)}" in posters["acme"]
+    assert "Beta NV" in posters["beta"] and "Acme BV" not in posters["beta"]
+    assert "https://praat.beta.example" in posters["beta"]
+    assert acme_path.group(1) not in posters["beta"]
+
+
 # --- nothing crosses -------------------------------------------------------------------
 
 
