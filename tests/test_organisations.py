@@ -388,6 +388,16 @@ def test_backup_and_restore_of_one_organisation_touch_nothing_of_the_other(burea
     bureau.chat("acme", "sam", [{"text": "hello"}])  # acme moved on since
     beta_before = snapshot(bureau.folder("beta"))
 
+    fd = os.open(bureau.folder("acme") / "data" / "run.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as the bureau's `run` holds it
+        busy = bureau.cli("restore", "--org", "acme", str(backup), "--force")
+    finally:
+        os.close(fd)
+    assert busy.returncode == 2
+    assert "`vertrouwd org suspend acme` first, and `org resume acme` after" in (
+        one_error_line(busy)
+    )
     restored = bureau.ok("restore", "--org", "acme", str(backup), "--force")
     assert str(bureau.folder("acme") / "data") in restored.stdout
     assert ref in bureau.ok("inbox", "--org", "acme").stdout
