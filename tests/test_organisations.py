@@ -482,6 +482,26 @@ def test_removing_acme_erases_its_folder_says_what_remains_and_beta_goes_on(bure
     assert [line.split()[0] for line in bureau.ok("org", "list").stdout.splitlines()] == ["beta"]
 
 
+def test_removing_an_organisation_names_the_matrix_rooms_its_advisers_keep(tmp_path: Path):
+    config = write_bureau(tmp_path)
+    config.write_text(
+        config.read_text()
+        + '[handoff]\nsink = "matrix"\n[matrix]\nhomeserver = "http://127.0.0.1:9"\n'
+        'user_id = "@bureau-bot:hs"\n'
+        '[[advisers]]\nid = "kees"\nname = "Kees"\nmatrix_user_id = "@kees:hs"\n'
+    )
+    bureau = Bureau(tmp_path, config)
+    bureau.ok("org", "add", "acme", "--name", "Acme BV")
+    (bureau.folder("acme") / "organisation.toml").open("a").write(
+        '[[advisers]]\nid = "anna"\nname = "Anna Jansen"\nmatrix_user_id = "@anna:hs"\n'
+        'room_id = "!acme-anna:hs"\n'
+    )
+    removed = bureau.ok("org", "remove", "acme", "--yes").stdout
+    assert "the advisers' own copies of its handoffs and threads in Matrix" in removed
+    assert "    Anna Jansen: !acme-anna:hs" in removed
+    assert not bureau.folder("acme").exists()
+
+
 # --- texts ------------------------------------------------------------------------------
 
 
