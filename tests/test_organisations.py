@@ -167,6 +167,18 @@ def test_org_add_names_the_folder_code_and_web_address_and_each_action_is_audite
     ]
 
 
+def test_org_add_without_the_bureau_s_public_address_says_where_its_web_chat_will_be(
+    tmp_path: Path,
+):
+    config = tmp_path / "bureau.toml"
+    config.write_text('[bot]\ndata_dir = "data"\n[bureau]\nenabled = true\n')
+    bureau = Bureau(tmp_path, config)
+    hosted = bureau.ok("org", "add", "acme", "--name", "Acme BV", "--host", "praat.acme.nl")
+    assert "its web chat:     praat.acme.nl, through the proxy" in hosted.stdout
+    pathed = bureau.ok("org", "add", "beta", "--name", "Beta NV").stdout
+    assert re.search(r"its web chat: +/[A-Za-z0-9_-]{22,}/ on the bureau's address", pathed)
+
+
 def test_org_remove_without_yes_and_without_a_terminal_is_refused_and_removes_nothing(
     bureau: Bureau,
 ):

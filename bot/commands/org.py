@@ -60,7 +60,12 @@ def add_command(config: Config, args: argparse.Namespace) -> int:
     if address:
         print(f"  its web chat:     {address}")
     else:
-        print(f"  its web chat:     /{entry.web_path}/ on the bureau's address")
+        where = (
+            f"{entry.web_host}, through the proxy"
+            if entry.web_host
+            else f"/{entry.web_path}/ on the bureau's address (web.public_url)"
+        )
+        print(f"  its web chat:     {where}")
     print("Next: give it its advisers and routes in organisation.toml (or keep the bureau's),")
     print(f"then `vertrouwd poster --org {args.id}`. A running bot serves it within seconds.")
     return 0
