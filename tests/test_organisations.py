@@ -12,8 +12,9 @@ import json
 import os
 import re
 import subprocess
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +24,7 @@ import pytest
 from bot.config import load_config
 from bot.organisations.registry import find_organisation, organisation_config
 from bot.runtime import open_runtime
-from tests.conftest import FakeClock, jsonl, run_cli
+from tests.conftest import ROOT, FakeClock, jsonl, run_cli
 from tests.faults import INTAKE, one_error_line, snapshot
 
 CANARY = "CanaryZebra77"
@@ -492,6 +493,51 @@ def test_removing_acme_erases_its_folder_says_what_remains_and_beta_goes_on(bure
     went_on = bureau.chat("beta", "kim", [{"choice": "bullying"}])
     assert DESCRIPTION_ASKED in went_on.stdout
     assert [line.split()[0] for line in bureau.ok("org", "list").stdout.splitlines()] == ["beta"]
+
+
+def served_now(bureau: Bureau) -> dict[str, bool]:
+    listed = bureau.ok("org", "list").stdout.splitlines()
+    return {line.split()[0]: ", served now" in line for line in listed}
+
+
+def until(condition: Callable[[], bool], seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the running bot did not get there in time"
+
+
+def test_the_running_bureau_lets_go_of_a_suspended_organisation_so_it_can_be_removed(
+    bureau: Bureau,
+):
+    log = (bureau.root / "run.log").open("w")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VERTROUWD_")}
+    running = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "--config", str(bureau.config)],
+        stdout=log,
+        stderr=log,
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        until(lambda: served_now(bureau) == {"acme": True, "beta": True})
+        refused = bureau.cli("org", "remove", "acme", "--yes")
+        assert refused.returncode == 2
+        assert "`vertrouwd org suspend acme` first" in one_error_line(refused)
+        assert bureau.folder("acme").exists()
+
+        bureau.ok("org", "suspend", "acme")
+        until(lambda: served_now(bureau) == {"acme": False, "beta": True})
+        bureau.ok("org", "remove", "acme", "--yes")
+        assert not bureau.folder("acme").exists()
+        bureau.ok("org", "add", "gamma", "--name", "Gamma BV")
+        until(lambda: served_now(bureau) == {"beta": True, "gamma": True})
+    finally:
+        running.terminate()
+        assert running.wait(timeout=60) == 0
+        log.close()
+    logged = (bureau.root / "run.log").read_text()
+    assert "organisation acme no longer served" in logged
+    assert "Traceback" not in logged
 
 
 def test_removing_an_organisation_names_the_matrix_rooms_its_advisers_keep(tmp_path: Path):
