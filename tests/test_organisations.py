@@ -10,7 +10,9 @@ import asyncio
 import fcntl
 import json
 import os
+import pty
 import re
+import select
 import subprocess
 import sys
 import time
@@ -189,6 +191,49 @@ def test_org_remove_without_yes_and_without_a_terminal_is_refused_and_removes_no
     assert "add --yes to erase it" in one_error_line(refused)
     assert files_of(bureau.folder("acme")) == before
     assert ("removed", "acme") not in bureau.audit()
+
+
+def remove_at_a_terminal(bureau: Bureau, organisation: str, typed: bytes) -> tuple[str, int]:
+    """`vertrouwd org remove` in a pseudo-terminal: what it shows, and its exit code."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VERTROUWD_")}
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: become the program
+        os.chdir(ROOT)
+        args = ["-m", "bot", "org", "remove", organisation, "--config", str(bureau.config)]
+        os.execve(sys.executable, [sys.executable, *args], env)
+    screen = b""
+    deadline = time.monotonic() + 60
+
+    def read() -> bytes:
+        while time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.1)[0]:
+                try:
+                    return os.read(fd, 65536)
+                except OSError:  # the program has ended
+                    return b""
+        raise AssertionError(f"no answer in time: {screen!r}")
+
+    try:
+        while b"Type its id: " not in screen:
+            screen += read()
+        os.write(fd, typed)
+        while chunk := read():
+            screen += chunk
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    return screen.decode(errors="replace"), os.waitstatus_to_exitcode(status)
+
+
+def test_org_remove_at_a_terminal_asks_for_the_organisation_s_id(bureau: Bureau):
+    for typed in (b"beta\n", b"\x04", b"\x03"):  # another id, Ctrl-D, Ctrl-C
+        screen, code = remove_at_a_terminal(bureau, "acme", typed)
+        assert "Nothing was removed." in screen and "Traceback" not in screen, screen
+        assert code == 1
+        assert bureau.folder("acme").is_dir() and bureau.folder("beta").is_dir()
+    screen, code = remove_at_a_terminal(bureau, "acme", b"acme\n")
+    assert code == 0 and "Removed acme" in screen, screen
+    assert not bureau.folder("acme").exists()
 
 
 def test_org_remove_is_refused_while_a_running_bot_serves_the_organisation(bureau: Bureau):

@@ -150,7 +150,11 @@ def remove_command(config: Config, args: argparse.Namespace) -> int:
         if not sys.stdin.isatty():
             print(f"vertrouwd: org remove {args.id}: add --yes to erase it", file=sys.stderr)
             return EXIT_PROBLEM
-        answer = input(f"Erase {args.id} and everything the bot keeps of it? Type its id: ")
+        try:
+            answer = input(f"Erase {args.id} and everything the bot keeps of it? Type its id: ")
+        except (EOFError, KeyboardInterrupt):  # Ctrl-D or Ctrl-C: a no
+            answer = ""
+            print()
         if answer.strip() != args.id:
             print("Nothing was removed.")
             return 1
