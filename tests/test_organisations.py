@@ -314,6 +314,10 @@ def test_a_broken_organisation_file_is_named_in_one_line_and_the_others_still_li
     assert f"{file} is missing" in one_error_line(bureau.cli("report", "--org", "beta"))
     assert bureau.ok("org", "list").stdout.splitlines()[1].startswith("beta  UNREADABLE")
     file.write_text("[org\n")
+    # Its code and host name cannot be known, so none is given out until it is fixed.
+    adding = bureau.cli("org", "add", "gamma", "--name", "Gamma BV")
+    assert adding.returncode == 2 and str(file) in one_error_line(adding)
+    assert not bureau.folder("gamma").exists()
     removed = bureau.ok("org", "remove", "beta", "--yes").stdout  # broken, still removable
     assert "its file could not be read to name them" in removed
     assert not bureau.folder("beta").exists()
@@ -331,6 +335,18 @@ def test_without_a_bureau_org_and_dash_dash_org_are_refused_in_one_line(tmp_path
         assert refused.returncode == 2
         assert "this config serves one organisation" in one_error_line(refused)
     assert not (tmp_path / "data").exists()
+
+
+def test_an_organisations_folder_that_is_a_file_is_named_with_its_setting(tmp_path: Path):
+    config = tmp_path / "bureau.toml"
+    config.write_text(
+        '[bot]\ndata_dir = "data"\n[bureau]\nenabled = true\norganisations_dir = "x"\n'
+    )
+    (tmp_path / "x").write_text("")
+    for command in (["org", "add", "acme", "--name", "Acme"], ["org", "list"]):
+        refused = run_cli([*command, "--config", str(config)])
+        assert refused.returncode == 2
+        assert f"bureau.organisations_dir: {tmp_path / 'x'} is a file" in one_error_line(refused)
 
 
 def test_run_with_org_and_an_unknown_org_are_refused(bureau: Bureau):

@@ -122,11 +122,11 @@ def add_organisation(
     if not name.strip():
         raise ConfigError("org add: --name must not be empty")
     root = config.organisations_dir
+    known = organisations(config)  # refuses an organisations_dir that is a file
     make_data_dir(root)
     target = folder_of(root, organisation_id)
     if target.root.exists():
         raise ConfigError(f"org add: organisation {organisation_id!r} exists already")
-    known = organisations(config)
     if web_host and any(o.entry.web_host == web_host for o in known):
         raise ConfigError(f"org add: another organisation is served at {web_host} already")
     entry = OrganisationEntry(

@@ -95,6 +95,10 @@ def organisation_ids(config: Config) -> list[str]:
     """The organisations with a folder, in name order (a folder being made or removed,
     whose name starts with a dot, is not one)."""
     root = config.organisations_dir
+    if root.exists() and not root.is_dir():
+        raise ConfigError(
+            f"bureau.organisations_dir: {root} is a file, not a folder; name a folder there"
+        )
     if not root.is_dir():
         return []
     return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
