@@ -91,10 +91,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The commands about one organisation's people, cases and advisers: a bureau's own
+# file names no organisation, so they need --org there.
+_ONE_ORGANISATION = ("chat", "inbox", "write", "report", "poster", "matrix")
+
+
 def _organisation(config: Config, args: argparse.Namespace) -> Config:
-    """The config of the organisation ``--org`` names, in the bureau ``config``."""
+    """The config of the organisation ``--org`` names, in the bureau ``config``; the
+    config itself for a command that needs none."""
     from bot.organisations.registry import find_organisation, organisation_config
 
+    if not getattr(args, "org", None) or args.command == "org":
+        if config.bureau.enabled and args.command in _ONE_ORGANISATION:
+            raise ConfigError(
+                f"{args.command}: this config is a bureau's; name the organisation with"
+                " --org ID (`vertrouwd org list` shows them)"
+            )
+        return config
     if args.command == "run":
         raise ConfigError("run --org: `vertrouwd run` serves every organisation of the bureau")
     return organisation_config(args.config, find_organisation(config, args.org), bureau=config)
@@ -121,14 +134,18 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "keys" and args.keys_command == "new":
         return keys.new_key_command(args)  # needs no config: it makes what a config will name
     if args.command == "init":
+        if args.org:
+            print(
+                "vertrouwd: init --org: `vertrouwd org add` adds an organisation", file=sys.stderr
+            )
+            return EXIT_PROBLEM
         # It writes the config: it cannot load one first.
         setup_logging(args.log_level or "WARNING", args.log_format or "text")
         return init_command(args)
     entry: Entry = args.entry
     try:
         config = load_config(args.config)
-        if getattr(args, "org", None) and args.command != "org":
-            config = _organisation(config, args)
+        config = _organisation(config, args)
         setup_logging(
             args.log_level or _default_log_level(config, args),
             args.log_format or config.log.format,

@@ -235,14 +235,22 @@ def _missing_keys(config: Config, missing: dict[int, str]) -> BackupError:
 
 
 @contextlib.contextmanager
-def _no_bot_running(data_dir: Path) -> Iterator[None]:
+def _no_bot_running(config: Config) -> Iterator[None]:
     """Hold the data folder's run lock (bot/ops/run_lock.py), as `vertrouwd run` does, for
     the whole restore; a bot holding it now means the restore is refused."""
+    data_dir = config.bot.data_dir
     try:
         lock = run_lock.acquire(data_dir)
     except run_lock.DataDirLocked as exc:
+        # A bureau's bot serves the others too: it lets go of a suspended organisation.
+        organisation = getattr(config, "organisation_id", None)
+        stop = (
+            f"`vertrouwd org suspend {organisation}` first, and `org resume {organisation}` after"
+            if organisation
+            else "stop it first"
+        )
         raise BackupError(
-            f"a bot is running on {data_dir} ({exc.pid or 'another process'}); stop it first"
+            f"a bot is running on {data_dir} ({exc.pid or 'another process'}); {stop}"
             " (nothing was changed)"
         ) from exc
     try:
@@ -311,7 +319,7 @@ def restore(
     contents = _contents(source, files, material)
     data_dir = config.bot.data_dir
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with _no_bot_running(data_dir):
+    with _no_bot_running(config):
         present = _holds_data(data_dir)
         question = (
             f"{data_dir} holds data ({', '.join(present)}). Replace it with the backup?"

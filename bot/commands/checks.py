@@ -49,19 +49,23 @@ def doctor_command(config: Config, args: argparse.Namespace) -> int:
 
 def texts_check_command(config: Config, args: argparse.Namespace) -> int:
     locales_dir = Path(args.locales) if args.locales else config.locales_dir
+    # The texts the bot runs with: with the config's edited texts over its locale files
+    # (an organisation's own, in a bureau); a folder named with --locales alone.
+    overrides = None if args.locales else config.bot.texts_overrides_dir
+    checked = f"{locales_dir} with the edited texts in {overrides}" if overrides else locales_dir
     default = config.bot.default_language
-    locales, problems = check_locales(locales_dir, None if args.complete else default)
+    locales, problems = check_locales(locales_dir, None if args.complete else default, overrides)
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
-        print(f"{len(problems)} problem(s) in {locales_dir}", file=sys.stderr)
+        print(f"{len(problems)} problem(s) in {checked}", file=sys.stderr)
         return 1
     missing = missing_texts(locales, default)
     for note in missing:
         print(note)
     counts = ", ".join(f"{lang}: {len(texts)} texts" for lang, texts in sorted(locales.items()))
     if missing:
-        print(f"the locales in {locales_dir} are valid ({counts}); {len(missing)} text(s) missing")
+        print(f"the locales in {checked} are valid ({counts}); {len(missing)} text(s) missing")
     else:
-        print(f"all locales in {locales_dir} are complete ({counts})")
+        print(f"all locales in {checked} are complete ({counts})")
     return 0

@@ -4,6 +4,7 @@ suspend, resume, remove). Every other command works on one of them with ``--org 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
 from bot.commands import EXIT_PROBLEM, Subcommands
@@ -59,7 +60,12 @@ def add_command(config: Config, args: argparse.Namespace) -> int:
     if address:
         print(f"  its web chat:     {address}")
     else:
-        print(f"  its web chat:     /{entry.web_path}/ on the bureau's address")
+        where = (
+            f"{entry.web_host}, through the proxy"
+            if entry.web_host
+            else f"/{entry.web_path}/ on the bureau's address (web.public_url)"
+        )
+        print(f"  its web chat:     {where}")
     print("Next: give it its advisers and routes in organisation.toml (or keep the bureau's),")
     print(f"then `vertrouwd poster --org {args.id}`. A running bot serves it within seconds.")
     return 0
@@ -127,26 +133,42 @@ def resume_command(config: Config, args: argparse.Namespace) -> int:
 
 
 def remove_command(config: Config, args: argparse.Namespace) -> int:
+    from bot.organisations.folders import folder_of
     from bot.organisations.lifecycle import remove_organisation
     from bot.organisations.registry import find_organisation, organisation_config
 
     _bureau(config)
-    organisation = find_organisation(config, args.id)
-    rooms = _adviser_rooms(organisation_config(args.config, organisation))
+    _valid_id(args.id)
+    if not folder_of(config.organisations_dir, args.id).root.is_dir():
+        find_organisation(config, args.id)  # says there is none
+    # An organisation whose file is broken can still be removed: its rooms are then
+    # not known.
+    rooms: list[tuple[str, str]] | None = None
+    with contextlib.suppress(ConfigError):
+        rooms = _adviser_rooms(organisation_config(args.config, find_organisation(config, args.id)))
     if not args.yes:
         if not sys.stdin.isatty():
             print(f"vertrouwd: org remove {args.id}: add --yes to erase it", file=sys.stderr)
             return EXIT_PROBLEM
-        answer = input(f"Erase {args.id} and everything the bot keeps of it? Type its id: ")
+        try:
+            answer = input(f"Erase {args.id} and everything the bot keeps of it? Type its id: ")
+        except (EOFError, KeyboardInterrupt):  # Ctrl-D or Ctrl-C: a no
+            answer = ""
+            print()
         if answer.strip() != args.id:
             print("Nothing was removed.")
             return 1
     remove_organisation(config, args.id)
     print(f"Removed {args.id}: its conversations, cases, counts, reports' figures, texts,")
     print("settings and key file are erased. What remains:")
-    print("- backups made of it with `vertrouwd backup --org`, wherever you keep them")
-    print("  (they cannot be opened without its key file, which is gone);")
-    if rooms:
+    print("- backups made of it with `vertrouwd backup --org`, and any copy of its key file")
+    print("  kept elsewhere: delete them too, unless you must keep them (the key file here")
+    print("  is erased; without a copy, its backups open nothing sealed);")
+    if rooms is None:
+        print("- the advisers' own copies of its handoffs and threads in Matrix, if it had")
+        print("  rooms there (its file could not be read to name them; the advisers can leave")
+        print("  and forget each room);")
+    elif rooms:
         print("- the advisers' own copies of its handoffs and threads in Matrix, in these rooms")
         print("  (the bot cannot delete them; the advisers can leave and forget each room):")
         for adviser, room in rooms:

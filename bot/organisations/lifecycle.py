@@ -78,23 +78,18 @@ def new_code(taken: set[str]) -> str:
 
 
 _HEADER = (
-    " This organisation's settings; the bureau's config holds the rest.",
-    " [org] is kept by `vertrouwd org`. The other tables are yours to edit:",
-    " organisation, advisers, emergency_routes, referral_resources, intake,",
-    " aftercare, retention, report, limits, telegram, admin, web.",
+    "This organisation's settings; the bureau's config holds the rest.",
+    "[org] is kept by `vertrouwd org`; the other tables are yours to edit:",
+    "organisation, advisers, emergency_routes, referral_resources, intake,",
+    "aftercare, retention, report, limits, telegram, admin, web.",
+    "Paths (telegram.token_file, web.logo_file) are relative to this folder.",
 )
 
 
 def _document(entry: OrganisationEntry, name: str) -> str:
     doc = tomlkit.document()
-    doc.add(tomlkit.comment(" This organisation's settings; the bureau's config holds the rest."))
-    doc.add(
-        tomlkit.comment(" [org] is kept by `vertrouwd org`; the other tables are yours to edit:")
-    )
-    doc.add(
-        tomlkit.comment(" organisation, advisers, emergency_routes, referral_resources, intake,")
-    )
-    doc.add(tomlkit.comment(" aftercare, retention, report, limits, telegram, admin, web."))
+    for line in _HEADER:
+        doc.add(tomlkit.comment(line))
     org = tomlkit.table()
     org["code"] = entry.code
     org["status"] = entry.status
@@ -127,11 +122,11 @@ def add_organisation(
     if not name.strip():
         raise ConfigError("org add: --name must not be empty")
     root = config.organisations_dir
+    known = organisations(config)  # refuses an organisations_dir that is a file
     make_data_dir(root)
     target = folder_of(root, organisation_id)
     if target.root.exists():
         raise ConfigError(f"org add: organisation {organisation_id!r} exists already")
-    known = organisations(config)
     if web_host and any(o.entry.web_host == web_host for o in known):
         raise ConfigError(f"org add: another organisation is served at {web_host} already")
     entry = OrganisationEntry(

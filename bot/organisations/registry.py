@@ -23,6 +23,7 @@ from bot.config.bureau import (
     ORGANISATION_WEB_KEYS,
     OrganisationEntry,
 )
+from bot.config.errors import describe
 from bot.config.load import DATA_DIR_ENV, config_from_raw, config_path, read_raw
 from bot.config.model import OrganisationConfig
 from bot.config.secrets import TELEGRAM_TOKEN_ENV
@@ -82,7 +83,11 @@ def read_organisation(folder: OrganisationFolder) -> Organisation:
     try:
         entry = msgspec.convert(entry_raw, OrganisationEntry)
     except msgspec.ValidationError as exc:
-        raise ConfigError(f"organisation {folder.id}: org: {exc}") from None
+        refused = describe(exc, entry_raw, OrganisationEntry)
+        raise ConfigError(
+            f"organisation {folder.id}: {folder.file}: org.{refused};"
+            " fix it, or restore the file from a backup"
+        ) from None
     return Organisation(folder, entry, raw)
 
 
@@ -90,6 +95,10 @@ def organisation_ids(config: Config) -> list[str]:
     """The organisations with a folder, in name order (a folder being made or removed,
     whose name starts with a dot, is not one)."""
     root = config.organisations_dir
+    if root.exists() and not root.is_dir():
+        raise ConfigError(
+            f"bureau.organisations_dir: {root} is a file, not a folder; name a folder there"
+        )
     if not root.is_dir():
         return []
     return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -183,7 +192,11 @@ def organisation_config(
     try:
         config = config_from_raw(_merged(bureau_raw, organisation), base_dir, env)
     except ConfigError as exc:
-        raise ConfigError(f"organisation {organisation.id}: {exc}") from None
+        # The bureau's own file was read and checked alone first: the setting is the
+        # organisation's.
+        raise ConfigError(
+            f"organisation {organisation.id}: {organisation.folder.file}: {exc}"
+        ) from None
     # A key the bureau's service was handed (LoadCredential=) is the bureau's, not this one's.
     storage = msgspec.structs.replace(config.storage, key_file=organisation.folder.key_file)
     fields = {name: getattr(config, name) for name in Config.__struct_fields__}

@@ -6,6 +6,7 @@ language for that key, so a half-translated new locale still works.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import string
@@ -172,23 +173,30 @@ def _file_line(path: Path, key: str, line: int) -> int | None:
 
 
 def _overridden(
-    locales: dict[str, dict[str, str]], raw_keys: dict[str, set[str]], overrides_dir: Path
+    locales: dict[str, dict[str, str]],
+    raw_keys: dict[str, set[str]],
+    overrides_dir: Path,
+    origin: dict[tuple[str, str], str],
 ) -> list[Problem]:
     """Lay the edited texts over the locale files: a file there holds only the texts it
-    changes, each one a text of the locale file of its language."""
+    changes, each one a text of the locale file of its language. A problem in one is
+    named by its path (its name alone would be the locale file's); ``origin`` gets the
+    file each overridden text comes from."""
     problems: list[Problem] = []
     for path in sorted(overrides_dir.glob("*.toml")):
         texts, found = _read_locale(path)
-        problems.extend(found)
+        problems += [dataclasses.replace(problem, file=str(path)) for problem in found]
         own = locales.get(path.stem)
         if own is None:
-            problems.append(Problem(path.name, "", "has no locale file of its language"))
+            problems.append(Problem(str(path), "", "has no locale file of its language"))
             continue
         unknown = sorted(set(texts) - raw_keys[path.stem])
         problems += [
-            Problem(path.name, key, "is not a text of the locale files") for key in unknown
+            Problem(str(path), key, "is not a text of the locale files") for key in unknown
         ]
-        locales[path.stem] = {**own, **{k: v for k, v in texts.items() if k not in unknown}}
+        kept = {k: v for k, v in texts.items() if k not in unknown}
+        locales[path.stem] = {**own, **kept}
+        origin.update({(path.stem, key): str(path) for key in kept})
     return problems
 
 
@@ -210,8 +218,9 @@ def check_locales(
         problems.extend(found)
         locales[path.stem] = texts
         raw_keys[path.stem] = set(texts) | {p.key for p in found if p.key}
+    origin: dict[tuple[str, str], str] = {}
     if overrides_dir is not None:
-        problems += _overridden(locales, raw_keys, overrides_dir)
+        problems += _overridden(locales, raw_keys, overrides_dir, origin)
     all_keys = set().union(*raw_keys.values())
     strict = default_language is None or default_language not in raw_keys
     for lang, keys in raw_keys.items():
@@ -228,7 +237,8 @@ def check_locales(
                 for lang, names in sorted(shapes.items())
             )
             for lang in sorted(shapes):
-                problems.append(Problem(f"{lang}.toml", key, f"placeholders differ: {detail}"))
+                where = origin.get((lang, key), f"{lang}.toml")
+                problems.append(Problem(where, key, f"placeholders differ: {detail}"))
     return locales, problems
 
 
