@@ -80,15 +80,16 @@ def _read_locale(path: Path) -> tuple[dict[str, str], list[Problem]]:
         content = path.read_bytes()
     except OSError as exc:
         return {}, [Problem(path.name, "", f"cannot be read: {exc}")]
-    texts, problems = _parse_locale(path.name, path.stem, content)
+    texts, problems = _parse_locale(str(path), path.stem, content)
     return texts, list(problems)
 
 
 @functools.lru_cache(maxsize=32)
 def _parse_locale(
-    name: str, lang: str, content: bytes
+    file: str, lang: str, content: bytes
 ) -> tuple[dict[str, str], tuple[Problem, ...]]:
-    texts, problems = _parse_locale_text(Path(name), lang, content)
+    # The path (not only the name): a problem in a pattern points to its line in the file.
+    texts, problems = _parse_locale_text(Path(file), lang, content)
     return texts, tuple(problems)
 
 
