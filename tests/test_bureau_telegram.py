@@ -325,3 +325,36 @@ async def test_delete_after_linking_erases_everything_and_the_link_with_it(
         assert not await acme.engine.knows("telegram", "7800001")
         await chat.say("hello")
         assert chat.texts()[0].startswith(en("bureau.chooser.intro", bureau=BUREAU_NAME)[:60])
+
+
+async def test_the_bureau_s_own_backup_and_key_rotation_keep_every_link(
+    fake: FakeTelegram, world: World, en: Texts, tmp_path: Path
+):
+    person = Person(7_400_009, "Kim", language_code="en")
+    async with running_bureau(world.config_file) as running:
+        chat = Chat(fake, running, person)
+        await chat.say("/start")
+        await link(chat, world.codes["acme"], en, "Acme BV")
+    config = ["--config", str(world.config_file)]
+    rotated = run_cli(["keys", "rotate", *config])
+    assert rotated.returncode == 0, rotated.stderr
+    assert "re-sealed 1 field(s)" in rotated.stdout  # the link
+    backup = tmp_path / "bureau-backup"
+    made = run_cli(["backup", str(backup), *config])
+    assert made.returncode == 0, made.stderr
+    assert (backup / LINKS_FILE).is_file()
+    data = world.config.bot.data_dir
+    (data / LINKS_FILE).unlink()  # lost: the backup brings it back
+    restored = run_cli(["restore", str(backup), "--force", *config])
+    assert restored.returncode == 0, restored.stderr
+    async with running_bureau(world.config_file) as running:
+        chat = Chat(fake, running, person)
+        await chat.say("menu")
+        assert chat.texts() == [en("menu.prompt")]  # still Acme's person, no code asked
+    # Rotated again after the restore, the link is opened with the newest key.
+    again = run_cli(["keys", "rotate", *config])
+    assert again.returncode == 0, again.stderr
+    async with running_bureau(world.config_file) as running:
+        chat = Chat(fake, running, person)
+        await chat.say("menu")
+        assert chat.texts() == [en("menu.prompt")]

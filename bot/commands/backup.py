@@ -114,11 +114,17 @@ def _texts_folder(config: Config) -> Path | None:
 def _copy_all(config: Config, target: Path, material: KeyMaterial) -> tuple[list[str], set[int]]:
     """Every file into ``target``; returns their names and the data key versions used."""
     from bot.sinks.local_inbox import INBOX_FILE, INBOX_SEALED_COLUMNS
+    from bot.store.organisation_links import LINK_SEALED_COLUMNS, LINKS_FILE
     from bot.store.sealed_fields import SEALED_COLUMNS
 
     data_dir, names, versions = config.bot.data_dir, [], set()
     ours = key_fingerprint(material)
-    for name, columns in ((STORE_FILE, SEALED_COLUMNS), (INBOX_FILE, INBOX_SEALED_COLUMNS)):
+    databases = (
+        (STORE_FILE, SEALED_COLUMNS),
+        (INBOX_FILE, INBOX_SEALED_COLUMNS),
+        (LINKS_FILE, LINK_SEALED_COLUMNS),  # a bureau's: who reached which organisation
+    )
+    for name, columns in databases:
         if (data_dir / name).is_file():
             if copy_database(data_dir / name, target / name) not in (ours, None):
                 raise BackupError(
@@ -162,7 +168,7 @@ def _entries(target: Path, names: list[str], material: KeyMaterial) -> list[Back
 def backup(config: Config, target: Path) -> list[str]:
     """Copy the data folder into ``target``; returns what to tell the admin."""
     data_dir = config.bot.data_dir
-    if not (data_dir / STORE_FILE).is_file():
+    if not _holds_data(data_dir):
         raise BackupError(f"nothing to back up: no database in {data_dir} (bot.data_dir)")
     material = _key_material(config, "a backup")
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
@@ -295,8 +301,9 @@ def _contents(
 
 def _holds_data(data_dir: Path) -> list[str]:
     from bot.sinks.local_inbox import INBOX_FILE
+    from bot.store.organisation_links import LINKS_FILE
 
-    names = [STORE_FILE, INBOX_FILE, STATE_FILE]
+    names = [STORE_FILE, INBOX_FILE, LINKS_FILE, STATE_FILE]
     names += [f"{MATRIX_STORE}/{p.name}" for p in sorted((data_dir / MATRIX_STORE).glob("*.db"))]
     return [name for name in names if (data_dir / name).is_file()]
 

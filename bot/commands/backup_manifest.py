@@ -26,7 +26,7 @@ _MAC_PURPOSE = b"vertrouwd backup manifest 1"
 # Every name a backup may hold, relative to the data folder: nothing else is ever
 # put back (not the key file, not a file outside the data folder).
 _KNOWN = re.compile(
-    r"(vertrouwd\.sqlite3|adviser-inbox\.sqlite3|matrix-state\.sealed"
+    r"(vertrouwd\.sqlite3|adviser-inbox\.sqlite3|organisation_links\.sqlite3|matrix-state\.sealed"
     r"|matrix-store/[^/]+\.db|locales/[A-Za-z_-]+\.toml)"
 )
 

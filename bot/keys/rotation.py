@@ -39,6 +39,7 @@ from bot.matrix.state import STATE_FILE, MatrixState
 from bot.runtime import prepare_data_dir
 from bot.sinks.local_inbox import INBOX_FILE, LocalInbox
 from bot.store import SqliteStore
+from bot.store.organisation_links import LINKS_FILE, OrganisationLinks
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,14 @@ async def _reseal_everything(
     try:
         done = await store.reseal(batch)
         done += await inbox.reseal(batch)
+        links_old = 0
+        if (config.bot.data_dir / LINKS_FILE).exists():  # a bureau's own folder
+            links = await OrganisationLinks.open(config.bot.data_dir, cipher)
+            try:
+                done += await links.reseal(batch)
+                links_old = await links.sealed_with_old_keys()
+            finally:
+                await links.close()
         state_file = config.bot.data_dir / STATE_FILE
         if state_file.exists() and not state_file.read_bytes().startswith(cipher.prefix):
             # A running bot that took up the new key seals it anew at its next save.
@@ -93,7 +102,8 @@ async def _reseal_everything(
         state_old = int(
             state_file.exists() and not state_file.read_bytes().startswith(cipher.prefix)
         )
-        old = await store.sealed_with_old_keys() + await inbox.sealed_with_old_keys() + state_old
+        old = await store.sealed_with_old_keys() + await inbox.sealed_with_old_keys()
+        old += state_old + links_old
         prefixes = [version_prefix(v) for v in retiring]
         unknown = [
             *await store.unknown_sealed_fields(prefixes),

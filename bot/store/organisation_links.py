@@ -8,6 +8,7 @@ file names no person and no client organisation."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from dataclasses import dataclass
@@ -18,12 +19,21 @@ import aiosqlite
 from bot.keys.crypto import DecryptionError, FieldCipher, UserKey
 from bot.store.base import StoreError
 from bot.store.connection import damaged, open_database
+from bot.store.reseal import Resealed, SealedColumn, count_old, reseal_columns
 
 LINKS_FILE = "organisation_links.sqlite3"
 _AAD = b"organisation-link\x1f"
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS links (person BLOB PRIMARY KEY, sealed BLOB NOT NULL) WITHOUT ROWID"
 )
+
+
+def _link_aad(person: bytes) -> bytes:
+    return _AAD + person
+
+
+# For key rotation and backups: the one sealed field, bound to its row's hash.
+LINK_SEALED_COLUMNS = (SealedColumn("links", "person", ("person",), _link_aad),)
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,15 @@ class OrganisationLinks:
     async def close(self) -> None:
         await self._db.close()
 
+    async def reseal(self, batch: int = 200) -> Resealed:
+        """Seal every link again with the current data key (`vertrouwd keys rotate`)."""
+        return await reseal_columns(
+            self._db, asyncio.Lock(), self._cipher, LINK_SEALED_COLUMNS, batch
+        )
+
+    async def sealed_with_old_keys(self) -> int:
+        return await count_old(self._db, self._cipher, LINK_SEALED_COLUMNS)
+
     async def get(self, person: UserKey) -> Link | None:
         """The person's link; None when there is none or it cannot be opened (then it
         is dropped: the person is asked for the code again, nothing worse)."""
@@ -66,7 +85,7 @@ class OrganisationLinks:
         if row is None:
             return None
         try:
-            held = json.loads(self._cipher.open(row[0], _AAD + person))
+            held = json.loads(self._cipher.open(row[0], _link_aad(person)))
             return Link(str(held["organisation"]), UserKey(bytes.fromhex(held["person"])))
         except (DecryptionError, ValueError, KeyError, TypeError):
             await self.forget(person)
@@ -74,7 +93,7 @@ class OrganisationLinks:
 
     async def put(self, person: UserKey, link: Link) -> None:
         held = json.dumps({"organisation": link.organisation_id, "person": link.person.hex()})
-        sealed = self._cipher.seal(held.encode(), _AAD + person)
+        sealed = self._cipher.seal(held.encode(), _link_aad(person))
         await self._write(
             "INSERT INTO links (person, sealed) VALUES (?, ?)"
             " ON CONFLICT (person) DO UPDATE SET sealed = excluded.sealed",
