@@ -358,3 +358,39 @@ async def test_the_bureau_s_own_backup_and_key_rotation_keep_every_link(
         chat = Chat(fake, running, person)
         await chat.say("menu")
         assert chat.texts() == [en("menu.prompt")]
+
+
+async def test_a_key_rotation_of_the_bureau_while_it_runs_keeps_every_link(
+    fake: FakeTelegram, world: World, en: Texts
+):
+    person = Person(7_400_010, "Noor", language_code="en")
+    async with running_bureau(world.config_file) as running:
+        chat = Chat(fake, running, person)
+        await chat.say("/start")
+        await link(chat, world.codes["beta"], en, "Beta Zorg")
+        # The rotation waits until a running bot has had the time to take up the new key.
+        rotated = await asyncio.to_thread(
+            run_cli, ["keys", "rotate", "--config", str(world.config_file)]
+        )
+        assert rotated.returncode == 0, rotated.stderr
+        assert "re-sealed 1 field(s)" in rotated.stdout
+        await chat.say("menu")
+        assert chat.texts() == [en("menu.prompt")]  # still Beta's person, no code asked
+
+
+async def test_the_bureau_s_own_edited_texts_are_taken_up_while_it_runs(
+    fake: FakeTelegram, world: World, en: Texts
+):
+    edited = world.config_file.parent / "bureau-texts"
+    edited.mkdir()
+    text = world.config_file.read_text()
+    world.config_file.write_text(
+        text.replace("[bot]\n", '[bot]\ntexts_overrides_dir = "bureau-texts"\n', 1)
+    )
+    asked = "Which organisation do you work for? The code is on the poster in the canteen."
+    async with running_bureau(world.config_file) as running:
+        (edited / "en.toml").write_text(f'[bureau.chooser]\nask = "{asked}"\n')
+        await until(lambda: running.bot.texts.current.texts("en")("bureau.chooser.ask") == asked)
+        chat = Chat(fake, running, Person(7_400_011, "Sam", language_code="en"))
+        await chat.say("/start")
+        assert chat.texts()[-1].endswith(asked)

@@ -19,7 +19,8 @@ from bot.organisations.chooser import OrganisationChooser, OtherRooms
 from bot.runtime import Runtime
 from bot.runtime.bureau import Bureau
 from bot.store.organisation_links import OrganisationLinks
-from bot.texts.catalog import catalog_of
+from bot.texts.catalog import Catalog
+from bot.texts.live import LiveCatalog
 
 if TYPE_CHECKING:
     from bot.adapters.matrix_dm.channel import MatrixDmChannel
@@ -41,27 +42,32 @@ class BureauBot:
         self._bureau = bureau
         config = bureau.config
         keys = keys_for_data(config)
-        self._cipher = FieldCipher(keys)
-        catalog = catalog_of(config)  # the bureau's own texts: its name, the code step
+        self._cipher = bureau.cipher or FieldCipher(keys)
+        # The bureau's own texts (its name, the code step), following edits while it runs.
+        self.texts = LiveCatalog(config)
+        texts = self.texts
+
+        def catalog() -> Catalog:
+            return texts.current
+
         self.choosers: list[OrganisationChooser] = []
         self.telegram: TelegramChannel | None = None
         self.matrix_dm: MatrixDmChannel | None = None
         if config.telegram is not None:
             from bot.adapters.telegram.channel import TelegramChannel
 
-            chooser = OrganisationChooser(
-                bureau, TELEGRAM, keys, lambda: catalog, serves=_without_own_bot
-            )
+            chooser = OrganisationChooser(bureau, TELEGRAM, keys, catalog, serves=_without_own_bot)
             self.choosers.append(chooser)
             self.telegram = TelegramChannel(
-                config.telegram, config.telegram_token(), chooser, lambda: catalog
+                config.telegram, config.telegram_token(), chooser, catalog
             )
+            texts.reload_listeners.append(self.telegram.texts_changed)
         session = bureau.shared.matrix_session
         if config.matrix_dm is not None and session is not None:
             # Built now, before the first sync: the channel must see every sync.
             from bot.adapters.matrix_dm.channel import MatrixDmChannel
 
-            chooser = OrganisationChooser(bureau, MATRIX, keys, lambda: catalog)
+            chooser = OrganisationChooser(bureau, MATRIX, keys, catalog)
             self.choosers.append(chooser)
             self.matrix_dm = MatrixDmChannel(session, config.matrix_dm, chooser, OtherRooms(bureau))
 
@@ -91,12 +97,15 @@ class BureauBot:
         for organisation_id, runtime in self._bureau.runtimes.items():
             await self._mount(organisation_id, runtime)
         self._bureau.on_opened.append(self._mount)
+        watch = asyncio.create_task(self.texts.watch(self._bureau.config.bot.texts_reload_seconds))
         try:
             if self.telegram is not None:
                 await self.telegram.run(stopping)
             else:
                 await stopping.wait()
         finally:
+            watch.cancel()
+            await asyncio.gather(watch, return_exceptions=True)
             with contextlib.suppress(ValueError):
                 self._bureau.on_opened.remove(self._mount)
             self._unmount()

@@ -21,6 +21,7 @@ from bot.config import Config, ConfigError
 from bot.config.bureau import OrganisationEntry
 from bot.keys.crypto import FieldCipher, KeyFileError
 from bot.keys.guard import keys_for_data
+from bot.keys.watch import watch_key_file
 from bot.ops import run_lock
 from bot.ops.observe import Observer
 from bot.organisations.folders import folder_of
@@ -68,6 +69,9 @@ class Bureau:
     config_file: Path | None
     shared: Shared
     clock: Callable[[], float] = time.time
+    # The bureau's own key (its Matrix login, the links of people to organisations),
+    # following `vertrouwd keys rotate` while the bureau runs.
+    cipher: FieldCipher | None = None
     _open: dict[str, _Open] = field(default_factory=dict)
     _refused: dict[str, str] = field(default_factory=dict)  # id: why, said once
     # Each organisation's file as last read, by its size, times and inode: the folder is
@@ -209,22 +213,29 @@ async def open_bureau(
     """The bureau with every active organisation open; all closed again on exit."""
     prepare_data_dir(config.bot.data_dir)
     prepare_data_dir(config.organisations_dir)
-    cipher = FieldCipher(keys_for_data(config))  # the bureau's own: its Matrix login
+    # The bureau's own key: its Matrix login, and which organisation people chose.
+    cipher = FieldCipher(keys_for_data(config))
     scoring = ScoringService()
     session = _matrix_session(config, cipher)
     bureau = Bureau(config, config_file, Shared(scoring, session, _observer(config, clock)), clock)
+    bureau.cipher = cipher
     async with contextlib.AsyncExitStack() as resources:
         resources.push_async_callback(scoring.close)
         if session is not None:
             resources.push_async_callback(session.close)
         resources.push_async_callback(bureau.close_all)
         await bureau.reconcile()
-        watcher = asyncio.create_task(bureau.watch(config.bot.texts_reload_seconds))
+        interval = config.bot.texts_reload_seconds
+        watchers = [
+            asyncio.create_task(bureau.watch(interval)),
+            # `vertrouwd keys rotate` of the bureau's own folder, while it runs.
+            asyncio.create_task(watch_key_file(config.key_file, cipher, interval)),
+        ]
         try:
             if preload_scorer:
                 scoring.start()
             yield bureau
         finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            for watcher in watchers:
+                watcher.cancel()
+            await asyncio.gather(*watchers, return_exceptions=True)
