@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -257,7 +258,12 @@ async def test_removing_one_organisation_leaves_the_other_ones_people_served(
         assert run_cli(["org", "suspend", "acme", *cli]).returncode == 0
         await running.bureau.reconcile()
         assert "acme" not in running.bureau.runtimes
-        assert run_cli(["org", "remove", "acme", "--yes", *cli]).returncode == 0
+        removed = run_cli(["org", "remove", "acme", "--yes", *cli])
+        assert removed.returncode == 0, removed.stderr
+        assert "which 1 person(s) on the bureau's own bot chose it" in removed.stdout
+        links = world.config.bot.data_dir / LINKS_FILE
+        with contextlib.closing(sqlite3.connect(links)) as db:
+            assert db.execute("SELECT count(*) FROM links").fetchone() == (1,)  # Bo's only
         await b_chat.say("menu")
         assert b_chat.texts() == [en("menu.prompt")]
         # Acme's person is a stranger again; Acme's code opens nothing any more.

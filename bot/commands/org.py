@@ -159,8 +159,12 @@ def remove_command(config: Config, args: argparse.Namespace) -> int:
             print("Nothing was removed.")
             return 1
     remove_organisation(config, args.id)
+    links = _forget_links(config, args.id)
     print(f"Removed {args.id}: its conversations, cases, counts, reports' figures, texts,")
-    print("settings and key file are erased. What remains:")
+    print("settings and key file are erased", end="")
+    if links:
+        print(f", and which {links} person(s) on the bureau's own bot chose it", end="")
+    print(". What remains:")
     print("- backups made of it with `vertrouwd backup --org`, and any copy of its key file")
     print("  kept elsewhere: delete them too, unless you must keep them (the key file here")
     print("  is erased; without a copy, its backups open nothing sealed);")
@@ -177,6 +181,28 @@ def remove_command(config: Config, args: argparse.Namespace) -> int:
         print("- nothing else: it had no Matrix rooms.")
     print("- the line in the organisations' audit log that says it was removed.")
     return 0
+
+
+def _forget_links(config: Config, organisation_id: str) -> int:
+    """The bureau's record of who chose the organisation on its own bot goes with it."""
+    import asyncio
+
+    from bot.keys.crypto import FieldCipher
+    from bot.keys.guard import keys_for_data
+    from bot.store.organisation_links import LINKS_FILE, OrganisationLinks
+
+    data_dir = config.bot.data_dir
+    if not (data_dir / LINKS_FILE).is_file():
+        return 0
+
+    async def forget() -> int:
+        links = await OrganisationLinks.open(data_dir, FieldCipher(keys_for_data(config)))
+        try:
+            return await links.forget_organisation(organisation_id)
+        finally:
+            await links.close()
+
+    return asyncio.run(forget())
 
 
 def _adviser_rooms(config: Config) -> list[tuple[str, str]]:

@@ -100,6 +100,24 @@ class OrganisationLinks:
             (person, sealed),
         )
 
+    async def forget_organisation(self, organisation_id: str) -> int:
+        """Delete every link to ``organisation_id`` (it was removed); returns how many.
+        A link that cannot be opened is left to the next time its person writes."""
+        try:
+            rows = await self._db.execute_fetchall("SELECT person, sealed FROM links")
+        except sqlite3.Error as exc:
+            raise StoreError(str(damaged(self._path, exc))) from exc
+        gone = 0
+        for person, sealed in rows:
+            try:
+                held = json.loads(self._cipher.open(sealed, _link_aad(person)))
+            except (DecryptionError, ValueError):
+                continue
+            if isinstance(held, dict) and held.get("organisation") == organisation_id:
+                await self.forget(UserKey(person))
+                gone += 1
+        return gone
+
     async def forget(self, person: UserKey) -> None:
         await self._write("DELETE FROM links WHERE person = ?", (person,))
 
