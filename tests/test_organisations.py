@@ -643,3 +643,19 @@ def test_texts_check_for_an_organisation_checks_its_edited_texts_and_names_a_bro
     assert bureau.ok("texts", "check", "--org", "beta").returncode == 0  # beta's are its own
     chat = bureau.cli("chat", "--org", "acme", "--jsonl")
     assert chat.returncode == 2 and str(texts / "nl.toml") in one_error_line(chat)
+
+
+def test_doctor_of_the_bureau_names_an_organisation_whose_settings_cannot_be_used(
+    bureau: Bureau,
+):
+    healthy = bureau.cli("doctor")
+    assert "organisations  2 active, 0 suspended" in healthy.stdout, healthy.stdout
+    file = bureau.folder("beta") / "organisation.toml"
+    # Its [org] table reads (org list shows it), but the bot could not serve it.
+    file.write_text(file.read_text() + "[retention]\ndraft_hours = -1\n")
+    said = bureau.cli("doctor")
+    assert said.returncode == 1, said.stdout + said.stderr
+    line = next(x for x in said.stdout.splitlines() if "organisations" in x)
+    assert line.startswith("FAIL  organisations  1 active, 0 suspended"), line
+    assert "organisation beta:" in line and "retention.draft_hours" in line, line
+    assert "Traceback" not in said.stdout + said.stderr

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bot.commands import Subcommands
 from bot.config import Config
+from bot.config.model import OrganisationConfig
 from bot.texts.catalog import check_locales, missing_texts
 
 
@@ -42,7 +43,12 @@ def doctor_command(config: Config, args: argparse.Namespace) -> int:
     from bot.commands.doctor import doctor  # loads matrix-nio: only when asked for
 
     checked = asyncio.run(verify_data_files(config))  # a broken file: one line, exit 2
-    ok, report = doctor(config, checked)
+    more = []
+    if config.bureau.enabled and not isinstance(config, OrganisationConfig):
+        from bot.commands.doctor_basics import organisations_check
+
+        more.append(organisations_check(config, args.config))
+    ok, report = doctor(config, checked, more)
     print(report)
     return 0 if ok else 1
 

@@ -20,6 +20,7 @@ from bot.sinks.local_inbox import INBOX_FILE, LocalInbox
 from bot.store import SqliteStore
 from bot.store.base import StoreError
 from bot.store.connection import damaged
+from bot.store.organisation_links import LINKS_FILE
 
 
 def _whole_page_check(path: Path) -> None:
@@ -40,7 +41,8 @@ async def verify_data_files(config: Config) -> str | None:
         return None
     cipher = FieldCipher(keys)
     data_dir = config.bot.data_dir
-    checked = [data_dir / name for name in (STORE_FILE, INBOX_FILE) if (data_dir / name).exists()]
+    names = (STORE_FILE, INBOX_FILE, LINKS_FILE)  # the last: a bureau's own folder
+    checked = [data_dir / name for name in names if (data_dir / name).exists()]
     if (data_dir / STORE_FILE).exists():
         store = await SqliteStore.open(data_dir / STORE_FILE, cipher, config.storage.durability)
         await store.close()

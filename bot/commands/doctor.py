@@ -7,6 +7,7 @@ output names settings, rooms and devices, never anything an employee wrote.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 import aiohttp
 
@@ -314,9 +315,13 @@ async def adviser_checks(session: MatrixSession, adviser_id: str, config: Config
     return checks
 
 
-def doctor(config: Config, data_files: str | None = None) -> tuple[bool, str]:
-    """``data_files``: what bot/commands/data_check.py found (it stops at a broken one)."""
+def doctor(
+    config: Config, data_files: str | None = None, more: Sequence[Check] = ()
+) -> tuple[bool, str]:
+    """``data_files``: what bot/commands/data_check.py found (it stops at a broken one);
+    ``more``: checks made before (a bureau's organisations)."""
     checks = asyncio.run(run_checks(config))
     if data_files is not None:
         checks.insert(1, Check("data files", True, data_files))
+    checks[1:1] = more
     return all(c.ok for c in checks), render(checks)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 
 from bot.adapters.web.probe import web_chat_answers
 from bot.config import Config, ConfigError
@@ -125,3 +126,36 @@ def render(checks: list[Check]) -> str:
         if not check.ok and check.fix:
             lines.append(f"      {' ' * width}  fix: {check.fix}")
     return "\n".join(lines)
+
+
+def organisations_check(config: Config, config_file: Path | None) -> Check:
+    """A bureau's organisations: each one's file and settings can be used."""
+    from bot.organisations.folders import folder_of
+    from bot.organisations.registry import (
+        organisation_config,
+        organisation_ids,
+        read_organisation,
+    )
+
+    active = suspended = 0
+    broken: list[str] = []
+    for organisation_id in organisation_ids(config):
+        try:
+            organisation = read_organisation(folder_of(config.organisations_dir, organisation_id))
+            organisation_config(config_file, organisation)
+        except ConfigError as exc:
+            broken.append(str(exc))
+            continue
+        if organisation.entry.active:
+            active += 1
+        else:
+            suspended += 1
+    found = f"{active} active, {suspended} suspended, in {config.organisations_dir}"
+    if broken:
+        return Check(
+            "organisations",
+            False,
+            f"{found}; {len(broken)} cannot be used: {broken[0]}",
+            "fix the file named (or `vertrouwd org remove ID`); `vertrouwd org list` shows all",
+        )
+    return Check("organisations", True, found)
