@@ -13,6 +13,7 @@ import os
 import pty
 import re
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -194,32 +195,52 @@ def test_org_remove_without_yes_and_without_a_terminal_is_refused_and_removes_no
 
 
 def remove_at_a_terminal(bureau: Bureau, organisation: str, typed: bytes) -> tuple[str, int]:
-    """`vertrouwd org remove` in a pseudo-terminal: what it shows, and its exit code."""
+    """`vertrouwd org remove` in a pseudo-terminal: what it shows, and its exit code.
+    Ctrl-C and Ctrl-D are pressed again when the first is not taken (a key pressed in
+    the very moment the prompt appears can be missed by the line editor, as a person
+    pressing it would see and do); the program is never waited for without a limit."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VERTROUWD_")}
     pid, fd = pty.fork()
-    if pid == 0:  # the child: become the program
+    if pid == 0:  # the child: become the program, as from a shell
+        signal.pthread_sigmask(signal.SIG_SETMASK, set())
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.chdir(ROOT)
         args = ["-m", "bot", "org", "remove", organisation, "--config", str(bureau.config)]
         os.execve(sys.executable, [sys.executable, *args], env)
     screen = b""
     deadline = time.monotonic() + 60
 
-    def read() -> bytes:
-        while time.monotonic() < deadline:
-            if select.select([fd], [], [], 0.1)[0]:
-                try:
-                    return os.read(fd, 65536)
-                except OSError:  # the program has ended
-                    return b""
-        raise AssertionError(f"no answer in time: {screen!r}")
+    def read(seconds: float) -> bytes | None:
+        """Output within ``seconds`` (b"" once the program has ended), else None."""
+        ready = select.select([fd], [], [], max(0.0, min(seconds, deadline - time.monotonic())))
+        if not ready[0]:
+            return None
+        try:
+            return os.read(fd, 65536)
+        except OSError:  # the program has ended
+            return b""
 
+    ended = False
     try:
         while b"Type its id: " not in screen:
-            screen += read()
-        os.write(fd, typed)
-        while chunk := read():
+            chunk = read(deadline - time.monotonic())
+            assert chunk, f"no question in time: {screen!r}"
             screen += chunk
+        os.write(fd, typed)
+        while time.monotonic() < deadline:
+            chunk = read(10)
+            if chunk is None:
+                if typed in (b"\x03", b"\x04"):
+                    os.write(fd, typed)  # pressed again
+                continue
+            if not chunk:
+                ended = True
+                break
+            screen += chunk
+        assert ended, f"still running: {screen!r}"
     finally:
+        if not ended:
+            os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
         os.close(fd)
     return screen.decode(errors="replace"), os.waitstatus_to_exitcode(status)
