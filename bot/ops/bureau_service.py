@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 
 from bot.bureau_channels import bureau_channels
 from bot.channels import serve_channels
-from bot.ops.systemd import notify, pet_watchdog, watchdog_interval
+from bot.ops.systemd import as_a_service, notify
 from bot.runtime.bureau import Bureau
 
 log = logging.getLogger(__name__)
@@ -33,28 +32,9 @@ async def run_bureau_service(
 ) -> None:
     """Serve until ``stopping`` is set, telling systemd where it stands."""
     channels = bureau_channels(bureau)
-    loop = asyncio.get_running_loop()
-    reloads: set[asyncio.Task[None]] = set()
-
-    def on_hangup() -> None:
-        task = asyncio.create_task(reload_bureau(bureau))
-        reloads.add(task)
-        task.add_done_callback(reloads.discard)
-
-    loop.add_signal_handler(signal.SIGHUP, on_hangup)
-    interval = watchdog_interval()
-    pets = asyncio.create_task(pet_watchdog(interval)) if interval else None
-    try:
-        async with _ops(bureau, channels, clock):
-            notify(f"READY=1\nSTATUS=serving {len(bureau.runtimes)} organisation(s)")
-            await serve_channels(channels, stopping)
-    finally:
-        notify("STOPPING=1")
-        loop.remove_signal_handler(signal.SIGHUP)
-        if pets is not None:
-            pets.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pets
+    async with as_a_service(lambda: reload_bureau(bureau)), _ops(bureau, channels, clock):
+        notify(f"READY=1\nSTATUS=serving {len(bureau.runtimes)} organisation(s)")
+        await serve_channels(channels, stopping)
 
 
 @contextlib.asynccontextmanager

@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 
 from bot.channels import build_channels, serve
-from bot.ops.systemd import notify, pet_watchdog, watchdog_interval
+from bot.ops.systemd import as_a_service, notify
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -29,28 +28,9 @@ async def run_service(
 ) -> None:
     """Serve until ``stopping`` is set, telling systemd where it stands."""
     channels = build_channels(runtime)
-    loop = asyncio.get_running_loop()
-    reloads: set[asyncio.Task[None]] = set()
-
-    def on_hangup() -> None:
-        task = asyncio.create_task(reload_texts(runtime))
-        reloads.add(task)
-        task.add_done_callback(reloads.discard)
-
-    loop.add_signal_handler(signal.SIGHUP, on_hangup)
-    interval = watchdog_interval()
-    pets = asyncio.create_task(pet_watchdog(interval)) if interval else None
-    try:
-        async with _ops(runtime, channels, clock):
-            notify("READY=1\nSTATUS=serving")
-            await serve(runtime, stopping, channels)
-    finally:
-        notify("STOPPING=1")
-        loop.remove_signal_handler(signal.SIGHUP)
-        if pets is not None:
-            pets.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pets
+    async with as_a_service(lambda: reload_texts(runtime)), _ops(runtime, channels, clock):
+        notify("READY=1\nSTATUS=serving")
+        await serve(runtime, stopping, channels)
 
 
 @contextlib.asynccontextmanager

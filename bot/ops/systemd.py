@@ -7,10 +7,12 @@ NOTIFY_SOCKET (not started by systemd with Type=notify) every call does nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import signal
 import socket
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 log = logging.getLogger(__name__)
 
@@ -48,3 +50,32 @@ async def pet_watchdog(interval: float) -> None:
     while True:
         notify("WATCHDOG=1")
         await asyncio.sleep(interval)
+
+
+@contextlib.asynccontextmanager
+async def as_a_service(reload: Callable[[], Awaitable[None]]) -> AsyncIterator[None]:
+    """While the block runs: SIGHUP (`systemctl reload`) runs ``reload``, the watchdog
+    is petted; at its end systemd is told the service is stopping."""
+    loop = asyncio.get_running_loop()
+    reloads: set[asyncio.Task[None]] = set()
+
+    async def reloading() -> None:
+        await reload()
+
+    def on_hangup() -> None:
+        task = asyncio.create_task(reloading())
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, on_hangup)
+    interval = watchdog_interval()
+    pets = asyncio.create_task(pet_watchdog(interval)) if interval else None
+    try:
+        yield
+    finally:
+        notify("STOPPING=1")
+        loop.remove_signal_handler(signal.SIGHUP)
+        if pets is not None:
+            pets.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pets
