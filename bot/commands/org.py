@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+from collections.abc import Callable
 
 from bot.commands import EXIT_PROBLEM, Subcommands
 from bot.config import Config, ConfigError
@@ -112,24 +113,28 @@ def list_command(config: Config, args: argparse.Namespace) -> int:
 
 def suspend_command(config: Config, args: argparse.Namespace) -> int:
     from bot.organisations.lifecycle import suspend_organisation
-    from bot.organisations.registry import find_organisation
 
-    _bureau(config)
-    find_organisation(config, args.id)
-    suspend_organisation(config, args.id)
+    _change_status(config, args.id, suspend_organisation)
     print(f"Suspended {args.id}: a running bot stops serving it within seconds; its data stays.")
     return 0
 
 
 def resume_command(config: Config, args: argparse.Namespace) -> int:
     from bot.organisations.lifecycle import resume_organisation
+
+    _change_status(config, args.id, resume_organisation)
+    print(f"Resumed {args.id}: a running bot serves it again within seconds.")
+    return 0
+
+
+def _change_status(
+    config: Config, organisation_id: str, change: Callable[[Config, str], None]
+) -> None:
     from bot.organisations.registry import find_organisation
 
     _bureau(config)
-    find_organisation(config, args.id)
-    resume_organisation(config, args.id)
-    print(f"Resumed {args.id}: a running bot serves it again within seconds.")
-    return 0
+    find_organisation(config, organisation_id)  # says so when there is none
+    change(config, organisation_id)
 
 
 def remove_command(config: Config, args: argparse.Namespace) -> int:
